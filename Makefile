@@ -1,0 +1,57 @@
+# Two commands: `make run` serves the product, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export SIGNAGE_ASYNC_MODE ?= gevent
+
+.PHONY: run test demo bench translations deps system-deps test-deps extract clean
+
+$(BIN)/activate: requirements.txt player/requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(BIN)/activate
+
+deps: $(BIN)/activate translations system-deps
+
+# CJK fonts for notices (and, for tests, Chromium and Xvfb) come from Debian.
+system-deps:
+	@if ! fc-list :lang=zh 2>/dev/null | grep -q . ; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei fonts-wqy-microhei fontconfig >/dev/null; \
+	  else echo "Install a CJK font (Debian: fonts-wqy-zenhei) to render notices."; fi; fi
+
+test-deps: deps
+	@if ! command -v chromium >/dev/null || ! command -v Xvfb >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium xvfb >/dev/null; \
+	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium xvfb"; exit 1; fi; fi
+
+translations: $(BIN)/activate
+	$(BIN)/pybabel compile -q -d server/translations
+
+run: deps
+	$(BIN)/flask --app server init
+	$(BIN)/gunicorn -c server/gunicorn_conf.py server.wsgi:app
+
+test: test-deps
+	$(BIN)/ruff check .
+	SIGNAGE_ASYNC_MODE=threading $(BIN)/pytest $(PYTEST_ARGS)
+
+demo: deps
+	$(BIN)/flask --app server init
+	$(BIN)/flask --app server seed-demo
+	$(BIN)/gunicorn -c server/gunicorn_conf.py server.wsgi:app
+
+bench: deps
+	$(BIN)/python -m bench.run
+
+# Developers: refresh the message catalog after changing UI strings.
+extract: $(BIN)/activate
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o server/translations/messages.pot .
+	$(BIN)/pybabel update -i server/translations/messages.pot -d server/translations
+
+clean:
+	rm -rf $(VENV) var

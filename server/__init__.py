@@ -1,0 +1,86 @@
+"""The server: staff web UI, REST API, Socket.IO hub and CLI in one Flask app.
+
+`create_app` builds everything; it starts no background jobs (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from flask import Flask, session
+
+from server.config import Settings
+from server.db import bind, db, make_engine
+from server.extensions import CSP, babel, csrf, limiter, login_manager, socketio, talisman
+
+
+def create_app(env: Mapping[str, str] | None = None, **overrides: object) -> Flask:
+    """`env` overrides environment variables (tests pass SIGNAGE_* here)."""
+    settings = Settings.from_env({**os.environ, **(env or {})})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__)
+    app.config.update(settings.flask_config())
+    app.config.update(overrides)
+    app.json.ensure_ascii = False  # Chinese stays readable in API answers
+
+    engine = make_engine(settings.database_url)
+    bind(engine)
+    app.extensions["signage_engine"] = engine
+
+    @app.teardown_appcontext
+    def _release_session(_exc: BaseException | None) -> None:
+        db.remove()
+
+    _init_extensions(app, settings)
+    _register_blueprints(app)
+
+    from server import cli
+
+    cli.register(app)
+    return app
+
+
+def _init_extensions(app: Flask, settings: Settings) -> None:
+    csrf.init_app(app)
+    limiter.init_app(app)
+    talisman.init_app(
+        app,
+        force_https=False,  # TLS ends at the reverse proxy; see docs/deploy
+        session_cookie_secure=settings.cookie_secure,
+        content_security_policy=CSP,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+    )
+
+    def select_locale() -> str:
+        return session.get("lang") or app.config["BABEL_DEFAULT_LOCALE"]
+
+    babel.init_app(app, locale_selector=select_locale)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    from server.models import User
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> User | None:
+        user = db.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    # Explicit async mode: auto-detection would pick whatever happens to be installed.
+    socketio.init_app(
+        app,
+        async_mode=os.environ.get("SIGNAGE_ASYNC_MODE", "gevent"),
+        message_queue=settings.message_queue,
+        cors_allowed_origins=[],
+    )
+
+
+def _register_blueprints(app: Flask) -> None:
+    from server import api, errors, web
+
+    errors.register(app)
+    web.register(app)
+    api.register(app)

@@ -1,0 +1,40 @@
+"""Bearer-token authentication for the API."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_babel import gettext
+from flask_smorest import Blueprint
+
+from server.db import db
+from server.errors import api_error
+from server.models import User
+from server.services import accounts
+from server.services.access import Actor
+
+
+def authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = accounts.user_for_token(db, token.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        return api_error(401, "unauthorized",
+                         gettext("Send a valid personal API token as “Authorization: Bearer …”."))
+    db.commit()  # last_used_at
+    g.api_user = user
+    g.actor = Actor.of(user)
+    return None
+
+
+def blueprint(name: str, url_prefix: str, description: str) -> Blueprint:
+    blp = Blueprint(name, __name__, url_prefix=f"/api/v1{url_prefix}", description=description)
+    blp.before_request(authenticate)
+    return blp
+
+
+def actor() -> Actor:
+    return g.actor
+
+
+def user() -> User:
+    return g.api_user

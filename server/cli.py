@@ -1,0 +1,101 @@
+"""Command-line tasks: `flask --app server <command>`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from server import migrate
+from server.db import db
+from server.models import Community, Role, User
+from server.services import accounts, demo
+from server.services.access import Actor
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(init)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(create_user)
+
+
+def _password(env_name: str) -> tuple[str, bool]:
+    """(password, generated?)"""
+    given = os.environ.get(env_name)
+    return (given, False) if given else (secrets.token_urlsafe(12), True)
+
+
+@click.command("init")
+@click.option("--street", default=demo.STREET, show_default=True, help="Name of the street.")
+def init(street: str) -> None:
+    """Apply migrations and create the first street administrator if none exists."""
+    migrate.upgrade(current_app.config["SIGNAGE"].database_url)
+    s = demo.ensure_street(db, street)
+    if db.scalar(select(User).where(User.role == Role.street_admin)) is None:
+        password, generated = _password("SIGNAGE_ADMIN_PASSWORD")
+        accounts.check_password_strength(password)
+        admin = User(username="admin", display_name="街道管理员", role=Role.street_admin,
+                     street_id=s.id, password_hash=accounts.hash_password(password))
+        db.add(admin)
+        db.flush()
+        from server.services import audit
+
+        audit.record(db, Actor.system(s.id), "create", "user", admin.id, label="admin")
+        if generated:
+            click.echo(f"Created street administrator 'admin' with password: {password}")
+            click.echo("This password is shown once; change it under 'My account'.")
+        else:
+            click.echo("Created street administrator 'admin' (password from SIGNAGE_ADMIN_PASSWORD).")
+    db.commit()
+    click.echo("Database is up to date.")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Create 沙头角街道, its four communities and 76 terminals in 东和, plus demo staff."""
+    result = demo.seed(db)
+    street = demo.ensure_street(db)
+    system = Actor.system(street.id)
+    password, generated = _password("SIGNAGE_DEMO_PASSWORD")
+    made = []
+    for username, role, community in (
+        ("donghe_admin", Role.community_admin, "东和"),
+        ("donghe_editor", Role.editor, "东和"),
+        ("donghe_reviewer", Role.reviewer, "东和"),
+        ("tianxin_editor", Role.editor, "田心"),
+    ):
+        if db.scalar(select(User).where(User.username == username)) is None:
+            c = db.scalar(select(Community).where(Community.name == community,
+                                                  Community.street_id == street.id))
+            accounts.create_user(db, system, username=username, password=password,
+                                 role=role.value, community_id=c.id)
+            made.append(username)
+    db.commit()
+    click.echo(f"{result['communities']} communities, {result['terminals']} terminals in 东和 "
+               f"({result['terminals_created']} new).")
+    if made:
+        shown = password if generated else "(from SIGNAGE_DEMO_PASSWORD)"
+        click.echo(f"Demo accounts {', '.join(made)} with password: {shown}")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--community", default=None, help="Community name (not for street admins).")
+@click.password_option()
+def create_user(username: str, role: str, community: str | None, password: str) -> None:
+    """Create a staff account."""
+    street = demo.ensure_street(db)
+    community_id = None
+    if community:
+        c = db.scalar(select(Community).where(Community.name == community))
+        if c is None:
+            raise click.BadParameter(f"no community named {community!r}")
+        community_id = c.id
+    accounts.create_user(db, Actor.system(street.id), username=username, password=password,
+                         role=role, community_id=community_id)
+    db.commit()
+    click.echo(f"Created {username}.")

@@ -1,0 +1,83 @@
+"""Configuration from the environment, in one place.
+
+Every setting the product reads is listed here; nothing else calls os.environ.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PEOPLE_TZ = "Asia/Shanghai"  # shown to people; storage is always UTC
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(data_dir: Path) -> str:
+    """Generate the key once and keep it, so sessions survive restarts."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+@dataclass
+class Settings:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    message_queue: str | None = None
+    cookie_secure: bool = False
+    login_limit: str = "10 per minute"
+    max_upload_bytes: int = 1024 * 1024 * 1024
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: os._Environ | dict | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("SIGNAGE_DATA_DIR") or ROOT / "var").resolve()
+        db_url = env.get("SIGNAGE_DATABASE_URL") or f"sqlite:///{data_dir / 'signage.db'}"
+        return cls(
+            data_dir=data_dir,
+            database_url=db_url,
+            secret_key=env.get("SIGNAGE_SECRET_KEY") or _secret_key(data_dir),
+            message_queue=env.get("SIGNAGE_MESSAGE_QUEUE") or None,
+            cookie_secure=env.get("SIGNAGE_COOKIE_SECURE", "") in ("1", "true", "yes"),
+            login_limit=env.get("SIGNAGE_LOGIN_LIMIT") or "10 per minute",
+            max_upload_bytes=int(env.get("SIGNAGE_MAX_UPLOAD_BYTES") or 1024**3),
+        )
+
+    def flask_config(self) -> dict:
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SIGNAGE": self,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.cookie_secure,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SECURE": self.cookie_secure,
+            "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+            "BABEL_DEFAULT_TIMEZONE": PEOPLE_TZ,
+            "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "server" / "translations"),
+            "API_TITLE": "Community LED signage API",
+            "API_VERSION": "v1",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": "/api/v1",
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "API_SPEC_OPTIONS": {
+                "components": {
+                    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
+                },
+                "security": [{"bearer": []}],
+            },
+            "RATELIMIT_HEADERS_ENABLED": True,
+            # Shared counters when several nodes run; one process needs none.
+            "RATELIMIT_STORAGE_URI": self.message_queue or "memory://",
+            "MAX_CONTENT_LENGTH": self.max_upload_bytes,
+        }

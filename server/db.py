@@ -1,0 +1,92 @@
+"""Database engine and session: SQLAlchemy only, nothing SQLite- or PostgreSQL-only.
+
+One scoped session per greenlet/thread. HTTP requests remove it at app-context
+teardown; Socket.IO handlers must use `session_scope()` because Flask's teardown
+does not run for socket events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on both SQLite (naive storage) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store aware UTC datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    # Sized for one gevent worker: many greenlets, few simultaneous queries.
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+SessionFactory = sessionmaker(expire_on_commit=False)
+db: scoped_session[Session] = scoped_session(SessionFactory)
+
+
+def bind(engine: Engine) -> None:
+    db.remove()
+    SessionFactory.configure(bind=engine)
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """For socket handlers and jobs: commit on success, always release the connection."""
+    try:
+        yield db()
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    finally:
+        db.remove()

@@ -1,0 +1,87 @@
+"""Turn errors into answers: JSON with a stable code under /api, a page elsewhere."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
+from werkzeug.exceptions import HTTPException
+
+from server.db import db
+from server.services.errors import ServiceError
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def translate(err: ServiceError) -> str:
+    """The message in the user's language; nouns in params are translated too."""
+    params = {k: gettext(v) if k in ("what", "field") and isinstance(v, str) else v
+              for k, v in err.params.items()}
+    return gettext(err.template) % params
+
+
+def api_error(status: int, code: str, message: str, field: str | None = None,
+              fields: dict | None = None):
+    body: dict = {"error": {"code": code, "message": message}}
+    if field:
+        body["error"]["field"] = field
+    if fields:
+        body["error"]["fields"] = fields
+    return jsonify(body), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _service_error(err: ServiceError):
+        db.rollback()
+        if is_api_request():
+            return api_error(err.status, err.code, translate(err), err.field)
+        return render_template("error.html", status=err.status, message=translate(err)), err.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        if is_api_request():
+            return http_error_json(err)
+        return render_template("error.html", status=err.code, message=err.description), err.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        # Log it and answer; one bad request must never take the server down.
+        app.logger.exception("unhandled error")
+        db.rollback()
+        if is_api_request():
+            return api_error(500, "internal_error", gettext("Internal error; it has been logged."))
+        return render_template("error.html", status=500,
+                               message=gettext("Internal error; it has been logged.")), 500
+
+
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media",
+         422: "invalid", 429: "too_many_requests"}
+
+
+def http_error_json(err: HTTPException):
+    status = err.code or 500
+    fields = None
+    message = err.description or ""
+    data = getattr(err, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if messages:
+        # webargs/marshmallow: {"json": {"field": ["msg"]}} -> one readable sentence.
+        fields = {}
+        for location in messages.values():
+            if isinstance(location, dict):
+                fields.update(location)
+        parts = [f"{name}: {' '.join(_flatten(msgs))}" for name, msgs in fields.items()]
+        message = gettext("Invalid input") + " — " + "; ".join(parts)
+        status = 422 if status == 400 and fields else status
+    return api_error(status, CODES.get(status, "error"), message, fields=fields)
+
+
+def _flatten(msgs) -> list[str]:
+    if isinstance(msgs, str):
+        return [msgs]
+    if isinstance(msgs, dict):
+        return [f"{k}: {' '.join(_flatten(v))}" for k, v in msgs.items()]
+    return [m for x in msgs for m in _flatten(x)]

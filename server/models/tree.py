@@ -1,0 +1,90 @@
+"""The community tree: street -> communities -> buildings -> terminals."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, UTCDateTime, utcnow
+
+
+class ColourMode(enum.StrEnum):
+    full = "full"
+    mono = "mono"  # single-colour panels: 1-bit rendering, no anti-aliasing
+
+
+class Street(Base):
+    __tablename__ = "street"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    communities: Mapped[list[Community]] = relationship(
+        back_populates="street", order_by="Community.name"
+    )
+
+
+class Community(Base):
+    __tablename__ = "community"
+    __table_args__ = (UniqueConstraint("street_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    street: Mapped[Street] = relationship(back_populates="communities")
+    buildings: Mapped[list[Building]] = relationship(
+        back_populates="community", order_by="Building.name"
+    )
+
+
+class Building(Base):
+    __tablename__ = "building"
+    __table_args__ = (UniqueConstraint("community_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    community: Mapped[Community] = relationship(back_populates="buildings")
+    terminals: Mapped[list[Terminal]] = relationship(
+        back_populates="building", order_by="Terminal.name"
+    )
+
+
+class Terminal(Base):
+    __tablename__ = "terminal"
+    __table_args__ = (
+        UniqueConstraint("building_id", "name"),
+        CheckConstraint("width > 0 AND height > 0", name="positive_size"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    location: Mapped[str] = mapped_column(String(200), default="")
+    width: Mapped[int]
+    height: Mapped[int]
+    colour_mode: Mapped[ColourMode] = mapped_column(
+        Enum(ColourMode, native_enum=False, length=8), default=ColourMode.full
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    building: Mapped[Building] = relationship(back_populates="terminals")
+    tag_rows: Mapped[list[TerminalTag]] = relationship(
+        cascade="all, delete-orphan", order_by="TerminalTag.tag"
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        return [t.tag for t in self.tag_rows]
+
+    @property
+    def community_id(self) -> int:
+        return self.building.community_id
+
+
+class TerminalTag(Base):
+    """Free tags ("电梯口", "outdoor") that schedules can target."""
+
+    __tablename__ = "terminal_tag"
+    terminal_id: Mapped[int] = mapped_column(
+        ForeignKey("terminal.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)

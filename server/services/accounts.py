@@ -1,0 +1,208 @@
+"""Staff accounts, passwords and personal API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from server.db import utcnow
+from server.models import ApiToken, Community, Role, User
+from server.services import audit
+from server.services.access import TREE_EDITORS, Actor
+from server.services.errors import N_, Conflict, Forbidden, Invalid, NotFound
+
+USER_FIELDS = ("username", "display_name", "role", "community_id", "active")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "sgn_"
+
+# Verified against when the user does not exist, so timing does not reveal it.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(
+            N_("The password must have at least %(min)d characters."), field="password",
+            min=MIN_PASSWORD,
+        )
+
+
+def authenticate(s: Session, username: str, password: str) -> User | None:
+    """The user, or None. Callers show one generic message either way."""
+    user = s.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        return None
+    return user
+
+
+def list_users(s: Session, actor: Actor) -> list[User]:
+    q = select(User).where(User.street_id == actor.street_id)
+    if not actor.is_street_admin:
+        q = q.where(User.community_id == actor.community_id)
+    return list(s.scalars(q.order_by(User.username)))
+
+
+def get_user(s: Session, actor: Actor, user_id: int) -> User:
+    u = s.get(User, user_id)
+    if u is None or u.street_id != actor.street_id:
+        raise NotFound(N_("No such %(what)s."), what="user")
+    if not actor.is_street_admin and u.community_id != actor.community_id:
+        raise NotFound(N_("No such %(what)s."), what="user")
+    return u
+
+
+def create_user(
+    s: Session,
+    actor: Actor,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    community_id: int | None,
+    display_name: str = "",
+) -> User:
+    role_ = _role(role)
+    _check_assignment(s, actor, role_, community_id)
+    if not USERNAME_RE.match(username or ""):
+        raise Invalid(
+            N_("User names are 3 to 40 letters, digits, “.”, “_” or “-”."), field="username"
+        )
+    check_password_strength(password)
+    u = User(
+        username=username,
+        display_name=(display_name or "").strip()[:80],
+        password_hash=hash_password(password),
+        role=role_,
+        street_id=actor.street_id,
+        community_id=community_id if role_ != Role.street_admin else None,
+    )
+    s.add(u)
+    try:
+        s.flush()
+    except IntegrityError as exc:
+        s.rollback()
+        raise Conflict(
+            N_("The user name “%(name)s” is taken."), field="username", name=username
+        ) from exc
+    audit.record(s, actor, "create", "user", u.id, label=u.username, community_id=u.community_id,
+                 after=audit.snapshot(u, USER_FIELDS))
+    return u
+
+
+def update_user(s: Session, actor: Actor, user_id: int, **changes: object) -> User:
+    u = get_user(s, actor, user_id)
+    actor.require_role(*TREE_EDITORS)
+    before = audit.snapshot(u, USER_FIELDS)
+    role_ = _role(str(changes.get("role", u.role)))
+    community_id = changes.get("community_id", u.community_id)
+    _check_assignment(s, actor, role_, community_id)  # type: ignore[arg-type]
+    if u.id == actor.id and (role_ != u.role or changes.get("active") is False):
+        raise Invalid(N_("You cannot demote or deactivate your own account."), field="role")
+    u.role = role_
+    u.community_id = None if role_ == Role.street_admin else community_id  # type: ignore[assignment]
+    if "display_name" in changes:
+        u.display_name = str(changes["display_name"]).strip()[:80]
+    if "active" in changes:
+        u.active = bool(changes["active"])
+    if changes.get("password"):
+        check_password_strength(str(changes["password"]))
+        u.password_hash = hash_password(str(changes["password"]))
+    s.flush()
+    after = audit.snapshot(u, USER_FIELDS)
+    if changes.get("password"):
+        after["password"] = "changed"
+    audit.record(s, actor, "update", "user", u.id, label=u.username, community_id=u.community_id,
+                 before=before, after=after)
+    return u
+
+
+def change_own_password(s: Session, user: User, old: str, new: str) -> None:
+    if not check_password_hash(user.password_hash, old):
+        raise Invalid(N_("The current password is wrong."), field="old_password")
+    check_password_strength(new)
+    user.password_hash = hash_password(new)
+    audit.record(s, Actor.of(user), "update", "user", user.id, label=user.username,
+                 community_id=user.community_id, after={"password": "changed"})
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise Invalid(N_("Unknown role “%(role)s”."), field="role", role=value) from None
+
+
+def _check_assignment(s: Session, actor: Actor, role: Role, community_id: int | None) -> None:
+    """Street admins assign anything; community admins only non-admin roles in their community."""
+    actor.require_role(*TREE_EDITORS)
+    if role == Role.street_admin:
+        if not actor.is_street_admin:
+            raise Forbidden(N_("Only street administrators can create street administrators."))
+        return
+    if community_id is None:
+        raise Invalid(N_("Every account except street administrators belongs to a community."),
+                      field="community_id")
+    c = s.get(Community, community_id)
+    if c is None or c.street_id != actor.street_id or not actor.sees(c.id):
+        raise NotFound(N_("No such %(what)s."), what="community")
+
+
+# --- API tokens ---------------------------------------------------------------
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(s: Session, user: User, name: str) -> tuple[ApiToken, str]:
+    """Returns the token row and the plaintext, which is shown once and never stored."""
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise Invalid(N_("Give the token a name of 1 to 80 characters."), field="name")
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    tok = ApiToken(user_id=user.id, name=name, token_hash=_digest(plaintext),
+                   prefix=plaintext[:10])
+    s.add(tok)
+    s.flush()
+    audit.record(s, Actor.of(user), "create", "token", tok.id, label=name,
+                 community_id=user.community_id)
+    return tok, plaintext
+
+
+def list_tokens(s: Session, user: User) -> list[ApiToken]:
+    q = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    return list(s.scalars(q))
+
+
+def revoke_token(s: Session, user: User, token_id: int) -> None:
+    tok = s.get(ApiToken, token_id)
+    if tok is None or tok.user_id != user.id:
+        raise NotFound(N_("No such %(what)s."), what="token")
+    if tok.revoked_at is None:
+        tok.revoked_at = utcnow()
+        audit.record(s, Actor.of(user), "revoke", "token", tok.id, label=tok.name,
+                     community_id=user.community_id)
+
+
+def user_for_token(s: Session, plaintext: str) -> User | None:
+    if not plaintext.startswith(TOKEN_PREFIX):
+        return None
+    tok = s.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(plaintext)))
+    if tok is None or tok.revoked_at is not None or not tok.user.active:
+        return None
+    tok.last_used_at = utcnow()
+    return tok.user

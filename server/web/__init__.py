@@ -1,0 +1,29 @@
+"""Staff web UI: server-rendered pages, one module per concern."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, request, session, url_for
+from flask_babel import get_locale
+
+LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
+
+
+def register(app: Flask) -> None:
+    from server.web import account, audit_log, auth, tree, users
+
+    for module in (auth, tree, users, audit_log, account):
+        app.register_blueprint(module.bp)
+
+    @app.route("/lang/<code>")
+    def set_language(code: str):
+        if code in LANGUAGES:
+            session["lang"] = code
+        target = request.referrer or url_for("tree.index")
+        # Only follow same-site referrers.
+        if not target.startswith(request.host_url):
+            target = url_for("tree.index")
+        return redirect(target)
+
+    @app.context_processor
+    def _layout_globals() -> dict:
+        return {"LANGUAGES": LANGUAGES, "current_lang": str(get_locale())}

@@ -1,0 +1,73 @@
+"""Flask-WTF forms: every form carries a CSRF token."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from server.models import ColourMode, Role
+from server.services.tree import MAX_PIXELS_SIDE
+
+ROLE_LABELS = {
+    Role.street_admin: _l("Street administrator"),
+    Role.community_admin: _l("Community administrator"),
+    Role.reviewer: _l("Reviewer"),
+    Role.editor: _l("Editor"),
+    Role.viewer: _l("Viewer"),
+}
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=40)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class BuildingForm(FlaskForm):
+    community_id = SelectField(_l("Community"), coerce=int)
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
+
+
+class TerminalForm(FlaskForm):
+    building_id = SelectField(_l("Building"), coerce=int)
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    location = StringField(_l("Location"), validators=[Optional(), Length(max=200)])
+    width = IntegerField(_l("Width (pixels)"),
+                         validators=[DataRequired(), NumberRange(1, MAX_PIXELS_SIDE)])
+    height = IntegerField(_l("Height (pixels)"),
+                          validators=[DataRequired(), NumberRange(1, MAX_PIXELS_SIDE)])
+    colour_mode = SelectField(_l("Colour"), choices=[
+        (ColourMode.full.value, _l("Full colour")),
+        (ColourMode.mono.value, _l("Single colour (no anti-aliasing)")),
+    ])
+    tags = StringField(_l("Tags (comma separated)"), validators=[Optional(), Length(max=400)])
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(3, 40)])
+    display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=80)])
+    role = SelectField(_l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    community_id = SelectField(_l("Community"), coerce=int)
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=200)])
+    active = BooleanField(_l("Active"), default=True)
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=80)])
+
+
+class PasswordForm(FlaskForm):
+    old_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
+
+
+class DeleteForm(FlaskForm):
+    """Empty form: only the CSRF token, for delete buttons."""

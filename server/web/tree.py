@@ -1,0 +1,157 @@
+"""Pages for the community tree: overview, buildings, terminals."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import login_required
+
+from server.db import db
+from server.services import tree
+from server.services.errors import ServiceError
+from server.web.forms import BuildingForm, DeleteForm, TerminalForm
+from server.web.helpers import actor, show_error
+
+bp = Blueprint("tree", __name__)
+
+
+@bp.before_request
+@login_required
+def _login() -> None:
+    return None
+
+
+@bp.route("/")
+def index():
+    a = actor()
+    communities = tree.list_communities(db, a)
+    buildings = tree.list_buildings(db, a)
+    per_community = {c.id: [b for b in buildings if b.community_id == c.id] for c in communities}
+    return render_template("tree/index.html", street=tree.get_street(db, a),
+                           communities=communities, per_community=per_community, buildings=buildings,
+                           fleet_sizes=tree.fleet_sizes(db, a.street_id))
+
+
+@bp.route("/buildings/<int:building_id>")
+def building(building_id: int):
+    b = tree.get_building(db, actor(), building_id)
+    return render_template("tree/building.html", building=b, delete_form=DeleteForm())
+
+
+def _community_choices(form: BuildingForm) -> None:
+    form.community_id.choices = [(c.id, c.name) for c in tree.list_communities(db, actor())]
+
+
+@bp.route("/buildings/new", methods=["GET", "POST"])
+def new_building():
+    form = BuildingForm()
+    _community_choices(form)
+    if request.method == "GET" and request.args.get("community_id", type=int):
+        form.community_id.data = request.args.get("community_id", type=int)
+    if form.validate_on_submit():
+        try:
+            b = tree.create_building(db, actor(), form.community_id.data, form.name.data,
+                                     form.address.data or "")
+            db.commit()
+            return redirect(url_for("tree.building", building_id=b.id))
+        except ServiceError as err:
+            if err.status in (403, 404):
+                raise
+            show_error(form, err)
+    return render_template("tree/building_form.html", form=form, title=gettext("New building"))
+
+
+@bp.route("/buildings/<int:building_id>/edit", methods=["GET", "POST"])
+def edit_building(building_id: int):
+    b = tree.get_building(db, actor(), building_id)
+    form = BuildingForm(obj=b)
+    _community_choices(form)
+    if form.validate_on_submit():
+        try:
+            tree.update_building(db, actor(), b.id, community_id=form.community_id.data,
+                                 name=form.name.data, address=form.address.data or "")
+            db.commit()
+            return redirect(url_for("tree.building", building_id=b.id))
+        except ServiceError as err:
+            if err.status in (403, 404):
+                raise
+            show_error(form, err)
+    return render_template("tree/building_form.html", form=form, title=gettext("Edit building"))
+
+
+@bp.route("/buildings/<int:building_id>/delete", methods=["POST"])
+def delete_building(building_id: int):
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    tree.delete_building(db, actor(), building_id)
+    db.commit()
+    return redirect(url_for("tree.index"))
+
+
+def _building_choices(form: TerminalForm) -> None:
+    form.building_id.choices = [
+        (b.id, f"{b.community.name} · {b.name}") for b in tree.list_buildings(db, actor())
+    ]
+
+
+def _tags(raw: str | None) -> list[str]:
+    return [t.strip() for t in (raw or "").replace("，", ",").split(",") if t.strip()]
+
+
+@bp.route("/terminals/new", methods=["GET", "POST"])
+def new_terminal():
+    form = TerminalForm()
+    _building_choices(form)
+    if request.method == "GET" and request.args.get("building_id", type=int):
+        form.building_id.data = request.args.get("building_id", type=int)
+    if form.validate_on_submit():
+        try:
+            t = tree.create_terminal(
+                db, actor(), form.building_id.data, form.name.data, form.width.data,
+                form.height.data, form.colour_mode.data, form.location.data or "",
+                _tags(form.tags.data),
+            )
+            db.commit()
+            return redirect(url_for("tree.building", building_id=t.building_id))
+        except ServiceError as err:
+            if err.status in (403, 404):
+                raise
+            show_error(form, err)
+    return render_template("tree/terminal_form.html", form=form, title=gettext("New terminal"))
+
+
+@bp.route("/terminals/<int:terminal_id>/edit", methods=["GET", "POST"])
+def edit_terminal(terminal_id: int):
+    t = tree.get_terminal(db, actor(), terminal_id)
+    form = TerminalForm(obj=t)
+    _building_choices(form)
+    if request.method == "GET":
+        form.tags.data = ", ".join(t.tags)
+        form.colour_mode.data = t.colour_mode.value
+    if form.validate_on_submit():
+        try:
+            tree.update_terminal(
+                db, actor(), t.id, building_id=form.building_id.data, name=form.name.data,
+                width=form.width.data, height=form.height.data,
+                colour_mode=form.colour_mode.data, location=form.location.data or "",
+                tags=_tags(form.tags.data),
+            )
+            db.commit()
+            return redirect(url_for("tree.building", building_id=t.building_id))
+        except ServiceError as err:
+            if err.status in (403, 404):
+                raise
+            show_error(form, err)
+    return render_template("tree/terminal_form.html", form=form, title=gettext("Edit terminal"),
+                           terminal=t, delete_form=DeleteForm())
+
+
+@bp.route("/terminals/<int:terminal_id>/delete", methods=["POST"])
+def delete_terminal(terminal_id: int):
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    t = tree.get_terminal(db, actor(), terminal_id)
+    building_id = t.building_id
+    tree.delete_terminal(db, actor(), terminal_id)
+    db.commit()
+    return redirect(url_for("tree.building", building_id=building_id))

@@ -1,0 +1,83 @@
+"""Pages for staff accounts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import gettext
+from flask_login import login_required
+
+from server.db import db
+from server.services import accounts, tree
+from server.services.access import TREE_EDITORS
+from server.services.errors import ServiceError
+from server.web.forms import ROLE_LABELS, UserForm
+from server.web.helpers import actor, show_error
+
+bp = Blueprint("users", __name__, url_prefix="/users")
+
+NO_COMMUNITY = 0  # the select's value for "street-wide" (street administrators)
+
+
+@bp.before_request
+@login_required
+def _login() -> None:
+    actor().require_role(*TREE_EDITORS)
+
+
+def _choices(form: UserForm) -> None:
+    a = actor()
+    form.community_id.choices = [(c.id, c.name) for c in tree.list_communities(db, a)]
+    if a.is_street_admin:
+        form.community_id.choices.insert(0, (NO_COMMUNITY, gettext("— street-wide —")))
+    else:
+        form.role.choices = [c for c in form.role.choices if c[0] != "street_admin"]
+
+
+@bp.route("/")
+def index():
+    return render_template("users/index.html", users=accounts.list_users(db, actor()),
+                           role_labels=ROLE_LABELS)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = UserForm()
+    _choices(form)
+    if form.validate_on_submit():
+        try:
+            accounts.create_user(
+                db, actor(), username=form.username.data, password=form.password.data or "",
+                role=form.role.data, community_id=form.community_id.data or None,
+                display_name=form.display_name.data or "",
+            )
+            db.commit()
+            return redirect(url_for("users.index"))
+        except ServiceError as err:
+            if err.status in (403, 404):
+                raise
+            show_error(form, err)
+    return render_template("users/form.html", form=form, title=gettext("New account"))
+
+
+@bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
+def edit(user_id: int):
+    u = accounts.get_user(db, actor(), user_id)
+    form = UserForm(obj=u)
+    _choices(form)
+    if not form.is_submitted():
+        form.role.data = u.role.value
+        form.community_id.data = u.community_id or NO_COMMUNITY
+    if form.validate_on_submit():
+        changes = {"role": form.role.data, "community_id": form.community_id.data or None,
+                   "display_name": form.display_name.data or "", "active": form.active.data}
+        if form.password.data:
+            changes["password"] = form.password.data
+        try:
+            accounts.update_user(db, actor(), u.id, **changes)
+            db.commit()
+            return redirect(url_for("users.index"))
+        except ServiceError as err:
+            if err.status in (403, 404):
+                raise
+            show_error(form, err)
+    return render_template("users/form.html", form=form, title=gettext("Edit account"), user=u)

@@ -1,0 +1,5 @@
+"""Entry point for gunicorn: `gunicorn -c server/gunicorn_conf.py server.wsgi:app`."""
+
+from server import create_app
+
+app = create_app()
