@@ -1,12 +1,14 @@
 """Database engine and session: SQLAlchemy only, nothing SQLite- or PostgreSQL-only.
 
-One scoped session per greenlet/thread. HTTP requests remove it at app-context
-teardown; Socket.IO handlers must use `session_scope()` because Flask's teardown
-does not run for socket events.
+One session per Flask app context (each request, CLI command or job has its own),
+or per thread outside any context. HTTP requests remove it at app-context teardown;
+Socket.IO handlers must use `session_scope()` because Flask's teardown does not run
+for socket events.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -70,8 +72,15 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
+def _scope() -> object:
+    from flask.globals import _cv_app
+
+    ctx = _cv_app.get(None)
+    return ctx if ctx is not None else threading.get_ident()
+
+
 SessionFactory = sessionmaker(expire_on_commit=False)
-db: scoped_session[Session] = scoped_session(SessionFactory)
+db: scoped_session[Session] = scoped_session(SessionFactory, scopefunc=_scope)
 
 
 def bind(engine: Engine) -> None:

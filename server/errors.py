@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from server.db import db
@@ -38,6 +39,12 @@ def register(app: Flask) -> None:
         if is_api_request():
             return api_error(err.status, err.code, translate(err), err.field)
         return render_template("error.html", status=err.status, message=translate(err)), err.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(_err: CSRFError):
+        message = gettext("This form has expired or did not come from this site. "
+                          "Reload the page and try again.")
+        return render_template("error.html", status=400, message=message), 400
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):

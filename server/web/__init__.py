@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, redirect, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 
 LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
 
@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
     def set_language(code: str):
         if code in LANGUAGES:
             session["lang"] = code
+            refresh()  # the redirect answer itself is already in the new language
         target = request.referrer or url_for("tree.index")
         # Only follow same-site referrers.
         if not target.startswith(request.host_url):

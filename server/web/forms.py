@@ -11,6 +11,7 @@ from wtforms import (
     SelectField,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from server.models import ColourMode, Role
@@ -45,8 +46,8 @@ class TerminalForm(FlaskForm):
     height = IntegerField(_l("Height (pixels)"),
                           validators=[DataRequired(), NumberRange(1, MAX_PIXELS_SIDE)])
     colour_mode = SelectField(_l("Colour"), choices=[
-        (ColourMode.full.value, _l("Full colour")),
-        (ColourMode.mono.value, _l("Single colour (no anti-aliasing)")),
+        SelectChoice(ColourMode.full.value, _l("Full colour")),
+        SelectChoice(ColourMode.mono.value, _l("Single colour (no anti-aliasing)")),
     ])
     tags = StringField(_l("Tags (comma separated)"), validators=[Optional(), Length(max=400)])
 
@@ -54,7 +55,7 @@ class TerminalForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(3, 40)])
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=80)])
-    role = SelectField(_l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()])
     community_id = SelectField(_l("Community"), coerce=int)
     password = PasswordField(_l("Password"), validators=[Optional(), Length(max=200)])
     active = BooleanField(_l("Active"), default=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import login_required
+from wtforms.fields.choices import SelectChoice
 
 from server.db import db
 from server.services import tree
@@ -39,7 +40,8 @@ def building(building_id: int):
 
 
 def _community_choices(form: BuildingForm) -> None:
-    form.community_id.choices = [(c.id, c.name) for c in tree.list_communities(db, actor())]
+    form.community_id.choices = [SelectChoice(c.id, c.name)
+                                 for c in tree.list_communities(db, actor())]
 
 
 @bp.route("/buildings/new", methods=["GET", "POST"])
@@ -90,7 +92,7 @@ def delete_building(building_id: int):
 
 def _building_choices(form: TerminalForm) -> None:
     form.building_id.choices = [
-        (b.id, f"{b.community.name} · {b.name}") for b in tree.list_buildings(db, actor())
+        SelectChoice(b.id, f"{b.community.name} · {b.name}") for b in tree.list_buildings(db, actor())
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_login import login_required
+from wtforms.fields.choices import SelectChoice
 
 from server.db import db
 from server.services import accounts, tree
@@ -26,11 +27,11 @@ def _login() -> None:
 
 def _choices(form: UserForm) -> None:
     a = actor()
-    form.community_id.choices = [(c.id, c.name) for c in tree.list_communities(db, a)]
+    form.community_id.choices = [SelectChoice(c.id, c.name) for c in tree.list_communities(db, a)]
     if a.is_street_admin:
-        form.community_id.choices.insert(0, (NO_COMMUNITY, gettext("— street-wide —")))
+        form.community_id.choices.insert(0, SelectChoice(NO_COMMUNITY, gettext("— street-wide —")))
     else:
-        form.role.choices = [c for c in form.role.choices if c[0] != "street_admin"]
+        form.role.choices = [c for c in form.role.choices if c.value != "street_admin"]
 
 
 @bp.route("/")

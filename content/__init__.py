@@ -1,0 +1,45 @@
+"""Content handling for the signage manager: uploads (images/videos) and text notices.
+
+Plain Python + Pillow + PyAV + fontTools; no web framework. The server calls:
+
+- `ingest(fileobj, filename, store, limits)` -> `IngestedBlob`
+- `BlobStore(root)` for stored files
+- `render_notice(Notice, Target, RenderOptions)` -> `NoticeRender`
+
+Every refusal is a `ContentError` with a stable `code` (see `ERROR_CODES`) and `params`.
+"""
+
+from .blobstore import BlobStore, PendingBlob, validate_sha256
+from .errors import ERROR_CODES, ContentError
+from .fonts import FontSpec, find_cjk_font, missing_glyphs
+from .ingest import IngestedBlob, Limits, ingest
+from .names import safe_display_name
+from .notice import COLOR_MODES, Notice, NoticeRender, RenderOptions, Target, render_notice
+from .sniff import SniffedType, sniff_type
+from .themes import TEMPLATES
+from .video import ACCEPTED_CODECS
+
+__all__ = [
+    "ACCEPTED_CODECS",
+    "COLOR_MODES",
+    "ERROR_CODES",
+    "TEMPLATES",
+    "BlobStore",
+    "ContentError",
+    "FontSpec",
+    "IngestedBlob",
+    "Limits",
+    "Notice",
+    "NoticeRender",
+    "PendingBlob",
+    "RenderOptions",
+    "SniffedType",
+    "Target",
+    "find_cjk_font",
+    "ingest",
+    "missing_glyphs",
+    "render_notice",
+    "safe_display_name",
+    "sniff_type",
+    "validate_sha256",
+]

@@ -1,0 +1,78 @@
+"""Shared fixtures. App tests run once per database: SQLite always, and PostgreSQL
+when SIGNAGE_TEST_DATABASE_URL is set (as .ci/run does)."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from server import create_app, migrate
+from server.db import Base, db
+from server.extensions import limiter
+
+DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("SIGNAGE_TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request, tmp_path_factory) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    else:
+        url = os.environ["SIGNAGE_TEST_DATABASE_URL"]
+        engine = create_engine(url)
+        with engine.begin() as conn:  # the test database starts empty every run
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    migrate.upgrade(url)
+    return url
+
+
+def clean_database(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path):
+    app = create_app(
+        {
+            "SIGNAGE_DATABASE_URL": database_url,
+            "SIGNAGE_DATA_DIR": str(tmp_path / "var"),
+            "SIGNAGE_SECRET_KEY": "test-secret",
+        },
+        TESTING=True,
+    )
+    limiter.reset()
+    with app.app_context():
+        yield app
+        db.remove()
+    clean_database(database_url)
+    app.extensions["signage_engine"].dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in its own context, with its own app context and database
+    session, as in production; the test's own app context is not shared."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = IsolatedClient
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

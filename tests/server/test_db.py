@@ -1,0 +1,63 @@
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from server.db import Base, db
+from server.models import AuditEntry, Building
+from tests import helpers
+
+
+def test_migrations_match_the_models(app):
+    """Alembic is the only schema source: the models must not drift from it."""
+    with app.extensions["signage_engine"].connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_database_specific_settings(app):
+    """SQLite: WAL and foreign keys on. PostgreSQL: times are timestamptz."""
+    if db.get_bind().dialect.name == "sqlite":
+        assert db.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    else:
+        kind = db.execute(text(
+            "SELECT data_type FROM information_schema.columns "
+            "WHERE table_name = 'audit_entry' AND column_name = 'at'")).scalar()
+        assert kind == "timestamp with time zone"
+
+
+def test_foreign_keys_are_enforced(app):
+    db.add(Building(community_id=999999, name="孤儿楼", address=""))
+    with pytest.raises(IntegrityError):
+        db.flush()
+    db.rollback()
+
+
+def test_datetimes_are_stored_as_utc_and_come_back_aware(app):
+    shanghai = timezone(timedelta(hours=8))
+    at = datetime(2026, 7, 1, 8, 30, tzinfo=shanghai)
+    entry = AuditEntry(actor="t", action="create", object_type="x", at=at)
+    db.add(entry)
+    db.commit()
+    db.expire_all()
+    back = db.get(AuditEntry, entry.id).at
+    assert back == datetime(2026, 7, 1, 0, 30, tzinfo=UTC)
+    assert back.tzinfo is not None
+
+
+def test_naive_datetimes_are_refused(app):
+    db.add(AuditEntry(actor="t", action="create", object_type="x", at=datetime(2026, 1, 1)))
+    with pytest.raises(Exception, match="naive datetime"):
+        db.flush()
+    db.rollback()
+
+
+def test_each_app_test_starts_empty(app):
+    # Factories commit; the fixture must clean between tests on both databases.
+    assert db.query(Building).count() == 0
+    helpers.building()
+    db.commit()
