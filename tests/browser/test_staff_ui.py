@@ -1,0 +1,78 @@
+"""Log in, switch language, edit the community tree, and meet a permission refusal."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import login
+from tests.live import ADMIN_PASSWORD, DEMO_PASSWORD
+
+
+def test_admin_sees_the_demo_street_in_chinese(page):
+    login(page, "admin", ADMIN_PASSWORD)
+    expect(page.locator("h1")).to_have_text("沙头角街道")
+    expect(page.locator("#tree-summary")).to_contain_text("4 个社区，76 个楼栋，76 台终端")
+    expect(page.get_by_role("link", name="社区架构")).to_be_visible()
+
+
+def test_wrong_password_gets_the_generic_message(page):
+    page.goto("/login")
+    page.fill("#username", "admin")
+    page.fill("#password", "wrong password")
+    page.click("#login-submit")
+    expect(page.get_by_role("alert")).to_have_text("用户名或密码错误。")
+
+
+def test_switch_language_and_back(page):
+    login(page, "admin", ADMIN_PASSWORD)
+    page.click("#lang-en")
+    expect(page.get_by_role("link", name="Community tree")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.click("#lang-zh_Hans_CN")
+    expect(page.get_by_role("link", name="社区架构")).to_be_visible()
+
+
+def test_community_admin_creates_a_building_and_a_terminal(page):
+    login(page, "donghe_admin", DEMO_PASSWORD)
+    page.goto("/buildings/new")
+    page.fill("#name", "东和社区党群服务中心")
+    page.fill("#address", "深圳市盐田区东和路1号")
+    page.click("#save")
+    expect(page.locator("h1")).to_have_text("东和社区党群服务中心")
+    page.click("#new-terminal")
+    page.fill("#name", "服务中心门口条屏")
+    page.fill("#location", "大门上方")
+    page.fill("#width", "1920")
+    page.fill("#height", "320")
+    page.fill("#tags", "大门, 户外")
+    page.click("#save")
+    row = page.locator("#terminals tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("服务中心门口条屏")
+    expect(row).to_contain_text("1920×320")
+    # The audit log shows both changes.
+    page.goto("/audit/")
+    expect(page.locator("#audit")).to_contain_text("东和社区党群服务中心")
+    expect(page.locator("#audit")).to_contain_text("服务中心门口条屏")
+
+
+def test_editor_of_another_community_is_refused(page, server):
+    # A building of 东和, seen by an editor of 田心.
+    login(page, "admin", ADMIN_PASSWORD)
+    donghe = page.locator("section.community", has=page.locator("h2", has_text="东和"))
+    donghe.get_by_role("link", name="海滨花园1栋", exact=True).click()
+    building_url = page.url
+    assert re.search(r"/buildings/\d+$", building_url)
+    page.context.clear_cookies()
+
+    login(page, "tianxin_editor", DEMO_PASSWORD)
+    expect(page.locator("#tree-summary")).to_contain_text("0 个楼栋")
+    response = page.goto(building_url)
+    assert response.status == 404
+    expect(page.locator("#error-message")).to_contain_text("找不到该楼栋")
+    page.goto("/buildings/new")
+    page.fill("#name", "越权楼栋")
+    page.click("#save")
+    expect(page.locator("#error-message")).to_have_text("您的角色无权执行此操作。")

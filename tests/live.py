@@ -1,0 +1,84 @@
+"""A real server for tests that need real HTTP and sockets: gunicorn with the gevent
+worker, exactly as `make run` starts it, on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ADMIN_PASSWORD = "admin-password-for-tests"
+DEMO_PASSWORD = "demo-password-for-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    env: dict[str, str]
+    process: subprocess.Popen
+    log: Path
+
+    def flask(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BIN / "flask"), "--app", "server", *args], env=self.env,
+                              cwd=ROOT, capture_output=True, text=True, check=True)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start(database_url: str, data_dir: Path, *, seed: bool = True,
+          extra_env: dict[str, str] | None = None) -> LiveServer:
+    port = free_port()
+    env = {
+        **os.environ,
+        "SIGNAGE_DATABASE_URL": database_url,
+        "SIGNAGE_DATA_DIR": str(data_dir),
+        "SIGNAGE_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "SIGNAGE_DEMO_PASSWORD": DEMO_PASSWORD,
+        "SIGNAGE_ASYNC_MODE": "gevent",
+        "PORT": str(port),
+        **(extra_env or {}),
+    }
+    subprocess.run([str(BIN / "flask"), "--app", "server", "init"], env=env, cwd=ROOT,
+                   capture_output=True, text=True, check=True)
+    if seed:
+        subprocess.run([str(BIN / "flask"), "--app", "server", "seed-demo"], env=env, cwd=ROOT,
+                       capture_output=True, text=True, check=True)
+    log = data_dir / f"server-{port}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", "server/gunicorn_conf.py", "server.wsgi:app"],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            if requests.get(url + "/login", timeout=5).status_code == 200:
+                return LiveServer(url, env, proc, log)
+        except (requests.ConnectionError, requests.Timeout):
+            time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
