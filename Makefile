@@ -30,7 +30,7 @@ test-deps: deps
 	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium xvfb"; exit 1; fi; fi
 
 translations: $(BIN)/activate
-	$(BIN)/pybabel compile -q -d server/translations
+	$(BIN)/pybabel compile -d server/translations >/dev/null
 
 run: deps
 	$(BIN)/flask --app server init
