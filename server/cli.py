@@ -12,7 +12,7 @@ from sqlalchemy import select
 from server import migrate
 from server.db import db
 from server.models import Community, Role, User
-from server.services import accounts, demo
+from server.services import accounts, demo, topics
 from server.services.access import Actor
 
 
@@ -34,6 +34,7 @@ def init(street: str) -> None:
     """Apply migrations and create the first street administrator if none exists."""
     migrate.upgrade(current_app.config["SIGNAGE"].database_url)
     s = demo.ensure_street(db, street)
+    topics.ensure_defaults(db, s.id)
     if db.scalar(select(User).where(User.role == Role.street_admin)) is None:
         password, generated = _password("SIGNAGE_ADMIN_PASSWORD")
         accounts.check_password_strength(password)

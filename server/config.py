@@ -36,6 +36,7 @@ class Settings:
     cookie_secure: bool = False
     login_limit: str = "10 per minute"
     max_upload_bytes: int = 1024 * 1024 * 1024
+    font: str | None = None  # CJK font for notices; else found with fontconfig
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -51,7 +52,12 @@ class Settings:
             cookie_secure=env.get("SIGNAGE_COOKIE_SECURE", "") in ("1", "true", "yes"),
             login_limit=env.get("SIGNAGE_LOGIN_LIMIT") or "10 per minute",
             max_upload_bytes=int(env.get("SIGNAGE_MAX_UPLOAD_BYTES") or 1024**3),
+            font=env.get("SIGNAGE_FONT") or None,
         )
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
 
     def flask_config(self) -> dict:
         return {

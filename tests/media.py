@@ -1,4 +1,4 @@
-"""Builders for real test media (written in each test's tmp_path)."""
+"""Real media files made in tests: images, animations, video clips, crafted bad files."""
 
 from __future__ import annotations
 

@@ -72,3 +72,91 @@ class UserPatchSchema(Schema):
     community_id = fields.Integer(allow_none=True, strict=True)
     active = fields.Boolean()
     password = fields.String(load_only=True, validate=validate.Length(10, 200))
+
+
+class TopicSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(dump_only=True)
+    active = fields.Boolean(dump_only=True)
+
+
+class RenditionSchema(Schema):
+    width = fields.Integer()
+    height = fields.Integer()
+    colour_mode = fields.Function(lambda r: r.colour_mode.value)
+    page = fields.Integer()
+    mode = fields.String()
+    scroll_speed_px_s = fields.Float(allow_none=True)
+    font_px = fields.Integer()
+    sha256 = fields.String(attribute="blob_sha256")
+
+
+class _ContentMeta(Schema):
+    title = fields.String(validate=validate.Length(1, 120))
+    topic_id = fields.Integer(strict=True)
+    community_id = fields.Integer(allow_none=True, strict=True)
+    valid_from = fields.AwareDateTime(allow_none=True)
+    valid_until = fields.AwareDateTime(allow_none=True)
+    duration_s = fields.Float(validate=validate.Range(1, 3600))
+    tags = fields.List(fields.String(validate=validate.Length(1, 40)),
+                       validate=validate.Length(max=20))
+
+
+class ContentSchema(_ContentMeta):
+    id = fields.Integer(dump_only=True)
+    kind = fields.Function(lambda c: c.kind.value, dump_only=True)
+    status = fields.Function(lambda c: c.status.value, dump_only=True)
+    revision = fields.Integer(dump_only=True)
+    sha256 = fields.String(attribute="blob_sha256", dump_only=True)
+    thumbnail_sha256 = fields.String(dump_only=True)
+    mime = fields.String(dump_only=True)
+    width = fields.Integer(dump_only=True)
+    height = fields.Integer(dump_only=True)
+    media_duration_s = fields.Float(dump_only=True)
+    play_seconds = fields.Float(dump_only=True)
+    codec = fields.String(dump_only=True)
+    original_name = fields.String(dump_only=True)
+    notice_title = fields.String()
+    notice_body = fields.String()
+    notice_footer = fields.String()
+    notice_template = fields.String()
+    reject_reason = fields.String(dump_only=True)
+    renditions = fields.List(fields.Nested(RenditionSchema), dump_only=True)
+
+
+class UploadArgs(_ContentMeta):
+    """Metadata of a raw-body upload, in the query string."""
+
+    title = fields.String(required=True, validate=validate.Length(1, 120))
+    topic_id = fields.Integer(required=True)
+    community_id = fields.Integer(allow_none=True)
+    filename = fields.String(load_default="", validate=validate.Length(max=1000))
+    tags = fields.String(load_default="", validate=validate.Length(max=400))
+
+
+class NoticeCreateSchema(_ContentMeta):
+    title = fields.String(required=True, validate=validate.Length(1, 120))
+    topic_id = fields.Integer(required=True, strict=True)
+    notice_title = fields.String(load_default="", validate=validate.Length(max=80))
+    notice_body = fields.String(required=True, validate=validate.Length(max=2000))
+    notice_footer = fields.String(load_default="", validate=validate.Length(max=80))
+    notice_template = fields.String(load_default="notice")
+
+
+class ContentPatchSchema(_ContentMeta):
+    notice_title = fields.String(validate=validate.Length(max=80))
+    notice_body = fields.String(validate=validate.Length(max=2000))
+    notice_footer = fields.String(validate=validate.Length(max=80))
+    notice_template = fields.String()
+
+
+class ContentQuery(Schema):
+    status = fields.String(validate=validate.OneOf(
+        ["draft", "submitted", "approved", "rejected", "archived"]))
+    topic_id = fields.Integer()
+    kind = fields.String(validate=validate.OneOf(["image", "video", "notice"]))
+    q = fields.String(validate=validate.Length(max=60))
+
+
+class RejectSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(1, 500))

@@ -24,11 +24,14 @@ class ServiceError(Exception):
 
 
 # Nouns that appear as %(what)s in messages, listed so Babel extracts them.
-NOUNS = (N_("object"), N_("community"), N_("building"), N_("terminal"), N_("user"), N_("token"))
+NOUNS = (N_("object"), N_("community"), N_("building"), N_("terminal"), N_("user"), N_("token"),
+         N_("topic"), N_("content item"), N_("file"))
 # Field names that appear as %(field)s.
 FIELDS = (N_("name"), N_("address"), N_("location"), N_("width"), N_("height"),
           N_("colour_mode"), N_("tags"), N_("username"), N_("password"), N_("role"),
-          N_("community_id"), N_("building_id"), N_("old_password"))
+          N_("community_id"), N_("building_id"), N_("old_password"), N_("file"),
+          N_("title"), N_("topic_id"), N_("valid_until"), N_("duration_s"),
+          N_("notice_body"), N_("notice_template"), N_("reason"))
 
 
 class NotFound(ServiceError):

@@ -209,15 +209,20 @@ def delete_terminal(s: Session, actor: Actor, terminal_id: int) -> None:
     s.flush()
 
 
-def fleet_sizes(s: Session, street_id: int) -> list[tuple[int, int, ColourMode]]:
-    """Distinct (width, height, colour mode) in the fleet: what notices are rendered for."""
+def fleet_sizes(
+    s: Session, street_id: int, community_id: int | None = None
+) -> list[tuple[int, int, ColourMode]]:
+    """Distinct (width, height, colour mode) in the fleet, or in one community's part
+    of it: the sizes a notice is rendered for."""
     q = (
         select(Terminal.width, Terminal.height, Terminal.colour_mode)
         .join(Building).join(Community)
         .where(Community.street_id == street_id)
         .group_by(Terminal.width, Terminal.height, Terminal.colour_mode)
-        .order_by(func.max(Terminal.width * Terminal.height).desc())
+        .order_by(func.max(Terminal.width * Terminal.height).desc(), Terminal.colour_mode)
     )
+    if community_id is not None:
+        q = q.where(Community.id == community_id)
     return [(w, h, m) for w, h, m in s.execute(q)]
 
 

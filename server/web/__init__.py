@@ -9,9 +9,9 @@ LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
 
 
 def register(app: Flask) -> None:
-    from server.web import account, audit_log, auth, tree, users
+    from server.web import account, audit_log, auth, content, tree, users
 
-    for module in (auth, tree, users, audit_log, account):
+    for module in (auth, tree, users, audit_log, account, content):
         app.register_blueprint(module.bp)
 
     @app.route("/lang/<code>")

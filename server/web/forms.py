@@ -6,10 +6,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
+    FloatField,
     IntegerField,
     PasswordField,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -72,3 +75,39 @@ class PasswordForm(FlaskForm):
 
 class DeleteForm(FlaskForm):
     """Empty form: only the CSRF token, for delete buttons."""
+
+
+TEMPLATE_LABELS = {
+    "notice": _l("Notice"),
+    "warning": _l("Warning"),
+    "convenience": _l("Convenience information"),
+    "event": _l("Event"),
+}
+
+
+class ContentMetaForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
+    topic_id = SelectField(_l("Topic"), coerce=int)
+    community_id = SelectField(_l("Community"), coerce=int)
+    valid_from = DateTimeLocalField(_l("Valid from"), validators=[Optional()])
+    valid_until = DateTimeLocalField(_l("Valid until"), validators=[Optional()])
+    duration_s = FloatField(_l("Seconds on screen (still items)"), default=10,
+                            validators=[DataRequired(), NumberRange(1, 3600)])
+    tags = StringField(_l("Tags (comma separated)"), validators=[Optional(), Length(max=400)])
+
+
+class NoticeForm(ContentMetaForm):
+    notice_title = StringField(_l("Heading on screen"), validators=[Optional(), Length(max=80)])
+    notice_body = TextAreaField(_l("Text"), validators=[Length(max=2000)])
+    notice_footer = StringField(_l("Footer (e.g. hotline)"),
+                                validators=[Optional(), Length(max=80)])
+    notice_template = SelectField(_l("Template"), choices=[
+        SelectChoice(k, v) for k, v in TEMPLATE_LABELS.items()])
+
+
+class RejectForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class TopicForm(FlaskForm):
+    name = StringField(_l("Topic"), validators=[DataRequired(), Length(max=40)])

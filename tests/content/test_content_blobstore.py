@@ -4,10 +4,10 @@ import hashlib
 import io
 
 import pytest
-from content_helpers import CountingStream, stored_files
 
 from content import BlobStore, ContentError
 from content.blobstore import CHUNK_SIZE
+from tests.media import CountingStream, stored_files
 
 
 def test_commit_moves_to_content_address(store: BlobStore) -> None:

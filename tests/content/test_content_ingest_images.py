@@ -4,7 +4,10 @@ import io
 from pathlib import Path
 
 import pytest
-from content_helpers import (
+from PIL import Image
+
+from content import BlobStore, ContentError, Limits, ingest
+from tests.media import (
     ELF_BYTES,
     CountingStream,
     animated_gif,
@@ -13,9 +16,6 @@ from content_helpers import (
     png_declaring,
     stored_files,
 )
-from PIL import Image
-
-from content import BlobStore, ContentError, Limits, ingest
 
 
 def _refused(store: BlobStore, data: bytes, name: str, limits: Limits | None = None

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import av
 import pytest
-from content_helpers import VIDEO_VARIANTS, audio_only_mp4, make_video, stored_files
 from PIL import Image
 
 from content import ACCEPTED_CODECS, BlobStore, ContentError, ingest
+from tests.media import VIDEO_VARIANTS, audio_only_mp4, make_video, stored_files
 
 _MIME = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
 

@@ -1,0 +1,493 @@
+"""The content library: uploads, typed notices and their review. No Flask.
+
+The rule "only approved content inside its validity window reaches a screen" lives
+here, in `is_playable` and `playable_clause`; everything that builds what a terminal
+plays calls one of them.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+import content as lib
+from server.db import utcnow
+from server.models import (
+    Blob,
+    ColourMode,
+    ContentItem,
+    ContentKind,
+    ContentStatus,
+    NoticeRendition,
+    Role,
+)
+from server.services import audit, topics, tree
+from server.services.access import Actor
+from server.services.errors import N_, Conflict, Forbidden, Invalid, NotFound
+
+EDITORS = (Role.street_admin, Role.community_admin, Role.editor)
+REVIEWERS = (Role.street_admin, Role.community_admin, Role.reviewer)
+MIN_DURATION_S, MAX_DURATION_S = 1.0, 3600.0  # a typo like 9999999999999 stops here
+DEFAULT_SIZES = ((384, 192, ColourMode.full),)  # when the fleet has no terminal yet
+ITEM_FIELDS = ("title", "status", "topic_id", "community_id", "valid_from", "valid_until",
+               "duration_s", "tags", "revision")
+EDITABLE = {"draft", "submitted", "rejected", "approved"}
+STATUS_NAMES = (N_("draft"), N_("submitted"), N_("approved"), N_("rejected"), N_("archived"))
+KIND_NAMES = (N_("image"), N_("video"), N_("notice"))
+
+# ContentError codes from content/ in the user's words. Params are prepared by _params.
+MESSAGES = {
+    "empty_file": N_("The file is empty."),
+    "too_large": N_("The file is larger than the limit of %(limit_mb)s MB."),
+    "unsupported_type": N_("This is not a supported image or video (JPEG, PNG, WebP, GIF, "
+                           "MP4, WebM); the file looks like: %(detected)s."),
+    "corrupt_image": N_("The image is damaged and cannot be opened."),
+    "image_too_many_pixels": N_("The image has %(width)s×%(height)s pixels; the limit is "
+                                "%(limit_mp)s megapixels."),
+    "image_too_many_frames": N_("The animation has %(frames)s frames; the limit is "
+                                "%(limit_frames)s."),
+    "no_video_stream": N_("The file has no video picture (it contains: %(streams)s)."),
+    "corrupt_video": N_("The video is damaged and cannot be played."),
+    "video_too_many_pixels": N_("The video frame of %(width)s×%(height)s pixels is too large."),
+    "unsupported_codec": N_("The video codec %(codec)s is not supported; use %(accepted)s."),
+    "notice_empty_body": N_("The notice text is empty."),
+    "notice_missing_glyphs": N_("The screen font cannot show these characters: %(characters)s. "
+                                "Remove or replace them."),
+    "notice_does_not_fit": N_("The text does not fit the %(width)s×%(height)s screen at a "
+                              "legible size (%(min_font_px)s px per character); shorten it."),
+    "no_cjk_font": N_("No Chinese font is installed on the server; ask the administrator."),
+    "invalid_template": N_("Unknown notice template “%(template)s”."),
+    "invalid_target": N_("The screen size %(width)s×%(height)s cannot be rendered."),
+}
+
+
+def _params(err: lib.ContentError) -> dict:
+    p = {k: "、".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v
+         for k, v in err.params.items()}
+    if "limit_bytes" in p:
+        p["limit_mb"] = f"{int(p['limit_bytes']) / 1024 / 1024:g}"
+    if "limit_pixels" in p:
+        p["limit_mp"] = f"{int(p['limit_pixels']) / 1_000_000:g}"
+    return p
+
+
+def refusal(err: lib.ContentError, field: str) -> Invalid:
+    """A content/ refusal as a service error, keeping its stable code."""
+    out = Invalid(MESSAGES.get(err.code, N_("The content was refused.")), field=field,
+                  **_params(err))
+    out.code = err.code
+    if err.code == "too_large":
+        out.status = 413
+    return out
+
+
+# --- the playable rule ----------------------------------------------------------
+
+
+def is_playable(item: ContentItem, at: datetime) -> bool:
+    return (item.status == ContentStatus.approved
+            and (item.valid_from is None or item.valid_from <= at)
+            and (item.valid_until is None or at < item.valid_until))
+
+
+def playable_clause(at: datetime) -> ColumnElement[bool]:
+    return and_(ContentItem.status == ContentStatus.approved,
+                or_(ContentItem.valid_from.is_(None), ContentItem.valid_from <= at),
+                or_(ContentItem.valid_until.is_(None), ContentItem.valid_until > at))
+
+
+# --- metadata -------------------------------------------------------------------
+
+
+@dataclass
+class Meta:
+    title: str
+    topic_id: int
+    community_id: int | None = None  # None: street-wide (street admins only)
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    duration_s: float = 10.0
+    tags: list[str] = field(default_factory=list)
+
+
+def _check_meta(s: Session, actor: Actor, meta: Meta) -> None:
+    title = (meta.title or "").strip()
+    if not 1 <= len(title) <= 120:
+        raise Invalid(N_("%(field)s must be 1 to %(max)d characters."), field="title", max=120)
+    meta.title = title
+    topics.get_topic(s, actor, meta.topic_id)
+    if meta.community_id is None:
+        if not actor.is_street_admin:
+            meta.community_id = actor.community_id  # community staff publish to their own
+    else:
+        tree.get_community(s, actor, meta.community_id)
+        if not actor.is_street_admin and meta.community_id != actor.community_id:
+            raise NotFound(N_("No such %(what)s."), what="community", field="community_id")
+    for name in ("valid_from", "valid_until"):
+        value = getattr(meta, name)
+        if value is not None and value.tzinfo is None:
+            raise Invalid(N_("%(field)s needs a time zone."), field=name)
+    if meta.valid_from and meta.valid_until and meta.valid_until <= meta.valid_from:
+        raise Invalid(N_("The end of validity must be after its start."), field="valid_until")
+    try:
+        duration = float(meta.duration_s)
+    except (TypeError, ValueError):
+        duration = -1.0
+    if not MIN_DURATION_S <= duration <= MAX_DURATION_S:
+        raise Invalid(N_("The duration must be between %(min)s and %(max)s seconds."),
+                      field="duration_s", min=int(MIN_DURATION_S), max=int(MAX_DURATION_S))
+    meta.duration_s = duration
+    tags = sorted({str(t).strip() for t in meta.tags if str(t).strip()})
+    if len(tags) > 20 or any(len(t) > 40 for t in tags):
+        raise Invalid(N_("At most 20 tags of up to 40 characters."), field="tags")
+    meta.tags = tags
+
+
+def _register_blob(s: Session, sha: str, size: int, mime: str) -> None:
+    if s.get(Blob, sha) is None:
+        s.add(Blob(sha256=sha, size=size, mime=mime))
+        s.flush()
+
+
+def _store_bytes(s: Session, store: lib.BlobStore, data: bytes, mime: str) -> str:
+    with store.ingest_stream(io.BytesIO(data), len(data) + 1) as pending:
+        pending.commit()
+        sha = pending.sha256
+    _register_blob(s, sha, len(data), mime)
+    return sha
+
+
+def _new_item(actor: Actor, kind: ContentKind, meta: Meta) -> ContentItem:
+    return ContentItem(
+        street_id=actor.street_id, community_id=meta.community_id, kind=kind,
+        status=ContentStatus.draft, title=meta.title, topic_id=meta.topic_id, tags=meta.tags,
+        valid_from=meta.valid_from, valid_until=meta.valid_until, duration_s=meta.duration_s,
+        created_by=actor.id,
+    )
+
+
+# --- uploads ----------------------------------------------------------------------
+
+
+def _apply_media(s: Session, store: lib.BlobStore, item: ContentItem,
+                 ing: lib.IngestedBlob) -> None:
+    _register_blob(s, ing.sha256, ing.size, ing.mime)
+    item.kind = ContentKind(ing.kind)
+    item.blob_sha256 = ing.sha256
+    item.original_name = ing.display_name
+    item.mime = ing.mime
+    item.width, item.height = ing.width, ing.height
+    item.media_duration_s = ing.duration_s if ing.kind == "video" else None
+    item.fps, item.codec, item.animated = ing.fps, ing.codec, ing.animated
+    item.thumbnail_sha256 = _store_bytes(s, store, ing.thumbnail, ing.thumbnail_mime)
+
+
+def upload(s: Session, actor: Actor, store: lib.BlobStore, stream, filename: str | None,
+           meta: Meta, limits: lib.Limits) -> ContentItem:
+    """Validate metadata first, then stream the file in; nothing is kept on refusal."""
+    actor.require_role(*EDITORS)
+    _check_meta(s, actor, meta)
+    try:
+        ing = lib.ingest(stream, filename, store, limits)
+    except lib.ContentError as err:
+        raise refusal(err, "file") from None
+    item = _new_item(actor, ContentKind(ing.kind), meta)
+    _apply_media(s, store, item, ing)
+    s.add(item)
+    s.flush()
+    audit.record(s, actor, "create", "content", item.id, label=item.title,
+                 community_id=item.community_id,
+                 after={**audit.snapshot(item, ITEM_FIELDS), "file": ing.display_name,
+                        "sha256": ing.sha256})
+    return item
+
+
+# --- notices ----------------------------------------------------------------------
+
+
+@dataclass
+class Variant:
+    width: int
+    height: int
+    colour_mode: ColourMode
+    render: lib.NoticeRender | None = None
+    error: Invalid | None = None
+
+
+def notice_sizes(s: Session, street_id: int, community_id: int | None
+                 ) -> list[tuple[int, int, ColourMode]]:
+    return tree.fleet_sizes(s, street_id, community_id) or list(DEFAULT_SIZES)
+
+
+def render_variants(sizes: Iterable[tuple[int, int, ColourMode]], title: str, body: str,
+                    footer: str, template: str, font: str | None = None) -> list[Variant]:
+    """Render the notice at every size; each variant holds its image(s) or its refusal."""
+    notice = lib.Notice(body=body, title=title, footer=footer or None, template=template)
+    out = []
+    for w, h, mode in sizes:
+        v = Variant(w, h, mode)
+        try:
+            v.render = lib.render_notice(notice, lib.Target(w, h, mode.value),
+                                         lib.RenderOptions(font=font))
+        except lib.ContentError as err:
+            v.error = refusal(err, "notice_template" if err.code == "invalid_template"
+                              else "notice_body")
+        out.append(v)
+    return out
+
+
+def _first_error(variants: list[Variant]) -> None:
+    for v in variants:
+        if v.error is not None:
+            raise v.error
+
+
+def _store_renditions(s: Session, store: lib.BlobStore, item: ContentItem,
+                      variants: list[Variant]) -> None:
+    item.renditions.clear()
+    s.flush()
+    for v in variants:
+        assert v.render is not None
+        for page, png in enumerate(v.render.png_pages()):
+            item.renditions.append(NoticeRendition(
+                width=v.width, height=v.height, colour_mode=v.colour_mode, page=page,
+                mode=v.render.mode, scroll_speed_px_s=v.render.scroll_speed_px_s,
+                font_px=v.render.font_px, blob_sha256=_store_bytes(s, store, png, "image/png"),
+                image_width=v.render.images[page].width,
+            ))
+
+
+@dataclass
+class NoticeText:
+    title: str = ""
+    body: str = ""
+    footer: str = ""
+    template: str = "notice"
+
+    def check(self) -> None:
+        if len(self.title) > 80 or len(self.footer) > 80:
+            raise Invalid(N_("%(field)s is longer than %(max)d characters."),
+                          field="notice_body", max=80)
+        if len(self.body) > 2000:
+            raise Invalid(N_("%(field)s is longer than %(max)d characters."),
+                          field="notice_body", max=2000)
+        if self.template not in lib.TEMPLATES:
+            raise Invalid(N_("Unknown notice template “%(template)s”."),
+                          field="notice_template", template=self.template)
+
+
+def create_notice(s: Session, actor: Actor, store: lib.BlobStore, meta: Meta,
+                  text: NoticeText, font: str | None = None) -> ContentItem:
+    actor.require_role(*EDITORS)
+    _check_meta(s, actor, meta)
+    text.check()
+    variants = render_variants(notice_sizes(s, actor.street_id, meta.community_id),
+                               text.title, text.body, text.footer, text.template, font)
+    _first_error(variants)
+    item = _new_item(actor, ContentKind.notice, meta)
+    item.notice_title, item.notice_body = text.title, text.body
+    item.notice_footer, item.notice_template = text.footer, text.template
+    s.add(item)
+    s.flush()
+    _store_renditions(s, store, item, variants)
+    audit.record(s, actor, "create", "content", item.id, label=item.title,
+                 community_id=item.community_id,
+                 after={**audit.snapshot(item, ITEM_FIELDS), "notice_body": text.body})
+    return item
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+def get_item(s: Session, actor: Actor, item_id: int) -> ContentItem:
+    item = s.get(ContentItem, item_id)
+    if item is None or item.street_id != actor.street_id or not actor.sees(item.community_id):
+        raise NotFound(N_("No such %(what)s."), what="content item")
+    return item
+
+
+def list_items(s: Session, actor: Actor, *, status: str | None = None,
+               topic_id: int | None = None, kind: str | None = None,
+               search: str | None = None, limit: int = 500) -> list[ContentItem]:
+    q = (select(ContentItem)
+         .where(ContentItem.street_id == actor.street_id,
+                actor.community_clause(ContentItem.community_id))
+         .options(selectinload(ContentItem.topic))
+         .order_by(ContentItem.updated_at.desc(), ContentItem.id.desc()).limit(limit))
+    if status:
+        q = q.where(ContentItem.status == ContentStatus(status))
+    if topic_id:
+        q = q.where(ContentItem.topic_id == topic_id)
+    if kind:
+        q = q.where(ContentItem.kind == ContentKind(kind))
+    if search:
+        q = q.where(ContentItem.title.contains(search.strip()[:60]))
+    return list(s.scalars(q))
+
+
+def review_queue(s: Session, actor: Actor) -> list[ContentItem]:
+    actor.require_role(*REVIEWERS)
+    return list_items(s, actor, status=ContentStatus.submitted.value)
+
+
+# --- editing and review -----------------------------------------------------------
+
+
+def _editable(s: Session, actor: Actor, item_id: int) -> ContentItem:
+    item = get_item(s, actor, item_id)
+    actor.require_role(*EDITORS)
+    if item.community_id is None and not actor.is_street_admin:
+        raise Forbidden(N_("Only street administrators can change street-wide objects."))
+    if item.status.value not in EDITABLE:
+        raise Conflict(N_("Archived content cannot be changed."))
+    return item
+
+
+def _screen_changed(s: Session, actor: Actor, item: ContentItem) -> None:
+    """What is on screen changed: a new revision, and approved content goes back to review."""
+    item.revision += 1
+    if item.status == ContentStatus.approved:
+        item.status = ContentStatus.submitted
+        item.reviewed_by = item.reviewed_at = None
+
+
+def update(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, *,
+           meta: dict | None = None, text: NoticeText | None = None,
+           font: str | None = None) -> ContentItem:
+    item = _editable(s, actor, item_id)
+    before = audit.snapshot(item, ITEM_FIELDS)
+    screen = False
+    if meta:
+        merged = Meta(
+            title=meta.get("title", item.title), topic_id=meta.get("topic_id", item.topic_id),
+            community_id=meta.get("community_id", item.community_id),
+            valid_from=meta.get("valid_from", item.valid_from),
+            valid_until=meta.get("valid_until", item.valid_until),
+            duration_s=meta.get("duration_s", item.duration_s),
+            tags=meta.get("tags", item.tags),
+        )
+        _check_meta(s, actor, merged)
+        screen |= (merged.valid_from, merged.valid_until, merged.duration_s) != (
+            item.valid_from, item.valid_until, item.duration_s)
+        item.title, item.topic_id, item.tags = merged.title, merged.topic_id, merged.tags
+        item.community_id = merged.community_id
+        item.valid_from, item.valid_until = merged.valid_from, merged.valid_until
+        item.duration_s = merged.duration_s
+    if text is not None:
+        if item.kind != ContentKind.notice:
+            raise Invalid(N_("Only notices have text."), field="notice_body")
+        text.check()
+        if (text.title, text.body, text.footer, text.template) != (
+                item.notice_title, item.notice_body, item.notice_footer, item.notice_template):
+            variants = render_variants(notice_sizes(s, actor.street_id, item.community_id),
+                                       text.title, text.body, text.footer, text.template, font)
+            _first_error(variants)
+            item.notice_title, item.notice_body = text.title, text.body
+            item.notice_footer, item.notice_template = text.footer, text.template
+            _store_renditions(s, store, item, variants)
+            screen = True
+    if screen:
+        _screen_changed(s, actor, item)
+    item.updated_at = utcnow()
+    s.flush()
+    audit.record(s, actor, "update", "content", item.id, label=item.title,
+                 community_id=item.community_id, before=before,
+                 after=audit.snapshot(item, ITEM_FIELDS))
+    return item
+
+
+def replace_file(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, stream,
+                 filename: str | None, limits: lib.Limits) -> ContentItem:
+    item = _editable(s, actor, item_id)
+    if item.kind == ContentKind.notice:
+        raise Invalid(N_("A notice has no file; edit its text instead."), field="file")
+    before = audit.snapshot(item, ITEM_FIELDS) | {"sha256": item.blob_sha256}
+    try:
+        ing = lib.ingest(stream, filename, store, limits)
+    except lib.ContentError as err:
+        raise refusal(err, "file") from None
+    _apply_media(s, store, item, ing)
+    _screen_changed(s, actor, item)
+    item.updated_at = utcnow()
+    s.flush()
+    audit.record(s, actor, "update", "content", item.id, label=item.title,
+                 community_id=item.community_id, before=before,
+                 after=audit.snapshot(item, ITEM_FIELDS) | {"sha256": ing.sha256})
+    return item
+
+
+def _transition(s: Session, actor: Actor, item: ContentItem, to: ContentStatus,
+                allowed_from: tuple[ContentStatus, ...], *, reason: str = "") -> ContentItem:
+    if item.status not in allowed_from:
+        raise Conflict(N_("This content is “%(status)s” and cannot become “%(to)s”."),
+                       status=item.status.value, to=to.value)
+    before = {"status": item.status.value}
+    item.status = to
+    item.updated_at = utcnow()
+    after: dict = {"status": to.value}
+    if reason:
+        after["reason"] = reason
+    audit.record(s, actor, to.value if to != ContentStatus.submitted else "submit", "content",
+                 item.id, label=item.title, community_id=item.community_id, before=before,
+                 after=after)
+    s.flush()
+    return item
+
+
+def submit(s: Session, actor: Actor, item_id: int) -> ContentItem:
+    item = _editable(s, actor, item_id)
+    return _transition(s, actor, item, ContentStatus.submitted,
+                       (ContentStatus.draft, ContentStatus.rejected))
+
+
+def _reviewable(s: Session, actor: Actor, item_id: int) -> ContentItem:
+    item = get_item(s, actor, item_id)
+    actor.require_role(*REVIEWERS)
+    if item.community_id is None and not actor.is_street_admin:
+        raise Forbidden(N_("Only street administrators can change street-wide objects."))
+    if item.created_by == actor.id:
+        raise Forbidden(N_("You cannot review content you created; ask another reviewer."))
+    return item
+
+
+def approve(s: Session, actor: Actor, item_id: int) -> ContentItem:
+    item = _reviewable(s, actor, item_id)
+    _transition(s, actor, item, ContentStatus.approved, (ContentStatus.submitted,))
+    item.reviewed_by, item.reviewed_at, item.reject_reason = actor.id, utcnow(), ""
+    return item
+
+
+def reject(s: Session, actor: Actor, item_id: int, reason: str) -> ContentItem:
+    reason = (reason or "").strip()
+    if not 1 <= len(reason) <= 500:
+        raise Invalid(N_("Give a reason for the rejection (up to 500 characters)."),
+                      field="reason")
+    item = _reviewable(s, actor, item_id)
+    _transition(s, actor, item, ContentStatus.rejected, (ContentStatus.submitted,),
+                reason=reason)
+    item.reviewed_by, item.reviewed_at, item.reject_reason = actor.id, utcnow(), reason
+    return item
+
+
+def archive(s: Session, actor: Actor, item_id: int) -> ContentItem:
+    item = get_item(s, actor, item_id)
+    actor.require_role(*EDITORS, Role.reviewer)
+    if item.community_id is None and not actor.is_street_admin:
+        raise Forbidden(N_("Only street administrators can change street-wide objects."))
+    return _transition(s, actor, item, ContentStatus.archived,
+                       tuple(st for st in ContentStatus if st != ContentStatus.archived))
+
+
+def blob_for(s: Session, actor: Actor, item_id: int, sha: str) -> Blob:
+    """A blob of an item the actor can see: its file, thumbnail or a rendition."""
+    item = get_item(s, actor, item_id)
+    allowed = {item.blob_sha256, item.thumbnail_sha256} | {r.blob_sha256 for r in item.renditions}
+    blob = s.get(Blob, sha) if sha in allowed else None
+    if blob is None:
+        raise NotFound(N_("No such %(what)s."), what="file")
+    return blob

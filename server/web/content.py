@@ -1,0 +1,306 @@
+"""Pages of the content library: list, upload, notices, item page, review queue, topics."""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import datetime
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import login_required
+from wtforms.fields.choices import SelectChoice
+
+from server.config import PEOPLE_TZ
+from server.db import db
+from server.errors import translate
+from server.models import ContentKind
+from server.services import content as svc
+from server.services import topics, tree
+from server.services.errors import ServiceError
+from server.storage import blob_store, send_blob, settings, upload_limits
+from server.web.forms import (
+    TEMPLATE_LABELS,
+    ContentMetaForm,
+    DeleteForm,
+    NoticeForm,
+    RejectForm,
+    TopicForm,
+)
+from server.web.helpers import actor, show_error
+
+bp = Blueprint("content", __name__)
+STREET_WIDE = 0
+TZ = ZoneInfo(PEOPLE_TZ)
+
+
+@bp.before_request
+@login_required
+def _login() -> None:
+    return None
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def _choices(form: ContentMetaForm) -> None:
+    a = actor()
+    form.topic_id.choices = [SelectChoice(t.id, t.name) for t in topics.list_topics(db, a)]
+    communities = tree.list_communities(db, a)
+    if a.is_street_admin:
+        form.community_id.choices = [SelectChoice(STREET_WIDE, gettext("— street-wide —"))] + [
+            SelectChoice(c.id, c.name) for c in communities]
+    else:
+        form.community_id.choices = [SelectChoice(c.id, c.name) for c in communities
+                                     if c.id == a.community_id]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A time typed by a person is Asia/Shanghai time."""
+    return value.replace(tzinfo=TZ) if value is not None else None
+
+
+def _local(value: datetime | None) -> datetime | None:
+    return value.astimezone(TZ).replace(tzinfo=None) if value is not None else None
+
+
+def _tags(raw: str | None) -> list[str]:
+    return [t.strip() for t in (raw or "").replace("，", ",").split(",") if t.strip()]
+
+
+def _meta(form: ContentMetaForm) -> svc.Meta:
+    return svc.Meta(title=form.title.data, topic_id=form.topic_id.data,
+                    community_id=form.community_id.data or None,
+                    valid_from=_aware(form.valid_from.data),
+                    valid_until=_aware(form.valid_until.data),
+                    duration_s=form.duration_s.data, tags=_tags(form.tags.data))
+
+
+def _text(form: NoticeForm) -> svc.NoticeText:
+    return svc.NoticeText(title=(form.notice_title.data or "").strip(),
+                          body=form.notice_body.data or "",
+                          footer=(form.notice_footer.data or "").strip(),
+                          template=form.notice_template.data)
+
+
+def _data_url(image) -> str:
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _previews(form: NoticeForm) -> list[dict]:
+    """Every LED size the notice would reach, rendered now, at true pixel size."""
+    text = _text(form)
+    community_id = form.community_id.data or None
+    a = actor()
+    out = []
+    for v in svc.render_variants(svc.notice_sizes(db, a.street_id, community_id), text.title,
+                                 text.body, text.footer, text.template, settings().font):
+        out.append({
+            "width": v.width, "height": v.height, "mode": v.colour_mode.value,
+            "images": [_data_url(im) for im in v.render.images] if v.render else [],
+            "layout": v.render.mode if v.render else None,
+            "font_px": v.render.font_px if v.render else None,
+            "error": translate(v.error) if v.error else None,
+        })
+    return out
+
+
+def _form_error(form, err: ServiceError):
+    if err.status in (403, 404):
+        raise err
+    show_error(form, err)
+
+
+# --- pages --------------------------------------------------------------------------
+
+
+@bp.route("/content/")
+def index():
+    args = request.args
+    items = svc.list_items(db, actor(), status=args.get("status") or None,
+                           topic_id=args.get("topic_id", type=int),
+                           kind=args.get("kind") or None, search=args.get("q") or None)
+    return render_template("content/index.html", items=items, args=args,
+                           topics=topics.list_topics(db, actor(), active_only=False))
+
+
+@bp.route("/content/upload", methods=["GET"])
+def upload_page():
+    form = ContentMetaForm()
+    _choices(form)
+    return render_template("content/upload.html", form=form,
+                           max_mb=settings().max_upload_bytes // (1024 * 1024))
+
+
+@bp.route("/content/upload", methods=["POST"])
+def upload():
+    """One file as the raw request body (streamed to disk), metadata in the query string.
+
+    The page's script sends each dropped file this way, with a progress bar per file.
+    """
+    a = actor()
+    args = request.args
+    try:
+        meta = svc.Meta(
+            title=args.get("title", ""), topic_id=args.get("topic_id", type=int) or 0,
+            community_id=args.get("community_id", type=int) or None,
+            valid_from=_aware(_parse_local(args.get("valid_from"))),
+            valid_until=_aware(_parse_local(args.get("valid_until"))),
+            duration_s=args.get("duration_s", type=float) or 10.0,
+            tags=_tags(args.get("tags")),
+        )
+        filename = unquote(request.headers.get("X-Filename", ""))
+        item = svc.upload(db, a, blob_store(), request.stream, filename, meta, upload_limits())
+        db.commit()
+    except ServiceError as err:
+        db.rollback()
+        return jsonify({"error": {"code": err.code, "message": translate(err),
+                                  "field": err.field}}), err.status
+    return jsonify({"id": item.id, "url": url_for("content.item", item_id=item.id)}), 201
+
+
+def _parse_local(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+@bp.route("/content/notice/new", methods=["GET", "POST"])
+def new_notice():
+    form = NoticeForm()
+    _choices(form)
+    previews = None
+    if form.validate_on_submit():
+        if request.form.get("action") == "preview":
+            previews = _previews(form)
+        else:
+            try:
+                item = svc.create_notice(db, actor(), blob_store(), _meta(form), _text(form),
+                                         settings().font)
+                db.commit()
+                return redirect(url_for("content.item", item_id=item.id))
+            except ServiceError as err:
+                db.rollback()
+                _form_error(form, err)
+                previews = _previews(form)
+    return render_template("content/notice_form.html", form=form, previews=previews,
+                           title=gettext("New notice"))
+
+
+@bp.route("/content/<int:item_id>")
+def item(item_id: int):
+    it = svc.get_item(db, actor(), item_id)
+    return render_template("content/item.html", item=it, reject_form=RejectForm(),
+                           action_form=DeleteForm(), template_labels=TEMPLATE_LABELS)
+
+
+@bp.route("/content/<int:item_id>/edit", methods=["GET", "POST"])
+def edit(item_id: int):
+    it = svc.get_item(db, actor(), item_id)
+    is_notice = it.kind == ContentKind.notice
+    form_class = NoticeForm if is_notice else ContentMetaForm
+    form = form_class(obj=it)
+    _choices(form)
+    if not form.is_submitted():
+        form.community_id.data = it.community_id or STREET_WIDE
+        form.valid_from.data, form.valid_until.data = _local(it.valid_from), _local(it.valid_until)
+        form.tags.data = ", ".join(it.tags)
+    previews = None
+    if form.validate_on_submit():
+        if is_notice and request.form.get("action") == "preview":
+            previews = _previews(form)
+        else:
+            m = _meta(form)
+            try:
+                svc.update(db, actor(), blob_store(), it.id, meta=m.__dict__,
+                           text=_text(form) if is_notice else None, font=settings().font)
+                db.commit()
+                return redirect(url_for("content.item", item_id=it.id))
+            except ServiceError as err:
+                db.rollback()
+                _form_error(form, err)
+    template = "content/notice_form.html" if is_notice else "content/meta_form.html"
+    return render_template(template, form=form, previews=previews, item=it,
+                           title=gettext("Edit content"))
+
+
+def _action(item_id: int, fn, *args):
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    fn(db, actor(), item_id, *args)
+    db.commit()
+    return redirect(request.referrer if request.referrer and
+                    request.referrer.startswith(request.host_url)
+                    else url_for("content.item", item_id=item_id))
+
+
+@bp.route("/content/<int:item_id>/submit", methods=["POST"])
+def submit(item_id: int):
+    return _action(item_id, svc.submit)
+
+
+@bp.route("/content/<int:item_id>/approve", methods=["POST"])
+def approve(item_id: int):
+    return _action(item_id, svc.approve)
+
+
+@bp.route("/content/<int:item_id>/archive", methods=["POST"])
+def archive(item_id: int):
+    return _action(item_id, svc.archive)
+
+
+@bp.route("/content/<int:item_id>/reject", methods=["POST"])
+def reject(item_id: int):
+    form = RejectForm()
+    if not form.validate_on_submit():
+        it = svc.get_item(db, actor(), item_id)
+        return render_template("content/item.html", item=it, reject_form=form,
+                               action_form=DeleteForm(), template_labels=TEMPLATE_LABELS), 422
+    svc.reject(db, actor(), item_id, form.reason.data)
+    db.commit()
+    return redirect(url_for("content.review"))
+
+
+@bp.route("/content/<int:item_id>/blob/<sha>")
+def blob(item_id: int, sha: str):
+    b = svc.blob_for(db, actor(), item_id, sha)
+    return send_blob(b.sha256, b.mime)
+
+
+@bp.route("/review")
+def review():
+    items = svc.review_queue(db, actor())
+    return render_template("content/review.html", items=items, reject_form=RejectForm(),
+                           action_form=DeleteForm())
+
+
+@bp.route("/topics", methods=["GET", "POST"])
+def topic_list():
+    form = TopicForm()
+    if form.validate_on_submit():
+        try:
+            topics.create_topic(db, actor(), form.name.data)
+            db.commit()
+            return redirect(url_for("content.topic_list"))
+        except ServiceError as err:
+            db.rollback()
+            _form_error(form, err)
+    return render_template("content/topics.html", form=form, action_form=DeleteForm(),
+                           topics=topics.list_topics(db, actor(), active_only=False))
+
+
+@bp.route("/topics/<int:topic_id>/toggle", methods=["POST"])
+def toggle_topic(topic_id: int):
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    t = topics.get_topic(db, actor(), topic_id, active=False)
+    topics.set_active(db, actor(), t.id, not t.active)
+    db.commit()
+    return redirect(url_for("content.topic_list"))
