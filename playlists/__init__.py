@@ -1,0 +1,62 @@
+"""Schedule model and the resolver: what plays on terminal T at instant t.
+
+Pure Python (stdlib + zoneinfo/tzdata); imported by both the server and the terminal player.
+"""
+
+from playlists.checks import PlanWarning, expiring_content, plan_warnings
+from playlists.model import (
+    ALL_DAY,
+    KINDS,
+    MAX_DURATION_S,
+    Item,
+    ModelFormatError,
+    Playlist,
+    Schedule,
+    ScreenPlan,
+    TerminalPlan,
+    Window,
+)
+from playlists.resolver import (
+    CompileCache,
+    CompiledPlan,
+    Resolution,
+    ScreenState,
+    Segment,
+    blobs_needed,
+    compile_plan,
+    planned_seconds_by_topic,
+    resolve,
+    screen_state,
+    timeline,
+)
+from playlists.validation import FieldError, validate_plan, validate_schedule
+
+__all__ = [
+    "ALL_DAY",
+    "KINDS",
+    "MAX_DURATION_S",
+    "CompileCache",
+    "CompiledPlan",
+    "FieldError",
+    "Item",
+    "ModelFormatError",
+    "PlanWarning",
+    "Playlist",
+    "Resolution",
+    "Schedule",
+    "ScreenPlan",
+    "ScreenState",
+    "Segment",
+    "TerminalPlan",
+    "Window",
+    "blobs_needed",
+    "compile_plan",
+    "expiring_content",
+    "plan_warnings",
+    "planned_seconds_by_topic",
+    "resolve",
+    "screen_state",
+    "timeline",
+    "validate_plan",
+    "validate_schedule",
+]
