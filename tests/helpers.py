@@ -80,3 +80,28 @@ def post_form(client, url: str, data: dict):
     """GET the page for its CSRF token, then POST the form as a browser would."""
     page = client.get(url).get_data(as_text=True)
     return client.post(url, data={**data, "csrf_token": csrf_token(page)})
+
+
+def approved_image(c: Community | None = None, title: str = "海报", topic_name: str = "便民服务",
+                   seconds: float = 10.0):
+    """An approved image item with a real blob row (no file needed for planning tests)."""
+    import hashlib
+
+    from server.models import Blob, ContentItem, ContentKind, ContentStatus, Topic
+
+    st = street()
+    topic = db.query(Topic).filter_by(street_id=st.id, name=topic_name).one_or_none()
+    if topic is None:
+        topic = Topic(street_id=st.id, name=topic_name)
+        db.add(topic)
+        db.flush()
+    author = user(Role.editor, c) if c is not None else user(Role.street_admin)
+    sha = hashlib.sha256(f"{title}{next(_n)}".encode()).hexdigest()
+    db.add(Blob(sha256=sha, size=1234, mime="image/png"))
+    item = ContentItem(street_id=st.id, community_id=c.id if c else None,
+                       kind=ContentKind.image, status=ContentStatus.approved, title=title,
+                       topic_id=topic.id, duration_s=seconds, blob_sha256=sha, mime="image/png",
+                       width=384, height=192, created_by=author.id)
+    db.add(item)
+    db.commit()
+    return item

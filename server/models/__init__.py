@@ -10,6 +10,16 @@ from server.models.content import (
     NoticeRendition,
     Topic,
 )
+from server.models.schedule import (
+    Playlist,
+    PlaylistEntry,
+    Schedule,
+    ScheduleKind,
+    ScheduleTarget,
+    ScreenPlan,
+    ScreenPlanTarget,
+    TargetKind,
+)
 from server.models.tree import Building, ColourMode, Community, Street, Terminal, TerminalTag
 
 __all__ = [
@@ -24,7 +34,15 @@ __all__ = [
     "Building",
     "ColourMode",
     "Community",
+    "Playlist",
+    "PlaylistEntry",
     "Role",
+    "Schedule",
+    "ScheduleKind",
+    "ScheduleTarget",
+    "ScreenPlan",
+    "ScreenPlanTarget",
+    "TargetKind",
     "Street",
     "Terminal",
     "TerminalTag",

@@ -66,6 +66,9 @@ class Terminal(Base):
         Enum(ColourMode, native_enum=False, length=8), default=ColourMode.full
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped (in the same transaction) by every change that concerns this terminal;
+    # the player asks for the manifest when its version is older.
+    manifest_version: Mapped[int] = mapped_column(default=1, server_default="1")
     building: Mapped[Building] = relationship(back_populates="terminals")
     tag_rows: Mapped[list[TerminalTag]] = relationship(
         cascade="all, delete-orphan", order_by="TerminalTag.tag"

@@ -12,7 +12,8 @@ from server.models import AuditEntry
 from server.services.access import Actor
 from server.services.errors import N_
 
-ACTIONS = (N_("create"), N_("update"), N_("delete"), N_("login"), N_("revoke"))
+ACTIONS = (N_("create"), N_("update"), N_("delete"), N_("login"), N_("revoke"), N_("submit"))
+OBJECT_TYPES = (N_("content"), N_("topic"))
 
 
 def snapshot(obj: Any, fields: tuple[str, ...]) -> dict:

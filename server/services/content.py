@@ -26,7 +26,7 @@ from server.models import (
     NoticeRendition,
     Role,
 )
-from server.services import audit, topics, tree
+from server.services import audit, changes, topics, tree
 from server.services.access import Actor
 from server.services.errors import N_, Conflict, Forbidden, Invalid, NotFound
 
@@ -398,6 +398,7 @@ def update(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, *,
     audit.record(s, actor, "update", "content", item.id, label=item.title,
                  community_id=item.community_id, before=before,
                  after=audit.snapshot(item, ITEM_FIELDS))
+    changes.content_changed(s, item.id)
     return item
 
 
@@ -418,6 +419,7 @@ def replace_file(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, s
     audit.record(s, actor, "update", "content", item.id, label=item.title,
                  community_id=item.community_id, before=before,
                  after=audit.snapshot(item, ITEM_FIELDS) | {"sha256": ing.sha256})
+    changes.content_changed(s, item.id)
     return item
 
 
@@ -435,7 +437,7 @@ def _transition(s: Session, actor: Actor, item: ContentItem, to: ContentStatus,
     audit.record(s, actor, to.value if to != ContentStatus.submitted else "submit", "content",
                  item.id, label=item.title, community_id=item.community_id, before=before,
                  after=after)
-    s.flush()
+    changes.content_changed(s, item.id)
     return item
 
 

@@ -25,13 +25,16 @@ class ServiceError(Exception):
 
 # Nouns that appear as %(what)s in messages, listed so Babel extracts them.
 NOUNS = (N_("object"), N_("community"), N_("building"), N_("terminal"), N_("user"), N_("token"),
-         N_("topic"), N_("content item"), N_("file"))
+         N_("topic"), N_("content item"), N_("file"), N_("playlist"), N_("schedule"),
+         N_("screen plan"), N_("street"))
 # Field names that appear as %(field)s.
 FIELDS = (N_("name"), N_("address"), N_("location"), N_("width"), N_("height"),
           N_("colour_mode"), N_("tags"), N_("username"), N_("password"), N_("role"),
           N_("community_id"), N_("building_id"), N_("old_password"), N_("file"),
           N_("title"), N_("topic_id"), N_("valid_until"), N_("duration_s"),
-          N_("notice_body"), N_("notice_template"), N_("reason"))
+          N_("notice_body"), N_("notice_template"), N_("reason"), N_("entries"),
+          N_("targets"), N_("windows"), N_("weekdays"), N_("playlist_id"), N_("kind"),
+          N_("priority"), N_("start_date"), N_("end_date"), N_("brightness"))
 
 
 class NotFound(ServiceError):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 from server.models import Building, ColourMode, Community, Role, Street, Terminal, TerminalTag
 from server.services import audit
 from server.services.access import Actor
+from server.services.changes import touch as touch_terminals
 from server.services.errors import N_, Conflict, Invalid, NotFound
 
 BUILDING_FIELDS = ("name", "address", "community_id")
@@ -197,6 +198,7 @@ def update_terminal(s: Session, actor: Actor, terminal_id: int, **changes: objec
     audit.record(s, actor, "update", "terminal", t.id, label=t.name,
                  community_id=t.building.community_id,
                  before=before, after=audit.snapshot(t, TERMINAL_FIELDS))
+    touch_terminals(s, [t.id])  # size, place and tags all decide what it plays
     return t
 
 

@@ -1,0 +1,244 @@
+"""The terminal wire protocol: event names and payload shapes, in one place.
+
+Both the server (server/hub) and the player import this module; docs/protocol.md
+describes it for people. It uses only the standard library, so a terminal installs
+nothing from the server to speak it.
+
+Transport:
+- Socket.IO namespace TERMINAL_NAMESPACE for control and reports. The terminal's
+  credential is sent in the connect `auth` payload: {"credential": "...", "protocol": 1}.
+  Unknown, revoked or malformed credentials are refused at connect.
+- HTTP for files and pairing (never media over the socket: Engine.IO's message limit
+  is 1 MB). Files: GET {BLOB_PATH}/<sha256> with "Authorization: Bearer <credential>",
+  Range requests supported.
+
+Every payload is a JSON object. `check_*` functions validate what arrives and raise
+ProtocolError with a reason a person can act on; both sides use them.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+PROTOCOL_VERSION = 1
+TERMINAL_NAMESPACE = "/terminal"
+
+# HTTP paths (relative to the server URL).
+PAIRING_PATH = "/terminal-api/v1/pairing"  # POST -> {code, poll_token, expires_at}
+PAIRING_POLL_PATH = "/terminal-api/v1/pairing/{poll_token}"  # GET -> 202 | 200 {credential}
+BLOB_PATH = "/terminal-api/v1/blobs"  # GET /<sha256>, Bearer credential, Range
+
+# --- events: terminal -> server (each is acknowledged; the ack carries the answer) -----
+
+HELLO = "hello"
+"""{protocol, player_version, manifest_version, cache: [sha256...], clock}
+ack -> {ok, server_time, manifest_version, manifest | null, broadcasts: [...]}.
+Sent on every connect; the server answers with the manifest only if it is newer."""
+
+SYNC = "sync"
+"""{manifest_version} -> ack {ok, server_time, manifest_version, manifest | null}.
+Sent after a MANIFEST_CHANGED nudge and by the periodic check (with jitter)."""
+
+STATUS = "status"
+"""{playing: {content_id, sha256, since} | null, screen_on, brightness, cache_ready,
+free_disk_bytes, clock_offset_s, player_version, screenshot_sha256 | null}
+ack -> {ok}. Every STATUS_INTERVAL_S seconds."""
+
+PLAYS = "plays"
+"""{records: [PlayRecord, ...]} (at most MAX_BATCH) ->
+ack {ok, accepted: [id...], rejected: [{id, reason}...]}.
+The player deletes from its outbox exactly the accepted and rejected ids."""
+
+COMMAND_RESULT = "command_result"
+"""{id, ok, result} -> ack {ok}. The answer to a COMMAND."""
+
+# --- events: server -> terminal -----------------------------------------------------
+
+MANIFEST_CHANGED = "manifest_changed"
+"""{manifest_version}. Only a nudge: the terminal answers with SYNC."""
+
+COMMAND = "command"
+"""{id, kind: one of COMMAND_KINDS, args: {}}. Stored before it is sent."""
+
+REVOKED = "revoked"
+"""{reason}. The credential was revoked; the server disconnects right after."""
+
+COMMAND_KINDS = ("screenshot", "reload", "clear_cache", "screen", "brightness")
+
+STATUS_INTERVAL_S = 5.0
+SYNC_INTERVAL_S = 60.0  # periodic version check; each terminal adds up to 20 % jitter
+MAX_BATCH = 500  # play records per PLAYS event
+MAX_PLAY_S = 24 * 3600  # no single record is longer than this (they split at hours anyway)
+MAX_FUTURE_S = 300  # records ending further in the future than this are refused
+MAX_AGE_DAYS = 400  # records older than this are refused
+
+# Why a play ended (the part of a play cut short carries its reason).
+END_REASONS = ("completed", "preempted", "broadcast", "screen_off", "shutdown", "reload")
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ProtocolError(ValueError):
+    """A payload that does not follow this protocol; `reason` says what to fix."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_instant(value: Any, name: str) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise ProtocolError(f"{name} must be an ISO 8601 UTC instant string")
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise ProtocolError(f"{name} is not an ISO 8601 instant: {value!r}") from None
+    if t.tzinfo is None:
+        raise ProtocolError(f"{name} needs a UTC offset (e.g. a trailing Z)")
+    return t.astimezone(UTC)
+
+
+def _obj(payload: Any, event: str) -> dict:
+    if not isinstance(payload, dict):
+        raise ProtocolError(f"{event}: payload must be a JSON object")
+    return payload
+
+
+def _int(d: dict, key: str, *, minimum: int = 0, optional: bool = False) -> int | None:
+    v = d.get(key)
+    if v is None and optional:
+        return None
+    if not isinstance(v, int) or isinstance(v, bool) or v < minimum:
+        raise ProtocolError(f"{key} must be an integer ≥ {minimum}")
+    return v
+
+
+def check_hello(payload: Any) -> dict:
+    d = _obj(payload, HELLO)
+    if d.get("protocol") != PROTOCOL_VERSION:
+        raise ProtocolError(f"protocol must be {PROTOCOL_VERSION}")
+    _int(d, "manifest_version")
+    cache = d.get("cache", [])
+    if not isinstance(cache, list) or len(cache) > 100_000 or not all(
+            isinstance(x, str) and SHA256_RE.match(x) for x in cache):
+        raise ProtocolError("cache must be a list of sha256 hex strings")
+    if not isinstance(d.get("player_version", ""), str):
+        raise ProtocolError("player_version must be a string")
+    parse_instant(d.get("clock"), "clock")
+    return d
+
+
+def check_sync(payload: Any) -> dict:
+    d = _obj(payload, SYNC)
+    _int(d, "manifest_version")
+    return d
+
+
+def new_play_id() -> str:
+    return str(uuid.uuid4())
+
+
+def play_record(*, content_id: int, schedule_id: int | None, sha256: str, start: datetime,
+                end: datetime, reason: str = "completed", record_id: str | None = None) -> dict:
+    """A proof-of-play record as it travels. The player splits plays at hour boundaries."""
+    return {"id": record_id or new_play_id(), "content_id": content_id,
+            "schedule_id": schedule_id, "sha256": sha256, "start": iso(start), "end": iso(end),
+            "reason": reason}
+
+
+def check_play_record(rec: Any, *, now: datetime | None = None) -> dict:
+    """Validate one record; returns it with parsed `start`/`end` datetimes."""
+    now = now or now_utc()
+    if not isinstance(rec, dict):
+        raise ProtocolError("a record must be a JSON object")
+    rid = rec.get("id")
+    try:
+        uuid.UUID(str(rid))
+    except ValueError:
+        raise ProtocolError("id must be a UUID made by the player") from None
+    if not isinstance(rid, str) or len(rid) != 36:
+        raise ProtocolError("id must be a UUID string")
+    _int(rec, "content_id", minimum=1)
+    _int(rec, "schedule_id", minimum=1, optional=True)
+    sha = rec.get("sha256")
+    if not isinstance(sha, str) or not SHA256_RE.match(sha):
+        raise ProtocolError("sha256 must be 64 lowercase hex characters")
+    start, end = parse_instant(rec.get("start"), "start"), parse_instant(rec.get("end"), "end")
+    if end <= start:
+        raise ProtocolError("end must be after start")
+    if (end - start).total_seconds() > MAX_PLAY_S:
+        raise ProtocolError(f"a record may not be longer than {MAX_PLAY_S} s")
+    if start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1) < end:
+        raise ProtocolError("records must be split at hour boundaries")
+    if end > now + timedelta(seconds=MAX_FUTURE_S):
+        raise ProtocolError("end is in the future; check the terminal's clock")
+    if start < now - timedelta(days=MAX_AGE_DAYS):
+        raise ProtocolError(f"start is more than {MAX_AGE_DAYS} days old")
+    if rec.get("reason", "completed") not in END_REASONS:
+        raise ProtocolError(f"reason must be one of {', '.join(END_REASONS)}")
+    return {**rec, "start": start, "end": end, "reason": rec.get("reason", "completed")}
+
+
+def check_plays(payload: Any) -> list:
+    d = _obj(payload, PLAYS)
+    records = d.get("records")
+    if not isinstance(records, list):
+        raise ProtocolError("records must be a list")
+    if len(records) > MAX_BATCH:
+        raise ProtocolError(f"at most {MAX_BATCH} records per batch; send the rest next")
+    return records
+
+
+def split_at_hours(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at every UTC hour boundary (Asia/Shanghai hours are UTC hours too)."""
+    parts = []
+    cur = start
+    while cur < end:
+        boundary = cur.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        nxt = min(boundary, end)
+        parts.append((cur, nxt))
+        cur = nxt
+    return parts
+
+
+def check_status(payload: Any) -> dict:
+    d = _obj(payload, STATUS)
+    playing = d.get("playing")
+    if playing is not None:
+        if not isinstance(playing, dict):
+            raise ProtocolError("playing must be an object or null")
+        _int(playing, "content_id", minimum=0)
+        parse_instant(playing.get("since"), "playing.since")
+    for key in ("screen_on", "cache_ready"):
+        if not isinstance(d.get(key), bool):
+            raise ProtocolError(f"{key} must be true or false")
+    b = d.get("brightness")
+    if not isinstance(b, int) or isinstance(b, bool) or not 0 <= b <= 100:
+        raise ProtocolError("brightness must be an integer from 0 to 100")
+    for key in ("free_disk_bytes",):
+        _int(d, key, optional=True)
+    off = d.get("clock_offset_s", 0)
+    if not isinstance(off, (int, float)) or isinstance(off, bool) or abs(off) > 10 * 365 * 86400:
+        raise ProtocolError("clock_offset_s must be a number of seconds")
+    if not isinstance(d.get("player_version", ""), str) or len(d.get("player_version", "")) > 40:
+        raise ProtocolError("player_version must be a short string")
+    return d
+
+
+def check_command_result(payload: Any) -> dict:
+    d = _obj(payload, COMMAND_RESULT)
+    _int(d, "id", minimum=1)
+    if not isinstance(d.get("ok"), bool):
+        raise ProtocolError("ok must be true or false")
+    return d

@@ -1,0 +1,165 @@
+"""Which terminals a change concerns: the one dependency path.
+
+`reaches` is the only definition of "this target reaches that terminal"; both
+directions (terminals of a schedule, schedules of a terminal) use it.
+
+Every service that changes what a terminal should play calls one of the `*_changed`
+functions in the same transaction. They bump `Terminal.manifest_version` in the
+database (the truth) and remember the terminal ids in `session.info`, so that after
+the commit the socket hub can nudge exactly those terminals (a push is only a nudge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from server.models import (
+    Building,
+    Community,
+    PlaylistEntry,
+    Schedule,
+    ScreenPlan,
+    TargetKind,
+    Terminal,
+    TerminalTag,
+)
+
+NUDGE_KEY = "signage_nudge_terminals"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a terminal is, as far as targeting is concerned."""
+
+    terminal_id: int
+    building_id: int
+    community_id: int
+    street_id: int
+    tags: frozenset[str]
+
+
+def reaches(owner: Schedule | ScreenPlan, place: Place) -> bool:
+    """A schedule or screen plan reaches a terminal of its own community only (street-wide
+    owners reach the whole street) through any of its targets."""
+    if owner.street_id != place.street_id:
+        return False
+    if owner.community_id is not None and owner.community_id != place.community_id:
+        return False
+    for t in owner.targets:
+        if (t.kind == TargetKind.street
+                or (t.kind == TargetKind.community and t.ref_id == place.community_id)
+                or (t.kind == TargetKind.building and t.ref_id == place.building_id)
+                or (t.kind == TargetKind.terminal and t.ref_id == place.terminal_id)
+                or (t.kind == TargetKind.tag and t.tag in place.tags)):
+            return True
+    return False
+
+
+def places(s: Session, street_id: int, terminal_ids: Iterable[int] | None = None) -> list[Place]:
+    q = (select(Terminal.id, Terminal.building_id, Building.community_id)
+         .join(Building).join(Community).where(Community.street_id == street_id))
+    if terminal_ids is not None:
+        q = q.where(Terminal.id.in_(list(terminal_ids)))
+    rows = s.execute(q).all()
+    tags: dict[int, set[str]] = {}
+    tq = select(TerminalTag.terminal_id, TerminalTag.tag).where(
+        TerminalTag.terminal_id.in_([r[0] for r in rows]))
+    for tid, tag in s.execute(tq):
+        tags.setdefault(tid, set()).add(tag)
+    return [Place(tid, bid, cid, street_id, frozenset(tags.get(tid, ()))) for tid, bid, cid in rows]
+
+
+def place_of(s: Session, terminal: Terminal) -> Place:
+    b = terminal.building
+    return Place(terminal.id, b.id, b.community_id, b.community.street_id,
+                 frozenset(terminal.tags))
+
+
+def _terminals_of(s: Session, owners: list) -> set[int]:
+    out: set[int] = set()
+    for street_id in {o.street_id for o in owners}:
+        for place in places(s, street_id):
+            if any(reaches(o, place) for o in owners if o.street_id == street_id):
+                out.add(place.terminal_id)
+    return out
+
+
+def terminals_of_schedules(s: Session, schedule_ids: Iterable[int]) -> set[int]:
+    ids = list(set(schedule_ids))
+    if not ids:
+        return set()
+    owners = list(s.scalars(select(Schedule).where(Schedule.id.in_(ids))
+                            .options(selectinload(Schedule.targets))))
+    return _terminals_of(s, owners)
+
+
+def terminals_of_screen_plans(s: Session, plan_ids: Iterable[int]) -> set[int]:
+    ids = list(set(plan_ids))
+    if not ids:
+        return set()
+    owners = list(s.scalars(select(ScreenPlan).where(ScreenPlan.id.in_(ids))
+                            .options(selectinload(ScreenPlan.targets))))
+    return _terminals_of(s, owners)
+
+
+def schedules_of_terminal(s: Session, terminal: Terminal) -> list[Schedule]:
+    place = place_of(s, terminal)
+    q = (select(Schedule).where(Schedule.street_id == place.street_id,
+                                Schedule.active.is_(True))
+         .options(selectinload(Schedule.targets)).order_by(Schedule.id))
+    return [sc for sc in s.scalars(q) if reaches(sc, place)]
+
+
+def screen_plans_of_terminal(s: Session, terminal: Terminal) -> list[ScreenPlan]:
+    place = place_of(s, terminal)
+    q = (select(ScreenPlan).where(ScreenPlan.street_id == place.street_id,
+                                  ScreenPlan.active.is_(True))
+         .options(selectinload(ScreenPlan.targets)).order_by(ScreenPlan.id))
+    return [sp for sp in s.scalars(q) if reaches(sp, place)]
+
+
+def touch(s: Session, terminal_ids: Iterable[int]) -> set[int]:
+    ids = set(terminal_ids)
+    if ids:
+        s.execute(update(Terminal).where(Terminal.id.in_(ids))
+                  .values(manifest_version=Terminal.manifest_version + 1))
+        s.info.setdefault(NUDGE_KEY, set()).update(ids)
+    return ids
+
+
+def schedules_changed(s: Session, schedule_ids: Iterable[int],
+                      also_terminals: Iterable[int] = ()) -> set[int]:
+    """`also_terminals`: terminals the schedules reached before the change."""
+    s.flush()
+    return touch(s, terminals_of_schedules(s, schedule_ids) | set(also_terminals))
+
+
+def playlists_changed(s: Session, playlist_ids: Iterable[int]) -> set[int]:
+    ids = list(set(playlist_ids))
+    if not ids:
+        return set()
+    s.flush()
+    schedule_ids = list(s.scalars(select(Schedule.id).where(Schedule.playlist_id.in_(ids))))
+    return schedules_changed(s, schedule_ids)
+
+
+def content_changed(s: Session, content_id: int) -> set[int]:
+    """An edit, a review decision or an archive: every playlist holding it is affected."""
+    s.flush()
+    playlist_ids = list(s.scalars(select(PlaylistEntry.playlist_id)
+                                  .where(PlaylistEntry.content_id == content_id).distinct()))
+    return playlists_changed(s, playlist_ids)
+
+
+def screen_plans_changed(s: Session, plan_ids: Iterable[int],
+                         also_terminals: Iterable[int] = ()) -> set[int]:
+    s.flush()
+    return touch(s, terminals_of_screen_plans(s, plan_ids) | set(also_terminals))
+
+
+def pending_nudges(s: Session) -> set[int]:
+    return s.info.pop(NUDGE_KEY, set())

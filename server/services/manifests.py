@@ -1,0 +1,108 @@
+"""A terminal's manifest: exactly what its player needs to play offline for days.
+
+The plan is a playlists.model.TerminalPlan whose items already name the blob *this*
+terminal shows (the notice rendition for its size and colour mode, or the media file).
+Approval and validity are carried in the plan, so the resolver enforces them on the
+terminal too, even when it has been offline since.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import playlists as pm
+from server.db import utcnow
+from server.models import (
+    Blob,
+    ContentItem,
+    ContentKind,
+    ContentStatus,
+    Playlist,
+    Schedule,
+    ScreenPlan,
+    Terminal,
+)
+from server.services import changes
+
+HORIZON = timedelta(days=7)
+FORMAT = 1
+
+
+def _items(entry_content: ContentItem, terminal: Terminal, duration: float | None,
+           entry_from: datetime | None, entry_until: datetime | None) -> list[pm.Item]:
+    c = entry_content
+    approved = c.status == ContentStatus.approved
+    common = dict(content_id=c.id, topic_id=c.topic_id, valid_from=c.valid_from,
+                  valid_until=c.valid_until, entry_valid_from=entry_from,
+                  entry_valid_until=entry_until)
+    seconds = duration if duration is not None else c.play_seconds
+    if c.kind != ContentKind.notice:
+        media = "video" if c.kind == ContentKind.video else "image"
+        return [pm.Item(sha256=c.blob_sha256, duration_s=seconds, approved=approved,
+                        media=media, **common)]
+    pages = [r for r in c.renditions if (r.width, r.height, r.colour_mode) ==
+             (terminal.width, terminal.height, terminal.colour_mode)]
+    if not pages:
+        # Rendered before this screen size existed: it cannot play here until re-rendered.
+        return [pm.Item(sha256="0" * 64, duration_s=seconds, approved=False, **common)]
+    # A scroll strip ("text") is moved across the panel over the item's duration.
+    return [pm.Item(sha256=r.blob_sha256, duration_s=seconds, approved=approved,
+                    media="text" if r.mode == "scroll" else "image", **common)
+            for r in sorted(pages, key=lambda r: r.page)]
+
+
+def _playlist(p: Playlist, terminal: Terminal) -> pm.Playlist:
+    items: list[pm.Item] = []
+    for e in p.entries:
+        items.extend(_items(e.content, terminal, e.duration_s, e.valid_from, e.valid_until))
+    return pm.Playlist(id=p.id, name=p.name, items=tuple(items))
+
+
+def _windows(raw: list) -> tuple[pm.Window, ...]:
+    return tuple(pm.Window(time.fromisoformat(a), time.fromisoformat(b)) for a, b in raw)
+
+
+def _schedule(sc: Schedule, terminal: Terminal) -> pm.Schedule:
+    return pm.Schedule(id=sc.id, playlist=_playlist(sc.playlist, terminal), kind=sc.kind.value,
+                       priority=sc.priority, start_date=sc.start_date, end_date=sc.end_date,
+                       weekdays=frozenset(sc.weekdays), windows=_windows(sc.windows),
+                       valid_from=sc.valid_from, valid_until=sc.valid_until)
+
+
+def _screen_plan(sp: ScreenPlan) -> pm.ScreenPlan:
+    return pm.ScreenPlan(id=sp.id, on=sp.screen_on, brightness=sp.brightness,
+                         priority=sp.priority, start_date=sp.start_date, end_date=sp.end_date,
+                         weekdays=frozenset(sp.weekdays), windows=_windows(sp.windows),
+                         valid_from=sp.valid_from, valid_until=sp.valid_until)
+
+
+def build_plan(s: Session, terminal: Terminal, today: date | None = None) -> pm.TerminalPlan:
+    today = today or utcnow().date()
+    schedules = [sc for sc in changes.schedules_of_terminal(s, terminal)
+                 if sc.end_date is None or sc.end_date >= today - timedelta(days=1)]
+    return pm.TerminalPlan(
+        terminal_id=terminal.id,
+        schedules=tuple(_schedule(sc, terminal) for sc in schedules),
+        screen_plans=tuple(_screen_plan(sp) for sp in changes.screen_plans_of_terminal(
+            s, terminal)),
+    )
+
+
+def manifest(s: Session, terminal: Terminal, now: datetime | None = None) -> dict:
+    now = now or utcnow()
+    plan = build_plan(s, terminal, now.date())
+    needed = sorted(pm.blobs_needed(plan, now - timedelta(hours=1), now + HORIZON))
+    blobs = {b.sha256: b for b in s.scalars(select(Blob).where(Blob.sha256.in_(needed)))}
+    return {
+        "format": FORMAT,
+        "version": terminal.manifest_version,
+        "terminal": {"id": terminal.id, "name": terminal.name, "width": terminal.width,
+                     "height": terminal.height, "colour_mode": terminal.colour_mode.value},
+        "plan": plan.to_dict(),
+        "blobs": [{"sha256": sha, "size": blobs[sha].size, "mime": blobs[sha].mime}
+                  for sha in needed if sha in blobs],
+        "generated_at": now.isoformat().replace("+00:00", "Z"),
+    }

@@ -1,0 +1,462 @@
+"""Playlists, schedules and screen plans: storing the rules staff write. No Flask.
+
+What the rules mean is decided by playlists/ (validation and the resolver); this module
+checks scope and references, asks playlists.validation about the rest, stores, audits,
+and reports the change through services/changes.py.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+import playlists as plan_model
+from playlists import validation
+from server.db import utcnow
+from server.models import (
+    Building,
+    Community,
+    ContentItem,
+    ContentStatus,
+    Playlist,
+    PlaylistEntry,
+    Role,
+    Schedule,
+    ScheduleKind,
+    ScheduleTarget,
+    ScreenPlan,
+    ScreenPlanTarget,
+    TargetKind,
+    Terminal,
+    TerminalTag,
+)
+from server.services import audit, changes
+from server.services import content as content_svc
+from server.services.access import Actor
+from server.services.errors import N_, Conflict, Invalid, NotFound
+
+PLANNERS = (Role.street_admin, Role.community_admin, Role.editor)
+
+# playlists.validation codes in the user's words.
+MESSAGES = {
+    "playlist_empty": N_("The playlist is empty; add at least one approved item."),
+    "duration_not_positive": N_("A duration must be more than 0 seconds."),
+    "duration_too_long": N_("A duration over 24 hours is surely a typo."),
+    "validity_inverted": N_("The end must be after the start."),
+    "datetime_naive": N_("A time needs a time zone."),
+    "kind_unknown": N_("The kind must be normal, filler or interrupt."),
+    "priority_out_of_range": N_("The priority must be between -1000 and 1000."),
+    "date_range_inverted": N_("The end date is before the start date."),
+    "weekdays_empty": N_("Choose at least one day of the week."),
+    "weekday_out_of_range": N_("Days of the week are 0 (Monday) to 6 (Sunday)."),
+    "windows_empty": N_("Give at least one daily time window."),
+    "windows_overlap": N_("Two time windows of this schedule overlap."),
+    "brightness_out_of_range": N_("Brightness is a percentage from 0 to 100."),
+}
+
+
+def _raise_first(errors: list[validation.FieldError], field_prefix: str = "") -> None:
+    if errors:
+        e = errors[0]
+        name = re.sub(r"\[\d+\]$", "", e.field.split(".")[-1])
+        err = Invalid(MESSAGES.get(e.code, N_("Invalid schedule.")),
+                      field=(field_prefix + name).strip("."))
+        err.code = e.code
+        raise err
+
+
+def _in_scope(actor: Actor, community_id: int | None) -> int | None:
+    """Community staff always plan for their own community; street admins choose."""
+    if actor.is_street_admin:
+        return community_id
+    if community_id not in (None, actor.community_id):
+        raise NotFound(N_("No such %(what)s."), what="community", field="community_id")
+    return actor.community_id
+
+
+# --- playlists ----------------------------------------------------------------------
+
+
+@dataclass
+class EntryIn:
+    content_id: int
+    duration_s: float | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+
+def _entries(s: Session, actor: Actor, entries: list[EntryIn]) -> list[PlaylistEntry]:
+    if len(entries) > 500:
+        raise Invalid(N_("A playlist holds at most %(max)d items."), field="entries", max=500)
+    out = []
+    for pos, e in enumerate(entries):
+        item = content_svc.get_item(s, actor, e.content_id)
+        if item.status != ContentStatus.approved:
+            raise Invalid(N_("“%(title)s” is not approved; only approved content can be "
+                             "scheduled."), field="entries", title=item.title)
+        duration = item.play_seconds if e.duration_s is None else e.duration_s
+        probe = plan_model.Item(content_id=item.id, sha256="0" * 64, duration_s=duration,
+                                topic_id=item.topic_id, approved=True,
+                                entry_valid_from=e.valid_from, entry_valid_until=e.valid_until)
+        _raise_first(validation.validate_item(probe), "entries.")
+        out.append(PlaylistEntry(position=pos, content_id=item.id, duration_s=e.duration_s,
+                                 valid_from=e.valid_from, valid_until=e.valid_until))
+    return out
+
+
+def _entries_snapshot(p: Playlist) -> list:
+    return [[e.content_id, e.duration_s] for e in p.entries]
+
+
+def list_playlists(s: Session, actor: Actor) -> list[Playlist]:
+    q = (select(Playlist).where(Playlist.street_id == actor.street_id,
+                                actor.community_clause(Playlist.community_id))
+         .options(selectinload(Playlist.entries)).order_by(Playlist.name))
+    return list(s.scalars(q))
+
+
+def get_playlist(s: Session, actor: Actor, playlist_id: int) -> Playlist:
+    p = s.get(Playlist, playlist_id)
+    if p is None or p.street_id != actor.street_id or not actor.sees(p.community_id):
+        raise NotFound(N_("No such %(what)s."), what="playlist", field="playlist_id")
+    return p
+
+
+def _editable_playlist(s: Session, actor: Actor, playlist_id: int) -> Playlist:
+    p = get_playlist(s, actor, playlist_id)
+    actor.require_role(*PLANNERS)
+    if p.community_id is None and not actor.is_street_admin:
+        raise NotFound(N_("No such %(what)s."), what="playlist", field="playlist_id")
+    return p
+
+
+def _name(value: str) -> str:
+    value = (value or "").strip()
+    if not 1 <= len(value) <= 120:
+        raise Invalid(N_("%(field)s must be 1 to %(max)d characters."), field="name", max=120)
+    return value
+
+
+def create_playlist(s: Session, actor: Actor, name: str, entries: list[EntryIn],
+                    community_id: int | None = None) -> Playlist:
+    actor.require_role(*PLANNERS)
+    p = Playlist(street_id=actor.street_id, community_id=_in_scope(actor, community_id),
+                 name=_name(name), created_by=actor.id)
+    p.entries = _entries(s, actor, entries)
+    s.add(p)
+    s.flush()
+    audit.record(s, actor, "create", "playlist", p.id, label=p.name, community_id=p.community_id,
+                 after={"name": p.name, "entries": _entries_snapshot(p)})
+    return p
+
+
+def update_playlist(s: Session, actor: Actor, playlist_id: int, *, name: str | None = None,
+                    entries: list[EntryIn] | None = None) -> Playlist:
+    p = _editable_playlist(s, actor, playlist_id)
+    before = {"name": p.name, "entries": _entries_snapshot(p)}
+    if name is not None:
+        p.name = _name(name)
+    if entries is not None:
+        new = _entries(s, actor, entries)
+        p.entries.clear()
+        s.flush()
+        p.entries.extend(new)
+    p.updated_at = utcnow()
+    s.flush()
+    audit.record(s, actor, "update", "playlist", p.id, label=p.name, community_id=p.community_id,
+                 before=before, after={"name": p.name, "entries": _entries_snapshot(p)})
+    changes.playlists_changed(s, [p.id])
+    return p
+
+
+def delete_playlist(s: Session, actor: Actor, playlist_id: int) -> None:
+    p = _editable_playlist(s, actor, playlist_id)
+    used = s.scalar(select(Schedule.name).where(Schedule.playlist_id == p.id).limit(1))
+    if used:
+        raise Conflict(N_("The playlist is used by the schedule “%(name)s”."), name=used)
+    audit.record(s, actor, "delete", "playlist", p.id, label=p.name, community_id=p.community_id,
+                 before={"name": p.name, "entries": _entries_snapshot(p)})
+    s.delete(p)
+    s.flush()
+
+
+# --- targets ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetIn:
+    kind: str
+    ref_id: int | None = None
+    tag: str | None = None
+
+
+def _check_targets(s: Session, actor: Actor, owner_community: int | None,
+                   targets: list[TargetIn]) -> list[tuple[TargetKind, int | None, str | None]]:
+    """Every target must exist inside the owner's community (or the street)."""
+    if not targets:
+        raise Invalid(N_("Choose at least one target (terminal, building, community, street "
+                         "or tag)."), field="targets")
+    out = []
+    for t in targets:
+        try:
+            kind = TargetKind(t.kind)
+        except ValueError:
+            raise Invalid(N_("Unknown target kind “%(kind)s”."), field="targets",
+                          kind=t.kind) from None
+        community_of: int | None
+        if kind == TargetKind.street:
+            if owner_community is not None:
+                raise Invalid(N_("Only street-wide schedules can target the whole street."),
+                              field="targets")
+            out.append((kind, None, None))
+            continue
+        if kind == TargetKind.tag:
+            tag = (t.tag or "").strip()
+            if not tag or len(tag) > 40:
+                raise Invalid(N_("A tag target needs a tag of 1 to 40 characters."),
+                              field="targets")
+            out.append((kind, None, tag))
+            continue
+        model = {TargetKind.community: Community, TargetKind.building: Building,
+                 TargetKind.terminal: Terminal}[kind]
+        obj = s.get(model, t.ref_id) if isinstance(t.ref_id, int) else None
+        if obj is None:
+            community_of = -1
+        elif kind == TargetKind.community:
+            community_of = obj.id if obj.street_id == actor.street_id else -1
+        elif kind == TargetKind.building:
+            community_of = obj.community_id if obj.community.street_id == actor.street_id else -1
+        else:
+            b = obj.building
+            community_of = b.community_id if b.community.street_id == actor.street_id else -1
+        if community_of == -1 or not actor.sees(community_of) or (
+                owner_community is not None and community_of != owner_community):
+            raise Invalid(N_("No %(what)s #%(id)s among the screens you may schedule."),
+                          field="targets", what=kind.value, id=t.ref_id)
+        out.append((kind, obj.id, None))
+    return sorted(set(out), key=lambda x: (x[0].value, x[1] or 0, x[2] or ""))
+
+
+def _targets_snapshot(owner) -> list:
+    return sorted([t.kind.value, t.ref_id, t.tag] for t in owner.targets)
+
+
+# --- schedules ----------------------------------------------------------------------
+
+
+@dataclass
+class Recurrence:
+    start_date: date | None = None
+    end_date: date | None = None
+    weekdays: list[int] = field(default_factory=lambda: list(range(7)))
+    windows: list[tuple[str, str]] = field(default_factory=lambda: [("00:00", "00:00")])
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    priority: int = 0
+
+
+def _windows(raw: list) -> tuple[plan_model.Window, ...]:
+    out = []
+    for w in raw:
+        try:
+            start, end = w
+            out.append(plan_model.Window(time.fromisoformat(str(start)),
+                                         time.fromisoformat(str(end))))
+        except (TypeError, ValueError):
+            raise Invalid(N_("Time windows are written as HH:MM-HH:MM, e.g. 07:00-22:00."),
+                          field="windows") from None
+    return tuple(out)
+
+
+def _check_recurrence(r: Recurrence, kind: str = "normal",
+                      playlist: plan_model.Playlist | None = None) -> None:
+    probe_playlist = playlist or plan_model.Playlist(0, "probe", (
+        plan_model.Item(1, "0" * 64, 10.0, 1, True),))
+    probe = plan_model.Schedule(
+        id=1, playlist=probe_playlist, kind=kind, priority=r.priority, start_date=r.start_date,
+        end_date=r.end_date, weekdays=frozenset(r.weekdays), windows=_windows(r.windows),
+        valid_from=r.valid_from, valid_until=r.valid_until)
+    _raise_first(validation.validate_schedule(probe))
+
+
+def _recurrence_snapshot(o) -> dict:
+    return {"start_date": str(o.start_date) if o.start_date else None,
+            "end_date": str(o.end_date) if o.end_date else None,
+            "weekdays": list(o.weekdays), "windows": [list(w) for w in o.windows],
+            "priority": o.priority}
+
+
+def _apply_recurrence(o, r: Recurrence) -> None:
+    o.start_date, o.end_date = r.start_date, r.end_date
+    o.weekdays = sorted(set(r.weekdays))
+    o.windows = [[str(a), str(b)] for a, b in r.windows]
+    o.valid_from, o.valid_until, o.priority = r.valid_from, r.valid_until, r.priority
+
+
+def list_schedules(s: Session, actor: Actor) -> list[Schedule]:
+    q = (select(Schedule).where(Schedule.street_id == actor.street_id,
+                                actor.community_clause(Schedule.community_id))
+         .options(selectinload(Schedule.targets), selectinload(Schedule.playlist))
+         .order_by(Schedule.kind, Schedule.priority.desc(), Schedule.name))
+    return list(s.scalars(q))
+
+
+def get_schedule(s: Session, actor: Actor, schedule_id: int) -> Schedule:
+    sc = s.get(Schedule, schedule_id)
+    if sc is None or sc.street_id != actor.street_id or not actor.sees(sc.community_id):
+        raise NotFound(N_("No such %(what)s."), what="schedule")
+    return sc
+
+
+def _editable_schedule(s: Session, actor: Actor, schedule_id: int) -> Schedule:
+    sc = get_schedule(s, actor, schedule_id)
+    actor.require_role(*PLANNERS)
+    if sc.community_id is None and not actor.is_street_admin:
+        raise NotFound(N_("No such %(what)s."), what="schedule")
+    return sc
+
+
+def _schedule_snapshot(sc: Schedule) -> dict:
+    return {"name": sc.name, "playlist_id": sc.playlist_id, "kind": sc.kind.value,
+            "active": sc.active, "targets": _targets_snapshot(sc), **_recurrence_snapshot(sc)}
+
+
+def _kind(value: str) -> ScheduleKind:
+    try:
+        kind = ScheduleKind(value)
+    except ValueError:
+        raise Invalid(MESSAGES["kind_unknown"], field="kind") from None
+    return kind
+
+
+def create_schedule(s: Session, actor: Actor, *, name: str, playlist_id: int, kind: str,
+                    recurrence: Recurrence, targets: list[TargetIn],
+                    community_id: int | None = None) -> Schedule:
+    actor.require_role(*PLANNERS)
+    if kind == ScheduleKind.interrupt and not actor.is_street_admin:
+        actor.require_role(Role.street_admin, Role.community_admin)
+    community_id = _in_scope(actor, community_id)
+    playlist = get_playlist(s, actor, playlist_id)
+    if not playlist.entries:
+        raise Invalid(MESSAGES["playlist_empty"], field="playlist_id")
+    kind_ = _kind(kind)
+    _check_recurrence(recurrence, kind_.value)
+    sc = Schedule(street_id=actor.street_id, community_id=community_id, name=_name(name),
+                  playlist_id=playlist.id, kind=kind_, created_by=actor.id)
+    _apply_recurrence(sc, recurrence)
+    sc.targets = [ScheduleTarget(kind=k, ref_id=r, tag=t)
+                  for k, r, t in _check_targets(s, actor, community_id, targets)]
+    s.add(sc)
+    s.flush()
+    audit.record(s, actor, "create", "schedule", sc.id, label=sc.name,
+                 community_id=sc.community_id, after=_schedule_snapshot(sc))
+    changes.schedules_changed(s, [sc.id])
+    return sc
+
+
+def update_schedule(s: Session, actor: Actor, schedule_id: int, *, name: str | None = None,
+                    playlist_id: int | None = None, kind: str | None = None,
+                    recurrence: Recurrence | None = None, targets: list[TargetIn] | None = None,
+                    active: bool | None = None) -> Schedule:
+    sc = _editable_schedule(s, actor, schedule_id)
+    before = _schedule_snapshot(sc)
+    reached_before = changes.terminals_of_schedules(s, [sc.id])
+    if name is not None:
+        sc.name = _name(name)
+    if playlist_id is not None:
+        p = get_playlist(s, actor, playlist_id)
+        if not p.entries:
+            raise Invalid(MESSAGES["playlist_empty"], field="playlist_id")
+        sc.playlist_id = p.id
+    if kind is not None:
+        sc.kind = _kind(kind)
+    if recurrence is not None:
+        _check_recurrence(recurrence, sc.kind.value)
+        _apply_recurrence(sc, recurrence)
+    if targets is not None:
+        checked = _check_targets(s, actor, sc.community_id, targets)
+        sc.targets.clear()
+        s.flush()
+        sc.targets.extend(ScheduleTarget(kind=k, ref_id=r, tag=t) for k, r, t in checked)
+    if active is not None:
+        sc.active = active
+    sc.updated_at = utcnow()
+    s.flush()
+    audit.record(s, actor, "update", "schedule", sc.id, label=sc.name,
+                 community_id=sc.community_id, before=before, after=_schedule_snapshot(sc))
+    changes.schedules_changed(s, [sc.id], also_terminals=reached_before)
+    return sc
+
+
+def delete_schedule(s: Session, actor: Actor, schedule_id: int) -> None:
+    sc = _editable_schedule(s, actor, schedule_id)
+    reached = changes.terminals_of_schedules(s, [sc.id])
+    audit.record(s, actor, "delete", "schedule", sc.id, label=sc.name,
+                 community_id=sc.community_id, before=_schedule_snapshot(sc))
+    s.delete(sc)
+    s.flush()
+    changes.touch(s, reached)
+
+
+# --- screen plans ---------------------------------------------------------------------
+
+
+def list_screen_plans(s: Session, actor: Actor) -> list[ScreenPlan]:
+    q = (select(ScreenPlan).where(ScreenPlan.street_id == actor.street_id,
+                                  actor.community_clause(ScreenPlan.community_id))
+         .options(selectinload(ScreenPlan.targets)).order_by(ScreenPlan.priority.desc()))
+    return list(s.scalars(q))
+
+
+def create_screen_plan(s: Session, actor: Actor, *, name: str, screen_on: bool,
+                       brightness: int, recurrence: Recurrence, targets: list[TargetIn],
+                       community_id: int | None = None) -> ScreenPlan:
+    actor.require_role(Role.street_admin, Role.community_admin)
+    community_id = _in_scope(actor, community_id)
+    if not isinstance(brightness, int) or not 0 <= brightness <= 100:
+        raise Invalid(MESSAGES["brightness_out_of_range"], field="brightness")
+    _check_recurrence(recurrence)
+    sp = ScreenPlan(street_id=actor.street_id, community_id=community_id, name=_name(name),
+                    screen_on=screen_on, brightness=brightness)
+    _apply_recurrence(sp, recurrence)
+    sp.targets = [ScreenPlanTarget(kind=k, ref_id=r, tag=t)
+                  for k, r, t in _check_targets(s, actor, community_id, targets)]
+    s.add(sp)
+    s.flush()
+    audit.record(s, actor, "create", "screen_plan", sp.id, label=sp.name,
+                 community_id=sp.community_id,
+                 after={"on": screen_on, "brightness": brightness,
+                        "targets": _targets_snapshot(sp), **_recurrence_snapshot(sp)})
+    changes.screen_plans_changed(s, [sp.id])
+    return sp
+
+
+def delete_screen_plan(s: Session, actor: Actor, plan_id: int) -> None:
+    sp = s.get(ScreenPlan, plan_id)
+    if sp is None or sp.street_id != actor.street_id or not actor.sees(sp.community_id):
+        raise NotFound(N_("No such %(what)s."), what="screen plan")
+    actor.require_role(Role.street_admin, Role.community_admin)
+    if sp.community_id is None and not actor.is_street_admin:
+        raise NotFound(N_("No such %(what)s."), what="screen plan")
+    reached = changes.terminals_of_screen_plans(s, [sp.id])
+    audit.record(s, actor, "delete", "screen_plan", sp.id, label=sp.name,
+                 community_id=sp.community_id)
+    s.delete(sp)
+    s.flush()
+    changes.touch(s, reached)
+
+
+def tags_in_scope(s: Session, actor: Actor) -> list[str]:
+    q = (select(TerminalTag.tag).join(Terminal).join(Building)
+         .where(actor.community_clause(Building.community_id)).distinct()
+         .order_by(TerminalTag.tag))
+    return list(s.scalars(q))
+
+
+def approved_content(s: Session, actor: Actor) -> list[ContentItem]:
+    return content_svc.list_items(s, actor, status=ContentStatus.approved.value)
+
