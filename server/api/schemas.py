@@ -160,3 +160,80 @@ class ContentQuery(Schema):
 
 class RejectSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 500))
+
+
+class EntrySchema(Schema):
+    content_id = fields.Integer(required=True, strict=True)
+    duration_s = fields.Float(allow_none=True, load_default=None)
+    valid_from = fields.AwareDateTime(allow_none=True, load_default=None)
+    valid_until = fields.AwareDateTime(allow_none=True, load_default=None)
+
+
+class PlaylistSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(1, 120))
+    community_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    entries = fields.List(fields.Nested(EntrySchema), load_default=list,
+                          validate=validate.Length(max=500))
+
+
+class PlaylistPatchSchema(Schema):
+    name = fields.String(validate=validate.Length(1, 120))
+    entries = fields.List(fields.Nested(EntrySchema), validate=validate.Length(max=500))
+
+
+class TargetSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ["street", "community", "building", "terminal", "tag"]))
+    ref_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    tag = fields.String(allow_none=True, load_default=None, validate=validate.Length(1, 40))
+
+
+class _Recurrence(Schema):
+    start_date = fields.Date(allow_none=True)
+    end_date = fields.Date(allow_none=True)
+    weekdays = fields.List(fields.Integer(strict=True), validate=validate.Length(max=7))
+    windows = fields.List(fields.List(fields.String(validate=validate.Length(4, 8)),
+                                      validate=validate.Length(2, 2)),
+                          validate=validate.Length(max=24))
+    valid_from = fields.AwareDateTime(allow_none=True)
+    valid_until = fields.AwareDateTime(allow_none=True)
+    priority = fields.Integer(strict=True)
+
+
+class ScheduleSchema(_Recurrence):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(1, 120))
+    playlist_id = fields.Integer(required=True, strict=True)
+    kind = fields.String(load_default="normal")
+    community_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    active = fields.Boolean(dump_only=True)
+    targets = fields.List(fields.Nested(TargetSchema), required=True,
+                          validate=validate.Length(max=500))
+
+
+class SchedulePatchSchema(_Recurrence):
+    name = fields.String(validate=validate.Length(1, 120))
+    playlist_id = fields.Integer(strict=True)
+    kind = fields.String()
+    active = fields.Boolean()
+    targets = fields.List(fields.Nested(TargetSchema), validate=validate.Length(max=500))
+
+
+class ScreenPlanSchema(_Recurrence):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(1, 120))
+    screen_on = fields.Boolean(load_default=True)
+    brightness = fields.Integer(load_default=100, strict=True)
+    community_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    targets = fields.List(fields.Nested(TargetSchema), required=True,
+                          validate=validate.Length(max=500))
+
+
+class TimelineQuery(Schema):
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True)
+
+
+class ResolveQuery(Schema):
+    at = fields.AwareDateTime(required=True)
