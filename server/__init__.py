@@ -14,6 +14,10 @@ from server.config import Settings
 from server.db import bind, db, make_engine
 from server.extensions import CSP, babel, csrf, limiter, login_manager, socketio, talisman
 
+# Socket handlers are declared before any init_app: Flask-SocketIO keeps them for every
+# app only when no server exists yet (tests build many apps in one process).
+from server.hub import terminals as _terminal_handlers  # noqa: E402, F401
+
 
 def create_app(env: Mapping[str, str] | None = None, **overrides: object) -> Flask:
     """`env` overrides environment variables (tests pass SIGNAGE_* here)."""
@@ -79,8 +83,9 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server import api, errors, web
+    from server import api, errors, hub, web
 
     errors.register(app)
     web.register(app)
     api.register(app)
+    hub.register(app)

@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(init)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
+    app.cli.add_command(terminals_group)
 
 
 def _password(env_name: str) -> tuple[str, bool]:
@@ -100,3 +101,39 @@ def create_user(username: str, role: str, community: str | None, password: str) 
                          role=role, community_id=community_id)
     db.commit()
     click.echo(f"Created {username}.")
+
+
+@click.command("provision")
+@click.option("--community", default=None, help="Only this community's terminals.")
+@click.option("--unpaired", is_flag=True, help="Only terminals without a credential.")
+@click.option("--output", type=click.File("w", encoding="utf-8"), default="-",
+              help="CSV file to write (default: standard output).")
+def provision(community: str | None, unpaired: bool, output) -> None:
+    """Issue terminal credentials in bulk: CSV terminal_id,name,credential."""
+    import csv
+
+    from server.services import fleet, tree
+
+    street = demo.ensure_street(db)
+    system = Actor.system(street.id)
+    community_id = None
+    if community:
+        c = db.scalar(select(Community).where(Community.name == community,
+                                              Community.street_id == street.id))
+        if c is None:
+            raise click.BadParameter(f"no community named {community!r}")
+        community_id = c.id
+    terminals = tree.list_terminals(db, system, community_id=community_id)
+    if unpaired:
+        terminals = [t for t in terminals if t.credential_hash is None]
+    issued = fleet.provision(db, system, [t.id for t in terminals])
+    db.commit()
+    writer = csv.writer(output)
+    writer.writerow(["terminal_id", "name", "credential"])
+    for t, credential in issued:
+        writer.writerow([t.id, t.name, credential])
+    click.echo(f"{len(issued)} credentials issued.", err=True)
+
+
+terminals_group = click.Group("terminals", help="Terminal credentials.")
+terminals_group.add_command(provision)

@@ -90,7 +90,12 @@ def bind(engine: Engine) -> None:
 
 @contextmanager
 def session_scope() -> Iterator[Session]:
-    """For socket handlers and jobs: commit on success, always release the connection."""
+    """For socket handlers and jobs: commit on success, always release the connection.
+
+    Nested inside a scope that already has a session (a request whose code triggers a
+    socket handler inline), it commits but leaves removing the session to its owner.
+    """
+    owner = not db.registry.has()
     try:
         yield db()
         db.commit()
@@ -98,4 +103,5 @@ def session_scope() -> Iterator[Session]:
         db.rollback()
         raise
     finally:
-        db.remove()
+        if owner:
+            db.remove()

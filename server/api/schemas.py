@@ -45,6 +45,9 @@ class TerminalSchema(Schema):
                                 validate=validate.OneOf([m.value for m in ColourMode]))
     tags = fields.List(fields.String(validate=validate.Length(1, 40)),
                        load_default=list, validate=validate.Length(max=20))
+    manifest_version = fields.Integer(dump_only=True)
+    paired = fields.Function(lambda t: t.credential_hash is not None, dump_only=True)
+    revoked_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
 
 class TerminalPatchSchema(TerminalSchema):
@@ -237,3 +240,36 @@ class TimelineQuery(Schema):
 
 class ResolveQuery(Schema):
     at = fields.AwareDateTime(required=True)
+
+
+class PairSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(4, 12))
+
+
+class CommandSchema(Schema):
+    kind = fields.String(required=True)
+    args = fields.Dict(load_default=dict)
+
+
+class CommandOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    args = fields.Dict()
+    created_at = fields.AwareDateTime()
+    answered_at = fields.AwareDateTime(allow_none=True)
+    ok = fields.Boolean(allow_none=True)
+    result = fields.Dict(allow_none=True)
+
+
+class TerminalStateSchema(Schema):
+    terminal_id = fields.Integer()
+    online = fields.Boolean()
+    last_seen_at = fields.AwareDateTime(allow_none=True)
+    manifest_version = fields.Integer()
+    playing_content_id = fields.Integer(allow_none=True)
+    playing_since = fields.AwareDateTime(allow_none=True)
+    screen_on = fields.Boolean()
+    brightness = fields.Integer()
+    cache_ready = fields.Boolean()
+    clock_offset_s = fields.Float()
+    player_version = fields.String()

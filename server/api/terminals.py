@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from server import hub
 from server.api.auth import actor, blueprint
-from server.api.schemas import TerminalPatchSchema, TerminalQuery, TerminalSchema
+from server.api.schemas import (
+    CommandOut,
+    CommandSchema,
+    PairSchema,
+    TerminalPatchSchema,
+    TerminalQuery,
+    TerminalSchema,
+    TerminalStateSchema,
+)
 from server.db import db
-from server.services import tree
+from server.services import fleet, tree
 
 blp = blueprint("api_terminals", "/terminals", "LED terminals in building lobbies")
 
@@ -44,3 +53,45 @@ class TerminalItem(MethodView):
     def delete(self, terminal_id: int):
         tree.delete_terminal(db, actor(), terminal_id)
         db.commit()
+
+
+@blp.route("/<int:terminal_id>/pair", methods=["POST"])
+@blp.arguments(PairSchema)
+@blp.response(200, TerminalSchema)
+def pair(data, terminal_id: int):
+    """Claim the pairing code a new player shows on its screen for this terminal."""
+    t = fleet.claim(db, actor(), data["code"], terminal_id)
+    db.commit()
+    return t
+
+
+@blp.route("/<int:terminal_id>/revoke", methods=["POST"])
+@blp.response(200, TerminalSchema)
+def revoke(terminal_id: int):
+    """Revoke the terminal's credential: refused at its next connect, dropped now."""
+    t = fleet.revoke(db, actor(), terminal_id)
+    db.commit()
+    hub.drop(t.id)
+    return t
+
+
+@blp.route("/<int:terminal_id>/commands")
+class Commands(MethodView):
+    @blp.response(200, CommandOut(many=True))
+    def get(self, terminal_id: int):
+        return fleet.command_history(db, actor(), terminal_id)
+
+    @blp.arguments(CommandSchema)
+    @blp.response(201, CommandOut)
+    def post(self, data, terminal_id: int):
+        cmd = fleet.create_command(db, actor(), terminal_id, data["kind"], data["args"])
+        db.commit()
+        hub.send_command(terminal_id, cmd.id, cmd.kind, cmd.args)
+        return cmd
+
+
+@blp.route("/<int:terminal_id>/state")
+@blp.response(200, TerminalStateSchema)
+def state(terminal_id: int):
+    tree.get_terminal(db, actor(), terminal_id)
+    return fleet.state_of(db, terminal_id)

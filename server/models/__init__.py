@@ -10,6 +10,7 @@ from server.models.content import (
     NoticeRendition,
     Topic,
 )
+from server.models.fleet import Command, PairingRequest, PlayHour, PlayRecord, TerminalState
 from server.models.schedule import (
     Playlist,
     PlaylistEntry,
@@ -30,9 +31,13 @@ __all__ = [
     "ContentKind",
     "ContentStatus",
     "NoticeRendition",
+    "PairingRequest",
+    "PlayHour",
+    "PlayRecord",
     "Topic",
     "Building",
     "ColourMode",
+    "Command",
     "Community",
     "Playlist",
     "PlaylistEntry",
@@ -45,6 +50,7 @@ __all__ = [
     "TargetKind",
     "Street",
     "Terminal",
+    "TerminalState",
     "TerminalTag",
     "User",
 ]

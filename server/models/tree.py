@@ -69,6 +69,10 @@ class Terminal(Base):
     # Bumped (in the same transaction) by every change that concerns this terminal;
     # the player asks for the manifest when its version is older.
     manifest_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # The terminal's own credential ("trm_<id>_<secret>"): only its SHA-256 is kept.
+    credential_hash: Mapped[str | None] = mapped_column(String(64))
+    credential_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     building: Mapped[Building] = relationship(back_populates="terminals")
     tag_rows: Mapped[list[TerminalTag]] = relationship(
         cascade="all, delete-orphan", order_by="TerminalTag.tag"

@@ -1,0 +1,64 @@
+"""The terminal hub: Socket.IO for control and reports, HTTP for pairing and files.
+
+Handlers are thin: check the payload with player.protocol, open a database session
+for exactly this event (Flask's teardown does not run for socket events), call a
+service, answer in the ack. Pushes are sent only after the commit that caused them.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import event
+
+from player import protocol
+from server.db import SessionFactory
+from server.extensions import socketio
+from server.services import changes
+
+
+def register(app: Flask) -> None:
+    from server.hub import http, terminals
+
+    terminals.connections.clear()  # a new Socket.IO server holds no connections yet
+
+    app.register_blueprint(http.bp)
+    from server.extensions import csrf
+
+    csrf.exempt(http.bp)
+
+
+def room(terminal_id: int) -> str:
+    return f"terminal:{terminal_id}"
+
+
+def nudge(terminal_ids: set[int]) -> None:
+    for tid in sorted(terminal_ids):
+        socketio.emit(protocol.MANIFEST_CHANGED, {}, to=room(tid),
+                      namespace=protocol.TERMINAL_NAMESPACE)
+
+
+@event.listens_for(SessionFactory, "after_commit")
+def _nudge_after_commit(session) -> None:
+    """Save first, then emit: terminals hear of a change only once it is stored."""
+    ids = changes.pending_nudges(session)
+    if ids:
+        nudge(ids)
+
+
+@event.listens_for(SessionFactory, "after_rollback")
+def _forget_after_rollback(session) -> None:
+    changes.pending_nudges(session)
+
+
+def send_command(terminal_id: int, command_id: int, kind: str, args: dict) -> None:
+    socketio.emit(protocol.COMMAND, {"id": command_id, "kind": kind, "args": args},
+                  to=room(terminal_id), namespace=protocol.TERMINAL_NAMESPACE)
+
+
+def drop(terminal_id: int) -> None:
+    """A revoked terminal: told on every node, and its connections here closed now."""
+    from server.hub.terminals import disconnect_terminal
+
+    socketio.emit(protocol.REVOKED, {"reason": "credential revoked"}, to=room(terminal_id),
+                  namespace=protocol.TERMINAL_NAMESPACE)
+    disconnect_terminal(terminal_id)

@@ -1,0 +1,63 @@
+"""HTTP for terminals: pairing and blob downloads (never media over the socket)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from flask import Blueprint, abort, jsonify, request
+
+import playlists as pm
+from player import protocol
+from server.db import db, utcnow
+from server.extensions import limiter
+from server.models import Blob, Terminal
+from server.services import fleet, manifests
+from server.storage import send_blob
+
+bp = Blueprint("terminal_api", __name__)
+
+
+@bp.route(protocol.PAIRING_PATH, methods=["POST"])
+@limiter.limit("30 per minute")
+def start_pairing():
+    code, token, expires = fleet.start_pairing(db)
+    db.commit()
+    return jsonify({"code": code, "poll_token": token, "expires_at": protocol.iso(expires)}), 201
+
+
+@bp.route(protocol.PAIRING_POLL_PATH.replace("{poll_token}", "<poll_token>"))
+@limiter.limit("120 per minute")
+def poll_pairing(poll_token: str):
+    state, answer = fleet.poll_pairing(db, poll_token)
+    db.commit()
+    if state == "pending":
+        return jsonify({"status": "pending"}), 202
+    if state == "unknown":
+        return jsonify({"error": {"code": "not_found",
+                                  "message": "no pairing with this token; start again"}}), 404
+    return jsonify({"status": "paired", **answer, "server_time": protocol.iso(utcnow())})
+
+
+@lru_cache(maxsize=4096)
+def _needed(terminal_id: int, version: int) -> frozenset[str]:
+    """Blobs a terminal may fetch: those of its current manifest (cached per version)."""
+    t = db.get(Terminal, terminal_id)
+    plan = manifests.build_plan(db, t)
+    now = utcnow()
+    return frozenset(pm.blobs_needed(plan, now - manifests.HORIZON, now + 2 * manifests.HORIZON))
+
+
+@bp.route(protocol.BLOB_PATH + "/<sha>")
+def blob(sha: str):
+    header = request.headers.get("Authorization", "")
+    scheme, _, credential = header.partition(" ")
+    t = fleet.terminal_for_credential(db, credential.strip()) if scheme == "Bearer" else None
+    if t is None:
+        return jsonify({"error": {"code": "unauthorized",
+                                  "message": "unknown or revoked terminal credential"}}), 401
+    if not protocol.SHA256_RE.match(sha) or sha not in _needed(t.id, t.manifest_version):
+        abort(404)
+    b = db.get(Blob, sha)
+    if b is None:
+        abort(404)
+    return send_blob(b.sha256, b.mime)

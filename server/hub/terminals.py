@@ -1,0 +1,131 @@
+"""Socket.IO namespace for terminals (see player/protocol.py and docs/protocol.md)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import request
+from flask_socketio import ConnectionRefusedError, disconnect, join_room
+
+from player import protocol
+from server.db import db, session_scope, utcnow
+from server.extensions import socketio
+from server.hub import room
+from server.models import Terminal
+from server.services import fleet, manifests, plays
+
+log = logging.getLogger(__name__)
+NS = protocol.TERMINAL_NAMESPACE
+connections: dict[str, int] = {}  # connections held by this process
+
+
+def _terminal() -> Terminal | None:
+    """The connection's terminal, re-checked on every event so a revocation bites at once."""
+    tid = connections.get(request.sid)
+    t = db.get(Terminal, tid) if tid is not None else None
+    if t is None or t.revoked_at is not None or t.credential_hash is None:
+        socketio.emit(protocol.REVOKED, {"reason": "credential revoked"}, to=request.sid,
+                      namespace=NS)
+        disconnect()
+        return None
+    return t
+
+
+def handler(name: str):
+    """One session per event, protocol errors answered in the ack, never raised."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(payload=None):
+            try:
+                with session_scope():
+                    t = _terminal()
+                    if t is None:
+                        return {"ok": False, "error": "credential revoked"}
+                    return fn(t, payload)
+            except protocol.ProtocolError as err:
+                return {"ok": False, "error": err.reason}
+            except Exception:
+                log.exception("terminal event %s failed", name)
+                return {"ok": False, "error": "internal error; the server logged it"}
+
+        socketio.on_event(name, inner, namespace=NS)
+        return inner
+
+    return wrap
+
+
+@socketio.on("connect", namespace=NS)
+def connect(auth=None):
+    credential = auth.get("credential") if isinstance(auth, dict) else None
+    with session_scope():
+        t = fleet.terminal_for_credential(db, credential)
+        if t is None:
+            raise ConnectionRefusedError("unknown or revoked terminal credential")
+        if auth.get("protocol") != protocol.PROTOCOL_VERSION:
+            raise ConnectionRefusedError(f"protocol {protocol.PROTOCOL_VERSION} required")
+        connections[request.sid] = t.id
+        join_room(room(t.id))
+        fleet.mark_online(db, t)
+
+
+@socketio.on("disconnect", namespace=NS)
+def on_disconnect(*_args):
+    tid = connections.pop(request.sid, None)
+    if tid is not None and tid not in connections.values():
+        with session_scope():
+            fleet.mark_offline(db, tid)
+
+
+def _sync_answer(t: Terminal, held_version: int) -> dict:
+    answer = {"ok": True, "server_time": protocol.iso(utcnow()),
+              "manifest_version": t.manifest_version, "manifest": None}
+    if held_version != t.manifest_version:
+        answer["manifest"] = manifests.manifest(db, t)
+    fleet.state_of(db, t.id).manifest_version = held_version
+    return answer
+
+
+@handler(protocol.HELLO)
+def hello(t: Terminal, payload):
+    d = protocol.check_hello(payload)
+    st = fleet.state_of(db, t.id)
+    st.player_version = str(d.get("player_version", ""))[:40]
+    return _sync_answer(t, d["manifest_version"])
+
+
+@handler(protocol.SYNC)
+def sync(t: Terminal, payload):
+    d = protocol.check_sync(payload)
+    return _sync_answer(t, d["manifest_version"])
+
+
+@handler(protocol.STATUS)
+def status(t: Terminal, payload):
+    fleet.record_status(db, t, protocol.check_status(payload))
+    return {"ok": True}
+
+
+@handler(protocol.PLAYS)
+def plays_event(t: Terminal, payload):
+    records = protocol.check_plays(payload)
+    accepted, rejected = plays.ingest(db, t, records)
+    return {"ok": True, "accepted": accepted, "rejected": rejected}
+
+
+@handler(protocol.COMMAND_RESULT)
+def command_result(t: Terminal, payload):
+    fleet.command_result(db, t, protocol.check_command_result(payload))
+    return {"ok": True}
+
+
+@socketio.on("*", namespace=NS)
+def unknown_event(event, *_args):
+    return {"ok": False, "error": f"unknown event {event!r}"}
+
+
+def disconnect_terminal(terminal_id: int) -> None:
+    for sid, tid in list(connections.items()):
+        if tid == terminal_id:
+            socketio.server.disconnect(sid, namespace=NS)

@@ -1,0 +1,94 @@
+"""What the fleet tells us: pairing, live status, commands and proof of play."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, UTCDateTime, utcnow
+
+
+class PairingRequest(Base):
+    """A code a new player shows on its screen until staff claim it for a terminal."""
+
+    __tablename__ = "pairing_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), index=True)
+    poll_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminal.id", ondelete="CASCADE"))
+    # Held only between the claim and the player's next poll, then erased.
+    credential: Mapped[str | None] = mapped_column(String(120))
+
+
+class TerminalState(Base):
+    """The latest word from one terminal (the fleet wall reads this)."""
+
+    __tablename__ = "terminal_state"
+    terminal_id: Mapped[int] = mapped_column(
+        ForeignKey("terminal.id", ondelete="CASCADE"), primary_key=True
+    )
+    online: Mapped[bool] = mapped_column(default=False)
+    connected_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    manifest_version: Mapped[int] = mapped_column(default=0)  # the one the player holds
+    playing_content_id: Mapped[int | None]
+    playing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    screen_on: Mapped[bool] = mapped_column(default=True)
+    brightness: Mapped[int] = mapped_column(default=100)
+    cache_ready: Mapped[bool] = mapped_column(default=False)
+    free_disk_bytes: Mapped[int | None]
+    clock_offset_s: Mapped[float] = mapped_column(default=0.0)
+    player_version: Mapped[str] = mapped_column(String(40), default="")
+
+
+class Command(Base):
+    """A staff command to a terminal, stored before it is sent, with its answer."""
+
+    __tablename__ = "terminal_command"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id", ondelete="CASCADE"),
+                                             index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    args: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ok: Mapped[bool | None]
+    result: Mapped[dict | None] = mapped_column(JSON)
+
+
+class PlayRecord(Base):
+    """One proof-of-play record as the terminal made it (split at hour boundaries).
+
+    The id is the player's own UUID, so a retried batch inserts nothing twice.
+    """
+
+    __tablename__ = "play_record"
+    __table_args__ = (Index("ix_play_record_terminal_start", "terminal_id", "start"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id", ondelete="CASCADE"))
+    content_id: Mapped[int] = mapped_column(index=True)  # no FK: plays outlive content
+    schedule_id: Mapped[int | None]
+    topic_id: Mapped[int | None] = mapped_column(index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    seconds: Mapped[float]
+    reason: Mapped[str] = mapped_column(String(12), default="completed")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlayHour(Base):
+    """Hourly rollup, terminal x content x UTC hour, kept for good."""
+
+    __tablename__ = "play_hour"
+    terminal_id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
+    topic_id: Mapped[int | None] = mapped_column(index=True)
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    plays: Mapped[int] = mapped_column(default=0)
