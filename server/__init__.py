@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 
 from server.config import Settings
 from server.db import bind, db, make_engine
@@ -58,7 +58,9 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     )
 
     def select_locale() -> str:
-        return session.get("lang") or app.config["BABEL_DEFAULT_LOCALE"]
+        # Outside a request (CLI exports, jobs) the people's language is the default.
+        lang = session.get("lang") if has_request_context() else None
+        return lang or app.config["BABEL_DEFAULT_LOCALE"]
 
     babel.init_app(app, locale_selector=select_locale)
 

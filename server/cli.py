@@ -7,6 +7,7 @@ import secrets
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from server import migrate
@@ -21,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
     app.cli.add_command(terminals_group)
+    app.cli.add_command(report_group)
 
 
 def _password(env_name: str) -> tuple[str, bool]:
@@ -135,5 +137,52 @@ def provision(community: str | None, unpaired: bool, output) -> None:
     click.echo(f"{len(issued)} credentials issued.", err=True)
 
 
-terminals_group = click.Group("terminals", help="Terminal credentials.")
+terminals_group = AppGroup("terminals", help="Terminal credentials.")
 terminals_group.add_command(provision)
+
+
+@click.command("playback")
+@click.option("--from", "first", required=True, help="First day, YYYY-MM-DD (Asia/Shanghai).")
+@click.option("--to", "last", required=True, help="Last day, YYYY-MM-DD (inclusive).")
+@click.option("--by", default="topic", type=click.Choice(
+    ["topic", "content", "terminal", "building", "community", "day", "hour"]))
+@click.option("--format", "fmt", default="csv", type=click.Choice(["csv", "xlsx", "json"]))
+@click.option("--as-user", "username", default=None,
+              help="Scope the report to what this account may see (default: the whole street).")
+@click.option("--community-id", type=int, default=None)
+@click.option("--output", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default: standard output; required for xlsx).")
+def report_playback(first, last, by, fmt, username, community_id, output) -> None:
+    """Export play hours for scheduled reporting upward."""
+    import json
+    import sys
+
+    from server import reporting
+    from server.services import reports
+
+    if username:
+        user = db.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.BadParameter(f"no account named {username!r}", param_hint="--as-user")
+        who = Actor.of(user)
+    else:
+        who = Actor.system(demo.ensure_street(db).id)
+    req = reporting.parse({"from": first, "to": last, "by": by,
+                           "community_id": community_id})
+    rows = reports.playback(db, who, req.period, req.by, req.filters)
+    if fmt == "json":
+        body = json.dumps([{"key": r.key, "label": r.label, "seconds": r.seconds,
+                            "plays": r.plays} for r in rows], ensure_ascii=False).encode()
+    else:
+        body, _mime, _name = reporting.export(rows, req, fmt)
+    if output:
+        with open(output, "wb") as f:
+            f.write(body)
+    elif fmt == "xlsx":
+        raise click.BadParameter("an Excel file needs --output", param_hint="--output")
+    else:
+        sys.stdout.buffer.write(body)
+
+
+report_group = AppGroup("report", help="Reports for export.")
+report_group.add_command(report_playback, "playback")

@@ -273,3 +273,14 @@ class TerminalStateSchema(Schema):
     cache_ready = fields.Boolean()
     clock_offset_s = fields.Float()
     player_version = fields.String()
+
+
+class ReportQuery(Schema):
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    by = fields.String(load_default="topic")
+    topic_id = fields.Integer()
+    content_id = fields.Integer()
+    terminal_id = fields.Integer()
+    building_id = fields.Integer()
+    community_id = fields.Integer()

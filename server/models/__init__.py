@@ -10,7 +10,14 @@ from server.models.content import (
     NoticeRendition,
     Topic,
 )
-from server.models.fleet import Command, PairingRequest, PlayHour, PlayRecord, TerminalState
+from server.models.fleet import (
+    Command,
+    PairingRequest,
+    PlayHour,
+    PlayRecord,
+    TerminalState,
+    UptimeHour,
+)
 from server.models.schedule import (
     Playlist,
     PlaylistEntry,
@@ -52,5 +59,6 @@ __all__ = [
     "Terminal",
     "TerminalState",
     "TerminalTag",
+    "UptimeHour",
     "User",
 ]

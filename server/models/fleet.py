@@ -92,3 +92,15 @@ class PlayHour(Base):
     topic_id: Mapped[int | None] = mapped_column(index=True)
     seconds: Mapped[float] = mapped_column(default=0.0)
     plays: Mapped[int] = mapped_column(default=0)
+
+
+class UptimeHour(Base):
+    """Seconds a terminal was connected, and had its screen lit, per UTC hour."""
+
+    __tablename__ = "uptime_hour"
+    terminal_id: Mapped[int] = mapped_column(
+        ForeignKey("terminal.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    online_seconds: Mapped[float] = mapped_column(default=0.0)
+    screen_on_seconds: Mapped[float] = mapped_column(default=0.0)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from player import protocol
 from server.db import utcnow
-from server.models import Command, PairingRequest, Terminal, TerminalState
+from server.models import Command, PairingRequest, Terminal, TerminalState, UptimeHour
 from server.services import audit, tree
 from server.services.access import TREE_EDITORS, Actor
 from server.services.errors import N_, Conflict, Invalid, NotFound
@@ -141,10 +141,33 @@ def mark_offline(s: Session, terminal_id: int) -> None:
     state_of(s, terminal_id).online = False
 
 
+# A heartbeat vouches for at most this long since the previous one: a gap is downtime.
+MAX_HEARTBEAT_GAP_S = 3 * protocol.STATUS_INTERVAL_S
+
+
+def _add_uptime(s: Session, terminal_id: int, start: datetime, end: datetime,
+                screen_on: bool) -> None:
+    for a, b in protocol.split_at_hours(start, end):
+        hour = a.replace(minute=0, second=0, microsecond=0)
+        row = s.get(UptimeHour, (terminal_id, hour))
+        if row is None:
+            row = UptimeHour(terminal_id=terminal_id, hour=hour, online_seconds=0.0,
+                             screen_on_seconds=0.0)
+            s.add(row)
+        seconds = (b - a).total_seconds()
+        row.online_seconds += seconds
+        if screen_on:
+            row.screen_on_seconds += seconds
+
+
 def record_status(s: Session, terminal: Terminal, payload: dict) -> None:
     """Apply a STATUS event (already checked by protocol.check_status)."""
     st = state_of(s, terminal.id)
     now = utcnow()
+    if st.online and st.last_seen_at is not None:
+        start = max(st.last_seen_at, now - timedelta(seconds=MAX_HEARTBEAT_GAP_S))
+        if start < now:
+            _add_uptime(s, terminal.id, start, now, bool(payload["screen_on"]))
     st.online, st.last_seen_at = True, now
     playing = payload.get("playing")
     st.playing_content_id = playing.get("content_id") if playing else None

@@ -9,9 +9,9 @@ LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
 
 
 def register(app: Flask) -> None:
-    from server.web import account, audit_log, auth, content, tree, users
+    from server.web import account, audit_log, auth, content, reports, schedules, tree, users
 
-    for module in (auth, tree, users, audit_log, account, content):
+    for module in (auth, tree, users, audit_log, account, content, schedules, reports):
         app.register_blueprint(module.bp)
 
     @app.route("/lang/<code>")

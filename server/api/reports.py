@@ -1,0 +1,31 @@
+"""/api/v1/reports/playback: the report page's numbers as JSON."""
+
+from __future__ import annotations
+
+from flask import request
+
+from server import reporting
+from server.api.auth import actor, blueprint
+from server.api.schemas import ReportQuery
+from server.db import db
+from server.services import reports
+
+blp = blueprint("api_reports", "/reports", "Playback-hour reports")
+
+
+@blp.route("/playback")
+@blp.arguments(ReportQuery, location="query")
+@blp.response(200)
+def playback(_args):
+    """Play hours for a period (local dates, Asia/Shanghai), grouped and filtered."""
+    req = reporting.parse(request.args)
+    rows = reports.playback(db, actor(), req.period, req.by, req.filters)
+    head = reports.headline(db, actor(), req.period, req.filters, with_planned=False)
+    return {
+        "from": req.period.first.isoformat(), "to": req.period.last.isoformat(), "by": req.by,
+        "headline": {"topics": head.topics, "hours": round(head.hours, 4),
+                     "seconds": head.seconds, "plays": head.plays,
+                     "terminals_reporting": head.terminals_reporting},
+        "rows": [{"key": r.key, "label": r.label, "seconds": r.seconds,
+                  "hours": round(r.hours, 4), "plays": r.plays} for r in rows],
+    }

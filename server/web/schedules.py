@@ -1,0 +1,611 @@
+"""Pages for playlists, schedules, the week calendar of a terminal and its preview."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+import playlists as pm
+from playlists.clock import INF
+from server.config import PEOPLE_TZ
+from server.db import db
+from server.errors import translate
+from server.models import ContentItem, ContentKind, Role
+from server.services import content as content_svc
+from server.services import manifests, tree
+from server.services import schedules as svc
+from server.services.errors import ServiceError
+from server.web.forms import DeleteForm
+from server.web.helpers import actor
+
+bp = Blueprint("schedules", __name__)
+TZ = ZoneInfo(PEOPLE_TZ)
+STREET_WIDE = 0
+SLOT_MIN = 15  # the calendar's row height in minutes
+SECONDS = "%Y-%m-%d %H:%M:%S"
+PLANNERS = {r.value for r in svc.PLANNERS}
+
+KIND_LABELS = {
+    "normal": _l("Normal"),
+    "filler": _l("Filler"),
+    "interrupt": _l("Interrupt"),
+    "fallback": _l("Built-in filler"),
+    "none": _l("Nothing plays"),
+}
+WEEKDAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
+
+
+@bp.before_request
+@login_required
+def _login() -> None:
+    return None
+
+
+# --- forms --------------------------------------------------------------------------
+
+
+class PlaylistForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    community_id = SelectField(_l("Community"), coerce=int)
+
+
+class ScheduleForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    community_id = SelectField(_l("Community"), coerce=int)
+    playlist_id = SelectField(_l("Playlist"), coerce=int, validate_choice=False)
+    kind = SelectField(_l("Kind"))
+    priority = IntegerField(_l("Priority"), default=0, validators=[Optional()],
+                            description=_l("Higher plays first among schedules of the same "
+                                           "kind (-1000 to 1000)."))
+    start_date = DateField(_l("Start date"), validators=[Optional()])
+    end_date = DateField(_l("End date"), validators=[Optional()])
+    weekdays = SelectMultipleField(_l("Days of the week"), coerce=int, default=list(range(7)),
+                                   choices=[SelectChoice(i, d) for i, d in enumerate(WEEKDAYS)],
+                                   validate_choice=False)
+    windows = StringField(_l("Daily time windows"), default="00:00-00:00",
+                          validators=[Length(max=400)],
+                          description=_l("For example 07:00-12:00, 14:00-22:00. A window may "
+                                         "cross midnight (22:00-06:00); 00:00-00:00 is all "
+                                         "day."))
+    street = BooleanField(_l("The whole street"))
+    communities = SelectMultipleField(_l("Communities"), coerce=int, validate_choice=False)
+    buildings = SelectMultipleField(_l("Buildings"), coerce=int, validate_choice=False)
+    terminals = SelectMultipleField(_l("Terminals"), coerce=int, validate_choice=False)
+    tags = SelectMultipleField(_l("Terminals with the tag"), validate_choice=False)
+    active = BooleanField(_l("Active"), default=True)
+
+
+def _community_choices(field: SelectField) -> None:
+    a = actor()
+    communities = tree.list_communities(db, a)
+    if a.is_street_admin:
+        field.choices = [SelectChoice(STREET_WIDE, gettext("— street-wide —"))] + [
+            SelectChoice(c.id, c.name) for c in communities]
+    else:
+        field.choices = [SelectChoice(c.id, c.name) for c in communities
+                         if c.id == a.community_id]
+
+
+def _show(form: FlaskForm, err: ServiceError, errors: dict[str, list[str]]) -> None:
+    """A service error next to its field ("entries.duration_s" goes to "entries")."""
+    if err.status in (403, 404):
+        raise err
+    message = translate(err)
+    name = (err.field or "").split(".")[0]
+    if name in form._fields:
+        form[name].errors = [*form[name].errors, message]
+    elif name:
+        errors.setdefault(name, []).append(message)
+    else:
+        flash(message, "error")
+
+
+def _local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(TZ).strftime(fmt) if value else ""
+
+
+# --- playlists ------------------------------------------------------------------------
+
+
+def thumb_url(item: ContentItem) -> str | None:
+    sha = item.thumbnail_sha256 or (item.renditions[0].blob_sha256 if item.renditions else None)
+    if sha is None and item.kind == ContentKind.image:
+        sha = item.blob_sha256
+    return url_for("content.blob", item_id=item.id, sha=sha) if sha else None
+
+
+def _row(item: ContentItem | None, content_id: int, duration: str) -> dict:
+    return {"content_id": content_id, "duration": duration,
+            "title": item.title if item else f"#{content_id}",
+            "thumb": thumb_url(item) if item else None,
+            "seconds": item.play_seconds if item else None,
+            "status": item.status.value if item else None}
+
+
+def _number(value: float | None) -> str:
+    return f"{value:g}" if isinstance(value, float) else ""
+
+
+def _posted_entries(known: dict[int, ContentItem]) -> tuple[list[dict], list[svc.EntryIn],
+                                                          str | None]:
+    """The entries as posted, in order: rows to show again, entries to save, a parse error."""
+    ids = request.form.getlist("content_id")
+    durations = request.form.getlist("duration_s")
+    rows, entries, error = [], [], None
+    for n, raw_id in enumerate(ids):
+        raw = (durations[n] if n < len(durations) else "").strip()
+        try:
+            content_id = int(raw_id)
+        except ValueError:
+            error = gettext("Unknown content item.")
+            continue
+        seconds = None
+        if raw:
+            try:
+                seconds = float(raw.replace("，", ".").replace(",", "."))
+            except ValueError:
+                seconds = math.nan
+            if not math.isfinite(seconds):
+                error = gettext("A duration is a number of seconds, e.g. 12.5.")
+        rows.append(_row(known.get(content_id), content_id, raw))
+        entries.append(svc.EntryIn(content_id=content_id, duration_s=seconds))
+    return rows, entries, error
+
+
+def _playlist_page(form: PlaylistForm, rows: list[dict], errors: dict, playlist=None):
+    available = svc.approved_content(db, actor())
+    return render_template("schedules/playlist_form.html", form=form, rows=rows, errors=errors,
+                           playlist=playlist, available=available, thumb_url=thumb_url,
+                           delete_form=DeleteForm(), can_plan=actor().role.value in PLANNERS,
+                           title=gettext("Edit playlist") if playlist else gettext("New playlist"))
+
+
+def _save_playlist(form: PlaylistForm, playlist=None):
+    """Save the posted form: a redirect, or the page again with the errors by their fields."""
+    a = actor()
+    known = {c.id: c for c in svc.approved_content(db, a)}
+    if playlist is not None:
+        known.update({e.content_id: e.content for e in playlist.entries})
+    rows, entries, parse_error = _posted_entries(known)
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        if parse_error:
+            errors["entries"] = [parse_error]
+        else:
+            try:
+                if playlist is None:
+                    p = svc.create_playlist(db, a, form.name.data, entries,
+                                            community_id=form.community_id.data or None)
+                else:
+                    p = svc.update_playlist(db, a, playlist.id, name=form.name.data,
+                                            entries=entries)
+                db.commit()
+                flash(gettext("The playlist is saved."), "ok")
+                return redirect(url_for("schedules.edit_playlist", playlist_id=p.id))
+            except ServiceError as err:
+                db.rollback()
+                _show(form, err, errors)
+    return _playlist_page(form, rows, errors, playlist=playlist)
+
+
+def loop_seconds(p) -> float:
+    return sum(e.content.play_seconds if e.duration_s is None else e.duration_s
+               for e in p.entries)
+
+
+@bp.route("/playlists/")
+def playlists():
+    items = svc.list_playlists(db, actor())
+    return render_template("schedules/playlists.html", playlists=items, loop_seconds=loop_seconds,
+                           can_plan=actor().role.value in PLANNERS)
+
+
+@bp.route("/playlists/new", methods=["GET", "POST"])
+def new_playlist():
+    form = PlaylistForm()
+    _community_choices(form.community_id)
+    if request.method == "POST":
+        return _save_playlist(form)
+    if request.args.get("community_id", type=int):
+        form.community_id.data = request.args.get("community_id", type=int)
+    return _playlist_page(form, [], {})
+
+
+@bp.route("/playlists/<int:playlist_id>", methods=["GET", "POST"])
+def edit_playlist(playlist_id: int):
+    p = svc.get_playlist(db, actor(), playlist_id)
+    form = PlaylistForm(obj=p)
+    _community_choices(form.community_id)
+    if request.method == "POST":
+        return _save_playlist(form, p)
+    form.community_id.data = p.community_id or STREET_WIDE
+    rows = [_row(e.content, e.content_id, _number(e.duration_s)) for e in p.entries]
+    return _playlist_page(form, rows, {}, playlist=p)
+
+
+@bp.route("/playlists/<int:playlist_id>/delete", methods=["POST"])
+def delete_playlist(playlist_id: int):
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    try:
+        svc.delete_playlist(db, actor(), playlist_id)
+        db.commit()
+    except ServiceError as err:
+        db.rollback()
+        if err.status in (403, 404):
+            raise
+        flash(translate(err), "error")
+        return redirect(url_for("schedules.edit_playlist", playlist_id=playlist_id))
+    return redirect(url_for("schedules.playlists"))
+
+
+# --- schedules ------------------------------------------------------------------------
+
+_DASHES = re.compile(r"\s*(?:-|–|—|~|～|至|到)\s*")
+_SEPARATORS = re.compile(r"[,，;；、\s]+")
+
+
+def _hhmm(value: str) -> str:
+    value = value.replace("：", ":")
+    return "0" + value if re.fullmatch(r"\d:\d\d", value) else value
+
+
+def parse_windows(text: str | None) -> list[tuple[str, str]]:
+    """"07:00-12:00, 14:00-22:00" → [("07:00", "12:00"), ("14:00", "22:00")].
+
+    Anything malformed is passed on as it is; the service says how to write it.
+    """
+    out = []
+    for part in _SEPARATORS.split(_DASHES.sub("-", (text or "").strip())):
+        if part:
+            start, _sep, end = part.partition("-")
+            out.append((_hhmm(start), _hhmm(end)))
+    return out
+
+
+def _windows_text(windows: list) -> str:
+    return ", ".join(f"{a}-{b}" for a, b in windows)
+
+
+def _schedule_choices(form: ScheduleForm) -> None:
+    a = actor()
+    _community_choices(form.community_id)
+    form.playlist_id.choices = [SelectChoice(p.id, p.name)
+                                for p in svc.list_playlists(db, a)]
+    kinds = ["normal", "filler"]
+    if a.role in (Role.street_admin, Role.community_admin):
+        kinds.append("interrupt")
+    form.kind.choices = [SelectChoice(k, KIND_LABELS[k]) for k in kinds]
+    form.communities.choices = [SelectChoice(c.id, c.name)
+                                for c in tree.list_communities(db, a)]
+    buildings = tree.list_buildings(db, a)
+    form.buildings.choices = [SelectChoice(b.id, f"{b.community.name} · {b.name}")
+                              for b in buildings]
+    form.terminals.choices = [
+        SelectChoice(t.id, f"{b.name} · {t.name} ({t.width}×{t.height})")
+        for b in buildings for t in sorted(b.terminals, key=lambda t: t.name)]
+    form.tags.choices = [SelectChoice(t, t) for t in svc.tags_in_scope(db, a)]
+
+
+def _recurrence(form: ScheduleForm) -> svc.Recurrence:
+    return svc.Recurrence(start_date=form.start_date.data, end_date=form.end_date.data,
+                          weekdays=list(form.weekdays.data or []),
+                          windows=parse_windows(form.windows.data),
+                          priority=form.priority.data or 0)
+
+
+def _targets(form: ScheduleForm) -> list[svc.TargetIn]:
+    out = [svc.TargetIn("street")] if form.street.data else []
+    out += [svc.TargetIn("community", i) for i in form.communities.data or []]
+    out += [svc.TargetIn("building", i) for i in form.buildings.data or []]
+    out += [svc.TargetIn("terminal", i) for i in form.terminals.data or []]
+    out += [svc.TargetIn("tag", tag=t) for t in form.tags.data or []]
+    return out
+
+
+def target_labels(targets) -> list[dict]:
+    """Each target as {label, calendar url or None}, for lists."""
+    a = actor()
+    out = []
+    for t in sorted(targets, key=lambda t: (t.kind.value, t.ref_id or 0, t.tag or "")):
+        kind, url, label = t.kind.value, None, None
+        try:
+            if kind == "street":
+                label = gettext("The whole street")
+            elif kind == "tag":
+                label = gettext("Tag: %(tag)s", tag=t.tag)
+            elif kind == "community":
+                label = tree.get_community(db, a, t.ref_id).name
+            elif kind == "building":
+                label = tree.get_building(db, a, t.ref_id).name
+                url = url_for("schedules.calendar", building_id=t.ref_id)
+            else:
+                label = tree.get_terminal(db, a, t.ref_id).name
+                url = url_for("schedules.calendar", terminal_id=t.ref_id)
+        except ServiceError:
+            label, url = f"{kind} #{t.ref_id}", None
+        out.append({"label": label, "url": url})
+    return out
+
+
+def _schedule_page(form: ScheduleForm, errors: dict, schedule=None):
+    return render_template("schedules/schedule_form.html", form=form, errors=errors,
+                           schedule=schedule, delete_form=DeleteForm(),
+                           weekday_labels=WEEKDAYS,
+                           title=gettext("Edit schedule") if schedule else gettext("New schedule"))
+
+
+@bp.route("/schedules/")
+def index():
+    a = actor()
+    return render_template("schedules/index.html", schedules=svc.list_schedules(db, a),
+                           kinds=KIND_LABELS, weekdays=WEEKDAYS, target_labels=target_labels,
+                           windows_text=_windows_text, can_plan=a.role.value in PLANNERS)
+
+
+@bp.route("/schedules/new", methods=["GET", "POST"])
+def new_schedule():
+    form = ScheduleForm()
+    _schedule_choices(form)
+    errors: dict[str, list[str]] = {}
+    if request.method == "GET":
+        if request.args.get("playlist_id", type=int):
+            form.playlist_id.data = request.args.get("playlist_id", type=int)
+        if request.args.get("building_id", type=int):
+            form.buildings.data = [request.args.get("building_id", type=int)]
+    if form.validate_on_submit():
+        try:
+            sc = svc.create_schedule(db, actor(), name=form.name.data,
+                                     playlist_id=form.playlist_id.data, kind=form.kind.data,
+                                     recurrence=_recurrence(form), targets=_targets(form),
+                                     community_id=form.community_id.data or None)
+            if not form.active.data:
+                svc.update_schedule(db, actor(), sc.id, active=False)
+            db.commit()
+            flash(gettext("The schedule is saved."), "ok")
+            return redirect(url_for("schedules.index"))
+        except ServiceError as err:
+            db.rollback()
+            _show(form, err, errors)
+    return _schedule_page(form, errors)
+
+
+@bp.route("/schedules/<int:schedule_id>/edit", methods=["GET", "POST"])
+def edit_schedule(schedule_id: int):
+    sc = svc.get_schedule(db, actor(), schedule_id)
+    form = ScheduleForm(obj=sc)
+    _schedule_choices(form)
+    errors: dict[str, list[str]] = {}
+    if request.method == "GET":
+        form.community_id.data = sc.community_id or STREET_WIDE
+        form.kind.data = sc.kind.value
+        form.weekdays.data = list(sc.weekdays)
+        form.windows.data = _windows_text(sc.windows)
+        by_kind: dict[str, list] = {}
+        for t in sc.targets:
+            by_kind.setdefault(t.kind.value, []).append(t.tag if t.kind.value == "tag"
+                                                        else t.ref_id)
+        form.street.data = "street" in by_kind
+        form.communities.data = by_kind.get("community", [])
+        form.buildings.data = by_kind.get("building", [])
+        form.terminals.data = by_kind.get("terminal", [])
+        form.tags.data = by_kind.get("tag", [])
+    if form.validate_on_submit():
+        try:
+            svc.update_schedule(db, actor(), sc.id, name=form.name.data,
+                                playlist_id=form.playlist_id.data, kind=form.kind.data,
+                                recurrence=_recurrence(form), targets=_targets(form),
+                                active=form.active.data)
+            db.commit()
+            flash(gettext("The schedule is saved."), "ok")
+            return redirect(url_for("schedules.index"))
+        except ServiceError as err:
+            db.rollback()
+            _show(form, err, errors)
+    return _schedule_page(form, errors, schedule=sc)
+
+
+@bp.route("/schedules/<int:schedule_id>/delete", methods=["POST"])
+def delete_schedule(schedule_id: int):
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    svc.delete_schedule(db, actor(), schedule_id)
+    db.commit()
+    flash(gettext("The schedule is deleted."), "ok")
+    return redirect(url_for("schedules.index"))
+
+
+# --- calendar ---------------------------------------------------------------------------
+
+
+def _monday(value: str | None) -> date:
+    try:
+        day = date.fromisoformat(value) if value else None
+    except ValueError:
+        day = None
+    day = day or datetime.now(TZ).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), TZ)
+
+
+def _names(ids) -> dict[int, str]:
+    """Schedule names the actor may see; others (street-wide ones are visible) by number."""
+    mine = {sc.id: sc.name for sc in svc.list_schedules(db, actor())}
+    return {i: mine.get(i, f"#{i}") for i in ids if i is not None}
+
+
+def calendar_blocks(segments, monday: date, names: dict[int, str], terminal_id: int):
+    """Merge a timeline into blocks per schedule, cut at local midnights, in grid rows."""
+    merged: list[list] = []
+    for seg in segments:
+        kind = "gap" if seg.kind in ("fallback", "none") else seg.kind
+        key = (seg.schedule_id if kind != "gap" else None, kind)
+        if merged and merged[-1][0] == key and merged[-1][2] == seg.start:
+            merged[-1][2] = seg.end
+        else:
+            merged.append([key, seg.start, seg.end])
+    blocks = []
+    for (sid, kind), start, end in merged:
+        lo = start.astimezone(TZ)
+        hi = end.astimezone(TZ)
+        while lo < hi:
+            next_midnight = _midnight(lo.date() + timedelta(days=1))
+            stop = min(hi, next_midnight)
+            start_min = lo.hour * 60 + lo.minute
+            end_min = 1440 if stop == next_midnight else stop.hour * 60 + stop.minute
+            row_start = start_min // SLOT_MIN + 1
+            row_end = max(row_start + 1, -(-end_min // SLOT_MIN) + 1)
+            blocks.append({
+                "day": (lo.date() - monday).days, "kind": kind, "schedule_id": sid,
+                "label": names.get(sid, "") if sid else gettext("Nothing scheduled"),
+                "kind_label": "" if kind == "gap" else KIND_LABELS[kind],
+                "start": lo.strftime("%H:%M"), "end": "24:00" if stop == next_midnight
+                else stop.strftime("%H:%M"),
+                "row_start": row_start, "row_end": min(row_end, 1440 // SLOT_MIN + 1),
+                "preview": url_for("schedules.preview", terminal_id=terminal_id,
+                                   at=lo.strftime("%Y-%m-%dT%H:%M")),
+            })
+            lo = stop
+    return blocks
+
+
+def _content_title(content_id: int | None) -> str:
+    if content_id is None:
+        return ""
+    try:
+        return content_svc.get_item(db, actor(), content_id).title
+    except ServiceError:
+        return f"#{content_id}"
+
+
+def warning_texts(warnings, names: dict[int, str]) -> list[dict]:
+    out = []
+    for w in warnings:
+        name = names.get(w.schedule_id, "")
+        if w.code == "priority_overlap":
+            text = gettext("“%(name)s” and “%(other)s” have the same kind and priority and "
+                           "overlap from %(start)s to %(end)s: their items will take turns.",
+                           name=name, other=names.get(w.other_schedule_id, ""),
+                           start=_local(w.start), end=_local(w.end))
+        elif w.code == "gap_without_filler":
+            text = gettext("The screen is on but nothing is scheduled from %(start)s to "
+                           "%(end)s; add a filler schedule.",
+                           start=_local(w.start), end=_local(w.end))
+        elif w.code == "content_expires_early":
+            text = gettext("“%(title)s” in “%(name)s” expires at %(when)s, before the "
+                           "schedule ends.", title=_content_title(w.content_id), name=name,
+                           when=_local(w.start))
+        elif w.code == "content_unapproved":
+            text = gettext("“%(title)s” in “%(name)s” is not approved and will be skipped.",
+                           title=_content_title(w.content_id), name=name)
+        elif w.code == "schedule_without_playable":
+            text = gettext("Nothing in “%(name)s” can ever play.", name=name)
+        else:
+            text = w.message
+        out.append({"code": w.code, "schedule_id": w.schedule_id, "name": name, "text": text})
+    return out
+
+
+@bp.route("/schedules/calendar")
+def calendar():
+    a = actor()
+    terminal_id = request.args.get("terminal_id", type=int)
+    building_id = request.args.get("building_id", type=int)
+    building = terminal = None
+    if terminal_id:
+        terminal = tree.get_terminal(db, a, terminal_id)
+        building = terminal.building
+    elif building_id:
+        building = tree.get_building(db, a, building_id)
+        terminals = sorted(building.terminals, key=lambda t: t.name)
+        terminal = terminals[0] if terminals else None
+    context = {"building": building, "terminal": terminal, "buildings": None, "days": [],
+               "blocks": [], "warnings": [], "kinds": KIND_LABELS}
+    if building is None:
+        context["buildings"] = tree.list_buildings(db, a)
+        return render_template("schedules/calendar.html", **context)
+    if terminal is None:
+        return render_template("schedules/calendar.html", **context)
+    monday = _monday(request.args.get("week"))
+    start, end = _midnight(monday), _midnight(monday + timedelta(days=7))
+    plan = manifests.build_plan(db, terminal, monday)
+    segments = pm.timeline(plan, start.astimezone(UTC), end.astimezone(UTC))
+    names = _names(s.id for s in plan.schedules)
+    warnings = pm.plan_warnings(plan, start.astimezone(UTC), end.astimezone(UTC))
+    today = datetime.now(TZ).date()
+    context.update(
+        days=[{"date": monday + timedelta(days=n), "label": WEEKDAYS[n],
+               "today": monday + timedelta(days=n) == today} for n in range(7)],
+        blocks=calendar_blocks(segments, monday, names, terminal.id),
+        warnings=warning_texts(warnings, names),
+        week=monday, prev_week=(monday - timedelta(days=7)).isoformat(),
+        next_week=(monday + timedelta(days=7)).isoformat(),
+        this_week=_monday(None).isoformat(),
+        hours=range(24), slot_rows=60 // SLOT_MIN,
+    )
+    return render_template("schedules/calendar.html", **context)
+
+
+# --- preview -------------------------------------------------------------------------------
+
+
+def _parse_at(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=None, microsecond=0)
+
+
+@bp.route("/terminals/<int:terminal_id>/preview")
+def preview(terminal_id: int):
+    a = actor()
+    t = tree.get_terminal(db, a, terminal_id)
+    at_local = _parse_at(request.args.get("at"))
+    if at_local is None:
+        if request.args.get("at"):
+            flash(gettext("Write the time as YYYY-MM-DDTHH:MM; showing now instead."), "error")
+        at_local = datetime.now(TZ).replace(tzinfo=None, second=0, microsecond=0)
+    at = at_local.replace(tzinfo=TZ)
+    plan = manifests.build_plan(db, t, at.astimezone(UTC).date())
+    r = pm.resolve(plan, at)
+    state = pm.screen_state(plan, at)
+    item = None
+    if r.item is not None:
+        try:
+            item = content_svc.get_item(db, a, r.item.content_id)
+        except ServiceError:
+            item = None
+    names = _names([r.schedule_id])
+    at_value = at_local.isoformat(timespec="seconds" if at_local.second else "minutes")
+    return render_template(
+        "schedules/preview.html", terminal=t, at=at, at_value=at_value,
+        r=r, item=item, state=state, kinds=KIND_LABELS,
+        schedule_name=names.get(r.schedule_id, "") if r.schedule_id else "",
+        until=_local(r.valid_until, SECONDS) if r.valid_until_us < INF else "",
+        item_start=_local(r.item_start, SECONDS), item_end=_local(r.item_end, SECONDS),
+        screen_until=_local(state.valid_until),
+        week=(at_local.date() - timedelta(days=at_local.weekday())).isoformat())
