@@ -9,9 +9,20 @@ LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
 
 
 def register(app: Flask) -> None:
-    from server.web import account, audit_log, auth, content, reports, schedules, tree, users
+    from server.web import (
+        account,
+        audit_log,
+        auth,
+        content,
+        reports,
+        schedules,
+        terminals,
+        tree,
+        users,
+    )
 
-    for module in (auth, tree, users, audit_log, account, content, schedules, reports):
+    for module in (auth, tree, users, audit_log, account, content, schedules, reports,
+                   terminals):
         app.register_blueprint(module.bp)
 
     @app.route("/lang/<code>")

@@ -111,3 +111,20 @@ class RejectForm(FlaskForm):
 
 class TopicForm(FlaskForm):
     name = StringField(_l("Topic"), validators=[DataRequired(), Length(max=40)])
+
+
+class PairForm(FlaskForm):
+    code = StringField(_l("Code shown on the screen"), validators=[DataRequired(), Length(4, 12)])
+
+
+class CommandForm(FlaskForm):
+    kind = SelectField(_l("Command"), choices=[
+        SelectChoice("screenshot", _l("Screenshot now")),
+        SelectChoice("reload", _l("Reload")),
+        SelectChoice("clear_cache", _l("Clear cache")),
+        SelectChoice("screen_on", _l("Screen on")),
+        SelectChoice("screen_off", _l("Screen off")),
+        SelectChoice("brightness", _l("Brightness")),
+    ])
+    level = IntegerField(_l("Brightness (%)"), default=60, validators=[Optional(),
+                                                                      NumberRange(0, 100)])
