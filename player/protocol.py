@@ -61,7 +61,10 @@ MANIFEST_CHANGED = "manifest_changed"
 """{manifest_version}. Only a nudge: the terminal answers with SYNC."""
 
 COMMAND = "command"
-"""{id, kind: one of COMMAND_KINDS, args: {}}. Stored before it is sent."""
+"""{id, kind: one of COMMAND_KINDS, args: {}}. Stored before it is sent. Args and results:
+screenshot {max_side?} -> {png_base64, width, height}; reload {} -> {};
+clear_cache {} -> {}; screen {on: true|false|null (follow the plan)} -> {on};
+brightness {level: 0-100|null (follow the plan)} -> {brightness}. Failures: {error}."""
 
 REVOKED = "revoked"
 """{reason}. The credential was revoked; the server disconnects right after."""

@@ -58,7 +58,9 @@ def init(street: str) -> None:
 
 
 @click.command("seed-demo")
-def seed_demo() -> None:
+@click.option("--content/--no-content", default=True, show_default=True,
+              help="Also create approved demo notices and a clip scheduled to all of 东和.")
+def seed_demo(content: bool) -> None:
     """Create 沙头角街道, its four communities and 76 terminals in 东和, plus demo staff."""
     result = demo.seed(db)
     street = demo.ensure_street(db)
@@ -78,6 +80,14 @@ def seed_demo() -> None:
                                  role=role.value, community_id=c.id)
             made.append(username)
     db.commit()
+    from server.storage import blob_store
+
+    made_content = {"created": 0}
+    if content:
+        made_content = demo.seed_content(db, blob_store(), current_app.config["SIGNAGE"].font)
+        db.commit()
+    if made_content["created"]:
+        click.echo(f"{made_content['created']} approved demo items scheduled to all of 东和.")
     click.echo(f"{result['communities']} communities, {result['terminals']} terminals in 东和 "
                f"({result['terminals_created']} new).")
     if made:

@@ -4,6 +4,7 @@ worker, exactly as `make run` starts it, on a free port."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -41,12 +42,22 @@ class LiveServer:
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            self.kill()
+
+    def kill(self) -> None:
+        """kill -9 the whole server (gunicorn master and worker), as a crash would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def restart(self) -> None:
+        """Start the same server again: same port, database and data folder."""
+        self.process = _serve(self.env, self.log)
+        _wait_ready(self.url, self.process, self.log)
 
 
-def start(database_url: str, data_dir: Path, *, seed: bool = True,
+def start(database_url: str, data_dir: Path, *, seed: bool = True, content: bool = False,
           extra_env: dict[str, str] | None = None) -> LiveServer:
+    """`seed`: the demo street and staff; `content`: also its scheduled demo content."""
     port = free_port()
     env = {
         **os.environ,
@@ -61,24 +72,34 @@ def start(database_url: str, data_dir: Path, *, seed: bool = True,
     subprocess.run([str(BIN / "flask"), "--app", "server", "init"], env=env, cwd=ROOT,
                    capture_output=True, text=True, check=True)
     if seed:
-        subprocess.run([str(BIN / "flask"), "--app", "server", "seed-demo"], env=env, cwd=ROOT,
+        subprocess.run([str(BIN / "flask"), "--app", "server", "seed-demo",
+                        "--content" if content else "--no-content"], env=env, cwd=ROOT,
                        capture_output=True, text=True, check=True)
     log = data_dir / f"server-{port}.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "server/gunicorn_conf.py", "server.wsgi:app"],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-        )
+    proc = _serve(env, log)
     url = f"http://127.0.0.1:{port}"
+    _wait_ready(url, proc, log)
+    return LiveServer(url, env, proc, log)
+
+
+def _serve(env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("a") as out:
+        return subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", "server/gunicorn_conf.py", "server.wsgi:app"],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
         try:
             if requests.get(url + "/login", timeout=5).status_code == 200:
-                return LiveServer(url, env, proc, log)
+                return
         except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
-    proc.kill()
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")

@@ -83,7 +83,8 @@ def _sync_answer(t: Terminal, held_version: int) -> dict:
               "manifest_version": t.manifest_version, "manifest": None}
     if held_version != t.manifest_version:
         answer["manifest"] = manifests.manifest(db, t)
-    fleet.state_of(db, t.id).manifest_version = held_version
+    # What the terminal holds once it has this answer (the wall shows who lags behind).
+    fleet.state_of(db, t.id).manifest_version = t.manifest_version
     return answer
 
 

@@ -81,3 +81,88 @@ def seed(s: Session) -> dict[str, int]:
     total = len(s.scalars(select(Terminal.id).join(Building)
                           .where(Building.community_id == donghe.id)).all())
     return {"communities": len(communities), "terminals_created": created, "terminals": total}
+
+
+# --- demo content: notices, a clip, a playlist and schedules for all of 东和 -----------
+
+DEMO_PLAYLIST = "东和社区日常播放"
+DEMO_NOTICES = (
+    ("防台风", "warning", "台风预警", "台风“海葵”预计今晚登陆，请关好门窗，收好阳台物品，非必要不外出。"),
+    ("垃圾分类", "convenience", "垃圾分类", "厨余垃圾请于每晚7点至9点投放到楼下分类点，谢谢配合。"),
+    ("便民服务", "notice", "停水通知", "因管道维修，6月3日9:00至17:00停水，请提前储水。"),
+    ("社区活动", "event", "邻里节", "本周六上午在党群服务中心举办“左邻右里”邻里节，欢迎参加。"),
+)
+
+
+def _demo_clip(path) -> None:
+    """A 4-second H.264 clip made on the spot, so the demo needs no media files."""
+    import av
+    from PIL import Image, ImageDraw
+
+    with av.open(str(path), "w", format="mp4") as c:
+        stream = c.add_stream("libx264", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 384, 192, "yuv420p"
+        for i in range(48):
+            im = Image.new("RGB", (384, 192), (20, 60 + i * 3, 140))
+            ImageDraw.Draw(im).rectangle([i * 7, 70, i * 7 + 50, 120], fill=(255, 200, 0))
+            for packet in stream.encode(av.VideoFrame.from_image(im)):
+                c.mux(packet)
+        for packet in stream.encode():
+            c.mux(packet)
+
+
+def seed_content(s: Session, store, font: str | None = None) -> dict[str, int]:
+    """Approved notices and a clip, played all day in every 东和 lobby, with a filler."""
+    import tempfile
+    from pathlib import Path
+
+    import content as lib
+    from server.models import Playlist, Topic, User
+    from server.services import content as content_svc
+    from server.services import schedules, topics
+    from server.services.access import Actor
+
+    street = ensure_street(s)
+    existing = s.scalar(select(Playlist).where(Playlist.name == DEMO_PLAYLIST))
+    if existing is not None:
+        return {"playlist": existing.id, "created": 0}
+    topics.ensure_defaults(s, street.id)
+    donghe = s.scalar(select(Community).where(Community.name == "东和",
+                                              Community.street_id == street.id))
+    editor = Actor.of(s.scalar(select(User).where(User.username == "donghe_editor")))
+    reviewer = Actor.of(s.scalar(select(User).where(User.username == "donghe_reviewer")))
+    topic = {t.name: t.id for t in s.scalars(select(Topic).where(Topic.street_id == street.id))}
+    items = []
+    for name, template, heading, body in DEMO_NOTICES:
+        meta = content_svc.Meta(title=heading, topic_id=topic[name], community_id=donghe.id,
+                                duration_s=10)
+        text = content_svc.NoticeText(title=heading, body=body, footer="便民热线 0755-25550000",
+                                      template=template)
+        items.append(content_svc.create_notice(s, editor, store, meta, text, font))
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "宣传片.mp4"
+        _demo_clip(clip)
+        with clip.open("rb") as f:
+            items.append(content_svc.upload(
+                s, editor, store, f, clip.name,
+                content_svc.Meta(title="社区宣传片", topic_id=topic["党建宣传"],
+                                 community_id=donghe.id), lib.Limits()))
+    hotline = content_svc.create_notice(
+        s, editor, store,
+        content_svc.Meta(title="便民热线", topic_id=topic["便民服务"], community_id=donghe.id,
+                         duration_s=15),
+        content_svc.NoticeText(title="东和社区", body="便民热线 0755-25550000，24小时为您服务。",
+                               template="convenience"), font)
+    for item in [*items, hotline]:
+        content_svc.submit(s, editor, item.id)
+        content_svc.approve(s, reviewer, item.id)
+    playlist = schedules.create_playlist(
+        s, editor, DEMO_PLAYLIST, [schedules.EntryIn(i.id) for i in items], donghe.id)
+    filler = schedules.create_playlist(s, editor, "便民热线垫片",
+                                       [schedules.EntryIn(hotline.id)], donghe.id)
+    target = [schedules.TargetIn("community", donghe.id)]
+    schedules.create_schedule(s, editor, name="全天播放", playlist_id=playlist.id,
+                              kind="normal", recurrence=schedules.Recurrence(), targets=target)
+    schedules.create_schedule(s, editor, name="便民热线垫片", playlist_id=filler.id,
+                              kind="filler", recurrence=schedules.Recurrence(), targets=target)
+    return {"playlist": playlist.id, "created": len(items) + 1}

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import login
 from tests.live import DEMO_PASSWORD
 
-NOTICES = ("电梯维保通知", "停水通知")
+NOTICES = ("电梯维保通知", "燃气检修通知")
 BUILDING = "海滨花园2栋"  # a 384×192 lobby panel in the demo data
 
 

@@ -1,0 +1,87 @@
+"""python -m player --server URL [--credential FILE] [--data DIR] [--headless] [--size WxH]
+[--fullscreen] [--quota-mb N] | --totals
+
+Logs to stderr. SIGTERM/SIGINT stop it cleanly: the current play is recorded as cut short
+(reason "shutdown"), the outbox is uploaded if the server is reachable, totals.json written.
+`--totals` prints the data folder's play totals as JSON and exits (safe while it runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+from player.outbox import Outbox  # noqa: E402
+from player.pairing import load_credential  # noqa: E402
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d+)[xX](\d+)", text)
+    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
+        raise argparse.ArgumentTypeError("size must look like 192x96")
+    return int(m.group(1)), int(m.group(2))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m player", description=__doc__.split("\n\n")[1])
+    p.add_argument("--server", help="server URL, e.g. http://signage.local:8000")
+    p.add_argument("--credential", type=Path, help="file holding the terminal's credential "
+                   "(default: DATA/credential; pairing writes it there when missing)")
+    p.add_argument("--data", type=Path, default=Path("player-data"), help="data folder")
+    p.add_argument("--headless", action="store_true", help="no window (frames kept in memory)")
+    p.add_argument("--size", type=parse_size, help="panel size WxH (default: the manifest's)")
+    p.add_argument("--fullscreen", action="store_true")
+    p.add_argument("--quota-mb", type=float, help="media cache limit in MB")
+    p.add_argument("--totals", action="store_true", help="print play totals as JSON and exit")
+    p.add_argument("--log-level", default="INFO")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.totals:
+        box = Outbox(args.data)
+        print(json.dumps(box.totals(), sort_keys=True))
+        box.close()
+        return 0
+    if not args.server:
+        build_parser().error("--server is required")
+    from player.terminal import Terminal
+
+    credential = load_credential(args.credential) if args.credential else None
+    if args.credential and credential is None:
+        logging.error("cannot read a credential from %s", args.credential)
+        return 2
+    term = Terminal(args.server, args.data, credential=credential, headless=args.headless,
+                    size=args.size, fullscreen=args.fullscreen,
+                    quota_bytes=int(args.quota_mb * 1e6) if args.quota_mb else None)
+    stop_reason: list[str] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop_reason.append(signal.Signals(signum).name)
+        term.stop_requested.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    term.start()
+    # The main thread only waits: signal handlers run here, and stop() runs here too
+    # rather than inside the handler (it joins threads and may wait for an upload).
+    while not term.stop_requested.wait(1.0):
+        pass
+    logging.info("stopping (%s)", stop_reason[0] if stop_reason else "window closed")
+    term.stop("shutdown")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The current manifest, kept in the data folder so the player plays with the server away.
+
+The file is replaced atomically (temp + rename), so a crash or power cut while saving leaves
+the previous manifest in place, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from player.files import atomic_write_json, read_json
+from playlists.model import ModelFormatError, TerminalPlan
+
+log = logging.getLogger(__name__)
+FILE_NAME = "manifest.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A parsed manifest: what the server sent in a HELLO/SYNC ack."""
+
+    version: int
+    terminal: dict[str, Any]
+    plan: TerminalPlan
+    blobs: dict[str, dict[str, Any]]  # sha256 -> {"sha256", "size", "mime"}
+    raw: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.terminal.get("name") or f"#{self.terminal.get('id', '?')}")
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        w, h = self.terminal.get("width"), self.terminal.get("height")
+        return (w, h) if isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0 else None
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Manifest:
+        """Parse and check a manifest; raises ValueError (ModelFormatError) on a bad shape."""
+        if not isinstance(d, dict):
+            raise ModelFormatError("manifest", "expected an object")
+        version = d.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise ModelFormatError("version", "expected an integer >= 0")
+        terminal = d.get("terminal") or {}
+        if not isinstance(terminal, dict):
+            raise ModelFormatError("terminal", "expected an object")
+        plan = TerminalPlan.from_dict(d.get("plan"), "plan")
+        blobs: dict[str, dict[str, Any]] = {}
+        for n, b in enumerate(d.get("blobs") or []):
+            if not isinstance(b, dict) or not isinstance(b.get("sha256"), str) or not isinstance(
+                    b.get("size"), int):
+                raise ModelFormatError(f"blobs[{n}]", "expected {sha256, size, mime}")
+            blobs[b["sha256"]] = b
+        return cls(version, terminal, plan, blobs, d)
+
+
+class ManifestStore:
+    """Loads the saved manifest at start and saves every newer one the server sends."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / FILE_NAME
+        self._lock = threading.Lock()
+        self.current: Manifest | None = None
+
+    def load(self) -> Manifest | None:
+        raw = read_json(self.path)
+        if raw is None:
+            return None
+        try:
+            self.current = Manifest.from_dict(raw)
+        except ValueError as e:
+            # A file we wrote ourselves should always parse; if it does not (an older player
+            # version, disk damage), waiting for the server beats crashing at every boot.
+            log.warning("ignoring saved manifest %s: %s", self.path, e)
+            return None
+        return self.current
+
+    @property
+    def version(self) -> int:
+        return self.current.version if self.current else 0
+
+    def save(self, raw: dict[str, Any]) -> Manifest:
+        """Check, then persist, then make current; a bad manifest raises and changes nothing."""
+        m = Manifest.from_dict(raw)
+        with self._lock:
+            atomic_write_json(self.path, raw)
+            self.current = m
+        return m

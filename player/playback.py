@@ -1,0 +1,303 @@
+"""The playback loop: what the resolver says, on the screen, with proof of what was shown.
+
+Each turn: read the (server-corrected) clock, ask `playlists.resolver` for the screen state
+and the item, show it if it is not already showing, and sleep until the answer could change
+(the resolver's valid_until: an item end, a window edge...) or until something wakes the
+loop (new manifest, a blob finished downloading, a command, shutdown).
+
+Eligibility: an item whose blob is not completely cached is treated like an unapproved one,
+in a filtered copy of the plan, so the resolver's own rules pick what plays instead (a lower
+schedule, the filler, the fallback). If nothing is left, the built-in screen shows the
+terminal's name: a lobby screen is never left black while it is on.
+
+Proof of play: when a play ends, the part actually shown [start, end) is written to the outbox,
+split at UTC hour boundaries. Its reason is "completed" when it ran to the item's natural end,
+else why it was cut (preempted / screen_off / shutdown / reload). Every part of a split play
+carries the play's reason. Screen-off time is never play time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from player.clock import Clock
+from player.outbox import Outbox
+from player.protocol import iso, play_record, split_at_hours
+from player.render.base import Backend
+from playlists.clock import INF, US, from_us, to_us
+from playlists.model import Item, Playlist, Schedule, TerminalPlan
+from playlists.resolver import CompiledPlan, Resolution, compile_plan
+
+log = logging.getLogger(__name__)
+
+# Never sleep longer than this without looking again (costs nothing, bounds any surprise).
+MAX_SLEEP = timedelta(hours=1)
+NO_PLAN_RECHECK = timedelta(seconds=30)
+ERROR_RETRY = timedelta(seconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Play:
+    item: Item
+    schedule_id: int | None
+    kind: str
+    item_start_us: int
+    item_end_us: int
+    started_us: int  # when it actually appeared (later than item_start if joined mid-way)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (self.item.content_id, self.item.sha256, self.schedule_id, self.item_start_us)
+
+
+def records_for(play: Play, end_us: int, reason: str) -> list[dict[str, Any]]:
+    """Proof-of-play records for [play.started, end), split at hours."""
+    if end_us >= play.item_end_us:
+        reason = "completed"
+    start, end = from_us(play.started_us), from_us(min(end_us, play.item_end_us))
+    return [
+        play_record(content_id=play.item.content_id, schedule_id=play.schedule_id,
+                    sha256=play.item.sha256, start=a, end=b, reason=reason)
+        for a, b in split_at_hours(start, end)
+    ]
+
+
+def _without(plan: TerminalPlan, unusable: Callable[[str], bool]) -> TerminalPlan:
+    """The plan with every item whose blob cannot be shown made ineligible."""
+
+    def items(p: Playlist) -> Playlist:
+        if not any(unusable(i.sha256) for i in p.items):
+            return p
+        return dataclasses.replace(p, items=tuple(
+            dataclasses.replace(i, approved=False) if unusable(i.sha256) else i
+            for i in p.items))
+
+    def sched(s: Schedule) -> Schedule:
+        p = items(s.playlist)
+        return s if p is s.playlist else dataclasses.replace(s, playlist=p)
+
+    return dataclasses.replace(plan, schedules=tuple(sched(s) for s in plan.schedules),
+                               fallback=items(plan.fallback))
+
+
+def plan_shas(plan: TerminalPlan) -> set[str]:
+    shas = {i.sha256 for s in plan.schedules for i in s.playlist.items}
+    shas.update(i.sha256 for i in plan.fallback.items)
+    return shas
+
+
+class Playback:
+    """Runs in its own thread (`run()`); every other method is safe to call from any thread."""
+
+    def __init__(self, clock: Clock, backend: Backend, outbox: Outbox, *,
+                 blob_ready: Callable[[str], bool], blob_path: Callable[[str], Path],
+                 name: str = "", on_show: Callable[[str], None] | None = None) -> None:
+        self.clock = clock
+        self.backend = backend
+        self.outbox = outbox
+        self.blob_ready = blob_ready
+        self.blob_path = blob_path
+        self.on_show = on_show
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._name = name
+        self._plan: TerminalPlan | None = None
+        self._plan_dirty = True
+        self._compiled: CompiledPlan | None = None
+        self._bad: set[str] = set()  # blobs that failed to display this run
+        self._stop_reason: str | None = None
+        self._cut_reason: str | None = None
+        self._screen_override: bool | None = None
+        self._brightness_override: int | None = None
+        self.current: Play | None = None
+        self.screen_on = True
+        self.brightness = 100
+        self._shown: tuple[Any, ...] | None = None  # what the backend shows now
+        self.stopped = threading.Event()
+
+    # --- control (any thread) -----------------------------------------------------------
+
+    def set_plan(self, plan: TerminalPlan | None, name: str | None = None) -> None:
+        with self._lock:
+            self._plan, self._plan_dirty = plan, True
+            if name is not None:
+                self._name = name
+        self._wake.set()
+
+    def cache_changed(self) -> None:
+        """A blob arrived or went: eligibility may differ."""
+        with self._lock:
+            self._plan_dirty = True
+        self._wake.set()
+
+    def reload(self) -> None:
+        """Restart what plays now (the reload command); the cut play is recorded as such."""
+        with self._lock:
+            self._cut_reason, self._plan_dirty = "reload", True
+            self._bad.clear()
+        self._wake.set()
+
+    def override_screen(self, on: bool | None) -> None:
+        """The screen command: force the screen on or off (None = follow the plan again)."""
+        with self._lock:
+            self._screen_override = on
+        self._wake.set()
+
+    def override_brightness(self, percent: int | None) -> None:
+        """The brightness command: a fixed level while on (None = follow the plan again)."""
+        with self._lock:
+            self._brightness_override = percent
+        self._wake.set()
+
+    def stop(self, reason: str = "shutdown") -> None:
+        with self._lock:
+            self._stop_reason = reason
+        self._wake.set()
+
+    def status_playing(self) -> dict[str, Any] | None:
+        cur = self.current
+        if cur is None:
+            return None
+        return {"content_id": cur.item.content_id, "sha256": cur.item.sha256,
+                "since": iso(from_us(cur.started_us))}
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            while True:
+                self._wake.clear()  # before reading state: a later set() is never lost
+                with self._lock:
+                    stop, cut = self._stop_reason, self._cut_reason
+                    self._cut_reason = None
+                now = self.clock.now()
+                if stop is not None:
+                    self._end_play(to_us(now), stop)
+                    return
+                if cut is not None:
+                    self._end_play(to_us(now), cut)
+                    self._shown = None
+                try:
+                    until = self.step(now)
+                except Exception:
+                    # A screen must not freeze on one bad turn (a full disk, a backend hiccup):
+                    # log it and look again shortly.
+                    log.exception("playback step failed")
+                    until = now + ERROR_RETRY
+                self.clock.sleep_until(min(until, now + MAX_SLEEP), self._wake)
+        finally:
+            self.stopped.set()
+
+    def step(self, now: datetime) -> datetime:
+        """Bring the screen up to date for `now`; returns when to look again."""
+        t = to_us(now)
+        compiled, name, screen_ovr, bright_ovr = self._refresh()
+        if compiled is None:
+            self._end_play(t, "preempted")
+            self._show_builtin(name, "waiting for schedule")
+            return now + NO_PLAN_RECHECK
+        on, level, screen_change = compiled.screen_state_us(t)
+        if screen_ovr is not None:
+            on, level = screen_ovr, (level or 100) if screen_ovr else 0
+        if bright_ovr is not None and on:
+            level = bright_ovr
+        if not on:
+            self._end_play(t, "screen_off")
+            self.screen_on = False
+            if self._shown != ("blank",):
+                self.backend.blank()
+                self._shown = ("blank",)
+            return from_us(screen_change) if screen_change < INF else now + MAX_SLEEP
+        self.screen_on = True
+        if level != self.brightness:
+            self.backend.set_brightness(level)
+            self.brightness = level
+        res = compiled.resolve_us(t)
+        until = min(res.valid_until_us, screen_change)
+        if res.item is None:
+            self._end_play(t, "preempted")
+            self._show_builtin(name)
+            return from_us(until) if until < INF else now + MAX_SLEEP
+        play = Play(res.item, res.schedule_id, res.kind, res.item_start_us or t,
+                    res.item_end_us or INF, t)
+        cur = self.current
+        if cur is None or cur.key != play.key or self._shown != ("play", play.key):
+            self._end_play(t, "preempted")
+            if not self._start(play, res):
+                return now  # it failed to show; look again at once with it excluded
+            self._prepare_next(compiled, res)
+        return from_us(until)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _refresh(self) -> tuple[CompiledPlan | None, str, bool | None, int | None]:
+        with self._lock:
+            plan, dirty = self._plan, self._plan_dirty
+            self._plan_dirty = False
+            name, so, bo = self._name, self._screen_override, self._brightness_override
+            bad = set(self._bad)
+        if dirty:
+            if plan is None:
+                self._compiled = None
+            else:
+                def unusable(sha: str) -> bool:
+                    return sha in bad or not self.blob_ready(sha)
+
+                self._compiled = compile_plan(_without(plan, unusable))
+        return self._compiled, name, so, bo
+
+    def _start(self, play: Play, res: Resolution) -> bool:
+        item = play.item
+        path = self.blob_path(item.sha256)
+        try:
+            if item.media == "video":
+                self.backend.show_video(path, (play.started_us - play.item_start_us) / US)
+            else:
+                self.backend.show_image(path)
+        except Exception:
+            # A blob can match its hash and still not decode (an unsupported codec): skip it
+            # from now on rather than show nothing or crash the loop.
+            log.exception("cannot show content %s (%s)", item.content_id, item.sha256)
+            with self._lock:
+                self._bad.add(item.sha256)
+                self._plan_dirty = True
+            self._shown = None
+            return False
+        self.current = play
+        self._shown = ("play", play.key)
+        if self.on_show:
+            self.on_show(item.sha256)
+        return True
+
+    def _prepare_next(self, compiled: CompiledPlan, res: Resolution) -> None:
+        if res.item_end_us is None or res.item_end_us >= INF:
+            return
+        nxt = compiled.resolve_us(res.item_end_us)
+        if nxt.item is not None and nxt.item.sha256 != res.item.sha256:  # type: ignore[union-attr]
+            try:
+                self.backend.prepare(self.blob_path(nxt.item.sha256), nxt.item.media)
+            except Exception:
+                log.warning("cannot prepare %s", nxt.item.sha256, exc_info=True)
+
+    def _show_builtin(self, name: str, detail: str = "") -> None:
+        key = ("builtin", name, detail)
+        if self._shown != key:
+            self.backend.show_text(name or "community signage", [detail] if detail else [])
+            self._shown = key
+
+    def _end_play(self, t_us: int, reason: str) -> None:
+        cur, self.current = self.current, None
+        if cur is None:
+            return
+        if self._shown and self._shown[0] == "play":
+            self._shown = None
+        records = records_for(cur, t_us, reason)
+        if records:
+            self.outbox.add(records)

@@ -1,0 +1,120 @@
+"""Pixel helpers shared by the backends: fitting stills, the built-in screen, video frames."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import av
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont
+
+log = logging.getLogger(__name__)
+
+# Fonts that can draw Chinese names, tried in order (fonts-wqy-zenhei on Debian).
+CJK_FONTS = (
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+)
+BUILTIN_BG = (16, 32, 80)
+BUILTIN_FG = (255, 255, 255)
+
+
+def fit(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The image at exactly `size`: untouched if it already matches (LED panels are small and
+    a notice is rendered for the exact panel, where any resampling would blur it), otherwise
+    scaled to fit with its aspect kept and centred on black."""
+    img = img.convert("RGB")
+    if img.size == size:
+        return img
+    w, h = size
+    scale = min(w / img.width, h / img.height)
+    nw, nh = max(1, round(img.width * scale)), max(1, round(img.height * scale))
+    out = Image.new("RGB", size)
+    out.paste(img.resize((nw, nh), Image.Resampling.LANCZOS), ((w - nw) // 2, (h - nh) // 2))
+    return out
+
+
+def load_image(path: Path, size: tuple[int, int]) -> Image.Image:
+    with Image.open(path) as im:
+        im.load()
+        return fit(im, size)
+
+
+@lru_cache(maxsize=16)
+def _font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for p in CJK_FONTS:
+        if Path(p).exists():
+            try:
+                return ImageFont.truetype(p, px)
+            except OSError:
+                continue
+    return ImageFont.load_default(size=px)
+
+
+def builtin_screen(size: tuple[int, int], title: str, lines: Sequence[str] = ()) -> Image.Image:
+    """A plain, always-available screen: the title as large as fits, smaller lines below."""
+    w, h = size
+    img = Image.new("RGB", size, BUILTIN_BG)
+    draw = ImageDraw.Draw(img)
+    rows = [title, *lines]
+    # Title gets twice the weight of each other line; shrink until the widest row fits.
+    px = max(6, int(h / (2 + len(lines)) * 0.8))
+    while px > 6:
+        sizes = [px] + [max(6, px // 2)] * len(lines)
+        widths = [draw.textlength(r, font=_font(s)) for r, s in zip(rows, sizes, strict=True)]
+        if max(widths) <= w * 0.95 and sum(sizes) * 1.2 <= h:
+            break
+        px -= 1
+    sizes = [px] + [max(6, px // 2)] * len(lines)
+    y = (h - sum(sizes) * 1.2) / 2
+    for r, s in zip(rows, sizes, strict=True):
+        f = _font(s)
+        draw.text(((w - draw.textlength(r, font=f)) / 2, y), r, font=f, fill=BUILTIN_FG)
+        y += s * 1.2
+    return img
+
+
+def video_duration_s(path: Path) -> float | None:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        if s.duration is not None and s.time_base is not None:
+            return float(s.duration * s.time_base)
+        return c.duration / av.time_base if c.duration else None
+
+
+def video_frame_at(path: Path, offset_s: float) -> Image.Image | None:
+    """The frame on screen `offset_s` into the clip (the last one past its end)."""
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        if offset_s > 0 and stream.time_base is not None:
+            c.seek(int(offset_s / stream.time_base), stream=stream, backward=True)
+        last = None
+        for frame in c.decode(stream):
+            if frame.time is not None and frame.time > offset_s + 1e-6 and last is not None:
+                break
+            last = frame
+        return last.to_image() if last is not None else None
+
+
+def dim(img: Image.Image, percent: int) -> Image.Image:
+    if percent >= 100:
+        return img
+    return ImageEnhance.Brightness(img).enhance(max(0, percent) / 100)
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def thumbnail_png(png: bytes, max_side: int = 320) -> bytes:
+    with Image.open(io.BytesIO(png)) as im:
+        im = im.convert("RGB")
+        im.thumbnail((max_side, max_side))
+        return png_bytes(im)

@@ -1,0 +1,251 @@
+"""One terminal's player: the pieces wired together around its data folder.
+
+Data folder layout (everything a terminal keeps; delete the folder to factory-reset it):
+    credential          the terminal's secret (mode 0600), from pairing or --credential
+    manifest.json       the last manifest the server sent (atomic replace)
+    clock.json          the last measured offset from the server's clock
+    outbox.sqlite3      proof-of-play records not yet confirmed + running totals
+    blobs/              the media cache (<sha256> complete, <sha256>.part downloading)
+    totals.json         the outbox totals, rewritten at shutdown (for people and scripts)
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from player import PLAYER_VERSION
+from player.cache import BlobCache
+from player.client import TerminalClient
+from player.clock import Clock, RealClock, ServerClock
+from player.files import atomic_write_json
+from player.manifest_store import Manifest, ManifestStore
+from player.outbox import Outbox
+from player.pairing import CREDENTIAL_FILE, PairingCancelled, load_credential, pair
+from player.playback import Playback
+from player.protocol import PROTOCOL_VERSION, iso
+from player.render.base import Backend
+from player.render.images import thumbnail_png
+from playlists.resolver import blobs_needed
+
+log = logging.getLogger(__name__)
+DEFAULT_SIZE = (192, 96)
+DOWNLOAD_RETRY_S = 30.0
+DISK_SHARE = 0.9
+
+
+class Terminal:
+    def __init__(self, server_url: str, data_dir: Path, *, credential_path: Path | None = None,
+                 backend: Backend | None = None, headless: bool = True,
+                 size: tuple[int, int] | None = None, fullscreen: bool = False,
+                 quota_bytes: int | None = None, clock: Clock | None = None,
+                 server_clock: ServerClock | None = None, credential: str | None = None,
+                 pairing_poll_s: float = 3.0) -> None:
+        self.server_url = server_url.rstrip("/")
+        # Set by a closed window (or a signal, in __main__); whoever owns the Terminal then
+        # calls stop() from its own thread (never from the render thread it would join).
+        self.stop_requested = threading.Event()
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.credential_path = credential_path or self.data_dir / CREDENTIAL_FILE
+        self.server_clock = server_clock or ServerClock(self.data_dir / "clock.json")
+        self.clock: Clock = clock or RealClock(self.server_clock)
+        self.store = ManifestStore(self.data_dir)
+        manifest = self.store.load()
+        self.outbox = Outbox(self.data_dir)
+        self.credential = credential or load_credential(self.credential_path)
+        self.cache = BlobCache(self.data_dir / "blobs", server_url=self.server_url,
+                               credential=self.credential or "", quota_bytes=quota_bytes)
+        if quota_bytes is None:
+            # No quota given: never take more than 90 % of what is free now, so the outbox
+            # and the manifest can always still be written.
+            self.cache.quota_bytes = self.cache.used_bytes() + int(
+                self.cache.free_disk_bytes() * DISK_SHARE)
+        size = size or (manifest.size if manifest else None) or DEFAULT_SIZE
+        if backend is None:
+            if headless:
+                from player.render.headless import HeadlessBackend
+
+                backend = HeadlessBackend(size)
+            else:
+                from player.render.sdl import SdlBackend
+
+                backend = SdlBackend(size, fullscreen=fullscreen,
+                                     on_quit=self.stop_requested.set)
+        self.backend = backend
+        self.playback = Playback(self.clock, backend, self.outbox, blob_ready=self.cache.ready,
+                                 blob_path=self.cache.path, on_show=self.cache.touch,
+                                 name=manifest.name if manifest else "")
+        if manifest is not None:
+            self.playback.set_plan(manifest.plan, manifest.name)
+        self.client: TerminalClient | None = None
+        self._stop = threading.Event()
+        self._kick_downloads = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.download_problems: dict[str, str] = {}
+        self.revoked: str | None = None
+        self.pairing_poll_s = pairing_poll_s
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._spawn(self.playback.run, "playback")
+        self._spawn(self._download_loop, "downloads")
+        self._spawn(self._connect, "connect")
+
+    def _spawn(self, fn: Any, name: str) -> None:
+        t = threading.Thread(target=fn, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _connect(self) -> None:
+        if not self.credential:
+            try:
+                self.credential = pair(self.server_url, self.credential_path,
+                                       show=self._show_pairing_code, stop=self._stop,
+                                       poll_s=self.pairing_poll_s,
+                                       terminal={"width": self.backend.size[0],
+                                                 "height": self.backend.size[1]})
+            except PairingCancelled:
+                return
+            self.cache.credential = self.credential
+            self.playback.reload()  # the pairing code gives way to the schedule
+        self.client = TerminalClient(self, self.server_url, self.credential)
+        if not self._stop.is_set():
+            self.client.start()
+
+    def _show_pairing_code(self, code: str) -> None:
+        # The playback loop shows the built-in screen when there is no plan; with no
+        # credential there is none, so showing the code on it directly is safe.
+        self.playback.set_plan(None, f"配对码 {code}")
+
+    def stop(self, reason: str = "shutdown", flush_timeout_s: float = 5.0) -> None:
+        """Close the current play (recorded as cut short), upload what we can, release all."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self.playback.stop(reason)
+        if self._threads:  # started: wait for the loop to record the cut play
+            self.playback.stopped.wait(10)
+        self._kick_downloads.set()
+        if self.client is not None:
+            self.client.stop(flush_timeout_s)
+        for t in self._threads:
+            t.join(10)
+        self.write_totals()
+        self.backend.close()
+        self.cache.close()
+        self.outbox.close()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._stop.wait(timeout)
+
+    def write_totals(self) -> dict[str, Any]:
+        totals = {**self.outbox.totals(), "bytes_downloaded": self.cache.bytes_downloaded,
+                  "written_at": iso(datetime.now(UTC))}
+        atomic_write_json(self.data_dir / "totals.json", totals)
+        return totals
+
+    # --- manifest and downloads ---------------------------------------------------------
+
+    def apply_manifest(self, raw: dict[str, Any]) -> Manifest:
+        m = self.store.save(raw)
+        self.playback.set_plan(m.plan, m.name)
+        self._kick_downloads.set()
+        return m
+
+    def wanted_blobs(self, m: Manifest, now: datetime) -> list[tuple[str, int]]:
+        """The manifest's blobs, the ones needed soonest first (what is about to play must
+        not wait behind next week's clips)."""
+        order: list[str] = []
+        for horizon in (timedelta(hours=1), timedelta(days=1)):
+            soon = blobs_needed(m.plan, now, now + horizon)
+            order += sorted(s for s in soon if s not in order)
+        order += [s for s in m.blobs if s not in order]
+        return [(s, m.blobs[s]["size"]) for s in order if s in m.blobs]
+
+    def _download_loop(self) -> None:
+        while not self._stop.is_set():
+            m = self.store.current
+            if m is not None and self.credential:
+                self.download_problems = self.cache.sync(
+                    self.wanted_blobs(m, self.clock.now()),
+                    on_ready=lambda sha: self.playback.cache_changed())
+                self.playback.cache_changed()  # evictions too
+                if self.download_problems:
+                    log.info("%d blobs not ready: %s", len(self.download_problems),
+                             self.download_problems)
+            wait = DOWNLOAD_RETRY_S if self.download_problems or m is None else 3600.0
+            self._kick_downloads.wait(wait)
+            self._kick_downloads.clear()
+
+    # --- what the network client needs (player.client.TerminalSide) ----------------------
+
+    def system_now(self) -> datetime:
+        return self.server_clock.system_now()
+
+    def hello_payload(self) -> dict[str, Any]:
+        return {"protocol": PROTOCOL_VERSION, "player_version": PLAYER_VERSION,
+                "manifest_version": self.store.version, "cache": self.cache.cached(),
+                "clock": iso(self.clock.now())}
+
+    def sync_payload(self) -> dict[str, Any]:
+        return {"manifest_version": self.store.version}
+
+    def apply_ack(self, ack: Any, sent: datetime, received: datetime) -> None:
+        if ack.get("server_time"):
+            self.server_clock.add_sample(sent, received, ack["server_time"])
+        manifest = ack.get("manifest")
+        if isinstance(manifest, dict):
+            try:
+                self.apply_manifest(manifest)
+            except ValueError as e:
+                log.error("server sent a manifest we cannot use (keeping the old one): %s", e)
+
+    def status_payload(self) -> dict[str, Any]:
+        m = self.store.current
+        ready = m is not None and all(self.cache.ready(s) for s in m.blobs)
+        return {"playing": self.playback.status_playing(), "screen_on": self.playback.screen_on,
+                "brightness": self.playback.brightness, "cache_ready": ready,
+                "free_disk_bytes": self.cache.free_disk_bytes(),
+                "clock_offset_s": self.server_clock.offset_s,
+                "player_version": PLAYER_VERSION, "screenshot_sha256": None}
+
+    def run_command(self, kind: str, args: dict[str, Any]) -> tuple[bool, Any]:
+        if kind == "screenshot":
+            png = thumbnail_png(self.backend.screenshot(), int(args.get("max_side", 320)))
+            w, h = Image.open(io.BytesIO(png)).size
+            return True, {"png_base64": base64.b64encode(png).decode(), "width": w, "height": h}
+        if kind == "reload":
+            self.playback.reload()
+            self._kick_downloads.set()
+            return True, {}
+        if kind == "clear_cache":
+            self.cache.clear()
+            self.playback.cache_changed()
+            self._kick_downloads.set()
+            return True, {}
+        if kind == "screen":
+            on = args.get("on")
+            if on is not None and not isinstance(on, bool):
+                return False, {"error": "args.on must be true, false or null"}
+            self.playback.override_screen(on)
+            return True, {"on": on}
+        if kind == "brightness":
+            level = args.get("level")
+            if level is not None and (not isinstance(level, int) or isinstance(level, bool)
+                                      or not 0 <= level <= 100):
+                return False, {"error": "args.level must be 0-100 or null"}
+            self.playback.override_brightness(level)
+            return True, {"brightness": level}
+        return False, {"error": f"unknown command {kind!r}"}
+
+    def on_revoked(self, reason: str) -> None:
+        self.revoked = reason

@@ -1,0 +1,129 @@
+"""End to end: a real gunicorn server and real player processes over real sockets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests import live
+from tests.conftest import clean_database
+from tests.helpers import csrf_token
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Player:
+    terminal_id: int
+    credential: Path
+    data: Path
+    server: live.LiveServer
+    process: subprocess.Popen | None = None
+
+    def start(self) -> Player:
+        env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
+        log = (self.data.parent / f"player-{self.terminal_id}.log").open("a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "player", "--server", self.server.url, "--credential",
+             str(self.credential), "--data", str(self.data), "--headless"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        return self
+
+    def stop(self, timeout: float = 30) -> None:
+        """SIGTERM: the player closes its current play and drains what it can."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def totals(self) -> dict:
+        out = subprocess.run([sys.executable, "-m", "player", "--data", str(self.data),
+                              "--totals"], cwd=ROOT, capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+    def manifest_version(self) -> int | None:
+        path = self.data / "manifest.json"
+        return json.loads(path.read_text())["version"] if path.exists() else None
+
+
+def wait_for(predicate, timeout: float = 60, interval: float = 0.5, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def server(database_url, tmp_path_factory):
+    clean_database(database_url)
+    srv = live.start(database_url, tmp_path_factory.mktemp("e2e"), content=True)
+    yield srv
+    try:
+        srv.stop()
+    finally:
+        clean_database(database_url)
+
+
+@pytest.fixture(scope="module")
+def credentials(server) -> dict[int, str]:
+    out = server.flask("terminals", "provision", "--community", "东和")
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert len(rows) == 76
+    return {int(r["terminal_id"]): r["credential"] for r in rows}
+
+
+@pytest.fixture(scope="module")
+def admin_token(server) -> dict[str, str]:
+    """A personal API token of the street admin, made through the real login and page."""
+    s = requests.Session()
+    page = s.get(server.url + "/login").text
+    s.post(server.url + "/login", data={"username": "admin", "password": live.ADMIN_PASSWORD,
+                                        "csrf_token": csrf_token(page)})
+    page = s.get(server.url + "/account/").text
+    page = s.post(server.url + "/account/tokens",
+                  data={"name": "e2e", "csrf_token": csrf_token(page)}).text
+    return {"Authorization": "Bearer " + page.split('id="new-token">')[1].split("<")[0]}
+
+
+@pytest.fixture(scope="module")
+def unused_terminals(credentials):
+    """Each test takes terminals nobody used before, so server sums are its own."""
+    return iter(sorted(credentials))
+
+
+@pytest.fixture
+def make_player(server, credentials, unused_terminals, tmp_path):
+    made: list[Player] = []
+    ids = unused_terminals
+
+    def make() -> Player:
+        tid = next(ids)
+        cred = tmp_path / f"cred-{tid}"
+        cred.write_text(credentials[tid])
+        p = Player(tid, cred, tmp_path / f"data-{tid}", server)
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        if p.process and p.process.poll() is None:
+            p.process.kill()
+            p.process.wait()

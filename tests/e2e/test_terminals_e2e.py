@@ -1,0 +1,101 @@
+"""Real players against the real server: sync, nudges, offline play, and every second of
+play accounted for through player kills and server crashes."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+from sqlalchemy import create_engine, text
+
+from tests.e2e.conftest import wait_for
+
+
+def server_seconds(database_url: str, terminal_id: int) -> float:
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        value = conn.execute(text("SELECT coalesce(sum(seconds), 0) FROM play_record "
+                                  "WHERE terminal_id = :t"), {"t": terminal_id}).scalar()
+    engine.dispose()
+    return float(value)
+
+
+def terminal_version(server, token, terminal_id: int) -> int:
+    r = requests.get(f"{server.url}/api/v1/terminals/{terminal_id}", headers=token, timeout=10)
+    return r.json()["manifest_version"]
+
+
+def test_player_syncs_plays_and_follows_a_nudge(server, admin_token, make_player,
+                                                database_url):
+    p = make_player().start()
+    wait_for(lambda: p.manifest_version() == terminal_version(server, admin_token,
+                                                              p.terminal_id),
+             what="the first manifest")
+    wait_for(lambda: p.totals()["recorded_n"] > 0, timeout=60, what="a recorded play")
+    # A change that concerns this terminal reaches it without a restart.
+    schedules = requests.get(f"{server.url}/api/v1/schedules", headers=admin_token,
+                             timeout=10).json()
+    normal = next(s for s in schedules if s["kind"] == "normal")
+    r = requests.patch(f"{server.url}/api/v1/schedules/{normal['id']}",
+                       json={"priority": normal["priority"] + 1}, headers=admin_token, timeout=10)
+    assert r.status_code == 200, r.text
+    new = terminal_version(server, admin_token, p.terminal_id)
+    wait_for(lambda: p.manifest_version() == new, timeout=30, what="the nudged manifest")
+    state = requests.get(f"{server.url}/api/v1/terminals/{p.terminal_id}/state",
+                         headers=admin_token, timeout=10).json()
+    assert state["online"] and state["manifest_version"] == new
+    p.stop()
+    t = p.totals()
+    assert t["pending_n"] == 0 and t["recorded_n"] == t["accepted_n"] > 0
+    assert server_seconds(database_url, p.terminal_id) == t["accepted_s"]
+
+
+def test_server_crash_loses_and_doubles_nothing(server, make_player, database_url):
+    p = make_player().start()
+    wait_for(lambda: p.totals()["accepted_n"] > 0, timeout=90, what="first accepted plays")
+    server.kill()  # kill -9 mid-run
+    at_kill = p.totals()["accepted_n"]
+    time.sleep(4)
+    server.restart()
+    wait_for(lambda: p.totals()["accepted_n"] > at_kill, timeout=120,
+             what="uploads after the restart")
+    p.stop()
+    t = p.totals()
+    assert t["pending_n"] == 0
+    assert t["recorded_s"] == t["accepted_s"]
+    assert server_seconds(database_url, p.terminal_id) == t["accepted_s"]
+
+
+def test_player_killed_mid_upload_loses_and_doubles_nothing(server, make_player, database_url):
+    p = make_player().start()
+    wait_for(lambda: p.totals()["recorded_n"] >= 2, timeout=90, what="recorded plays")
+    p.kill()  # kill -9, whatever it was doing
+    at_kill = p.totals()["accepted_n"]
+    p.start()
+    wait_for(lambda: p.totals()["accepted_n"] > at_kill, timeout=120,
+             what="uploads after the restart")
+    p.stop()
+    t = p.totals()
+    assert t["pending_n"] == 0 and t["recorded_s"] == t["accepted_s"]
+    assert server_seconds(database_url, p.terminal_id) == t["accepted_s"]
+
+
+def test_player_plays_from_cache_with_the_server_down(server, make_player, database_url):
+    p = make_player().start()
+    wait_for(lambda: p.totals()["accepted_n"] > 0, timeout=90, what="a first upload")
+    p.stop()
+    server.stop()
+    try:
+        before = p.totals()["recorded_n"]
+        p.start()  # no server: manifest and blobs come from its data folder
+        wait_for(lambda: p.totals()["recorded_n"] > before, timeout=60,
+                 what="plays with the server down")
+        p.stop()
+        assert p.totals()["pending_n"] > 0  # kept for later, not lost
+    finally:
+        server.restart()
+    p.start()
+    wait_for(lambda: p.totals()["pending_n"] == 0, timeout=90, what="the outbox to drain")
+    p.stop()
+    t = p.totals()
+    assert server_seconds(database_url, p.terminal_id) == t["accepted_s"] == t["recorded_s"]
