@@ -40,10 +40,11 @@ test: test-deps
 	$(BIN)/ruff check .
 	SIGNAGE_ASYNC_MODE=threading $(BIN)/pytest $(PYTEST_ARGS)
 
+# make demo [DURATION=<seconds>] [TERMINALS=<n>]: the seed's 76 screens, simulated.
+DURATION ?=
+TERMINALS ?= 76
 demo: deps
-	$(BIN)/flask --app server init
-	$(BIN)/flask --app server seed-demo
-	$(BIN)/gunicorn -c server/gunicorn_conf.py server.wsgi:app
+	$(BIN)/python -m server.demo --terminals $(TERMINALS) $(if $(DURATION),--duration $(DURATION))
 
 bench: deps
 	$(BIN)/python -m bench.run
