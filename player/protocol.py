@@ -27,7 +27,7 @@ PROTOCOL_VERSION = 1
 TERMINAL_NAMESPACE = "/terminal"
 
 # HTTP paths (relative to the server URL).
-PAIRING_PATH = "/terminal-api/v1/pairing"  # POST -> {code, poll_token, expires_at}
+PAIRING_PATH = "/terminal-api/v1/pairing"  # POST (any body) -> {code, poll_token, expires_at}
 PAIRING_POLL_PATH = "/terminal-api/v1/pairing/{poll_token}"  # GET -> 202 | 200 {credential}
 BLOB_PATH = "/terminal-api/v1/blobs"  # GET /<sha256>, Bearer credential, Range
 
@@ -35,8 +35,9 @@ BLOB_PATH = "/terminal-api/v1/blobs"  # GET /<sha256>, Bearer credential, Range
 
 HELLO = "hello"
 """{protocol, player_version, manifest_version, cache: [sha256...], clock}
-ack -> {ok, server_time, manifest_version, manifest | null, broadcasts: [...]}.
-Sent on every connect; the server answers with the manifest only if it is newer."""
+ack -> {ok, server_time, manifest_version, manifest | null}.
+Sent on every connect; the server answers with the manifest whenever the version the
+terminal holds differs from its own (newer or, after a restore, older)."""
 
 SYNC = "sync"
 """{manifest_version} -> ack {ok, server_time, manifest_version, manifest | null}.
@@ -58,7 +59,7 @@ COMMAND_RESULT = "command_result"
 # --- events: server -> terminal -----------------------------------------------------
 
 MANIFEST_CHANGED = "manifest_changed"
-"""{manifest_version}. Only a nudge: the terminal answers with SYNC."""
+"""{}. Only a nudge: the terminal answers with SYNC."""
 
 COMMAND = "command"
 """{id, kind: one of COMMAND_KINDS, args: {}}. Stored before it is sent. Args and results:
