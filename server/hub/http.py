@@ -6,7 +6,6 @@ from functools import lru_cache
 
 from flask import Blueprint, abort, jsonify, request
 
-import playlists as pm
 from player import protocol
 from server.db import db, utcnow
 from server.extensions import limiter
@@ -44,7 +43,7 @@ def _needed(terminal_id: int, version: int) -> frozenset[str]:
     t = db.get(Terminal, terminal_id)
     plan = manifests.build_plan(db, t)
     now = utcnow()
-    return frozenset(pm.blobs_needed(plan, now - manifests.HORIZON, now + 2 * manifests.HORIZON))
+    return frozenset(manifests.blobs_for(plan, now - manifests.HORIZON, now + 2 * manifests.HORIZON))
 
 
 @bp.route(protocol.BLOB_PATH + "/<sha>")

@@ -9,6 +9,7 @@ terminal too, even when it has been offline since.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -91,10 +92,38 @@ def build_plan(s: Session, terminal: Terminal, today: date | None = None) -> pm.
     )
 
 
+def _overlaps(lo: datetime | None, hi: datetime | None, start: datetime, end: datetime) -> bool:
+    return (lo is None or lo < end) and (hi is None or start < hi)
+
+
+def blobs_for(plan: pm.TerminalPlan, start: datetime, end: datetime) -> set[str]:
+    """Every blob an approved item of the plan could show in [start, end).
+
+    Read from the rules, not from the expanded timeline: a week of 10-second items is
+    60,000 segments per terminal, too much work for every hello of a whole fleet. Within a
+    week every weekday and window occurs, so this equals what the timeline would need
+    except for windows that never open in the horizon.
+    """
+    tz = plan.tz
+    first, last = start.astimezone(ZoneInfo(tz)).date(), end.astimezone(ZoneInfo(tz)).date()
+    out: set[str] = set()
+    for sc in plan.schedules:
+        if (sc.start_date and sc.start_date > last) or (sc.end_date and sc.end_date < first):
+            continue
+        if not _overlaps(sc.valid_from, sc.valid_until, start, end):
+            continue
+        for item in sc.playlist.items:
+            if item.approved and _overlaps(item.valid_from, item.valid_until, start, end) and \
+                    _overlaps(item.entry_valid_from, item.entry_valid_until, start, end):
+                out.add(item.sha256)
+    out.update(i.sha256 for i in plan.fallback.items if i.approved)
+    return out
+
+
 def manifest(s: Session, terminal: Terminal, now: datetime | None = None) -> dict:
     now = now or utcnow()
     plan = build_plan(s, terminal, now.date())
-    needed = sorted(pm.blobs_needed(plan, now - timedelta(hours=1), now + HORIZON))
+    needed = sorted(blobs_for(plan, now - timedelta(hours=1), now + HORIZON))
     blobs = {b.sha256: b for b in s.scalars(select(Blob).where(Blob.sha256.in_(needed)))}
     return {
         "format": FORMAT,
