@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from server.db import db
 from server.services import accounts
 from server.services.errors import ServiceError
 from server.web.forms import DeleteForm, PasswordForm, TokenForm
-from server.web.helpers import show_error
+from server.web.helpers import require_login, show_error
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
-@bp.before_request
-@login_required
-def _login() -> None:
-    return None
+require_login(bp)
 
 
 def _page(token_form: TokenForm, password_form: PasswordForm, new_token: str | None = None):

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_login import login_required
 from wtforms.fields.choices import SelectChoice
 
 from server.config import PEOPLE_TZ
@@ -29,17 +28,14 @@ from server.web.forms import (
     RejectForm,
     TopicForm,
 )
-from server.web.helpers import actor, show_error
+from server.web.helpers import actor, form_errors, require_login
 
 bp = Blueprint("content", __name__)
 STREET_WIDE = 0
 TZ = ZoneInfo(PEOPLE_TZ)
 
 
-@bp.before_request
-@login_required
-def _login() -> None:
-    return None
+require_login(bp)
 
 
 # --- helpers ----------------------------------------------------------------------
@@ -109,11 +105,6 @@ def _previews(form: NoticeForm) -> list[dict]:
     return out
 
 
-def _form_error(form, err: ServiceError):
-    if err.status in (403, 404):
-        raise err
-    show_error(form, err)
-
 
 # --- pages --------------------------------------------------------------------------
 
@@ -181,15 +172,12 @@ def new_notice():
         if request.form.get("action") == "preview":
             previews = _previews(form)
         else:
-            try:
+            with form_errors(form):
                 item = svc.create_notice(db, actor(), blob_store(), _meta(form), _text(form),
                                          settings().font)
                 db.commit()
                 return redirect(url_for("content.item", item_id=item.id))
-            except ServiceError as err:
-                db.rollback()
-                _form_error(form, err)
-                previews = _previews(form)
+            previews = _previews(form)  # the refusal is shown with the previews
     return render_template("content/notice_form.html", form=form, previews=previews,
                            title=gettext("New notice"))
 
@@ -218,14 +206,11 @@ def edit(item_id: int):
             previews = _previews(form)
         else:
             m = _meta(form)
-            try:
+            with form_errors(form):
                 svc.update(db, actor(), blob_store(), it.id, meta=m.__dict__,
                            text=_text(form) if is_notice else None, font=settings().font)
                 db.commit()
                 return redirect(url_for("content.item", item_id=it.id))
-            except ServiceError as err:
-                db.rollback()
-                _form_error(form, err)
     template = "content/notice_form.html" if is_notice else "content/meta_form.html"
     return render_template(template, form=form, previews=previews, item=it,
                            title=gettext("Edit content"))
@@ -285,13 +270,10 @@ def review():
 def topic_list():
     form = TopicForm()
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             topics.create_topic(db, actor(), form.name.data)
             db.commit()
             return redirect(url_for("content.topic_list"))
-        except ServiceError as err:
-            db.rollback()
-            _form_error(form, err)
     return render_template("content/topics.html", form=form, action_form=DeleteForm(),
                            topics=topics.list_topics(db, actor(), active_only=False))
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from flask import flash
-from flask_login import current_user
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Blueprint, flash
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from server.db import db
 from server.errors import translate
 from server.services.access import Actor
 from server.services.errors import ServiceError
@@ -23,3 +27,25 @@ def show_error(form: FlaskForm, err: ServiceError) -> None:
         field.errors = [*field.errors, message]
     else:
         flash(message, "error")
+
+
+@contextmanager
+def form_errors(form: FlaskForm) -> Iterator[None]:
+    """Around a service call made for a form: 403/404 become the error page; any other
+    refusal is rolled back and shown next to its field, and the page is shown again."""
+    try:
+        yield
+    except ServiceError as err:
+        db.rollback()
+        if err.status in (403, 404):
+            raise
+        show_error(form, err)
+
+
+def require_login(bp: Blueprint) -> None:
+    """Every page of the blueprint needs a signed-in user."""
+
+    @bp.before_request
+    @login_required
+    def _login() -> None:
+        return None

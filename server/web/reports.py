@@ -4,21 +4,17 @@ and CSV/XLSX exports of exactly what the page shows."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request, url_for
-from flask_login import login_required
 
 from server import reporting
 from server.db import db
 from server.services import reports, topics, tree
 from server.services.errors import ServiceError
-from server.web.helpers import actor
+from server.web.helpers import actor, require_login
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
-@bp.before_request
-@login_required
-def _login() -> None:
-    return None
+require_login(bp)
 
 
 @bp.route("/")

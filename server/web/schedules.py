@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -34,7 +33,7 @@ from server.services import manifests, tree
 from server.services import schedules as svc
 from server.services.errors import ServiceError
 from server.web.forms import DeleteForm
-from server.web.helpers import actor
+from server.web.helpers import actor, require_login
 
 bp = Blueprint("schedules", __name__)
 TZ = ZoneInfo(PEOPLE_TZ)
@@ -53,10 +52,7 @@ KIND_LABELS = {
 WEEKDAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
 
-@bp.before_request
-@login_required
-def _login() -> None:
-    return None
+require_login(bp)
 
 
 # --- forms --------------------------------------------------------------------------

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, url_for
-from flask_login import login_required
 
 from server import hub
 from server.db import db
 from server.services import fleet, tree
-from server.services.errors import ServiceError
 from server.web.forms import CommandForm, DeleteForm, PairForm
-from server.web.helpers import actor, show_error
+from server.web.helpers import actor, form_errors, require_login
 
 bp = Blueprint("terminals", __name__, url_prefix="/terminals")
 
 
-@bp.before_request
-@login_required
-def _login() -> None:
-    return None
+require_login(bp)
 
 
 def _page(terminal_id: int, pair_form: PairForm | None = None,
@@ -40,15 +35,10 @@ def show(terminal_id: int):
 def pair(terminal_id: int):
     form = PairForm()
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             fleet.claim(db, actor(), form.code.data, terminal_id)
             db.commit()
             return redirect(url_for("terminals.show", terminal_id=terminal_id))
-        except ServiceError as err:
-            db.rollback()
-            if err.status in (403, 404):
-                raise
-            show_error(form, err)
     return _page(terminal_id, pair_form=form, status=422)
 
 
@@ -71,14 +61,9 @@ def command(terminal_id: int):
             kind, args = "screen", {"on": kind == "screen_on"}
         elif kind == "brightness":
             args = {"level": form.level.data}
-        try:
+        with form_errors(form):
             cmd = fleet.create_command(db, actor(), terminal_id, kind, args)
             db.commit()
             hub.send_command(terminal_id, cmd.id, cmd.kind, cmd.args)
             return redirect(url_for("terminals.show", terminal_id=terminal_id))
-        except ServiceError as err:
-            db.rollback()
-            if err.status in (403, 404):
-                raise
-            show_error(form, err)
     return _page(terminal_id, command_form=form, status=422)

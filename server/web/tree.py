@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_login import login_required
 from wtforms.fields.choices import SelectChoice
 
 from server.db import db
 from server.services import tree
-from server.services.errors import ServiceError
 from server.web.forms import BuildingForm, DeleteForm, TerminalForm
-from server.web.helpers import actor, show_error
+from server.web.helpers import actor, form_errors, require_login
 
 bp = Blueprint("tree", __name__)
 
 
-@bp.before_request
-@login_required
-def _login() -> None:
-    return None
+require_login(bp)
 
 
 @bp.route("/")
@@ -51,15 +46,11 @@ def new_building():
     if request.method == "GET" and request.args.get("community_id", type=int):
         form.community_id.data = request.args.get("community_id", type=int)
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             b = tree.create_building(db, actor(), form.community_id.data, form.name.data,
                                      form.address.data or "")
             db.commit()
             return redirect(url_for("tree.building", building_id=b.id))
-        except ServiceError as err:
-            if err.status in (403, 404):
-                raise
-            show_error(form, err)
     return render_template("tree/building_form.html", form=form, title=gettext("New building"))
 
 
@@ -69,15 +60,11 @@ def edit_building(building_id: int):
     form = BuildingForm(obj=b)
     _community_choices(form)
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             tree.update_building(db, actor(), b.id, community_id=form.community_id.data,
                                  name=form.name.data, address=form.address.data or "")
             db.commit()
             return redirect(url_for("tree.building", building_id=b.id))
-        except ServiceError as err:
-            if err.status in (403, 404):
-                raise
-            show_error(form, err)
     return render_template("tree/building_form.html", form=form, title=gettext("Edit building"))
 
 
@@ -107,7 +94,7 @@ def new_terminal():
     if request.method == "GET" and request.args.get("building_id", type=int):
         form.building_id.data = request.args.get("building_id", type=int)
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             t = tree.create_terminal(
                 db, actor(), form.building_id.data, form.name.data, form.width.data,
                 form.height.data, form.colour_mode.data, form.location.data or "",
@@ -115,10 +102,6 @@ def new_terminal():
             )
             db.commit()
             return redirect(url_for("tree.building", building_id=t.building_id))
-        except ServiceError as err:
-            if err.status in (403, 404):
-                raise
-            show_error(form, err)
     return render_template("tree/terminal_form.html", form=form, title=gettext("New terminal"))
 
 
@@ -131,7 +114,7 @@ def edit_terminal(terminal_id: int):
         form.tags.data = ", ".join(t.tags)
         form.colour_mode.data = t.colour_mode.value
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             tree.update_terminal(
                 db, actor(), t.id, building_id=form.building_id.data, name=form.name.data,
                 width=form.width.data, height=form.height.data,
@@ -140,10 +123,6 @@ def edit_terminal(terminal_id: int):
             )
             db.commit()
             return redirect(url_for("tree.building", building_id=t.building_id))
-        except ServiceError as err:
-            if err.status in (403, 404):
-                raise
-            show_error(form, err)
     return render_template("tree/terminal_form.html", form=form, title=gettext("Edit terminal"),
                            terminal=t, delete_form=DeleteForm())
 

@@ -10,9 +10,8 @@ from wtforms.fields.choices import SelectChoice
 from server.db import db
 from server.services import accounts, tree
 from server.services.access import TREE_EDITORS
-from server.services.errors import ServiceError
 from server.web.forms import ROLE_LABELS, UserForm
-from server.web.helpers import actor, show_error
+from server.web.helpers import actor, form_errors
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -45,7 +44,7 @@ def new():
     form = UserForm()
     _choices(form)
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             accounts.create_user(
                 db, actor(), username=form.username.data, password=form.password.data or "",
                 role=form.role.data, community_id=form.community_id.data or None,
@@ -53,10 +52,6 @@ def new():
             )
             db.commit()
             return redirect(url_for("users.index"))
-        except ServiceError as err:
-            if err.status in (403, 404):
-                raise
-            show_error(form, err)
     return render_template("users/form.html", form=form, title=gettext("New account"))
 
 
@@ -73,12 +68,8 @@ def edit(user_id: int):
                    "display_name": form.display_name.data or "", "active": form.active.data}
         if form.password.data:
             changes["password"] = form.password.data
-        try:
+        with form_errors(form):
             accounts.update_user(db, actor(), u.id, **changes)
             db.commit()
             return redirect(url_for("users.index"))
-        except ServiceError as err:
-            if err.status in (403, 404):
-                raise
-            show_error(form, err)
     return render_template("users/form.html", form=form, title=gettext("Edit account"), user=u)
