@@ -88,38 +88,37 @@ def _terminals_of(s: Session, owners: list) -> set[int]:
     return out
 
 
-def terminals_of_schedules(s: Session, schedule_ids: Iterable[int]) -> set[int]:
-    ids = list(set(schedule_ids))
+def _terminals_of_owners(s: Session, model, ids: Iterable[int]) -> set[int]:
+    ids = list(set(ids))
     if not ids:
         return set()
-    owners = list(s.scalars(select(Schedule).where(Schedule.id.in_(ids))
-                            .options(selectinload(Schedule.targets))))
+    owners = list(s.scalars(select(model).where(model.id.in_(ids))
+                            .options(selectinload(model.targets))))
     return _terminals_of(s, owners)
+
+
+def _owners_of_terminal(s: Session, model, terminal: Terminal) -> list:
+    place = place_of(s, terminal)
+    q = (select(model).where(model.street_id == place.street_id, model.active.is_(True))
+         .options(selectinload(model.targets)).order_by(model.id))
+    return [o for o in s.scalars(q) if reaches(o, place)]
+
+
+def terminals_of_schedules(s: Session, schedule_ids: Iterable[int]) -> set[int]:
+    return _terminals_of_owners(s, Schedule, schedule_ids)
 
 
 def terminals_of_screen_plans(s: Session, plan_ids: Iterable[int]) -> set[int]:
-    ids = list(set(plan_ids))
-    if not ids:
-        return set()
-    owners = list(s.scalars(select(ScreenPlan).where(ScreenPlan.id.in_(ids))
-                            .options(selectinload(ScreenPlan.targets))))
-    return _terminals_of(s, owners)
+    return _terminals_of_owners(s, ScreenPlan, plan_ids)
 
 
 def schedules_of_terminal(s: Session, terminal: Terminal) -> list[Schedule]:
-    place = place_of(s, terminal)
-    q = (select(Schedule).where(Schedule.street_id == place.street_id,
-                                Schedule.active.is_(True))
-         .options(selectinload(Schedule.targets)).order_by(Schedule.id))
-    return [sc for sc in s.scalars(q) if reaches(sc, place)]
+    """The reverse direction, through the same predicate."""
+    return _owners_of_terminal(s, Schedule, terminal)
 
 
 def screen_plans_of_terminal(s: Session, terminal: Terminal) -> list[ScreenPlan]:
-    place = place_of(s, terminal)
-    q = (select(ScreenPlan).where(ScreenPlan.street_id == place.street_id,
-                                  ScreenPlan.active.is_(True))
-         .options(selectinload(ScreenPlan.targets)).order_by(ScreenPlan.id))
-    return [sp for sp in s.scalars(q) if reaches(sp, place)]
+    return _owners_of_terminal(s, ScreenPlan, terminal)
 
 
 def touch(s: Session, terminal_ids: Iterable[int]) -> set[int]:
