@@ -194,5 +194,21 @@ def report_playback(first, last, by, fmt, username, community_id, output) -> Non
         sys.stdout.buffer.write(body)
 
 
+@click.command("purge")
+@click.option("--days", type=int, default=None,
+              help="Keep this many days of raw records (default: SIGNAGE_PLAY_RETENTION_DAYS, 90).")
+def report_purge(days: int | None) -> None:
+    """Delete raw proof-of-play records past the retention period (rollups stay)."""
+    from server.services import plays
+
+    keep = days if days is not None else current_app.config["SIGNAGE"].play_retention_days
+    if keep < 1:
+        raise click.BadParameter("keep at least one day", param_hint="--days")
+    n = plays.purge(db, keep)
+    db.commit()
+    click.echo(f"{n} raw play records older than {keep} days deleted; hourly rollups kept.")
+
+
 report_group = AppGroup("report", help="Reports for export.")
 report_group.add_command(report_playback, "playback")
+report_group.add_command(report_purge, "purge")

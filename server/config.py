@@ -37,6 +37,7 @@ class Settings:
     login_limit: str = "10 per minute"
     max_upload_bytes: int = 1024 * 1024 * 1024
     font: str | None = None  # CJK font for notices; else found with fontconfig
+    play_retention_days: int = 90  # raw proof-of-play records; hourly rollups are kept
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -53,6 +54,7 @@ class Settings:
             login_limit=env.get("SIGNAGE_LOGIN_LIMIT") or "10 per minute",
             max_upload_bytes=int(env.get("SIGNAGE_MAX_UPLOAD_BYTES") or 1024**3),
             font=env.get("SIGNAGE_FONT") or None,
+            play_retention_days=int(env.get("SIGNAGE_PLAY_RETENTION_DAYS") or 90),
         )
 
     @property

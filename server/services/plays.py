@@ -89,3 +89,13 @@ def _roll_up(s: Session, rows: list[dict]) -> None:
               "plays": PlayHour.plays + stmt.excluded.plays},
     )
     s.execute(stmt, values)
+
+
+def purge(s: Session, keep_days: int, now: datetime | None = None) -> int:
+    """Delete raw records older than `keep_days`; the hourly rollups are kept for good."""
+    from datetime import UTC, timedelta
+
+    from sqlalchemy import delete
+
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=keep_days)
+    return s.execute(delete(PlayRecord).where(PlayRecord.start < cutoff)).rowcount or 0

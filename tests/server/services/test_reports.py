@@ -133,3 +133,23 @@ def test_exports_carry_the_same_numbers(w):
     ws = load_workbook(io.BytesIO(reports.to_xlsx(cols, data, "按主题"))).active
     assert [c.value for c in ws[1]] == cols and [c.value for c in ws[2]] == ["防台风", 1.5,
                                                                             5400.0, 2]
+
+
+def test_purge_drops_old_raw_records_and_keeps_the_rollups(w, runner):
+    from sqlalchemy import func, select
+
+    from server.models import PlayHour, PlayRecord
+
+    old = datetime.now(UTC) - timedelta(days=120)
+    recent = datetime.now(UTC) - timedelta(days=2)
+    for start in (old, recent):
+        recs = [protocol.play_record(content_id=w["a"].id, schedule_id=None,
+                                     sha256=w["a"].blob_sha256, start=start.replace(minute=0),
+                                     end=start.replace(minute=0) + timedelta(seconds=30))]
+        plays.ingest(db, w["t1"], recs)
+    db.commit()
+    out = runner.invoke(args=["report", "purge"])
+    assert out.exit_code == 0 and out.output.startswith("1 raw play records")
+    assert db.scalar(select(func.count()).select_from(PlayRecord)) == 1
+    assert db.scalar(select(func.sum(PlayHour.seconds))) == 60.0
+    assert runner.invoke(args=["report", "purge", "--days", "0"]).exit_code != 0
