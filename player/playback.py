@@ -272,6 +272,7 @@ class Playback:
             return False
         self.current = play
         self._shown = ("play", play.key)
+        log.debug("showing content %s (%s)", item.content_id, item.media)
         if self.on_show:
             self.on_show(item.sha256)
         return True
