@@ -63,8 +63,10 @@ def ingest(s: Session, terminal: Terminal, records: list, now: datetime | None =
     if not rows:
         return accepted, rejected
 
-    stmt = _insert(s, PlayRecord).on_conflict_do_nothing(index_elements=["id"])
-    inserted = set(s.scalars(stmt.returning(PlayRecord.id), rows))
+    # Core, not the ORM bulk path: a third of the cost per row, same statement.
+    table = PlayRecord.__table__
+    stmt = _insert(s, table).on_conflict_do_nothing(index_elements=["id"])
+    inserted = set(s.connection().scalars(stmt.returning(table.c.id), rows))
     _roll_up(s, [r for r in rows if r["id"] in inserted])
     return accepted, rejected
 
@@ -82,13 +84,14 @@ def _roll_up(s: Session, rows: list[dict]) -> None:
         return
     values = [{"terminal_id": t, "content_id": c, "hour": h, "seconds": v[0], "plays": v[1],
                "topic_id": v[2]} for (t, c, h), v in sorted(sums.items())]
-    stmt = _insert(s, PlayHour)
+    table = PlayHour.__table__
+    stmt = _insert(s, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["terminal_id", "content_id", "hour"],
-        set_={"seconds": PlayHour.seconds + stmt.excluded.seconds,
-              "plays": PlayHour.plays + stmt.excluded.plays},
+        set_={"seconds": table.c.seconds + stmt.excluded.seconds,
+              "plays": table.c.plays + stmt.excluded.plays},
     )
-    s.execute(stmt, values)
+    s.connection().execute(stmt, values)
 
 
 def purge(s: Session, keep_days: int, now: datetime | None = None) -> int:
