@@ -7,7 +7,7 @@ with a ``Z``; dates and times of day are local to the plan's zone (Asia/Shanghai
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -195,21 +195,15 @@ class Window:
 ALL_DAY = Window(time(0, 0), time(0, 0))
 
 
-def _recurrence_out(
-    start_date: date | None,
-    end_date: date | None,
-    weekdays: frozenset[int],
-    windows: Sequence[Window],
-    valid_from: datetime | None,
-    valid_until: datetime | None,
-) -> dict[str, Any]:
+def _recurrence_out(r: Schedule | ScreenPlan) -> dict[str, Any]:
+    """The date range, weekdays, windows and validity that schedules and screen plans share."""
     return {
-        "start_date": start_date.isoformat() if start_date else None,
-        "end_date": end_date.isoformat() if end_date else None,
-        "weekdays": sorted(weekdays),
-        "windows": [w.to_dict() for w in windows],
-        "valid_from": _instant_out(valid_from),
-        "valid_until": _instant_out(valid_until),
+        "start_date": r.start_date.isoformat() if r.start_date else None,
+        "end_date": r.end_date.isoformat() if r.end_date else None,
+        "weekdays": sorted(r.weekdays),
+        "windows": [w.to_dict() for w in r.windows],
+        "valid_from": _instant_out(r.valid_from),
+        "valid_until": _instant_out(r.valid_until),
     }
 
 
@@ -250,14 +244,7 @@ class Schedule:
             "id": self.id,
             "kind": self.kind,
             "priority": self.priority,
-            **_recurrence_out(
-                self.start_date,
-                self.end_date,
-                self.weekdays,
-                self.windows,
-                self.valid_from,
-                self.valid_until,
-            ),
+            **_recurrence_out(self),
             "playlist": self.playlist.to_dict(),
         }
 
@@ -293,14 +280,7 @@ class ScreenPlan:
             "on": self.on,
             "brightness": self.brightness,
             "priority": self.priority,
-            **_recurrence_out(
-                self.start_date,
-                self.end_date,
-                self.weekdays,
-                self.windows,
-                self.valid_from,
-                self.valid_until,
-            ),
+            **_recurrence_out(self),
         }
 
     @classmethod
