@@ -24,6 +24,9 @@ from typing import Any, Protocol
 import socketio
 
 from player.protocol import (
+    BROADCAST,
+    BROADCAST_END,
+    BROADCAST_SHOWN,
     COMMAND,
     COMMAND_RESULT,
     HELLO,
@@ -56,6 +59,10 @@ class TerminalSide(Protocol):
     def run_command(self, kind: str, args: dict[str, Any]) -> tuple[bool, Any]: ...
     def system_now(self) -> Any: ...
     def on_revoked(self, reason: str) -> None: ...
+    def on_broadcast(self, raw: Any) -> None: ...
+    def on_broadcast_end(self, broadcast_id: Any) -> None: ...
+    def broadcast_acks(self) -> list[dict[str, Any]]: ...
+    def broadcast_acked(self, broadcast_id: int) -> None: ...
 
     @property
     def outbox(self) -> Any: ...
@@ -81,6 +88,8 @@ class TerminalClient:
         self.sio.on(MANIFEST_CHANGED, self._on_manifest_changed, namespace=ns)
         self.sio.on(COMMAND, self._on_command, namespace=ns)
         self.sio.on(REVOKED, self._on_revoked, namespace=ns)
+        self.sio.on(BROADCAST, self._on_broadcast, namespace=ns)
+        self.sio.on(BROADCAST_END, self._on_broadcast_end, namespace=ns)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._need_hello = False
@@ -144,6 +153,14 @@ class TerminalClient:
             self._commands.put(data)
             self._wake.set()
 
+    def _on_broadcast(self, data: Any = None) -> None:
+        # Straight to the screen (no network involved); the acknowledgement goes from the loop.
+        self.side.on_broadcast(data)
+
+    def _on_broadcast_end(self, data: Any = None) -> None:
+        if isinstance(data, dict):
+            self.side.on_broadcast_end(data.get("id"))
+
     def _on_revoked(self, data: Any = None) -> None:
         reason = str((data or {}).get("reason", "revoked")) if isinstance(data, dict) else "revoked"
         self.revoked = reason
@@ -179,6 +196,8 @@ class TerminalClient:
                         next_sync = now + self._sync_interval()
                     else:
                         next_sync = now + RETRY_S
+                for ack in self.side.broadcast_acks():
+                    self._try(self.broadcast_shown, ack)
                 while not self._commands.empty():
                     self._try(self.command, self._commands.get_nowait())
                 if now >= next_status:
@@ -241,6 +260,14 @@ class TerminalClient:
 
     def status(self) -> None:
         self._call(STATUS, self.side.status_payload())
+
+    def broadcast_shown(self, ack: dict[str, Any]) -> None:
+        answer = self._call(BROADCAST_SHOWN, ack)
+        if isinstance(answer, dict) and (answer.get("ok") or "no such broadcast" in str(
+                answer.get("error", ""))):
+            self.side.broadcast_acked(ack["id"])  # confirmed, or the server will never want it
+        else:
+            raise ValueError(f"broadcast_shown refused: {answer!r}")
 
     def command(self, cmd: dict[str, Any]) -> None:
         cid, kind = cmd.get("id"), str(cmd.get("kind", ""))

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from player.broadcasts import BroadcastStore
 from player.clock import Clock
 from player.outbox import Outbox
 from player.protocol import iso, play_record, split_at_hours
@@ -98,7 +99,9 @@ class Playback:
 
     def __init__(self, clock: Clock, backend: Backend, outbox: Outbox, *,
                  blob_ready: Callable[[str], bool], blob_path: Callable[[str], Path],
-                 name: str = "", on_show: Callable[[str], None] | None = None) -> None:
+                 name: str = "", on_show: Callable[[str], None] | None = None,
+                 broadcasts: BroadcastStore | None = None,
+                 on_broadcast_shown: Callable[[int], None] | None = None) -> None:
         self.clock = clock
         self.backend = backend
         self.outbox = outbox
@@ -121,6 +124,9 @@ class Playback:
         self.brightness = 100
         self._shown: tuple[Any, ...] | None = None  # what the backend shows now
         self.stopped = threading.Event()
+        self.broadcasts = broadcasts
+        self.on_broadcast_shown = on_broadcast_shown
+        self._ticker: tuple[dict[str, Any], int] | None = None  # shown now, since (us)
 
     # --- control (any thread) -----------------------------------------------------------
 
@@ -156,6 +162,10 @@ class Playback:
             self._brightness_override = percent
         self._wake.set()
 
+    def broadcasts_changed(self) -> None:
+        """A broadcast arrived, ended, or its file finished downloading."""
+        self._wake.set()
+
     def stop(self, reason: str = "shutdown") -> None:
         with self._lock:
             self._stop_reason = reason
@@ -180,6 +190,7 @@ class Playback:
                 now = self.clock.now()
                 if stop is not None:
                     self._end_play(to_us(now), stop)
+                    self._set_ticker(None, to_us(now), stop)
                     return
                 if cut is not None:
                     self._end_play(to_us(now), cut)
@@ -196,8 +207,74 @@ class Playback:
             self.stopped.set()
 
     def step(self, now: datetime) -> datetime:
-        """Bring the screen up to date for `now`; returns when to look again."""
+        """Bring the screen up to date for `now`; returns when to look again.
+
+        An active full-screen broadcast (with its file cached) goes over everything, the
+        screen plan included; a ticker runs over the schedule while the screen is on."""
         t = to_us(now)
+        full, ticker = self.broadcasts.active(now) if self.broadcasts else (None, None)
+        wake = self.broadcasts.next_change(now) if self.broadcasts else None
+        if full is not None and (full["sha256"] in self._bad_now()
+                                 or not self.blob_ready(full["sha256"])):
+            full = None  # not downloaded yet: the schedule goes on meanwhile
+        if full is not None:
+            self._set_ticker(None, t, "broadcast")
+            until = self._step_broadcast(full, t)
+        else:
+            until = self._step_schedule(now, t)
+            self._set_ticker(ticker if self.screen_on else None, t,
+                             "preempted" if self.screen_on else "screen_off")
+        return min(until, wake) if wake else until
+
+    def _bad_now(self) -> set[str]:
+        with self._lock:
+            return set(self._bad)
+
+    def _step_broadcast(self, b: dict[str, Any], t: int) -> datetime:
+        """Show the broadcast's item in cycles of its duration from the broadcast's start."""
+        dur = max(US, int(b["duration_s"] * US))
+        start = to_us(b["starts_at"])
+        cycle = start + max(0, (t - start) // dur) * dur
+        end = cycle + dur if b["ends_at"] is None else min(cycle + dur, to_us(b["ends_at"]))
+        item = Item(content_id=b["content_id"], sha256=b["sha256"], duration_s=b["duration_s"],
+                    topic_id=b["topic_id"], approved=True, media=b["media"])
+        play = Play(item, None, "broadcast", cycle, end, t)
+        if self.brightness == 0 or not self.screen_on:
+            self.backend.set_brightness(100)  # an emergency lights a screen that was off
+            self.brightness, self.screen_on = 100, True
+        cur = self.current
+        if cur is None or cur.key != play.key or self._shown != ("play", play.key):
+            self._end_play(t, "broadcast")
+            if not self._start(play, None):
+                return from_us(t)
+            if self.on_broadcast_shown:
+                self.on_broadcast_shown(b["id"])
+        return from_us(end)
+
+    def _set_ticker(self, b: dict[str, Any] | None, t: int, reason: str) -> None:
+        """Start, change or stop the ticker; its time on screen is proof of play too (it
+        overlaps the schedule's, which keeps playing under it)."""
+        old = self._ticker
+        if (old[0]["id"] if old else None) == (b["id"] if b else None):
+            return
+        if old is not None:
+            ob, since = old
+            end = t
+            if ob["ends_at"] is not None and to_us(ob["ends_at"]) <= t:
+                end, reason = to_us(ob["ends_at"]), "completed"
+            if ob.get("sha256"):
+                self.outbox.add([play_record(content_id=ob["content_id"], schedule_id=None,
+                                             sha256=ob["sha256"], start=a, end=z, reason=reason)
+                                 for a, z in split_at_hours(from_us(since), from_us(end))
+                                 if z > a])
+        self._ticker = (b, t) if b is not None else None
+        set_ticker = getattr(self.backend, "set_ticker", None)
+        if set_ticker is not None:
+            set_ticker(b["text"] if b else None)
+        if b is not None and self.on_broadcast_shown:
+            self.on_broadcast_shown(b["id"])
+
+    def _step_schedule(self, now: datetime, t: int) -> datetime:
         compiled, name, screen_ovr, bright_ovr = self._refresh()
         if compiled is None:
             self._end_play(t, "preempted")
@@ -253,7 +330,7 @@ class Playback:
                 self._compiled = compile_plan(_without(plan, unusable))
         return self._compiled, name, so, bo
 
-    def _start(self, play: Play, res: Resolution) -> bool:
+    def _start(self, play: Play, res: Resolution | None) -> bool:
         item = play.item
         path = self.blob_path(item.sha256)
         try:

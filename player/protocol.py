@@ -56,6 +56,10 @@ The player deletes from its outbox exactly the accepted and rejected ids."""
 COMMAND_RESULT = "command_result"
 """{id, ok, result} -> ack {ok}. The answer to a COMMAND."""
 
+BROADCAST_SHOWN = "broadcast_shown"
+"""{id, shown_at, thumbnail_png_base64?} -> ack {ok}. Sent once per broadcast, when it
+first appeared on this screen (a ticker: when it started to run)."""
+
 # --- events: server -> terminal -----------------------------------------------------
 
 MANIFEST_CHANGED = "manifest_changed"
@@ -70,6 +74,15 @@ brightness {level: 0-100|null (follow the plan)} -> {brightness}. Failures: {err
 REVOKED = "revoked"
 """{reason}. The credential was revoked; the server disconnects right after."""
 
+BROADCAST = "broadcast"
+"""Broadcast (see below). An emergency broadcast for this terminal: shown at once over the
+schedule (mode "full") or as a scrolling ticker over it (mode "ticker"), until ends_at or
+BROADCAST_END. The HELLO and SYNC acks also carry {broadcasts: [Broadcast...]}, every one
+active for the terminal, so one that was missed while offline shows on reconnect."""
+
+BROADCAST_END = "broadcast_end"
+"""{id}. The broadcast was cancelled: back to the schedule."""
+
 COMMAND_KINDS = ("screenshot", "reload", "clear_cache", "screen", "brightness")
 
 STATUS_INTERVAL_S = 5.0
@@ -83,6 +96,8 @@ MAX_AGE_DAYS = 400  # records older than this are refused
 END_REASONS = ("completed", "preempted", "broadcast", "screen_off", "shutdown", "reload")
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+BROADCAST_MODES = ("full", "ticker")
+MAX_THUMBNAIL_B64 = 200_000
 
 
 class ProtocolError(ValueError):
@@ -246,3 +261,37 @@ def check_command_result(payload: Any) -> dict:
     if not isinstance(d.get("ok"), bool):
         raise ProtocolError("ok must be true or false")
     return d
+
+
+def check_broadcast(payload: Any) -> dict:
+    """Broadcast: {id, mode, content_id, topic_id, sha256 | null, media, duration_s, size,
+    text, starts_at, ends_at | null}; a full broadcast names the blob this terminal shows,
+    a ticker carries only its text."""
+    d = _obj(payload, BROADCAST)
+    _int(d, "id", minimum=1)
+    _int(d, "content_id", minimum=1)
+    _int(d, "topic_id", minimum=0)
+    if d.get("mode") not in BROADCAST_MODES:
+        raise ProtocolError(f"mode must be one of {', '.join(BROADCAST_MODES)}")
+    sha = d.get("sha256")
+    if d["mode"] == "full" and (not isinstance(sha, str) or not SHA256_RE.match(sha)):
+        raise ProtocolError("a full-screen broadcast needs the sha256 of what to show")
+    if not isinstance(d.get("text", ""), str):
+        raise ProtocolError("text must be a string")
+    dur = d.get("duration_s")
+    if not isinstance(dur, (int, float)) or isinstance(dur, bool) or not 1 <= dur <= MAX_PLAY_S:
+        raise ProtocolError("duration_s must be a number of seconds from 1")
+    starts = parse_instant(d.get("starts_at"), "starts_at")
+    ends = parse_instant(d["ends_at"], "ends_at") if d.get("ends_at") is not None else None
+    return {**d, "starts_at": starts, "ends_at": ends}
+
+
+def check_broadcast_shown(payload: Any) -> dict:
+    d = _obj(payload, BROADCAST_SHOWN)
+    _int(d, "id", minimum=1)
+    shown = parse_instant(d.get("shown_at"), "shown_at")
+    thumb = d.get("thumbnail_png_base64")
+    if thumb is not None and (not isinstance(thumb, str) or len(thumb) > MAX_THUMBNAIL_B64):
+        raise ProtocolError(f"thumbnail_png_base64 must be a string of at most "
+                            f"{MAX_THUMBNAIL_B64} characters")
+    return {**d, "shown_at": shown}

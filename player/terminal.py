@@ -7,6 +7,7 @@ Data folder layout (everything a terminal keeps; delete the folder to factory-re
     outbox.sqlite3      proof-of-play records not yet confirmed + running totals
     blobs/              the media cache (<sha256> complete, <sha256>.part downloading)
     totals.json         the outbox totals, rewritten at shutdown (for people and scripts)
+    broadcasts.json     emergency broadcasts to show, and which were acknowledged
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from PIL import Image
 
 from player import PLAYER_VERSION
+from player.broadcasts import BroadcastStore
 from player.cache import BlobCache
 from player.client import TerminalClient
 from player.clock import Clock, RealClock, ServerClock
@@ -60,6 +62,7 @@ class Terminal:
         self.store = ManifestStore(self.data_dir)
         manifest = self.store.load()
         self.outbox = Outbox(self.data_dir)
+        self.broadcasts = BroadcastStore(self.data_dir)
         self.credential = credential or load_credential(self.credential_path)
         self.cache = BlobCache(self.data_dir / "blobs", server_url=self.server_url,
                                credential=self.credential or "", quota_bytes=quota_bytes)
@@ -82,7 +85,9 @@ class Terminal:
         self.backend = backend
         self.playback = Playback(self.clock, backend, self.outbox, blob_ready=self.cache.ready,
                                  blob_path=self.cache.path, on_show=self.cache.touch,
-                                 name=manifest.name if manifest else "")
+                                 name=manifest.name if manifest else "",
+                                 broadcasts=self.broadcasts,
+                                 on_broadcast_shown=self._broadcast_shown)
         if manifest is not None:
             self.playback.set_plan(manifest.plan, manifest.name)
         self.client: TerminalClient | None = None
@@ -161,20 +166,24 @@ class Terminal:
         self._kick_downloads.set()
         return m
 
-    def wanted_blobs(self, m: Manifest, now: datetime) -> list[tuple[str, int]]:
-        """The manifest's blobs, the ones needed soonest first (what is about to play must
-        not wait behind next week's clips)."""
-        order: list[str] = []
+    def wanted_blobs(self, m: Manifest | None, now: datetime) -> list[tuple[str, int]]:
+        """A broadcast's file first, then the manifest's blobs, the ones needed soonest
+        first (what is about to play must not wait behind next week's clips)."""
+        first = self.broadcasts.blobs()
+        if m is None:
+            return first
+        order: list[str] = [sha for sha, _ in first]
         for horizon in (timedelta(hours=1), timedelta(days=1)):
             soon = blobs_needed(m.plan, now, now + horizon)
             order += sorted(s for s in soon if s not in order)
         order += [s for s in m.blobs if s not in order]
-        return [(s, m.blobs[s]["size"]) for s in order if s in m.blobs]
+        sizes = {**{sha: size for sha, size in first}, **{s: m.blobs[s]["size"] for s in m.blobs}}
+        return [(s, sizes[s]) for s in order if s in sizes]
 
     def _download_loop(self) -> None:
         while not self._stop.is_set():
             m = self.store.current
-            if m is not None and self.credential:
+            if (m is not None or self.broadcasts.blobs()) and self.credential:
                 self.download_problems = self.cache.sync(
                     self.wanted_blobs(m, self.clock.now()),
                     on_ready=lambda sha: self.playback.cache_changed())
@@ -202,6 +211,9 @@ class Terminal:
     def apply_ack(self, ack: Any, sent: datetime, received: datetime) -> None:
         if ack.get("server_time"):
             self.server_clock.add_sample(sent, received, ack["server_time"])
+        if isinstance(ack.get("broadcasts"), list):
+            self.broadcasts.replace(ack["broadcasts"])
+            self._broadcasts_changed()
         manifest = ack.get("manifest")
         if isinstance(manifest, dict):
             try:
@@ -246,6 +258,40 @@ class Terminal:
             self.playback.override_brightness(level)
             return True, {"brightness": level}
         return False, {"error": f"unknown command {kind!r}"}
+
+    # --- emergency broadcasts -------------------------------------------------------------
+
+    def on_broadcast(self, raw: Any) -> None:
+        self.broadcasts.add(raw)
+        self._broadcasts_changed()
+
+    def on_broadcast_end(self, broadcast_id: Any) -> None:
+        self.broadcasts.end(broadcast_id)
+        self._broadcasts_changed()
+
+    def _broadcasts_changed(self) -> None:
+        self._kick_downloads.set()  # its file, if not cached, goes before everything else
+        self.playback.broadcasts_changed()
+
+    def _broadcast_shown(self, broadcast_id: int) -> None:
+        if self.broadcasts.shown(broadcast_id, self.clock.now()) and self.client is not None:
+            self.client.kick()
+
+    def broadcast_acks(self) -> list[dict[str, Any]]:
+        """Acknowledgements not yet confirmed, each with a small thumbnail of the screen."""
+        acks = self.broadcasts.pending_acks()
+        if acks:
+            try:
+                thumb = base64.b64encode(thumbnail_png(self.backend.screenshot(), 160)).decode()
+            except Exception:
+                log.warning("no thumbnail for the broadcast acknowledgement", exc_info=True)
+                thumb = None
+            for a in acks:
+                a["thumbnail_png_base64"] = thumb
+        return acks
+
+    def broadcast_acked(self, broadcast_id: int) -> None:
+        self.broadcasts.acked(broadcast_id)
 
     def on_revoked(self, reason: str) -> None:
         self.revoked = reason

@@ -27,6 +27,9 @@ class Backend(Protocol):
 
     def set_brightness(self, percent: int) -> None: ...
 
+    def set_ticker(self, text: str | None) -> None:
+        """Run an emergency ticker along the bottom over whatever shows (None: remove it)."""
+
     def screenshot(self) -> bytes:
         """PNG bytes of what is on screen now."""
 

@@ -21,6 +21,7 @@ from player.render.images import (
     fit,
     load_image,
     png_bytes,
+    ticker_strip,
     video_frame_at,
 )
 
@@ -38,6 +39,7 @@ class HeadlessBackend:
         self._lock = threading.Lock()
         self._frame: Image.Image = Image.new("RGB", size)
         self._video: tuple[Path, float, float] | None = None  # path, offset, started
+        self.ticker: str | None = None
         # (what, detail) of the latest shows, in order: for tests and logs, bounded for long runs
         self.shown: deque[tuple[str, str]] = deque(maxlen=1000)
 
@@ -74,6 +76,11 @@ class HeadlessBackend:
     def set_brightness(self, percent: int) -> None:
         self.brightness = percent
 
+    def set_ticker(self, text: str | None) -> None:
+        with self._lock:
+            self.ticker = text
+            self.shown.append(("ticker", text or ""))
+
     def position_s(self) -> float | None:
         with self._lock:
             if self._video is None:
@@ -90,6 +97,11 @@ class HeadlessBackend:
             path, offset, started = video
             decoded = video_frame_at(path, offset + self.monotonic() - started)
             frame = fit(decoded, self.size) if decoded is not None else frame
+        if self.ticker:  # drawn at its starting position: a screenshot shows that it runs
+            frame = frame.copy()
+            strip = ticker_strip(self.ticker, self.size)
+            frame.paste(strip.crop((0, 0, self.size[0], strip.height)),
+                        (0, self.size[1] - strip.height))
         return dim(frame, self.brightness)
 
     def screenshot(self) -> bytes:

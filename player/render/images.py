@@ -79,6 +79,30 @@ def builtin_screen(size: tuple[int, int], title: str, lines: Sequence[str] = ())
     return img
 
 
+TICKER_BG = (200, 0, 0)
+
+
+def ticker_strip(text: str, size: tuple[int, int]) -> Image.Image:
+    """An emergency ticker band for a panel of `size`: the text on one line in white on red,
+    a quarter of the panel high (at least 12 px), as wide as the text needs."""
+    w, h = size
+    band = max(12, min(h, h // 4))
+    f = _font(max(8, int(band * 0.8)))
+    one_line = " ".join(text.split())
+    width = max(w, int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(one_line, font=f))
+                + band)
+    img = Image.new("RGB", (width, band), TICKER_BG)
+    ImageDraw.Draw(img).text((band // 2, band * 0.1), one_line, font=f, fill=BUILTIN_FG)
+    return img
+
+
+def ticker_offset(strip_width: int, panel_width: int, elapsed_s: float,
+                  speed_px_s: float) -> int:
+    """Where the strip's left edge is: it enters from the right and leaves on the left."""
+    travel = strip_width + panel_width
+    return panel_width - int(elapsed_s * speed_px_s) % travel
+
+
 def video_duration_s(path: Path) -> float | None:
     with av.open(str(path)) as c:
         s = c.streams.video[0]

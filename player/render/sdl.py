@@ -25,10 +25,19 @@ import av  # noqa: E402
 import pygame  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from player.render.images import builtin_screen, fit, load_image, png_bytes  # noqa: E402
+from player.render.images import (  # noqa: E402
+    builtin_screen,
+    fit,
+    load_image,
+    png_bytes,
+    ticker_offset,
+    ticker_strip,
+)
 
 log = logging.getLogger(__name__)
 IDLE_TICK_S = 0.05  # how often the window is serviced when nothing moves
+TICKER_TICK_S = 1 / 30
+TICKER_SPEED_PX_S = 60.0
 
 
 def _surface(img: Image.Image) -> pygame.Surface:
@@ -143,6 +152,9 @@ class SdlBackend:
     def set_brightness(self, percent: int) -> None:
         self._call("brightness", percent)
 
+    def set_ticker(self, text: str | None) -> None:
+        self._call("ticker", text)
+
     def screenshot(self) -> bytes:
         return self._call("screenshot")
 
@@ -168,6 +180,7 @@ class SdlBackend:
         self._frame: pygame.Surface | None = None
         self._video: _Video | None = None
         self._prepared: dict[Path, pygame.Surface | _Video] = {}
+        self._ticker: tuple[pygame.Surface, float] | None = None  # strip, started
         self._dirty = True
         self._ready.set()
         try:
@@ -182,6 +195,8 @@ class SdlBackend:
     def _loop(self) -> None:
         while True:
             wait = self._video.frame_s / 2 if self._video else IDLE_TICK_S
+            if self._ticker is not None:
+                wait, self._dirty = min(wait, TICKER_TICK_S), True
             try:
                 name, args, fut = self._q.get(timeout=wait)
             except queue.Empty:
@@ -215,6 +230,11 @@ class SdlBackend:
         self._screen.fill((0, 0, 0))
         if self._frame is not None:
             self._screen.blit(self._frame, (0, 0))
+            if self._ticker is not None:
+                strip, started = self._ticker
+                x = ticker_offset(strip.get_width(), self.size[0], time.monotonic() - started,
+                                  TICKER_SPEED_PX_S)
+                self._screen.blit(strip, (x, self.size[1] - strip.get_height()))
             if self.brightness < 100:
                 b = max(0, self.brightness) * 255 // 100
                 self._screen.fill((b, b, b), special_flags=pygame.BLEND_MULT)
@@ -270,6 +290,10 @@ class SdlBackend:
     def _do_blank(self) -> None:
         self._drop_video()
         self._frame, self._dirty = None, True
+
+    def _do_ticker(self, text: str | None) -> None:
+        self._ticker = (_surface(ticker_strip(text, self.size)), time.monotonic()) if text else None
+        self._dirty = True
 
     def _do_brightness(self, percent: int) -> None:
         self.brightness, self._dirty = percent, True

@@ -22,10 +22,10 @@ api = SignageApi()
 
 
 def register(app: Flask) -> None:
-    from server.api import content, me, reports, schedules, terminals, tree, users
+    from server.api import broadcasts, content, me, reports, schedules, terminals, tree, users
 
     api.init_app(app)
-    for module in (tree, terminals, users, me, content, schedules, reports):
+    for module in (tree, terminals, users, me, content, schedules, reports, broadcasts):
         # Bearer tokens only, never the session cookie, so CSRF cannot apply.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)

@@ -284,3 +284,47 @@ class ReportQuery(Schema):
     terminal_id = fields.Integer()
     building_id = fields.Integer()
     community_id = fields.Integer()
+
+
+class BroadcastSchema(Schema):
+    mode = fields.String(required=True, validate=validate.OneOf(["full", "ticker"]))
+    targets = fields.List(fields.Nested(TargetSchema), required=True,
+                          validate=validate.Length(1, 500))
+    reason = fields.String(required=True, validate=validate.Length(1, 500))
+    text = fields.String(load_default="", validate=validate.Length(max=500))
+    title = fields.String(load_default="", validate=validate.Length(max=80))
+    content_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    template_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    ends_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    community_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+
+
+class DeliveryOut(Schema):
+    terminal_id = fields.Integer()
+    name = fields.String()
+    shown_at = fields.AwareDateTime(allow_none=True)
+    thumbnail = fields.Boolean()
+    problem = fields.String(allow_none=True)
+    since = fields.AwareDateTime(allow_none=True)
+
+
+class BroadcastOut(Schema):
+    id = fields.Integer()
+    state = fields.String()
+    mode = fields.String()
+    title = fields.String()
+    reason = fields.String()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime(allow_none=True)
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    shown = fields.Integer()
+    total = fields.Integer()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    terminals = fields.List(fields.Nested(DeliveryOut))
+
+
+class AlertTemplateSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(1, 40))
+    content_id = fields.Integer(required=True, strict=True)
+    community_id = fields.Integer(allow_none=True, load_default=None, strict=True)

@@ -13,7 +13,7 @@ from sqlalchemy import event
 from player import protocol
 from server.db import SessionFactory
 from server.extensions import socketio
-from server.services import changes
+from server.services import broadcasts, changes
 
 
 def register(app: Flask) -> None:
@@ -43,11 +43,16 @@ def _nudge_after_commit(session) -> None:
     ids = changes.pending_nudges(session)
     if ids:
         nudge(ids)
+    for event_name, payload, terminal_ids in broadcasts.pending_pushes(session):
+        # one message for every terminal sharing this payload (one Redis publish when scaled out)
+        socketio.emit(event_name, payload, to=[room(t) for t in terminal_ids],
+                      namespace=protocol.TERMINAL_NAMESPACE)
 
 
 @event.listens_for(SessionFactory, "after_rollback")
 def _forget_after_rollback(session) -> None:
     changes.pending_nudges(session)
+    broadcasts.pending_pushes(session)
 
 
 def send_command(terminal_id: int, command_id: int, kind: str, args: dict) -> None:

@@ -10,7 +10,7 @@ from player import protocol
 from server.db import db, utcnow
 from server.extensions import limiter
 from server.models import Blob, Terminal
-from server.services import fleet, manifests
+from server.services import broadcasts, fleet, manifests
 from server.storage import send_blob
 
 bp = Blueprint("terminal_api", __name__)
@@ -54,7 +54,9 @@ def blob(sha: str):
     if t is None:
         return jsonify({"error": {"code": "unauthorized",
                                   "message": "unknown or revoked terminal credential"}}), 401
-    if not protocol.SHA256_RE.match(sha) or sha not in _needed(t.id, t.manifest_version):
+    if not protocol.SHA256_RE.match(sha) or (
+            sha not in _needed(t.id, t.manifest_version)
+            and not broadcasts.blob_allowed(db, t, sha)):
         abort(404)
     b = db.get(Blob, sha)
     if b is None:

@@ -13,7 +13,7 @@ from server.db import db, session_scope, utcnow
 from server.extensions import socketio
 from server.hub import room
 from server.models import Terminal
-from server.services import fleet, manifests, plays
+from server.services import broadcasts, fleet, manifests, plays
 
 log = logging.getLogger(__name__)
 NS = protocol.TERMINAL_NAMESPACE
@@ -80,7 +80,8 @@ def on_disconnect(*_args):
 
 def _sync_answer(t: Terminal, held_version: int) -> dict:
     answer = {"ok": True, "server_time": protocol.iso(utcnow()),
-              "manifest_version": t.manifest_version, "manifest": None}
+              "manifest_version": t.manifest_version, "manifest": None,
+              "broadcasts": broadcasts.active_for(db, t)}
     if held_version != t.manifest_version:
         answer["manifest"] = manifests.manifest(db, t)
     # What the terminal holds once it has this answer (the wall shows who lags behind).
@@ -118,6 +119,12 @@ def plays_event(t: Terminal, payload):
 @handler(protocol.COMMAND_RESULT)
 def command_result(t: Terminal, payload):
     fleet.command_result(db, t, protocol.check_command_result(payload))
+    return {"ok": True}
+
+
+@handler(protocol.BROADCAST_SHOWN)
+def broadcast_shown(t: Terminal, payload):
+    broadcasts.acknowledge(db, t, protocol.check_broadcast_shown(payload))
     return {"ok": True}
 
 

@@ -2,6 +2,7 @@
 
 from server.models.accounts import ApiToken, Role, User
 from server.models.audit import AuditEntry
+from server.models.broadcast import AlertTemplate, Broadcast, BroadcastDelivery, BroadcastTarget
 from server.models.content import (
     Blob,
     ContentItem,
@@ -31,6 +32,10 @@ from server.models.schedule import (
 from server.models.tree import Building, ColourMode, Community, Street, Terminal, TerminalTag
 
 __all__ = [
+    "AlertTemplate",
+    "Broadcast",
+    "BroadcastDelivery",
+    "BroadcastTarget",
     "ApiToken",
     "AuditEntry",
     "Blob",

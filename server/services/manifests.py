@@ -26,7 +26,7 @@ from server.models import (
     ScreenPlan,
     Terminal,
 )
-from server.services import changes
+from server.services import broadcasts, changes
 
 HORIZON = timedelta(days=7)
 FORMAT = 1
@@ -123,7 +123,8 @@ def blobs_for(plan: pm.TerminalPlan, start: datetime, end: datetime) -> set[str]
 def manifest(s: Session, terminal: Terminal, now: datetime | None = None) -> dict:
     now = now or utcnow()
     plan = build_plan(s, terminal, now.date())
-    needed = sorted(blobs_for(plan, now - timedelta(hours=1), now + HORIZON))
+    needed = sorted(blobs_for(plan, now - timedelta(hours=1), now + HORIZON)
+                    | broadcasts.template_blobs(s, terminal))
     blobs = {b.sha256: b for b in s.scalars(select(Blob).where(Blob.sha256.in_(needed)))}
     return {
         "format": FORMAT,

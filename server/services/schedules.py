@@ -69,7 +69,7 @@ def _raise_first(errors: list[validation.FieldError], field_prefix: str = "") ->
         raise err
 
 
-def _in_scope(actor: Actor, community_id: int | None) -> int | None:
+def owner_community(actor: Actor, community_id: int | None) -> int | None:
     """Community staff always plan for their own community; street admins choose."""
     if actor.is_street_admin:
         return community_id
@@ -144,7 +144,7 @@ def _name(value: str) -> str:
 def create_playlist(s: Session, actor: Actor, name: str, entries: list[EntryIn],
                     community_id: int | None = None) -> Playlist:
     actor.require_role(*PLANNERS)
-    p = Playlist(street_id=actor.street_id, community_id=_in_scope(actor, community_id),
+    p = Playlist(street_id=actor.street_id, community_id=owner_community(actor, community_id),
                  name=_name(name), created_by=actor.id)
     p.entries = _entries(s, actor, entries)
     s.add(p)
@@ -194,7 +194,7 @@ class TargetIn:
     tag: str | None = None
 
 
-def _check_targets(s: Session, actor: Actor, owner_community: int | None,
+def check_targets(s: Session, actor: Actor, owner_community: int | None,
                    targets: list[TargetIn]) -> list[tuple[TargetKind, int | None, str | None]]:
     """Every target must exist inside the owner's community (or the street)."""
     if not targets:
@@ -339,7 +339,7 @@ def create_schedule(s: Session, actor: Actor, *, name: str, playlist_id: int, ki
     actor.require_role(*PLANNERS)
     if kind == ScheduleKind.interrupt and not actor.is_street_admin:
         actor.require_role(Role.street_admin, Role.community_admin)
-    community_id = _in_scope(actor, community_id)
+    community_id = owner_community(actor, community_id)
     playlist = get_playlist(s, actor, playlist_id)
     if not playlist.entries:
         raise Invalid(MESSAGES["playlist_empty"], field="playlist_id")
@@ -349,7 +349,7 @@ def create_schedule(s: Session, actor: Actor, *, name: str, playlist_id: int, ki
                   playlist_id=playlist.id, kind=kind_, created_by=actor.id)
     _apply_recurrence(sc, recurrence)
     sc.targets = [ScheduleTarget(kind=k, ref_id=r, tag=t)
-                  for k, r, t in _check_targets(s, actor, community_id, targets)]
+                  for k, r, t in check_targets(s, actor, community_id, targets)]
     s.add(sc)
     s.flush()
     audit.record(s, actor, "create", "schedule", sc.id, label=sc.name,
@@ -378,7 +378,7 @@ def update_schedule(s: Session, actor: Actor, schedule_id: int, *, name: str | N
         _check_recurrence(recurrence, sc.kind.value)
         _apply_recurrence(sc, recurrence)
     if targets is not None:
-        checked = _check_targets(s, actor, sc.community_id, targets)
+        checked = check_targets(s, actor, sc.community_id, targets)
         sc.targets.clear()
         s.flush()
         sc.targets.extend(ScheduleTarget(kind=k, ref_id=r, tag=t) for k, r, t in checked)
@@ -416,7 +416,7 @@ def create_screen_plan(s: Session, actor: Actor, *, name: str, screen_on: bool,
                        brightness: int, recurrence: Recurrence, targets: list[TargetIn],
                        community_id: int | None = None) -> ScreenPlan:
     actor.require_role(Role.street_admin, Role.community_admin)
-    community_id = _in_scope(actor, community_id)
+    community_id = owner_community(actor, community_id)
     if not isinstance(brightness, int) or not 0 <= brightness <= 100:
         raise Invalid(MESSAGES["brightness_out_of_range"], field="brightness")
     _check_recurrence(recurrence)
@@ -424,7 +424,7 @@ def create_screen_plan(s: Session, actor: Actor, *, name: str, screen_on: bool,
                     screen_on=screen_on, brightness=brightness)
     _apply_recurrence(sp, recurrence)
     sp.targets = [ScreenPlanTarget(kind=k, ref_id=r, tag=t)
-                  for k, r, t in _check_targets(s, actor, community_id, targets)]
+                  for k, r, t in check_targets(s, actor, community_id, targets)]
     s.add(sp)
     s.flush()
     audit.record(s, actor, "create", "screen_plan", sp.id, label=sp.name,

@@ -13,6 +13,7 @@ def register(app: Flask) -> None:
         account,
         audit_log,
         auth,
+        broadcasts,
         content,
         reports,
         schedules,
@@ -22,7 +23,7 @@ def register(app: Flask) -> None:
     )
 
     for module in (auth, tree, users, audit_log, account, content, schedules, reports,
-                   terminals):
+                   terminals, broadcasts):
         app.register_blueprint(module.bp)
 
     @app.route("/lang/<code>")

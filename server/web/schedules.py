@@ -63,7 +63,18 @@ class PlaylistForm(FlaskForm):
     community_id = SelectField(_l("Community"), coerce=int)
 
 
-class ScheduleForm(FlaskForm):
+class TargetFields:
+    """Where something plays: the street, communities, buildings, terminals, tags (schedules
+    and broadcasts)."""
+
+    street = BooleanField(_l("The whole street"))
+    communities = SelectMultipleField(_l("Communities"), coerce=int, validate_choice=False)
+    buildings = SelectMultipleField(_l("Buildings"), coerce=int, validate_choice=False)
+    terminals = SelectMultipleField(_l("Terminals"), coerce=int, validate_choice=False)
+    tags = SelectMultipleField(_l("Terminals with the tag"), validate_choice=False)
+
+
+class ScheduleForm(TargetFields, FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     community_id = SelectField(_l("Community"), coerce=int)
     playlist_id = SelectField(_l("Playlist"), coerce=int, validate_choice=False)
@@ -81,11 +92,6 @@ class ScheduleForm(FlaskForm):
                           description=_l("For example 07:00-12:00, 14:00-22:00. A window may "
                                          "cross midnight (22:00-06:00); 00:00-00:00 is all "
                                          "day."))
-    street = BooleanField(_l("The whole street"))
-    communities = SelectMultipleField(_l("Communities"), coerce=int, validate_choice=False)
-    buildings = SelectMultipleField(_l("Buildings"), coerce=int, validate_choice=False)
-    terminals = SelectMultipleField(_l("Terminals"), coerce=int, validate_choice=False)
-    tags = SelectMultipleField(_l("Terminals with the tag"), validate_choice=False)
     active = BooleanField(_l("Active"), default=True)
 
 
@@ -100,7 +106,7 @@ def _community_choices(field: SelectField) -> None:
                          if c.id == a.community_id]
 
 
-def _show(form: FlaskForm, err: ServiceError, errors: dict[str, list[str]]) -> None:
+def show_field_error(form: FlaskForm, err: ServiceError, errors: dict[str, list[str]]) -> None:
     """A service error next to its field ("entries.duration_s" goes to "entries")."""
     if err.status in (403, 404):
         raise err
@@ -198,7 +204,7 @@ def _save_playlist(form: PlaylistForm, playlist=None):
                 return redirect(url_for("schedules.edit_playlist", playlist_id=p.id))
             except ServiceError as err:
                 db.rollback()
-                _show(form, err, errors)
+                show_field_error(form, err, errors)
     return _playlist_page(form, rows, errors, playlist=playlist)
 
 
@@ -290,6 +296,11 @@ def _schedule_choices(form: ScheduleForm) -> None:
     if a.role in (Role.street_admin, Role.community_admin):
         kinds.append("interrupt")
     form.kind.choices = [SelectChoice(k, KIND_LABELS[k]) for k in kinds]
+    target_choices(form)
+
+
+def target_choices(form: TargetFields) -> None:
+    a = actor()
     form.communities.choices = [SelectChoice(c.id, c.name)
                                 for c in tree.list_communities(db, a)]
     buildings = tree.list_buildings(db, a)
@@ -308,7 +319,7 @@ def _recurrence(form: ScheduleForm) -> svc.Recurrence:
                           priority=form.priority.data or 0)
 
 
-def _targets(form: ScheduleForm) -> list[svc.TargetIn]:
+def targets_of(form: TargetFields) -> list[svc.TargetIn]:
     out = [svc.TargetIn("street")] if form.street.data else []
     out += [svc.TargetIn("community", i) for i in form.communities.data or []]
     out += [svc.TargetIn("building", i) for i in form.buildings.data or []]
@@ -371,7 +382,7 @@ def new_schedule():
         try:
             sc = svc.create_schedule(db, actor(), name=form.name.data,
                                      playlist_id=form.playlist_id.data, kind=form.kind.data,
-                                     recurrence=_recurrence(form), targets=_targets(form),
+                                     recurrence=_recurrence(form), targets=targets_of(form),
                                      community_id=form.community_id.data or None)
             if not form.active.data:
                 svc.update_schedule(db, actor(), sc.id, active=False)
@@ -380,7 +391,7 @@ def new_schedule():
             return redirect(url_for("schedules.index"))
         except ServiceError as err:
             db.rollback()
-            _show(form, err, errors)
+            show_field_error(form, err, errors)
     return _schedule_page(form, errors)
 
 
@@ -408,14 +419,14 @@ def edit_schedule(schedule_id: int):
         try:
             svc.update_schedule(db, actor(), sc.id, name=form.name.data,
                                 playlist_id=form.playlist_id.data, kind=form.kind.data,
-                                recurrence=_recurrence(form), targets=_targets(form),
+                                recurrence=_recurrence(form), targets=targets_of(form),
                                 active=form.active.data)
             db.commit()
             flash(gettext("The schedule is saved."), "ok")
             return redirect(url_for("schedules.index"))
         except ServiceError as err:
             db.rollback()
-            _show(form, err, errors)
+            show_field_error(form, err, errors)
     return _schedule_page(form, errors, schedule=sc)
 
 

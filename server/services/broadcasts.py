@@ -1,0 +1,377 @@
+"""Emergency broadcasts. No Flask.
+
+A broadcast is stored first (with its deliveries: the terminals its targets reach at send
+time), then pushed after the commit (`pending_pushes`, read by server.hub). It bypasses
+review but needs a reason and is audited. What it shows is always a content item, so
+proof of play, blobs and reports treat it like any other content:
+- typed text becomes a notice rendered for every LED size in scope, approved by the
+  sender, under the street's broadcast topic;
+- a prepared alert template or any approved item is shown as it is.
+Terminals that were offline get it in their next HELLO/SYNC answer while it is active.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+import content as lib
+from player import protocol
+from server.db import utcnow
+from server.models import (
+    AlertTemplate,
+    Blob,
+    Broadcast,
+    BroadcastDelivery,
+    BroadcastTarget,
+    ContentItem,
+    ContentKind,
+    ContentStatus,
+    Terminal,
+    TerminalState,
+    Topic,
+)
+from server.services import audit, changes
+from server.services import content as contents
+from server.services.access import TREE_EDITORS, Actor
+from server.services.errors import N_, Invalid, NotFound
+from server.services.schedules import TargetIn, check_targets, owner_community
+
+BROADCAST_TOPIC = "紧急广播"  # reports count broadcast play time under this topic
+PUSH_KEY = "signage_broadcast_push"
+MAX_TEXT = 500
+MAX_DAYS = 7
+TICKER_TITLE_CHARS = 40
+SENDERS = TREE_EDITORS  # street admins anywhere, community admins for their own community
+
+
+@dataclass
+class BroadcastIn:
+    mode: str  # "full" | "ticker"
+    targets: list[TargetIn]
+    reason: str
+    text: str = ""  # typed now; or one of:
+    content_id: int | None = None  # any approved item
+    template_id: int | None = None  # a prepared alert template
+    title: str = ""
+    ends_at: datetime | None = None  # None: until cancelled
+    community_id: int | None = None  # owner; None: street-wide (street admins)
+    tags: list[str] = field(default_factory=list)
+
+
+# --- topics and templates ---------------------------------------------------------
+
+
+def broadcast_topic(s: Session, street_id: int) -> Topic:
+    t = s.scalar(select(Topic).where(Topic.street_id == street_id,
+                                     Topic.name == BROADCAST_TOPIC))
+    if t is None:
+        t = Topic(street_id=street_id, name=BROADCAST_TOPIC)
+        s.add(t)
+        s.flush()
+    return t
+
+
+def list_templates(s: Session, actor: Actor) -> list[AlertTemplate]:
+    q = (select(AlertTemplate).where(AlertTemplate.street_id == actor.street_id,
+                                     actor.community_clause(AlertTemplate.community_id))
+         .order_by(AlertTemplate.name))
+    return list(s.scalars(q))
+
+
+def _approved_item(s: Session, actor: Actor, content_id: int) -> ContentItem:
+    item = contents.get_item(s, actor, content_id)
+    if not contents.is_playable(item, utcnow()):
+        raise Invalid(N_("Only approved content inside its validity can be broadcast; "
+                         "“%(title)s” is not."), field="content_id", title=item.title)
+    return item
+
+
+def create_template(s: Session, actor: Actor, name: str, content_id: int,
+                    community_id: int | None = None) -> AlertTemplate:
+    """A template points at an item that went through normal review."""
+    actor.require_role(*SENDERS)
+    owner = owner_community(actor, community_id)
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 40:
+        raise Invalid(N_("%(field)s must be 1 to %(max)d characters."), field="name", max=40)
+    item = _approved_item(s, actor, content_id)
+    if owner is not None and item.community_id not in (None, owner):
+        raise NotFound(N_("No such %(what)s."), what="content item", field="content_id")
+    tpl = AlertTemplate(street_id=actor.street_id, community_id=owner, name=name,
+                        content_id=item.id)
+    s.add(tpl)
+    s.flush()
+    audit.record(s, actor, "create", "alert_template", tpl.id, label=name,
+                 community_id=owner, after={"name": name, "content_id": item.id})
+    changes.touch(s, _terminals_in(s, actor.street_id, owner))  # cached ahead on every player
+    return tpl
+
+
+def delete_template(s: Session, actor: Actor, template_id: int) -> None:
+    tpl = s.get(AlertTemplate, template_id)
+    if tpl is None or tpl.street_id != actor.street_id:
+        raise NotFound(N_("No such %(what)s."), what="alert template")
+    actor.require_edit(tpl.community_id, "alert template")
+    audit.record(s, actor, "delete", "alert_template", tpl.id, label=tpl.name,
+                 community_id=tpl.community_id, before={"content_id": tpl.content_id})
+    changes.touch(s, _terminals_in(s, tpl.street_id, tpl.community_id))
+    s.delete(tpl)
+
+
+def template_blobs(s: Session, terminal: Terminal) -> set[str]:
+    """The blobs of every approved template reaching this terminal (its manifest lists them
+    so the player downloads them before the day they are needed)."""
+    place = changes.place_of(s, terminal)
+    q = (select(AlertTemplate).where(AlertTemplate.street_id == place.street_id)
+         .options(selectinload(AlertTemplate.content).selectinload(ContentItem.renditions)))
+    now = utcnow()
+    out: set[str] = set()
+    for tpl in s.scalars(q):
+        if tpl.community_id not in (None, place.community_id):
+            continue
+        if contents.is_playable(tpl.content, now):
+            sha, _media = _blob_for(tpl.content, terminal)
+            if sha:
+                out.add(sha)
+    return out
+
+
+# --- sending ----------------------------------------------------------------------
+
+
+def _terminals_in(s: Session, street_id: int, community_id: int | None) -> set[int]:
+    return {p.terminal_id for p in changes.places(s, street_id)
+            if community_id is None or p.community_id == community_id}
+
+
+def _blob_for(item: ContentItem, terminal: Terminal) -> tuple[str | None, str]:
+    """The file this terminal shows for the item: the notice page rendered for its size
+    (a broadcast shows the first page), or the media file itself."""
+    if item.kind != ContentKind.notice:
+        return item.blob_sha256, "video" if item.kind == ContentKind.video else "image"
+    pages = sorted((r for r in item.renditions if (r.width, r.height, r.colour_mode) ==
+                    (terminal.width, terminal.height, terminal.colour_mode)),
+                   key=lambda r: r.page)
+    if not pages:
+        return None, "image"
+    return pages[0].blob_sha256, "text" if pages[0].mode == "scroll" else "image"
+
+
+def _typed_item(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
+                owner: int | None, font: str | None) -> ContentItem:
+    text = b.text.strip()
+    if not 1 <= len(text) <= MAX_TEXT:
+        raise Invalid(N_("%(field)s must be 1 to %(max)d characters."), field="text",
+                      max=MAX_TEXT)
+    title = (b.title or "").strip()
+    meta = contents.Meta(title=title or text[:TICKER_TITLE_CHARS],
+                         topic_id=broadcast_topic(s, actor.street_id).id, community_id=owner,
+                         tags=b.tags)
+    item = contents.create_notice(s, actor, store, meta,
+                                  contents.NoticeText(title=title, body=text), font)
+    # Sent under the sender's authority (and audited with the reason), not reviewed.
+    item.status, item.reviewed_by, item.reviewed_at = ContentStatus.approved, actor.id, utcnow()
+    return item
+
+
+def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
+         font: str | None = None) -> Broadcast:
+    actor.require_role(*SENDERS)
+    owner = owner_community(actor, b.community_id)
+    if b.mode not in protocol.BROADCAST_MODES:
+        raise Invalid(N_("Choose full screen or ticker."), field="mode")
+    reason = (b.reason or "").strip()
+    if not 1 <= len(reason) <= 500:
+        raise Invalid(N_("Give the reason for this broadcast (1 to 500 characters)."),
+                      field="reason")
+    now = utcnow()
+    if b.ends_at is not None:
+        if b.ends_at.tzinfo is None:
+            raise Invalid(N_("%(field)s needs a time zone."), field="ends_at")
+        if b.ends_at <= now:
+            raise Invalid(N_("The end must be in the future."), field="ends_at")
+        if b.ends_at > now + timedelta(days=MAX_DAYS):
+            raise Invalid(N_("A broadcast lasts at most %(days)d days; schedule longer "
+                             "campaigns as content."), field="ends_at", days=MAX_DAYS)
+    checked = check_targets(s, actor, owner, b.targets)
+    sources = sum(x is not None and x != "" for x in (b.text.strip(), b.content_id,
+                                                      b.template_id))
+    if sources != 1:
+        raise Invalid(N_("Type a text, or choose one template or one approved item."),
+                      field="text")
+    if b.template_id is not None:
+        tpl = s.get(AlertTemplate, b.template_id)
+        if tpl is None or tpl.street_id != actor.street_id or not actor.sees(tpl.community_id):
+            raise NotFound(N_("No such %(what)s."), what="alert template", field="template_id")
+        item = _approved_item(s, actor, tpl.content_id)
+    elif b.content_id is not None:
+        item = _approved_item(s, actor, b.content_id)
+    else:
+        item = _typed_item(s, actor, store, b, owner, font)
+    ticker_text = b.text.strip() or item.notice_body or item.title
+    bc = Broadcast(street_id=actor.street_id, community_id=owner, mode=b.mode,
+                   content_id=item.id, text=ticker_text[:MAX_TEXT], reason=reason,
+                   created_by=actor.id, starts_at=now, ends_at=b.ends_at)
+    bc.targets = [BroadcastTarget(kind=k, ref_id=r, tag=t) for k, r, t in checked]
+    s.add(bc)
+    s.flush()
+    terminals = _reached(s, bc)
+    if not terminals:
+        raise Invalid(N_("These targets contain no paired terminal."), field="targets")
+    bc.deliveries = [BroadcastDelivery(terminal_id=t.id) for t in terminals]
+    s.flush()
+    audit.record(s, actor, "broadcast", "broadcast", bc.id, label=item.title,
+                 community_id=owner,
+                 after={"mode": bc.mode, "content_id": item.id, "reason": reason,
+                        "targets": sorted([k.value, r, t] for k, r, t in checked),
+                        "ends_at": protocol.iso(bc.ends_at) if bc.ends_at else None,
+                        "terminals": len(terminals)})
+    _push(s, protocol.BROADCAST, bc, terminals)
+    return bc
+
+
+def _reached(s: Session, bc: Broadcast) -> list[Terminal]:
+    ids = [p.terminal_id for p in changes.places(s, bc.street_id) if changes.reaches(bc, p)]
+    if not ids:
+        return []
+    q = (select(Terminal).where(Terminal.id.in_(ids), Terminal.credential_hash.is_not(None),
+                                Terminal.revoked_at.is_(None)).order_by(Terminal.id))
+    return list(s.scalars(q))
+
+
+def _get(s: Session, actor: Actor, broadcast_id: int) -> Broadcast:
+    bc = s.get(Broadcast, broadcast_id)
+    if bc is None or bc.street_id != actor.street_id or not actor.sees(bc.community_id):
+        raise NotFound(N_("No such %(what)s."), what="broadcast")
+    return bc
+
+
+def cancel(s: Session, actor: Actor, broadcast_id: int) -> Broadcast:
+    bc = _get(s, actor, broadcast_id)
+    actor.require_edit(bc.community_id, "broadcast")
+    if bc.cancelled_at is not None or not bc.active_at(utcnow()):
+        raise Invalid(N_("This broadcast has already ended."), field="id")
+    bc.cancelled_at, bc.cancelled_by = utcnow(), actor.id
+    audit.record(s, actor, "cancel", "broadcast", bc.id, label=bc.content.title,
+                 community_id=bc.community_id)
+    terminals = list(s.scalars(select(Terminal).where(
+        Terminal.id.in_([d.terminal_id for d in bc.deliveries]))))
+    _push(s, protocol.BROADCAST_END, bc, terminals)
+    return bc
+
+
+# --- what terminals get ---------------------------------------------------------------
+
+
+def payload(s: Session, bc: Broadcast, terminal: Terminal) -> dict:
+    """The BROADCAST event for one terminal (the blob differs by screen size). A ticker's
+    blob is not downloaded (the player draws the text); it names the play records."""
+    item = bc.content
+    sha, media = _blob_for(item, terminal)
+    blob = s.get(Blob, sha) if sha else None
+    return {"id": bc.id, "mode": bc.mode, "content_id": item.id, "topic_id": item.topic_id,
+            "sha256": sha, "size": blob.size if blob else 0, "media": media,
+            "duration_s": item.play_seconds, "text": bc.text,
+            "starts_at": protocol.iso(bc.starts_at),
+            "ends_at": protocol.iso(bc.ends_at) if bc.ends_at else None}
+
+
+def _push(s: Session, event: str, bc: Broadcast, terminals: list[Terminal]) -> None:
+    """Queue the event for after the commit, one message per distinct payload (terminals of
+    one screen size share it)."""
+    groups: dict[str, tuple[dict, list[int]]] = {}
+    for t in terminals:
+        body = payload(s, bc, t) if event == protocol.BROADCAST else {"id": bc.id}
+        key = repr(sorted(body.items()))
+        groups.setdefault(key, (body, []))[1].append(t.id)
+    s.info.setdefault(PUSH_KEY, []).extend((event, body, ids) for body, ids in groups.values())
+
+
+def pending_pushes(s: Session) -> list[tuple[str, dict, list[int]]]:
+    """Taken once, after the commit (or dropped after a rollback)."""
+    return s.info.pop(PUSH_KEY, [])
+
+
+def active_for(s: Session, terminal: Terminal, now: datetime | None = None) -> list[dict]:
+    """Every broadcast this terminal should show now (for the HELLO/SYNC answer)."""
+    now = now or utcnow()
+    q = (select(Broadcast).join(BroadcastDelivery)
+         .where(BroadcastDelivery.terminal_id == terminal.id, Broadcast.cancelled_at.is_(None),
+                Broadcast.starts_at <= now)
+         .options(selectinload(Broadcast.content).selectinload(ContentItem.renditions)))
+    return [payload(s, bc, terminal) for bc in s.scalars(q) if bc.active_at(now)]
+
+
+def blob_allowed(s: Session, terminal: Terminal, sha: str) -> bool:
+    """May this terminal download `sha` because of an active broadcast or a template?"""
+    return any(p["sha256"] == sha for p in active_for(s, terminal)) or \
+        sha in template_blobs(s, terminal)
+
+
+def acknowledge(s: Session, terminal: Terminal, d: dict) -> bool:
+    """The terminal says the broadcast appeared. Unknown ids are refused, a repeat is ignored."""
+    row = s.get(BroadcastDelivery, (d["id"], terminal.id))
+    if row is None:
+        raise protocol.ProtocolError("no such broadcast for this terminal")
+    if row.shown_at is not None:
+        return False
+    row.shown_at, row.acked_at = d["shown_at"], utcnow()
+    row.thumbnail_png = d.get("thumbnail_png_base64")
+    return True
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def list_broadcasts(s: Session, actor: Actor, limit: int = 50) -> list[Broadcast]:
+    q = (select(Broadcast).where(Broadcast.street_id == actor.street_id,
+                                 actor.community_clause(Broadcast.community_id))
+         .order_by(Broadcast.id.desc()).limit(limit))
+    return list(s.scalars(q))
+
+
+def get(s: Session, actor: Actor, broadcast_id: int) -> Broadcast:
+    return _get(s, actor, broadcast_id)
+
+
+def progress(s: Session, actor: Actor, broadcast_id: int) -> dict:
+    """"71 / 76 showing", and for every terminal not showing it, why as far as we know."""
+    bc = _get(s, actor, broadcast_id)
+    now = utcnow()
+    rows = s.execute(
+        select(BroadcastDelivery, Terminal.name, TerminalState)
+        .join(Terminal, Terminal.id == BroadcastDelivery.terminal_id)
+        .outerjoin(TerminalState, TerminalState.terminal_id == Terminal.id)
+        .where(BroadcastDelivery.broadcast_id == bc.id).order_by(Terminal.name)).all()
+    terminals = []
+    for d, name, st in rows:
+        if d.shown_at is not None:
+            why = None
+        elif st is None or not st.online:
+            why = ("offline", st.last_seen_at if st else None)
+        else:
+            why = ("waiting", None)
+        terminals.append({"terminal_id": d.terminal_id, "name": name,
+                          "shown_at": d.shown_at, "thumbnail": d.thumbnail_png is not None,
+                          "problem": why[0] if why else None,
+                          "since": why[1] if why else None})
+    shown = sum(1 for t in terminals if t["shown_at"] is not None)
+    state = ("cancelled" if bc.cancelled_at else "active" if bc.active_at(now) else "ended")
+    by_state: dict[str, int] = defaultdict(int)
+    for t in terminals:
+        by_state[t["problem"] or "showing"] += 1
+    return {"id": bc.id, "state": state, "mode": bc.mode, "title": bc.content.title,
+            "reason": bc.reason, "starts_at": bc.starts_at, "ends_at": bc.ends_at,
+            "cancelled_at": bc.cancelled_at, "shown": shown, "total": len(terminals),
+            "counts": dict(by_state), "terminals": terminals}
+
+
+def thumbnail(s: Session, actor: Actor, broadcast_id: int, terminal_id: int) -> str | None:
+    _get(s, actor, broadcast_id)
+    row = s.get(BroadcastDelivery, (broadcast_id, terminal_id))
+    return row.thumbnail_png if row else None
