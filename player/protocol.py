@@ -245,8 +245,9 @@ def check_status(payload: Any) -> dict:
     b = d.get("brightness")
     if not isinstance(b, int) or isinstance(b, bool) or not 0 <= b <= 100:
         raise ProtocolError("brightness must be an integer from 0 to 100")
-    for key in ("free_disk_bytes",):
-        _int(d, key, optional=True)
+    disk = _int(d, "free_disk_bytes", optional=True)
+    if disk is not None and disk >= 2**63:
+        raise ProtocolError("free_disk_bytes is too large")
     off = d.get("clock_offset_s", 0)
     if not isinstance(off, (int, float)) or isinstance(off, bool) or abs(off) > 10 * 365 * 86400:
         raise ProtocolError("clock_offset_s must be a number of seconds")

@@ -7,11 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from player_helpers import item, plan, playlist, sched, utc
+from test_player_playback import T0, Rig
 
 from player.broadcasts import BroadcastStore
 from player.playback import Playback
 from player.protocol import iso
-from test_player_playback import T0, Rig
 
 
 def bc(bid: int, sha: str | None, *, mode: str = "full", start=T0, end=None, dur=10.0,
