@@ -20,7 +20,7 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 import playlists as pm
 from playlists.clock import INF
@@ -74,14 +74,9 @@ class TargetFields:
     tags = SelectMultipleField(_l("Terminals with the tag"), validate_choice=False)
 
 
-class ScheduleForm(TargetFields, FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
-    community_id = SelectField(_l("Community"), coerce=int)
-    playlist_id = SelectField(_l("Playlist"), coerce=int, validate_choice=False)
-    kind = SelectField(_l("Kind"))
-    priority = IntegerField(_l("Priority"), default=0, validators=[Optional()],
-                            description=_l("Higher plays first among schedules of the same "
-                                           "kind (-1000 to 1000)."))
+class RecurrenceFields:
+    """When something applies: dates, weekdays, daily windows (schedules, screen plans)."""
+
     start_date = DateField(_l("Start date"), validators=[Optional()])
     end_date = DateField(_l("End date"), validators=[Optional()])
     weekdays = SelectMultipleField(_l("Days of the week"), coerce=int, default=list(range(7)),
@@ -92,7 +87,28 @@ class ScheduleForm(TargetFields, FlaskForm):
                           description=_l("For example 07:00-12:00, 14:00-22:00. A window may "
                                          "cross midnight (22:00-06:00); 00:00-00:00 is all "
                                          "day."))
+
+
+class ScheduleForm(TargetFields, RecurrenceFields, FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    community_id = SelectField(_l("Community"), coerce=int)
+    playlist_id = SelectField(_l("Playlist"), coerce=int, validate_choice=False)
+    kind = SelectField(_l("Kind"))
+    priority = IntegerField(_l("Priority"), default=0, validators=[Optional()],
+                            description=_l("Higher plays first among schedules of the same "
+                                           "kind (-1000 to 1000)."))
     active = BooleanField(_l("Active"), default=True)
+
+
+class ScreenPlanForm(TargetFields, RecurrenceFields, FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    community_id = SelectField(_l("Community"), coerce=int)
+    screen_on = SelectField(_l("Screen"), coerce=int, choices=[
+        SelectChoice(1, _l("on")), SelectChoice(0, _l("off"))], default=0)
+    brightness = IntegerField(_l("Brightness (%)"), default=100,
+                              validators=[NumberRange(0, 100)])
+    priority = IntegerField(_l("Priority"), default=0, validators=[Optional()],
+                            description=_l("Where plans overlap, the higher one applies."))
 
 
 def _community_choices(field: SelectField) -> None:
@@ -312,7 +328,7 @@ def target_choices(form: TargetFields) -> None:
     form.tags.choices = [SelectChoice(t, t) for t in svc.tags_in_scope(db, a)]
 
 
-def _recurrence(form: ScheduleForm) -> svc.Recurrence:
+def _recurrence(form: ScheduleForm | ScreenPlanForm) -> svc.Recurrence:
     return svc.Recurrence(start_date=form.start_date.data, end_date=form.end_date.data,
                           weekdays=list(form.weekdays.data or []),
                           windows=parse_windows(form.windows.data),
@@ -438,6 +454,52 @@ def delete_schedule(schedule_id: int):
     db.commit()
     flash(gettext("The schedule is deleted."), "ok")
     return redirect(url_for("schedules.index"))
+
+
+# --- screen plans: screen on/off and brightness by time of day ---------------------------
+
+
+@bp.route("/screen-plans/")
+def screen_plans():
+    a = actor()
+    return render_template("schedules/screen_plans.html",
+                           plans=svc.list_screen_plans(db, a), weekdays=WEEKDAYS,
+                           target_labels=target_labels, windows_text=_windows_text,
+                           can_plan=a.role in (Role.street_admin, Role.community_admin),
+                           delete_form=DeleteForm())
+
+
+@bp.route("/screen-plans/new", methods=["GET", "POST"])
+def new_screen_plan():
+    form = ScreenPlanForm()
+    _community_choices(form.community_id)
+    target_choices(form)
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        try:
+            svc.create_screen_plan(db, actor(), name=form.name.data,
+                                   screen_on=bool(form.screen_on.data),
+                                   brightness=form.brightness.data,
+                                   recurrence=_recurrence(form), targets=targets_of(form),
+                                   community_id=form.community_id.data or None)
+            db.commit()
+            flash(gettext("The screen plan is saved."), "ok")
+            return redirect(url_for("schedules.screen_plans"))
+        except ServiceError as err:
+            db.rollback()
+            show_field_error(form, err, errors)
+    return render_template("schedules/screen_plan_form.html", form=form, errors=errors,
+                           title=gettext("New screen plan"))
+
+
+@bp.route("/screen-plans/<int:plan_id>/delete", methods=["POST"])
+def delete_screen_plan(plan_id: int):
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    svc.delete_screen_plan(db, actor(), plan_id)
+    db.commit()
+    flash(gettext("The screen plan is deleted."), "ok")
+    return redirect(url_for("schedules.screen_plans"))
 
 
 # --- calendar ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from flask_babel import gettext
 from markupsafe import escape
 
 from server.db import db
-from server.models import Playlist, PlaylistEntry, Role, Schedule, ScheduleKind
+from server.models import Playlist, PlaylistEntry, Role, Schedule, ScheduleKind, ScreenPlan
 from server.services import schedules as svc
 from server.services.access import Actor
 from tests import helpers
@@ -403,3 +403,25 @@ def test_a_viewer_sees_a_playlist_without_save_buttons(client, w):
     html = client.get(f"/playlists/{p.id}").get_data(as_text=True)
     assert "垃圾分类" in html and 'id="save-playlist"' not in html
     assert 'id="delete-playlist"' not in html
+
+
+def test_screen_plans_page_creates_lists_and_deletes(client):
+    c = helpers.community("东和")
+    b = helpers.building(c)
+    helpers.terminal(b)
+    helpers.login(client, helpers.user(Role.community_admin, c))
+    r = helpers.post_form(client, "/screen-plans/new", {
+        "name": "夜间关屏", "community_id": str(c.id), "screen_on": "0", "brightness": "0",
+        "priority": "0", "weekdays": [str(d) for d in range(7)], "windows": "22:00-06:00",
+        "buildings": str(b.id)})
+    assert r.status_code == 302, r.get_data(as_text=True)[:3000]
+    page = client.get("/screen-plans/").get_data(as_text=True)
+    assert "夜间关屏" in page and "22:00-06:00" in page
+    sp = db.query(ScreenPlan).one()
+    assert (sp.screen_on, sp.windows) == (False, [["22:00", "06:00"]])
+    r = helpers.post_form(client, "/screen-plans/new", {  # no target: shown again, nothing saved
+        "name": "错的", "community_id": str(c.id), "screen_on": "0", "brightness": "0",
+        "weekdays": ["5", "6"], "windows": "22:00-06:00"})
+    assert r.status_code == 200 and "targets-error" in r.get_data(as_text=True)
+    r = client.post(f"/screen-plans/{sp.id}/delete", data={"csrf_token": helpers.csrf_token(page)})
+    assert r.status_code == 302 and db.query(ScreenPlan).count() == 0
