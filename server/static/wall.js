@@ -13,7 +13,7 @@
   const fCommunity = $("filter-community"), fBuilding = $("filter-building"), fState = $("filter-state");
 
   function fmt(template, values) {
-    return template.replace(/%\((\w+)\)s/g, (_m, k) => String(values[k]));
+    return template.replace(/\{(\w+)\}/g, (_m, k) => String(values[k]));
   }
   function el(tag, cls, text) {
     const e = document.createElement(tag);
