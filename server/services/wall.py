@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -31,6 +32,11 @@ CLOCK_WARN_S = 2.0
 # What a tile's "will it play?" says, worst first.
 READINESS = ("unknown", "outdated", "downloading", "ready")
 SCREENSHOT = N_("screenshot")  # the noun in "No such screenshot."
+
+
+def _natural(text: str) -> list:
+    """Sort key: numbers inside names sort as numbers (2栋 before 10栋)."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text)]
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -134,9 +140,9 @@ def tiles(s: Session, actor: Actor) -> list[dict]:
          .join(Building, Terminal.building_id == Building.id)
          .join(Community, Building.community_id == Community.id)
          .where(Community.street_id == actor.street_id,
-                actor.community_clause(Building.community_id))
-         .order_by(Community.id, Building.name, Terminal.name))
-    return _tiles(s, [tuple(r) for r in s.execute(q)])
+                actor.community_clause(Building.community_id)))
+    rows = sorted(s.execute(q), key=lambda r: (r[2].id, _natural(r[1].name), _natural(r[0].name)))
+    return _tiles(s, [tuple(r) for r in rows])
 
 
 def tile(s: Session, terminal_id: int) -> dict | None:

@@ -69,7 +69,7 @@
       ? L.playing + "：" + t.playing.title + (t.playing.since ? " · " + L.since + " " + hhmm(t.playing.since) : "")
       : L.nothing));
     const facts = el("p", "facts");
-    const ready = el("span", "ready " + t.readiness, L[t.readiness]);
+    const ready = el("span", "readiness " + t.readiness, L[t.readiness]);
     facts.append(ready);
     if (t.screen_on !== null) {
       facts.append(" · ", el("span", "screen", t.screen_on ? L.screen_on : L.screen_off));

@@ -151,3 +151,10 @@ def test_a_group_is_refused_whole(street):
         with pytest.raises(Invalid):
             fleet.create_commands(db, actor(Role.street_admin), ids, kind, args)
     assert db.query(Command).count() == 0
+
+
+def test_tiles_come_in_natural_order(app):
+    c = helpers.community("沙头角")
+    ten, two = helpers.building(c, "海滨10栋"), helpers.building(c, "海滨2栋")
+    order = [helpers.terminal(two).id, helpers.terminal(ten).id]
+    assert [t["id"] for t in wall.tiles(db, actor(Role.editor, c))] == order
