@@ -100,12 +100,17 @@ def _tile(t: Terminal, b: Building, c: Community, st: TerminalState | None,
     }
 
 
+def _chunks(ids: list[int], size: int = 900) -> Iterable[list[int]]:
+    """Id lists small enough for any SQLite build's bound-parameter limit."""
+    return (ids[i:i + size] for i in range(0, len(ids), size))
+
+
 def _latest_screenshots(s: Session, ids: list[int]) -> dict[int, tuple[int, datetime]]:
     """The newest answered screenshot command per terminal (its result holds the PNG)."""
     out: dict[int, tuple[int, datetime]] = {}
-    for i in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+    for chunk in _chunks(ids):
         latest = (select(func.max(Command.id).label("id"))
-                  .where(Command.terminal_id.in_(ids[i:i + 900]), Command.kind == "screenshot",
+                  .where(Command.terminal_id.in_(chunk), Command.kind == "screenshot",
                          Command.ok.is_(True))
                   .group_by(Command.terminal_id).subquery())
         rows = s.execute(select(Command.terminal_id, Command.id, Command.answered_at)
@@ -124,8 +129,8 @@ def _titles(s: Session, content_ids: Iterable[int]) -> dict[int, str]:
 
 def _tiles(s: Session, rows: list[tuple[Terminal, Building, Community]]) -> list[dict]:
     ids = [t.id for t, _b, _c in rows]
-    states = {st.terminal_id: st for st in s.scalars(
-        select(TerminalState).where(TerminalState.terminal_id.in_(ids)))} if ids else {}
+    states = {st.terminal_id: st for chunk in _chunks(ids) for st in s.scalars(
+        select(TerminalState).where(TerminalState.terminal_id.in_(chunk)))}
     titles = _titles(s, (st.playing_content_id for st in states.values()
                          if st.playing_content_id is not None))
     shots = _latest_screenshots(s, ids)

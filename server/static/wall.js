@@ -110,7 +110,15 @@
     summarise();
   }
 
+  // Counting walks every tile: do it at most once a frame, however many events arrive.
+  let summaryQueued = false;
   function summarise() {
+    if (summaryQueued) return;
+    summaryQueued = true;
+    requestAnimationFrame(count);
+  }
+  function count() {
+    summaryQueued = false;
     let online = 0, offline = 0, prob = 0, shown = 0;
     for (const t of tiles.values()) {
       t.online ? online++ : offline++;
