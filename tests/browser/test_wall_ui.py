@@ -52,6 +52,14 @@ def test_the_wall_follows_players_and_group_screenshots(page, players):
     expect(page.locator(".tile:visible")).to_have_count(2)
     page.select_option("#filter-state", "")
     expect(page.locator(".tile:visible")).to_have_count(76)
+    building, community = tile(page, a).locator(".where").inner_text().split(" · ")
+    page.select_option("#filter-community", label=community)
+    page.select_option("#filter-building", label=building)  # its options follow the community
+    expect(page.locator(".tile:visible")).to_have_count(1)
+    expect(tile(page, a)).to_be_visible()
+    page.select_option("#filter-building", label="全部楼栋")
+    page.select_option("#filter-community", label="全部社区")
+    expect(page.locator(".tile:visible")).to_have_count(76)
 
     a.kill()  # kill -9: its tile turns offline by itself
     expect(tile(page, a).locator("mark.state")).to_have_text("离线", timeout=60_000)
