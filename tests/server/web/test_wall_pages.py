@@ -105,7 +105,7 @@ def test_screenshots_and_recent_plays_on_the_terminal_page(client):
     page = client.get(f"/terminals/{d.id}").get_data(as_text=True)
     assert f"/wall/screenshots/{d.id}/{cmd.id}.png" in page
     plays = page.split('id="plays"')[1].split("</table>")[0]
-    assert "文明养犬" in plays and "12.0" in plays
+    assert "文明养犬" in plays and "12.0" in plays and "完整播放" in plays
     assert 'id="status-history"' in page
     client.post("/logout", data={"csrf_token": helpers.csrf_token(page)})
     helpers.login(client, helpers.user(Role.editor, tianxin))
