@@ -16,6 +16,7 @@ from server.extensions import CSP, babel, csrf, limiter, login_manager, socketio
 
 # Socket handlers are declared before any init_app: Flask-SocketIO keeps them for every
 # app only when no server exists yet (tests build many apps in one process).
+from server.hub import staff as _staff_handlers  # noqa: E402, F401
 from server.hub import terminals as _terminal_handlers  # noqa: E402, F401
 
 

@@ -251,8 +251,15 @@ class CommandSchema(Schema):
     args = fields.Dict(load_default=dict)
 
 
+class GroupCommandSchema(Schema):
+    terminal_ids = fields.List(fields.Integer(strict=True), required=True)
+    kind = fields.String(required=True)
+    args = fields.Dict(load_default=dict)
+
+
 class CommandOut(Schema):
     id = fields.Integer()
+    terminal_id = fields.Integer()
     kind = fields.String()
     args = fields.Dict()
     created_at = fields.AwareDateTime()

@@ -9,6 +9,7 @@ from server.api.auth import actor, blueprint
 from server.api.schemas import (
     CommandOut,
     CommandSchema,
+    GroupCommandSchema,
     PairSchema,
     TerminalPatchSchema,
     TerminalQuery,
@@ -34,6 +35,17 @@ class Terminals(MethodView):
         t = tree.create_terminal(db, actor(), **data)
         db.commit()
         return t
+
+
+@blp.route("/commands", methods=["POST"])
+@blp.arguments(GroupCommandSchema)
+@blp.response(201, CommandOut(many=True))
+def group_command(data):
+    """The same command to a group of terminals, stored with its answer per terminal."""
+    cmds = fleet.create_commands(db, actor(), data["terminal_ids"], data["kind"], data["args"])
+    db.commit()
+    hub.send_commands(cmds)
+    return cmds
 
 
 @blp.route("/<int:terminal_id>")

@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
     from server.hub import http, terminals
 
     terminals.connections.clear()  # a new Socket.IO server holds no connections yet
+    terminals.frames.clear()
 
     app.register_blueprint(http.bp)
     from server.extensions import csrf
@@ -58,6 +59,12 @@ def _forget_after_rollback(session) -> None:
 def send_command(terminal_id: int, command_id: int, kind: str, args: dict) -> None:
     socketio.emit(protocol.COMMAND, {"id": command_id, "kind": kind, "args": args},
                   to=room(terminal_id), namespace=protocol.TERMINAL_NAMESPACE)
+
+
+def send_commands(commands) -> None:
+    """Send stored commands (server.models.Command) to their terminals."""
+    for c in commands:
+        send_command(c.terminal_id, c.id, c.kind, c.args)
 
 
 def drop(terminal_id: int) -> None:

@@ -11,13 +11,14 @@ from flask_socketio import ConnectionRefusedError, disconnect, join_room
 from player import protocol
 from server.db import db, session_scope, utcnow
 from server.extensions import socketio
-from server.hub import room
+from server.hub import room, staff
 from server.models import Terminal
-from server.services import broadcasts, fleet, manifests, plays
+from server.services import broadcasts, fleet, manifests, plays, wall
 
 log = logging.getLogger(__name__)
 NS = protocol.TERMINAL_NAMESPACE
 connections: dict[str, int] = {}  # connections held by this process
+frames: dict[int, str | None] = {}  # last screenshot_sha256 per terminal connected here
 
 
 def _terminal() -> Terminal | None:
@@ -68,14 +69,19 @@ def connect(auth=None):
         connections[request.sid] = t.id
         join_room(room(t.id))
         fleet.mark_online(db, t)
+        db.commit()
+        staff.publish_terminal(db, t.id)
 
 
 @socketio.on("disconnect", namespace=NS)
 def on_disconnect(*_args):
     tid = connections.pop(request.sid, None)
     if tid is not None and tid not in connections.values():
+        frames.pop(tid, None)
         with session_scope():
             fleet.mark_offline(db, tid)
+            db.commit()
+            staff.publish_terminal(db, tid)
 
 
 def _sync_answer(t: Terminal, held_version: int) -> dict:
@@ -105,7 +111,14 @@ def sync(t: Terminal, payload):
 
 @handler(protocol.STATUS)
 def status(t: Terminal, payload):
-    fleet.record_status(db, t, protocol.check_status(payload))
+    d = protocol.check_status(payload)
+    st = fleet.state_of(db, t.id)
+    before = wall.signature(st, frames.get(t.id))
+    fleet.record_status(db, t, d)
+    frames[t.id] = d.get("screenshot_sha256")
+    if wall.signature(st, frames[t.id]) != before:  # heartbeats that change nothing stay quiet
+        db.commit()
+        staff.publish_terminal(db, t.id)
     return {"ok": True}
 
 
@@ -118,7 +131,10 @@ def plays_event(t: Terminal, payload):
 
 @handler(protocol.COMMAND_RESULT)
 def command_result(t: Terminal, payload):
-    fleet.command_result(db, t, protocol.check_command_result(payload))
+    cmd = fleet.command_result(db, t, protocol.check_command_result(payload))
+    if cmd.kind == "screenshot" and cmd.ok:  # the wall's thumbnail
+        db.commit()
+        staff.publish_terminal(db, t.id)
     return {"ok": True}
 
 

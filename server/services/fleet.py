@@ -8,13 +8,21 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from player import protocol
 from server.db import utcnow
-from server.models import Command, PairingRequest, Terminal, TerminalState, UptimeHour
+from server.models import (
+    Building,
+    Command,
+    Community,
+    PairingRequest,
+    Terminal,
+    TerminalState,
+    UptimeHour,
+)
 from server.services import audit, tree
-from server.services.access import TREE_EDITORS, Actor
+from server.services.access import Actor
 from server.services.errors import N_, Conflict, Invalid, NotFound
 
 PAIRING_TTL = timedelta(minutes=15)
@@ -183,24 +191,60 @@ def record_status(s: Session, terminal: Terminal, payload: dict) -> None:
 # --- commands -----------------------------------------------------------------------
 
 
-def create_command(s: Session, actor: Actor, terminal_id: int, kind: str,
-                   args: dict | None = None) -> Command:
-    t = tree.get_terminal(s, actor, terminal_id)
-    actor.require_role(*TREE_EDITORS)
+MAX_GROUP = 5000  # terminals per group command (a district's fleet, not a typo's)
+
+
+def _check_command(kind: str, args: dict) -> None:
     if kind not in protocol.COMMAND_KINDS:
         raise Invalid(N_("Unknown command “%(kind)s”."), field="kind", kind=kind)
-    args = dict(args or {})
     if kind == "brightness" and (not isinstance(args.get("level"), int)
+                                 or isinstance(args.get("level"), bool)
                                  or not 0 <= args["level"] <= 100):
         raise Invalid(N_("Brightness is a percentage from 0 to 100."), field="level")
     if kind == "screen" and not isinstance(args.get("on"), bool):
         raise Invalid(N_("Say whether the screen goes on or off."), field="on")
-    cmd = Command(terminal_id=t.id, kind=kind, args=args, created_by=actor.id)
-    s.add(cmd)
+
+
+def create_commands(s: Session, actor: Actor, terminal_ids: list[int], kind: str,
+                    args: dict | None = None) -> list[Command]:
+    """The same command to each terminal of a group, stored (and audited) per terminal.
+
+    Rights are checked once per community in the group; a terminal the actor cannot see
+    makes the whole group "not found", so nothing is sent to half a selection.
+    """
+    if (not isinstance(terminal_ids, list) or not terminal_ids
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in terminal_ids)):
+        raise Invalid(N_("Choose at least one terminal."), field="terminal_ids")
+    ids = sorted(set(terminal_ids))
+    if len(ids) > MAX_GROUP:
+        raise Invalid(N_("At most %(n)d terminals per command; choose fewer."),
+                      field="terminal_ids", n=MAX_GROUP)
+    found: dict[int, Terminal] = {}
+    for i in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        q = (select(Terminal).join(Building).join(Community)
+             .where(Terminal.id.in_(ids[i:i + 900]), Community.street_id == actor.street_id,
+                    actor.community_clause(Building.community_id))
+             .options(selectinload(Terminal.building)))
+        found.update({t.id: t for t in s.scalars(q)})
+    if len(found) != len(ids):
+        raise NotFound(N_("No such %(what)s."), what="terminal")
+    for community_id in sorted({t.building.community_id for t in found.values()}):
+        actor.require_edit(community_id, "terminal")
+    args = dict(args or {})
+    _check_command(kind, args)
+    cmds = [Command(terminal_id=tid, kind=kind, args=args, created_by=actor.id) for tid in ids]
+    s.add_all(cmds)
     s.flush()
-    audit.record(s, actor, "command", "terminal", t.id, label=t.name,
-                 community_id=t.building.community_id, after={"kind": kind, **args})
-    return cmd
+    for cmd in cmds:
+        t = found[cmd.terminal_id]
+        audit.record(s, actor, "command", "terminal", t.id, label=t.name,
+                     community_id=t.building.community_id, after={"kind": kind, **args})
+    return cmds
+
+
+def create_command(s: Session, actor: Actor, terminal_id: int, kind: str,
+                   args: dict | None = None) -> Command:
+    return create_commands(s, actor, [terminal_id], kind, args)[0]
 
 
 def command_result(s: Session, terminal: Terminal, payload: dict) -> Command:

@@ -20,10 +20,11 @@ def register(app: Flask) -> None:
         terminals,
         tree,
         users,
+        wall,
     )
 
     for module in (auth, tree, users, audit_log, account, content, schedules, reports,
-                   terminals, broadcasts):
+                   terminals, broadcasts, wall):
         app.register_blueprint(module.bp)
 
     @app.route("/lang/<code>")

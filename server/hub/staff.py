@@ -1,0 +1,58 @@
+"""The staff namespace: logged-in browsers (the fleet wall, broadcast progress) receive
+live events here, each only for the communities its user may see.
+
+Rooms: "street" for street admins (they see every community), f"community:{id}" for
+everyone else. `publish` sends an event to one community's room and to "street"; it goes
+through server.extensions.socketio, so with a message queue it reaches staff on every node.
+"""
+
+from __future__ import annotations
+
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, join_room
+from sqlalchemy.orm import Session
+
+from server.db import db, session_scope
+from server.extensions import socketio
+from server.services import tree, wall
+from server.services.access import Actor
+
+NS = "/staff"
+STREET_ROOM = "street"
+TERMINAL_EVENT = "terminal"  # payload: a wall tile (server.services.wall)
+
+
+def community_room(community_id: int) -> str:
+    return f"community:{community_id}"
+
+
+def rooms_for(s: Session, actor: Actor) -> list[str]:
+    """The one rule: what a user may see on the tree is what they hear about live."""
+    if actor.is_street_admin:
+        return [STREET_ROOM]
+    return [community_room(c.id) for c in tree.list_communities(s, actor)]
+
+
+def publish(event: str, payload: dict, community_id: int) -> None:
+    socketio.emit(event, payload, to=[community_room(community_id), STREET_ROOM], namespace=NS)
+
+
+def publish_terminal(s: Session, terminal_id: int) -> None:
+    """Send a terminal's fresh tile; call it after the commit that changed the terminal."""
+    tile = wall.tile(s, terminal_id)
+    if tile is not None:
+        publish(TERMINAL_EVENT, tile, tile["community_id"])
+
+
+@socketio.on("connect", namespace=NS)
+def connect(auth=None):
+    with session_scope():
+        if not current_user.is_authenticated:
+            raise ConnectionRefusedError("sign in first")
+        for r in rooms_for(db, Actor.of(current_user)):
+            join_room(r)
+
+
+@socketio.on("*", namespace=NS)
+def unknown_event(event, *_args):
+    return {"ok": False, "error": f"staff browsers only listen here (got {event!r})"}
