@@ -334,8 +334,11 @@ class Playback:
         item = play.item
         path = self.blob_path(item.sha256)
         try:
+            offset = (play.started_us - play.item_start_us) / US
             if item.media == "video":
-                self.backend.show_video(path, (play.started_us - play.item_start_us) / US)
+                self.backend.show_video(path, offset)
+            elif item.media == "text":  # a notice's scroll strip crosses once per play
+                self.backend.show_scroll(path, item.duration_s, offset)
             else:
                 self.backend.show_image(path)
         except Exception:

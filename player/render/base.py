@@ -16,6 +16,10 @@ class Backend(Protocol):
     def show_video(self, path: Path, offset_s: float = 0.0) -> None:
         """Start a clip `offset_s` seconds in (a play resumed mid-way starts mid-clip)."""
 
+    def show_scroll(self, path: Path, duration_s: float, offset_s: float = 0.0) -> None:
+        """A notice's scroll strip (wider than the panel): it enters on the right and has
+        left on the left after `duration_s`; `offset_s` seconds of that have passed."""
+
     def show_text(self, title: str, lines: Sequence[str] = ()) -> None:
         """The built-in screen (terminal name, pairing code): never a black screen."""
 

@@ -20,7 +20,9 @@ from player.render.images import (
     dim,
     fit,
     load_image,
+    load_strip,
     png_bytes,
+    scroll_frame,
     ticker_strip,
     video_frame_at,
 )
@@ -40,6 +42,7 @@ class HeadlessBackend:
         self._frame: Image.Image = Image.new("RGB", size)
         self._video: tuple[Path, float, float] | None = None  # path, offset, started
         self.ticker: str | None = None
+        self._scroll: tuple[Path, float, float] | None = None  # path, duration, started
         # (what, detail) of the latest shows, in order: for tests and logs, bounded for long runs
         self.shown: deque[tuple[str, str]] = deque(maxlen=1000)
 
@@ -47,22 +50,32 @@ class HeadlessBackend:
         if self.lazy:
             with self._lock:
                 self._still, self._video = path, None
+                self._scroll = None
                 self.shown.append(("image", path.name))
             return
         img = load_image(path, self.size)
         with self._lock:
             self._frame, self._video, self._still = img, None, None
+            self._scroll = None
             self.shown.append(("image", path.name))
 
     def show_video(self, path: Path, offset_s: float = 0.0) -> None:
         with self._lock:
             self._video, self._still = (path, offset_s, self.monotonic()), None
+            self._scroll = None
             self.shown.append(("video", path.name))
+
+    def show_scroll(self, path: Path, duration_s: float, offset_s: float = 0.0) -> None:
+        with self._lock:
+            self._video, self._still = None, None
+            self._scroll = (path, duration_s, self.monotonic() - offset_s)
+            self.shown.append(("scroll", path.name))
 
     def show_text(self, title: str, lines: Sequence[str] = ()) -> None:
         img = builtin_screen(self.size, title, lines)
         with self._lock:
             self._frame, self._video, self._still = img, None, None
+            self._scroll = None
             self.shown.append(("text", title))
 
     def prepare(self, path: Path, media: str) -> None:
@@ -71,6 +84,7 @@ class HeadlessBackend:
     def blank(self) -> None:
         with self._lock:
             self._frame, self._video, self._still = Image.new("RGB", self.size), None, None
+            self._scroll = None
             self.shown.append(("blank", ""))
 
     def set_brightness(self, percent: int) -> None:
@@ -90,9 +104,13 @@ class HeadlessBackend:
 
     def current_frame(self) -> Image.Image:
         with self._lock:
-            video, frame, still = self._video, self._frame, self._still
+            video, frame, still, scroll = self._video, self._frame, self._still, self._scroll
         if still is not None:
             frame = load_image(still, self.size)
+        if scroll is not None:
+            path, duration, started = scroll
+            frame = scroll_frame(load_strip(path, self.size[1]), self.size,
+                                 self.monotonic() - started, duration)
         if video is not None:
             path, offset, started = video
             decoded = video_frame_at(path, offset + self.monotonic() - started)

@@ -103,6 +103,25 @@ def ticker_offset(strip_width: int, panel_width: int, elapsed_s: float,
     return panel_width - int(elapsed_s * speed_px_s) % travel
 
 
+def load_strip(path: Path, height: int) -> Image.Image:
+    """A scroll strip at the panel's height (rendered for it, so normally untouched)."""
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if im.height != height:
+            im = im.resize((max(1, round(im.width * height / im.height)), height),
+                           Image.Resampling.LANCZOS)
+        return im
+
+
+def scroll_frame(strip: Image.Image, size: tuple[int, int], elapsed_s: float,
+                 duration_s: float) -> Image.Image:
+    """The panel showing a strip that crosses it once in `duration_s`."""
+    frame = Image.new("RGB", size)
+    speed = (strip.width + size[0]) / max(duration_s, 0.001)
+    frame.paste(strip, (ticker_offset(strip.width, size[0], elapsed_s, speed), 0))
+    return frame
+
+
 def video_duration_s(path: Path) -> float | None:
     with av.open(str(path)) as c:
         s = c.streams.video[0]

@@ -29,6 +29,7 @@ from player.render.images import (  # noqa: E402
     builtin_screen,
     fit,
     load_image,
+    load_strip,
     png_bytes,
     ticker_offset,
     ticker_strip,
@@ -140,6 +141,9 @@ class SdlBackend:
     def show_video(self, path: Path, offset_s: float = 0.0) -> None:
         self._call("video", path, offset_s)
 
+    def show_scroll(self, path: Path, duration_s: float, offset_s: float = 0.0) -> None:
+        self._call("scroll", path, duration_s, offset_s)
+
     def show_text(self, title: str, lines: Sequence[str] = ()) -> None:
         self._call("text", title, tuple(lines))
 
@@ -181,6 +185,7 @@ class SdlBackend:
         self._video: _Video | None = None
         self._prepared: dict[Path, pygame.Surface | _Video] = {}
         self._ticker: tuple[pygame.Surface, float] | None = None  # strip, started
+        self._scroll: tuple[pygame.Surface, float, float] | None = None  # strip, speed, t0
         self._dirty = True
         self._ready.set()
         try:
@@ -195,7 +200,7 @@ class SdlBackend:
     def _loop(self) -> None:
         while True:
             wait = self._video.frame_s / 2 if self._video else IDLE_TICK_S
-            if self._ticker is not None:
+            if self._ticker is not None or self._scroll is not None:
                 wait, self._dirty = min(wait, TICKER_TICK_S), True
             try:
                 name, args, fut = self._q.get(timeout=wait)
@@ -228,7 +233,11 @@ class SdlBackend:
 
     def _present(self) -> None:
         self._screen.fill((0, 0, 0))
-        if self._frame is not None:
+        if self._scroll is not None:
+            strip, speed, started = self._scroll
+            x = ticker_offset(strip.get_width(), self.size[0], time.monotonic() - started, speed)
+            self._screen.blit(strip, (x, 0))
+        elif self._frame is not None:
             self._screen.blit(self._frame, (0, 0))
             if self._ticker is not None:
                 strip, started = self._ticker
@@ -243,6 +252,7 @@ class SdlBackend:
         self._dirty = False
 
     def _drop_video(self) -> None:
+        self._scroll = None  # whatever shows next replaces a scrolling strip too
         if self._video is not None:
             self._video.close()
             self._video = None
@@ -272,6 +282,12 @@ class SdlBackend:
         if video.first is not None:  # the old frame stays up until this one is ready
             self._frame, self._dirty = video.first, True
             self.video_frames += 1
+
+    def _do_scroll(self, path: Path, duration_s: float, offset_s: float) -> None:
+        strip = _surface(load_strip(path, self.size[1]))
+        self._drop_video()
+        speed = (strip.get_width() + self.size[0]) / max(duration_s, 0.001)
+        self._scroll, self._dirty = (strip, speed, time.monotonic() - offset_s), True
 
     def _do_text(self, title: str, lines: tuple[str, ...]) -> None:
         self._drop_video()

@@ -256,3 +256,12 @@ def test_a_failing_turn_is_retried_not_fatal(tmp_path) -> None:
     rig.run_until(T0 + timedelta(seconds=10))
     assert list(rig.backend.shown) == [("text", "Block 3 lobby")]
     assert rig.backend.fails == 0
+
+
+def test_a_scroll_strip_item_scrolls(tmp_path) -> None:
+    rig = Rig(tmp_path)
+    strip = rig.blob(1)
+    rig.pb.set_plan(plan(sched(1, playlist(item(1, 12, strip, media="text")))))
+    got = rig.run_until(T0 + timedelta(seconds=12))
+    assert got == [(1, "08:00:00", "08:00:12", "completed")]
+    assert ("scroll", strip) in rig.backend.shown

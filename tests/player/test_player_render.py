@@ -207,3 +207,40 @@ def test_playback_loop_drives_the_sdl_window_in_real_time(sdl, tmp_path) -> None
         runner.join(10)
     assert not runner.is_alive()
     assert {r["content_id"] for r in box.batch(100)} == {1, 2}
+
+
+def _strip(tmp_path: Path) -> Path:
+    """A 192×32 scroll strip: red on its left half, blue on its right half."""
+    img = Image.new("RGB", (192, 32), RED)
+    img.paste(BLUE, (96, 0, 192, 32))
+    path = tmp_path / "strip.png"
+    img.save(path)
+    return path
+
+
+def test_headless_scroll_strip_crosses_the_panel_once_per_play(tmp_path) -> None:
+    from player.render.headless import HeadlessBackend
+
+    now = [100.0]
+    b = HeadlessBackend((64, 32), monotonic=lambda: now[0])
+    # 192 + 64 px to travel in 8 s: 32 px/s; it enters from the right
+    b.show_scroll(_strip(tmp_path), duration_s=8.0)
+    assert b.current_frame().getpixel((63, 16)) == (0, 0, 0)  # not in yet
+    now[0] += 2.0  # x = 64 - 64 = 0: the red half fills the panel
+    assert b.current_frame().getpixel((0, 16)) == RED
+    now[0] += 3.0  # x = 64 - 160 = -96: the blue half fills it
+    assert b.current_frame().getpixel((0, 16)) == BLUE and b.current_frame().getpixel(
+        (63, 16)) == BLUE
+    b.show_scroll(_strip(tmp_path), duration_s=8.0, offset_s=2.0)  # joined mid-way
+    assert b.current_frame().getpixel((10, 16)) == RED
+
+
+def test_sdl_scroll_strip_moves(sdl, tmp_path) -> None:
+    import time
+
+    sdl.show_scroll(_strip(tmp_path), duration_s=8.0, offset_s=2.0)  # red fills the panel
+    assert near(colour_of(sdl.screenshot(), (5, 16)), RED)
+    time.sleep(0.5)
+    sdl.show_scroll(_strip(tmp_path), duration_s=8.0, offset_s=5.0)
+    assert near(colour_of(sdl.screenshot(), (5, 16)), BLUE)
+    assert wait_for(lambda: colour_of(sdl.screenshot(), (60, 16)) == (0, 0, 0), 10)
