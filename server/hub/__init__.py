@@ -17,11 +17,12 @@ from server.services import changes
 
 
 def register(app: Flask) -> None:
-    from server.hub import http, terminals
+    from server.hub import health, http, terminals
 
     terminals.connections.clear()  # a new Socket.IO server holds no connections yet
 
     app.register_blueprint(http.bp)
+    app.register_blueprint(health.bp)
     from server.extensions import csrf
 
     csrf.exempt(http.bp)

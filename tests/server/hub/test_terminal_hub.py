@@ -226,3 +226,9 @@ def test_blobs_only_for_the_terminals_own_manifest(w, client, tmp_path):
     r = client.get(f"{protocol.BLOB_PATH}/{w['item'].blob_sha256}",
                    headers={"Authorization": f"Bearer {w['c2']}"})
     assert r.status_code == 404  # the other terminal is not targeted
+
+
+def test_health_says_the_node_serves(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json["ok"] and r.json["database"] is None and r.json["queue"] is None

@@ -1,0 +1,69 @@
+"""The message-queue watch: when a node says pushes between nodes are lost (the real
+thing, with Redis cut under three nodes, is in tests/multinode)."""
+
+from __future__ import annotations
+
+from server.hub.queue import LATE_AFTER, QueueWatch
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def started(interval: float = 2.0) -> tuple[QueueWatch, Clock]:
+    clock = Clock()
+    w = QueueWatch("web-1", interval, clock)
+    w.start()
+    return w, clock
+
+
+def test_no_problem_before_the_queue_is_used():
+    assert QueueWatch("web-1", 2.0).problem() is None
+
+
+def test_hearing_its_own_heartbeat_is_healthy():
+    w, clock = started()
+    for _ in range(10):
+        clock.t += 2.0
+        w.sent(3)
+        w.heard({"node": "web-1"}, own=True)
+        assert w.check() is None
+
+
+def test_a_deaf_listener_is_reported_after_a_few_intervals_then_clears():
+    w, clock = started()
+    w.sent(2)
+    clock.t += LATE_AFTER * 2.0 - 0.1
+    assert w.check() is None  # late, not yet a problem
+    clock.t += 0.2
+    assert "has not heard its own heartbeat" in w.check()
+    w.heard({"node": "web-1"}, own=True)
+    assert w.check() is None
+
+
+def test_a_failed_publish_and_an_empty_channel_are_problems():
+    w, _ = started()
+    w.sent(None, "Redis unreachable")
+    assert "cannot publish" in w.problem() and "Redis unreachable" in w.problem()
+    w.sent(0)
+    assert "nobody is subscribed" in w.problem()
+    w.sent(1)
+    assert w.problem() is None
+
+
+def test_report_lists_live_peers_and_what_they_see():
+    w, clock = started()
+    w.heard({"node": "web-2", "problem": None}, own=False)
+    w.heard({"node": "web-3", "problem": "node web-3 cannot publish"}, own=False)
+    w.heard({"node": "web-1"}, own=True)
+    clock.t += 1.0
+    r = w.report()
+    assert r["node"] == "web-1" and r["problem"] is None and r["heard_own_s_ago"] == 1.0
+    assert r["peers"] == {"web-2": {"seen_s_ago": 1.0, "problem": None},
+                          "web-3": {"seen_s_ago": 1.0, "problem": "node web-3 cannot publish"}}
+    clock.t += 60.0  # peers that went quiet drop off the list
+    assert w.report()["peers"] == {}
