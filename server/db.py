@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -50,6 +50,11 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Byte counts (file sizes, free disk) pass 2 GiB: 64 bits on PostgreSQL. SQLite's INTEGER
+# already holds 64 bits, and keeping it INTEGER there spares a table rebuild.
+ByteCount = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:

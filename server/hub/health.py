@@ -1,7 +1,8 @@
 """GET /healthz: is this node able to serve? For the proxy, systemd checks and tests.
 
 200 when the database answers and the message queue (if any) carries this node's pushes;
-503 with the reason otherwise. It names only the node and the problem: no login needed.
+503 with the reason otherwise. It names only the node, the problem and how many terminal
+connections the node holds: no login needed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from server.db import db
-from server.hub import queue
+from server.hub import queue, terminals
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
@@ -30,5 +31,6 @@ def healthz():
     queue_problem = watch.check() if watch is not None else None
     body = {"ok": database is None and queue_problem is None,
             "node": current_app.config["SIGNAGE"].node_name,
-            "database": database, "queue": queue_problem}
+            "database": database, "queue": queue_problem,
+            "terminals": len(terminals.connections)}  # connections this node holds
     return jsonify(body), 200 if body["ok"] else 503

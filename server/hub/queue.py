@@ -71,10 +71,13 @@ class QueueWatch:
             return (f"node {self.node} cannot publish to the message queue "
                     f"({self.publish_error}); terminals on other nodes miss its pushes and "
                     "catch up at their periodic check")
+        now = self.clock()
+        if now - self.started_at <= LATE_AFTER * self.interval_s:
+            return None  # the listener may still be subscribing
         if self.receivers == 0:
             return (f"node {self.node}: nobody is subscribed to the message queue channel, "
                     "not even this node; pushes between nodes are lost")
-        silent = self.clock() - (self.last_heard or self.started_at)
+        silent = now - (self.last_heard or self.started_at)
         if silent > LATE_AFTER * self.interval_s:
             return (f"node {self.node} has not heard its own heartbeat for {silent:.0f} s: "
                     "its message-queue listener is dead or Redis drops messages; it misses "
