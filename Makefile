@@ -24,7 +24,7 @@ system-deps:
 	  else echo "Install a CJK font (Debian: fonts-wqy-zenhei) to render notices."; fi; fi
 
 # Chromium for browser tests; nginx for the multi-node tests (tests/multinode runs deploy/'s
-# configuration in front of three nodes; the package's own service is not started here).
+# configuration in front of three nodes, in an nginx of their own on a free port).
 test-deps: deps
 	@if ! command -v chromium >/dev/null || ! command -v Xvfb >/dev/null || ! [ -x /usr/sbin/nginx ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
