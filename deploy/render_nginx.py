@@ -35,6 +35,9 @@ def render(nodes: list[str], *, listen: str, server_name: str, data_dir: str,
         raise ValueError(f"SIGNAGE_DATA_DIR={data_dir!r} must be an absolute path")
     if not re.fullmatch(r"[\w.:\[\]*]+", listen):
         raise ValueError(f"SIGNAGE_LISTEN={listen!r}: give a port or address:port")
+    if not re.fullmatch(r"[\w.\-* ]+", server_name):
+        raise ValueError(f"SIGNAGE_SERVER_NAME={server_name!r}: give host names separated by "
+                         "spaces (or _ for any)")
     servers = "\n".join(f"    server {n} max_fails=1 fail_timeout=10s;" for n in nodes)
     values = {
         "SERVERS": servers,

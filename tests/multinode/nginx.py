@@ -69,21 +69,28 @@ def binary() -> str:
     return path
 
 
-def start(nodes: list[str], data_dir: Path, work: Path, max_upload_bytes: int) -> Nginx:
+def configure(work: Path, site: str) -> list[str]:
+    """Write the site and a main context around it into `work`; check it with `nginx -t`.
+    Returns the command line that runs this nginx in the foreground."""
     work.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    (work / "signage.conf").write_text(render_nginx.render(
-        nodes, listen=f"127.0.0.1:{port}", server_name="localhost", data_dir=str(data_dir),
-        max_upload_bytes=max_upload_bytes, accel_path=ACCEL_PATH))
+    (work / "signage.conf").write_text(site)
     # As root, workers would switch to "nobody", who cannot read the test's temp dirs.
     user = "user root;" if os.geteuid() == 0 else ""
     (work / "nginx.conf").write_text(MAIN.format(dir=work, user=user))
-    out = (work / "stderr.log").open("a")
     args = [binary(), "-p", str(work), "-c", str(work / "nginx.conf"), "-e",
             str(work / "error.log")]
     check = subprocess.run([*args, "-t"], capture_output=True, text=True)
     if check.returncode != 0:
         raise RuntimeError(f"nginx refused the rendered configuration:\n{check.stderr}")
+    return args
+
+
+def start(nodes: list[str], data_dir: Path, work: Path, max_upload_bytes: int) -> Nginx:
+    port = free_port()
+    args = configure(work, render_nginx.render(
+        nodes, listen=f"127.0.0.1:{port}", server_name="localhost", data_dir=str(data_dir),
+        max_upload_bytes=max_upload_bytes, accel_path=ACCEL_PATH))
+    out = (work / "stderr.log").open("a")
     proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True)
     out.close()
