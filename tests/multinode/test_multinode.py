@@ -163,3 +163,5 @@ def test_a_node_killed_mid_run_moves_its_players_and_loses_no_play(cluster, edge
 #   one candidate ran it, once; then kill -9 the leader and assert the other takes over
 #   within the lease time and the next job still runs exactly once.
 # Left empty on purpose: the scheduler does not exist on this branch.
+# Cross-node broadcast and acknowledgement (issue #7, the lead's) belongs here too: send
+# it through a node holding none of the targets, as the first test does with a schedule.
