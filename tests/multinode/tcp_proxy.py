@@ -23,10 +23,6 @@ class TcpProxy:
         self._stopped = threading.Event()
         self.restore()
 
-    @property
-    def is_cut(self) -> bool:
-        return self._listener is None
-
     def restore(self) -> None:
         with self._lock:
             if self._listener is not None:
