@@ -46,6 +46,15 @@ def _number(env, name: str, default, kind: type, minimum):
     return value
 
 
+def _queue_url(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if not raw.startswith(("redis://", "rediss://")):
+        raise ValueError(f"SIGNAGE_MESSAGE_QUEUE={raw!r}: only Redis is supported "
+                         "(redis://host:6379/0 or rediss://...)")
+    return raw
+
+
 def _accel_path(raw: str | None) -> str | None:
     if not raw:
         return None
@@ -91,7 +100,7 @@ class Settings:
             data_dir=data_dir,
             database_url=db_url,
             secret_key=env.get("SIGNAGE_SECRET_KEY") or _secret_key(data_dir),
-            message_queue=env.get("SIGNAGE_MESSAGE_QUEUE") or None,
+            message_queue=_queue_url(env.get("SIGNAGE_MESSAGE_QUEUE")),
             message_queue_channel=env.get("SIGNAGE_MESSAGE_QUEUE_CHANNEL") or "signage",
             queue_heartbeat_s=_number(env, "SIGNAGE_QUEUE_HEARTBEAT_S", 5.0, float, 0.1),
             node_name=env.get("SIGNAGE_NODE_NAME") or f"{socket.gethostname()}-{os.getpid()}",

@@ -168,9 +168,7 @@ def client_manager(url: str | None, channel: str, node: str,
     """The Socket.IO client manager for these settings (a plain one without a queue)."""
     if not url:
         return socketio.Manager()
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(f"SIGNAGE_MESSAGE_QUEUE={url!r}: only Redis is supported "
-                         "(redis://host:6379/0, rediss:// or unix://)")
+    # server.config has checked that the URL is Redis.
     return WatchedRedisManager(url, channel, QueueWatch(node, heartbeat_s))
 
 

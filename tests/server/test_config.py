@@ -51,6 +51,7 @@ def test_scale_out_settings(tmp_path):
     ("SIGNAGE_DB_MAX_OVERFLOW", "-1", "must be at least 0"),
     ("SIGNAGE_QUEUE_HEARTBEAT_S", "0", "must be at least 0.1"),
     ("SIGNAGE_BLOB_ACCEL_PATH", "_blobs", "must start and end with '/'"),
+    ("SIGNAGE_MESSAGE_QUEUE", "amqp://guest@127.0.0.1//", "only Redis is supported"),
 ])
 def test_bad_scale_out_settings_name_the_variable(tmp_path, name, value, says):
     with pytest.raises(ValueError, match=name) as err:

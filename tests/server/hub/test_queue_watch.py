@@ -70,3 +70,21 @@ def test_report_lists_live_peers_and_what_they_see():
                           "web-3": {"seen_s_ago": 1.0, "problem": "node web-3 cannot publish"}}
     clock.t += 60.0  # peers that went quiet drop off the list
     assert w.report()["peers"] == {}
+
+
+def test_the_message_queue_setting_wires_a_watched_redis_manager(tmp_path):
+    from server import create_app
+    from server.extensions import socketio
+    from server.hub.queue import WatchedRedisManager
+
+    env = {"SIGNAGE_DATA_DIR": str(tmp_path), "SIGNAGE_SECRET_KEY": "k",
+           "SIGNAGE_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0",
+           "SIGNAGE_MESSAGE_QUEUE_CHANNEL": "district-7", "SIGNAGE_NODE_NAME": "web-8001"}
+    create_app(env)
+    manager = socketio.server.manager
+    assert isinstance(manager, WatchedRedisManager)
+    assert (manager.channel, manager.watch.node) == ("district-7", "web-8001")
+    # The next app without a queue must not inherit it (Flask-SocketIO keeps options).
+    create_app({"SIGNAGE_DATA_DIR": str(tmp_path), "SIGNAGE_SECRET_KEY": "k"})
+    assert not isinstance(socketio.server.manager, WatchedRedisManager)
+
