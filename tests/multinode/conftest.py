@@ -17,6 +17,7 @@ import pytest
 import redis
 import requests
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from tests import live
 from tests.conftest import clean_database
@@ -198,7 +199,7 @@ def assert_every_second_accounted(players: list[Player], database_url: str) -> N
 
 def connections_per_node(database_url: str) -> dict[str, int]:
     """Database connections each node holds now (make_engine names them)."""
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, poolclass=NullPool)
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT application_name, count(*) FROM pg_stat_activity "
                                  "WHERE datname = current_database() "

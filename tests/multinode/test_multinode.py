@@ -3,7 +3,9 @@ every terminal still converges and every second of play is accounted for."""
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 import socketio
@@ -25,6 +27,7 @@ from tests.multinode.conftest import (
 NUDGE_S = 15  # a nudge arrives within seconds; these players' periodic check is 600 s away
 CUT_S = 30  # how long Redis stays away
 CHECK_S = 10  # the periodic version check of the players in the Redis test
+STORM = 40  # terminals connecting at once
 
 
 def test_a_change_on_one_node_reaches_players_on_the_others(cluster, edge, make_player,
@@ -92,6 +95,45 @@ def test_blobs_come_from_nginx_with_ranges(cluster, edge, make_player, admin_tok
     refused = requests.get(edge.url + path, headers={"Authorization": "Bearer nope"},
                            timeout=10)
     assert refused.status_code == 401
+
+
+def test_a_storm_of_terminals_shares_each_nodes_small_pool(cluster, edge, credentials,
+                                                          unused_terminals, pg_url):
+    """40 terminals connect at once (as after a node loss) and each asks for its whole
+    manifest: thousands of greenlets' worth of work queue for a pool of POOL_SIZE +
+    POOL_OVERFLOW per node; every one is answered, no node opens more."""
+    ids = [next(unused_terminals) for _ in range(STORM)]
+    peak: dict[str, int] = {}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            for node, n in connections_per_node(pg_url).items():
+                peak[node] = max(peak.get(node, 0), n)
+            done.wait(0.05)
+
+    def terminal(tid: int) -> dict:
+        sio = socketio.Client(reconnection=False)
+        try:
+            sio.connect(edge.url, auth={"credential": credentials[tid],
+                                        "protocol": PROTOCOL_VERSION},
+                        namespaces=[TERMINAL_NAMESPACE], transports=["websocket"],
+                        wait_timeout=30)
+            return sio.call(SYNC, {"manifest_version": 0}, namespace=TERMINAL_NAMESPACE,
+                            timeout=60)
+        finally:
+            sio.disconnect()
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        with ThreadPoolExecutor(STORM) as pool:
+            acks = list(pool.map(terminal, ids))
+    finally:
+        done.set()
+        sampler.join()
+    assert all(a["ok"] and a["manifest"] is not None for a in acks), acks
+    assert peak and all(n <= POOL_SIZE + POOL_OVERFLOW for n in peak.values()), peak
 
 
 def test_redis_away_for_30_s_every_player_converges(cluster, edge, redis_proxy, make_player,
