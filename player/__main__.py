@@ -1,5 +1,5 @@
 """python -m player --server URL [--credential FILE] [--data DIR] [--headless] [--size WxH]
-[--fullscreen] [--quota-mb N] | --totals
+[--fullscreen] [--quota-mb N] [--transport websocket|polling] [--sync-interval S] | --totals
 
 Logs to stderr. SIGTERM/SIGINT stop it cleanly: the current play is recorded as cut short
 (reason "shutdown"), the outbox is uploaded if the server is reachable, totals.json written.
@@ -21,6 +21,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 from player.outbox import Outbox  # noqa: E402
 from player.pairing import load_credential  # noqa: E402
+from player.protocol import SYNC_INTERVAL_S  # noqa: E402
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -28,6 +29,16 @@ def parse_size(text: str) -> tuple[int, int]:
     if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
         raise argparse.ArgumentTypeError("size must look like 192x96")
     return int(m.group(1)), int(m.group(2))
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 1:
+        raise argparse.ArgumentTypeError("the interval must be at least 1 second")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=parse_size, help="panel size WxH (default: the manifest's)")
     p.add_argument("--fullscreen", action="store_true")
     p.add_argument("--quota-mb", type=float, help="media cache limit in MB")
+    p.add_argument("--transport", choices=["websocket", "polling"], default="websocket",
+                   help="websocket (default): one connection any server node can take; "
+                   "polling: long-polling first, for networks that block WebSocket (needs "
+                   "sticky sessions when several nodes serve)")
+    p.add_argument("--sync-interval", type=positive_seconds, default=SYNC_INTERVAL_S, metavar="S",
+                   help="seconds between periodic manifest version checks, the catch-up "
+                   f"for a missed nudge (default {SYNC_INTERVAL_S:.0f}, +up to 20%% jitter)")
     p.add_argument("--totals", action="store_true", help="print play totals as JSON and exit")
     p.add_argument("--log-level", default="INFO")
     return p
@@ -64,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     term = Terminal(args.server, args.data, credential=credential, headless=args.headless,
                     size=args.size, fullscreen=args.fullscreen,
-                    quota_bytes=int(args.quota_mb * 1e6) if args.quota_mb else None)
+                    quota_bytes=int(args.quota_mb * 1e6) if args.quota_mb else None,
+                    transports=["websocket"] if args.transport == "websocket" else None,
+                    sync_interval_s=args.sync_interval)
     stop_reason: list[str] = []
 
     def on_signal(signum: int, frame: object) -> None:

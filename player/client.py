@@ -1,7 +1,7 @@
 """The network side: Socket.IO to the server's /terminal namespace (python-socketio Client).
 
 One thread runs everything that talks to the server, in order: HELLO after every connect,
-SYNC on a MANIFEST_CHANGED nudge and every SYNC_INTERVAL_S (+ up to 20 % jitter, so a fleet
+SYNC on a MANIFEST_CHANGED nudge and every sync interval (SYNC_INTERVAL_S unless told; + up to 20 % jitter, so a fleet
 rebooting together does not ask at the same second), STATUS every STATUS_INTERVAL_S, outbox
 uploads, and the answers to COMMANDs. Event handlers only queue work for that thread: an
 ack cannot arrive while a handler blocks the client's read loop.
@@ -72,11 +72,14 @@ class TerminalClient:
     def __init__(self, side: TerminalSide, server_url: str, credential: str, *,
                  rng: random.Random | None = None,
                  monotonic: Callable[[], float] = time.monotonic,
-                 transports: list[str] | None = None) -> None:
+                 transports: list[str] | None = None,
+                 sync_interval_s: float = SYNC_INTERVAL_S) -> None:
         self.side = side
         # None: Engine.IO's default (long-polling, upgraded to WebSocket when the server
-        # can), which works behind any server setup; ["websocket"] skips the polling phase.
+        # can); ["websocket"] skips the polling phase, so behind several server nodes any
+        # node can take the connection (polling needs every request on the same node).
         self.transports = transports
+        self.sync_interval_s = sync_interval_s
         self.server_url = server_url
         self.credential = credential
         self.rng = rng or random.Random()
@@ -236,7 +239,7 @@ class TerminalClient:
             return False
 
     def _sync_interval(self) -> float:
-        return SYNC_INTERVAL_S * (1 + 0.2 * self.rng.random())
+        return self.sync_interval_s * (1 + 0.2 * self.rng.random())
 
     def _call(self, event: str, data: dict[str, Any], timeout_s: float = ACK_TIMEOUT_S) -> Any:
         return self.sio.call(event, data, namespace=TERMINAL_NAMESPACE, timeout=timeout_s)

@@ -134,12 +134,17 @@ def _obj(payload: Any, event: str) -> dict:
     return payload
 
 
-def _int(d: dict, key: str, *, minimum: int = 0, optional: bool = False) -> int | None:
+INT32_MAX = 2**31 - 1  # ids and versions: what a database INTEGER column holds
+INT64_MAX = 2**63 - 1  # byte counts
+
+
+def _int(d: dict, key: str, *, minimum: int = 0, maximum: int = INT32_MAX,
+         optional: bool = False) -> int | None:
     v = d.get(key)
     if v is None and optional:
         return None
-    if not isinstance(v, int) or isinstance(v, bool) or v < minimum:
-        raise ProtocolError(f"{key} must be an integer ≥ {minimum}")
+    if not isinstance(v, int) or isinstance(v, bool) or not minimum <= v <= maximum:
+        raise ProtocolError(f"{key} must be an integer from {minimum} to {maximum}")
     return v
 
 
@@ -245,9 +250,7 @@ def check_status(payload: Any) -> dict:
     b = d.get("brightness")
     if not isinstance(b, int) or isinstance(b, bool) or not 0 <= b <= 100:
         raise ProtocolError("brightness must be an integer from 0 to 100")
-    disk = _int(d, "free_disk_bytes", optional=True)
-    if disk is not None and disk >= 2**63:
-        raise ProtocolError("free_disk_bytes is too large")
+    _int(d, "free_disk_bytes", maximum=INT64_MAX, optional=True)
     off = d.get("clock_offset_s", 0)
     if not isinstance(off, (int, float)) or isinstance(off, bool) or abs(off) > 10 * 365 * 86400:
         raise ProtocolError("clock_offset_s must be a number of seconds")

@@ -32,7 +32,7 @@ from player.manifest_store import Manifest, ManifestStore
 from player.outbox import Outbox
 from player.pairing import CREDENTIAL_FILE, PairingCancelled, load_credential, pair
 from player.playback import Playback
-from player.protocol import PROTOCOL_VERSION, iso
+from player.protocol import PROTOCOL_VERSION, SYNC_INTERVAL_S, iso
 from player.render.base import Backend
 from player.render.images import thumbnail_png
 from playlists.resolver import blobs_needed
@@ -49,7 +49,8 @@ class Terminal:
                  size: tuple[int, int] | None = None, fullscreen: bool = False,
                  quota_bytes: int | None = None, clock: Clock | None = None,
                  server_clock: ServerClock | None = None, credential: str | None = None,
-                 pairing_poll_s: float = 3.0) -> None:
+                 pairing_poll_s: float = 3.0, transports: list[str] | None = None,
+                 sync_interval_s: float = SYNC_INTERVAL_S) -> None:
         self.server_url = server_url.rstrip("/")
         # Set by a closed window (or a signal, in __main__); whoever owns the Terminal then
         # calls stop() from its own thread (never from the render thread it would join).
@@ -97,6 +98,8 @@ class Terminal:
         self.download_problems: dict[str, str] = {}
         self.revoked: str | None = None
         self.pairing_poll_s = pairing_poll_s
+        self.transports = transports
+        self.sync_interval_s = sync_interval_s
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -122,7 +125,9 @@ class Terminal:
                 return
             self.cache.credential = self.credential
             self.playback.reload()  # the pairing code gives way to the schedule
-        self.client = TerminalClient(self, self.server_url, self.credential)
+        self.client = TerminalClient(self, self.server_url, self.credential,
+                                     transports=self.transports,
+                                     sync_interval_s=self.sync_interval_s)
         if not self._stop.is_set():
             self.client.start()
 

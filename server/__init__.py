@@ -9,10 +9,12 @@ import os
 from collections.abc import Mapping
 
 from flask import Flask, has_request_context, session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.config import Settings
-from server.db import bind, db, make_engine
+from server.db import PoolSize, bind, db, make_engine
 from server.extensions import CSP, babel, csrf, limiter, login_manager, socketio, talisman
+from server.hub import queue
 
 # Socket handlers are declared before any init_app: Flask-SocketIO keeps them for every
 # app only when no server exists yet (tests build many apps in one process).
@@ -29,7 +31,9 @@ def create_app(env: Mapping[str, str] | None = None, **overrides: object) -> Fla
     app.config.update(overrides)
     app.json.ensure_ascii = False  # Chinese stays readable in API answers
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, PoolSize(
+        settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_s,
+        f"signage {settings.node_name}"))
     bind(engine)
     app.extensions["signage_engine"] = engine
 
@@ -77,12 +81,21 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
         return user if user is not None and user.active else None
 
     # Explicit async mode: auto-detection would pick whatever happens to be installed.
+    # The client manager is always given: Flask-SocketIO keeps init_app's options between
+    # calls, so one built for an earlier app must not leak into the next.
     socketio.init_app(
         app,
         async_mode=os.environ.get("SIGNAGE_ASYNC_MODE", "gevent"),
-        message_queue=settings.message_queue,
+        client_manager=queue.client_manager(settings.message_queue,
+                                            settings.message_queue_channel,
+                                            settings.node_name, settings.queue_heartbeat_s),
         cors_allowed_origins=[],
     )
+    if settings.proxy_hops:
+        # Behind nginx: the client's address (rate limits, audit) and scheme come from the
+        # proxy's X-Forwarded-* headers, trusted from exactly this many proxies.
+        n = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,10 +22,46 @@ def _secret_key(data_dir: Path) -> str:
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another node sharing this data dir made it first
+        return path.read_text().strip()
     with os.fdopen(fd, "w") as f:
         f.write(key)
     return key
+
+
+def _number(env, name: str, default, kind: type, minimum):
+    """A numeric setting, refused at start-up with the variable's name when it is wrong."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ValueError(f"{name}={raw!r} is not {what}") from None
+    if value < minimum:
+        raise ValueError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _queue_url(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if not raw.startswith(("redis://", "rediss://")):
+        raise ValueError(f"SIGNAGE_MESSAGE_QUEUE={raw!r}: only Redis is supported "
+                         "(redis://host:6379/0 or rediss://...)")
+    return raw
+
+
+def _accel_path(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if not (raw.startswith("/") and raw.endswith("/")):
+        raise ValueError(f"SIGNAGE_BLOB_ACCEL_PATH={raw!r} must start and end with '/' "
+                         "(e.g. /_signage_blobs/, the internal location in deploy/nginx)")
+    return raw
 
 
 @dataclass
@@ -33,6 +70,20 @@ class Settings:
     database_url: str
     secret_key: str
     message_queue: str | None = None
+    # Several deployments (or test runs) may share one Redis: each uses its own channel,
+    # and the same name prefixes its rate-limit keys.
+    message_queue_channel: str = "signage"
+    queue_heartbeat_s: float = 5.0  # see server/hub/queue.py
+    node_name: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    # Database pool per process; see docs/deploy.md for how the numbers were chosen.
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_pool_timeout_s: float = 10.0
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
+    proxy_hops: int = 0
+    # Behind nginx: answer blob downloads with X-Accel-Redirect to this internal location,
+    # so nginx serves the file (ranges, sendfile) after the app has checked access.
+    blob_accel_path: str | None = None
     cookie_secure: bool = False
     login_limit: str = "10 per minute"
     max_upload_bytes: int = 1024 * 1024 * 1024
@@ -49,7 +100,15 @@ class Settings:
             data_dir=data_dir,
             database_url=db_url,
             secret_key=env.get("SIGNAGE_SECRET_KEY") or _secret_key(data_dir),
-            message_queue=env.get("SIGNAGE_MESSAGE_QUEUE") or None,
+            message_queue=_queue_url(env.get("SIGNAGE_MESSAGE_QUEUE")),
+            message_queue_channel=env.get("SIGNAGE_MESSAGE_QUEUE_CHANNEL") or "signage",
+            queue_heartbeat_s=_number(env, "SIGNAGE_QUEUE_HEARTBEAT_S", 5.0, float, 0.1),
+            node_name=env.get("SIGNAGE_NODE_NAME") or f"{socket.gethostname()}-{os.getpid()}",
+            db_pool_size=_number(env, "SIGNAGE_DB_POOL_SIZE", 10, int, 1),
+            db_max_overflow=_number(env, "SIGNAGE_DB_MAX_OVERFLOW", 10, int, 0),
+            db_pool_timeout_s=_number(env, "SIGNAGE_DB_POOL_TIMEOUT_S", 10.0, float, 0.1),
+            proxy_hops=_number(env, "SIGNAGE_PROXY_HOPS", 0, int, 0),
+            blob_accel_path=_accel_path(env.get("SIGNAGE_BLOB_ACCEL_PATH")),
             cookie_secure=env.get("SIGNAGE_COOKIE_SECURE", "") in ("1", "true", "yes"),
             login_limit=env.get("SIGNAGE_LOGIN_LIMIT") or "10 per minute",
             max_upload_bytes=int(env.get("SIGNAGE_MAX_UPLOAD_BYTES") or 1024**3),
@@ -87,5 +146,9 @@ class Settings:
             "RATELIMIT_HEADERS_ENABLED": True,
             # Shared counters when several nodes run; one process needs none.
             "RATELIMIT_STORAGE_URI": self.message_queue or "memory://",
+            "RATELIMIT_KEY_PREFIX": self.message_queue_channel,
+            # Redis away must not lock staff out: count in memory until it is back.
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+            "RATELIMIT_SWALLOW_ERRORS": True,
             "MAX_CONTENT_LENGTH": self.max_upload_bytes,
         }

@@ -11,9 +11,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -51,11 +52,34 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Byte counts (file sizes, free disk) pass 2 GiB: 64 bits on PostgreSQL. SQLite's INTEGER
+# already holds 64 bits, and keeping it INTEGER there spares a table rebuild.
+ByteCount = BigInteger().with_variant(Integer(), "sqlite")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class PoolSize:
+    """Connections one process may hold (PostgreSQL only; SQLite needs no pool sizing).
+
+    Under gevent one worker runs thousands of greenlets, but a greenlet holds a connection
+    only for one event or request (a few ms), so a few connections serve them all; more
+    would only queue inside PostgreSQL. The bound matters more than the size: every node
+    may open size + overflow, and nodes x that must stay under max_connections. A greenlet
+    that waits longer than `timeout_s` for a connection fails that one event (logged,
+    answered as an error; the terminal retries) instead of piling up behind it.
+    """
+
+    size: int = 10
+    overflow: int = 10
+    timeout_s: float = 10.0
+    application_name: str = "signage"  # shown in pg_stat_activity: which node holds what
+
+
+def make_engine(url: str, pool: PoolSize | None = None) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
 
@@ -68,8 +92,13 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    # Sized for one gevent worker: many greenlets, few simultaneous queries.
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    pool = pool or PoolSize()
+    connect_args = {"application_name": pool.application_name[:63]} if "postgresql" in url else {}
+    # pre_ping: after a database restart or failover the first checkout reconnects instead
+    # of failing the event; recycle: idle connections do not outlive a proxy's idle timeout.
+    return create_engine(url, pool_size=pool.size, max_overflow=pool.overflow,
+                         pool_timeout=pool.timeout_s, pool_pre_ping=True, pool_recycle=1800,
+                         connect_args=connect_args)
 
 
 def _scope() -> object:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, send_file
+from flask import Response, abort, current_app, send_file
 
 import content as lib
 from server.config import Settings
@@ -25,7 +25,21 @@ def upload_limits() -> lib.Limits:
 
 
 def send_blob(sha256: str, mime: str, download_name: str | None = None):
-    """Serve a blob with range requests and ETag (it never changes: its name is its hash)."""
+    """Serve a blob with range requests and ETag (it never changes: its name is its hash).
+
+    Behind nginx (SIGNAGE_BLOB_ACCEL_PATH set) the app only decides who may have it and
+    hands the file itself to nginx with X-Accel-Redirect (deploy/nginx/signage.conf)."""
+    accel = settings().blob_accel_path
+    if accel:
+        path = blob_store().path(sha256)
+        if not path.is_file():
+            abort(404)
+        response = Response(mimetype=mime)
+        response.headers["X-Accel-Redirect"] = accel + str(path.relative_to(blob_store().root))
+        response.headers["Cache-Control"] = f"private, max-age={365 * 24 * 3600}, immutable"
+        if download_name is not None:
+            response.headers.set("Content-Disposition", "attachment", filename=download_name)
+        return response
     return send_file(blob_store().path(sha256), mimetype=mime, conditional=True, etag=sha256,
                      max_age=365 * 24 * 3600, download_name=download_name,
                      as_attachment=download_name is not None)

@@ -1,5 +1,6 @@
 """A real server for tests that need real HTTP and sockets: gunicorn with the gevent
-worker, exactly as `make run` starts it, on a free port."""
+worker, exactly as `make run` starts it, on a free port; or several of them sharing one
+database (tests/multinode puts Redis and nginx around them)."""
 
 from __future__ import annotations
 
@@ -58,7 +59,30 @@ class LiveServer:
 def start(database_url: str, data_dir: Path, *, seed: bool = True, content: bool = False,
           extra_env: dict[str, str] | None = None) -> LiveServer:
     """`seed`: the demo street and staff; `content`: also its scheduled demo content."""
-    port = free_port()
+    env = prepare(database_url, data_dir, seed=seed, content=content, extra_env=extra_env)
+    return serve(env, data_dir)
+
+
+def start_nodes(count: int, database_url: str, data_dir: Path, *, seed: bool = True,
+                content: bool = False, extra_env: dict[str, str] | None = None
+                ) -> list[LiveServer]:
+    """Several server processes on their own ports sharing one database and data dir
+    (extra_env brings the message queue), named node1, node2... (SIGNAGE_NODE_NAME)."""
+    env = prepare(database_url, data_dir, seed=seed, content=content, extra_env=extra_env)
+    nodes: list[LiveServer] = []
+    try:
+        for n in range(1, count + 1):
+            nodes.append(serve({**env, "SIGNAGE_NODE_NAME": f"node{n}"}, data_dir))
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+    return nodes
+
+
+def prepare(database_url: str, data_dir: Path, *, seed: bool = True, content: bool = False,
+            extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The servers' environment, with the database migrated (and seeded) once."""
     env = {
         **os.environ,
         "SIGNAGE_DATABASE_URL": database_url,
@@ -66,7 +90,6 @@ def start(database_url: str, data_dir: Path, *, seed: bool = True, content: bool
         "SIGNAGE_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "SIGNAGE_DEMO_PASSWORD": DEMO_PASSWORD,
         "SIGNAGE_ASYNC_MODE": "gevent",
-        "PORT": str(port),
         **(extra_env or {}),
     }
     subprocess.run([str(BIN / "flask"), "--app", "server", "init"], env=env, cwd=ROOT,
@@ -75,6 +98,13 @@ def start(database_url: str, data_dir: Path, *, seed: bool = True, content: bool
         subprocess.run([str(BIN / "flask"), "--app", "server", "seed-demo",
                         "--content" if content else "--no-content"], env=env, cwd=ROOT,
                        capture_output=True, text=True, check=True)
+    return env
+
+
+def serve(env: dict[str, str], data_dir: Path) -> LiveServer:
+    """One gunicorn server with this environment on a free port."""
+    port = free_port()
+    env = {**env, "PORT": str(port)}
     log = data_dir / f"server-{port}.log"
     proc = _serve(env, log)
     url = f"http://127.0.0.1:{port}"

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, UTCDateTime, utcnow
+from server.db import Base, ByteCount, UTCDateTime, utcnow
 from server.models.tree import ColourMode
 
 
@@ -28,7 +28,7 @@ class Blob(Base):
 
     __tablename__ = "blob"
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    size: Mapped[int]
+    size: Mapped[int] = mapped_column(ByteCount)
     mime: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, UTCDateTime, utcnow
+from server.db import Base, ByteCount, UTCDateTime, utcnow
 
 
 class PairingRequest(Base):
@@ -40,7 +40,7 @@ class TerminalState(Base):
     screen_on: Mapped[bool] = mapped_column(default=True)
     brightness: Mapped[int] = mapped_column(default=100)
     cache_ready: Mapped[bool] = mapped_column(default=False)
-    free_disk_bytes: Mapped[int | None] = mapped_column(BigInteger)  # 83 GB > 2**31
+    free_disk_bytes: Mapped[int | None] = mapped_column(ByteCount)
     clock_offset_s: Mapped[float] = mapped_column(default=0.0)
     player_version: Mapped[str] = mapped_column(String(40), default="")
 

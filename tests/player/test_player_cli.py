@@ -77,3 +77,9 @@ def test_fleet_runs_players_with_their_own_credentials_and_folders(tmp_path) -> 
             assert out["terminals"][str(n)]["recorded_n"] >= 1
         assert out["total"]["accepted_n"] == len(server.plays)
         assert out["total"]["accepted_s"] == pytest.approx(seconds(server.plays.values()))
+
+
+def test_cli_rejects_a_sync_interval_under_a_second() -> None:
+    r = subprocess.run([sys.executable, "-m", "player", "--server", "http://x",
+                        "--sync-interval", "0"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and "at least 1 second" in r.stderr

@@ -1,3 +1,5 @@
+import pytest
+
 from server.config import Settings
 
 
@@ -25,3 +27,35 @@ def test_environment_overrides(tmp_path):
     assert (s.database_url, s.secret_key, s.message_queue) == (
         "postgresql+psycopg://u@h/db", "k", "redis://127.0.0.1:6379/0")
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_scale_out_settings(tmp_path):
+    s = Settings.from_env({
+        "SIGNAGE_DATA_DIR": str(tmp_path), "SIGNAGE_SECRET_KEY": "k",
+        "SIGNAGE_MESSAGE_QUEUE_CHANNEL": "district-7", "SIGNAGE_NODE_NAME": "web-8001",
+        "SIGNAGE_DB_POOL_SIZE": "4", "SIGNAGE_DB_MAX_OVERFLOW": "0",
+        "SIGNAGE_PROXY_HOPS": "1", "SIGNAGE_BLOB_ACCEL_PATH": "/_signage_blobs/",
+    })
+    assert (s.message_queue_channel, s.node_name, s.db_pool_size, s.db_max_overflow,
+            s.proxy_hops, s.blob_accel_path) == (
+        "district-7", "web-8001", 4, 0, 1, "/_signage_blobs/")
+    flask = s.flask_config()
+    # Rate-limit keys are per deployment too, and Redis away does not lock staff out.
+    assert flask["RATELIMIT_KEY_PREFIX"] == "district-7"
+    assert flask["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] and flask["RATELIMIT_SWALLOW_ERRORS"]
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("SIGNAGE_DB_POOL_SIZE", "ten", "is not a whole number"),
+    ("SIGNAGE_DB_POOL_SIZE", "0", "must be at least 1"),
+    ("SIGNAGE_DB_MAX_OVERFLOW", "-1", "must be at least 0"),
+    ("SIGNAGE_QUEUE_HEARTBEAT_S", "0", "must be at least 0.1"),
+    ("SIGNAGE_BLOB_ACCEL_PATH", "_blobs", "must start and end with '/'"),
+    ("SIGNAGE_MESSAGE_QUEUE", "amqp://guest@127.0.0.1//", "only Redis is supported"),
+])
+def test_bad_scale_out_settings_name_the_variable(tmp_path, name, value, says):
+    with pytest.raises(ValueError, match=name) as err:
+        Settings.from_env({"SIGNAGE_DATA_DIR": str(tmp_path), "SIGNAGE_SECRET_KEY": "k",
+                           name: value})
+    assert says in str(err.value)
+

@@ -140,6 +140,8 @@ def test_oversized_batches_and_malformed_events_are_refused_without_harm(w):
     ack = c.emit(protocol.PLAYS, {"records": huge}, namespace=NS, callback=True)
     assert ack == {"ok": False, "error": "at most 500 records per batch; send the rest next"}
     for event, payload in [(protocol.PLAYS, "nonsense"), (protocol.STATUS, {"screen_on": 3}),
+                           (protocol.STATUS, {"free_disk_bytes": 2**64}),
+                           (protocol.SYNC, {"manifest_version": 2**40}),
                            (protocol.HELLO, {"protocol": 99}), ("steal_secrets", {})]:
         ack = c.emit(event, payload, namespace=NS, callback=True)
         assert ack["ok"] is False and ack["error"]
@@ -162,7 +164,7 @@ def test_status_updates_the_fleet_state(w, client):
     since = protocol.iso(datetime.now(UTC))
     ack = c.emit(protocol.STATUS, {"playing": {"content_id": w["item"].id, "since": since},
                                    "screen_on": True, "brightness": 80, "cache_ready": True,
-                                   "free_disk_bytes": 10**9, "clock_offset_s": -1.5,
+                                   "free_disk_bytes": 83_035_901_952, "clock_offset_s": -1.5,
                                    "player_version": "1.0"}, namespace=NS, callback=True)
     assert ack == {"ok": True}
     h = helpers.token(helpers.user(Role.street_admin))
@@ -226,3 +228,9 @@ def test_blobs_only_for_the_terminals_own_manifest(w, client, tmp_path):
     r = client.get(f"{protocol.BLOB_PATH}/{w['item'].blob_sha256}",
                    headers={"Authorization": f"Bearer {w['c2']}"})
     assert r.status_code == 404  # the other terminal is not targeted
+
+
+def test_health_says_the_node_serves(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json["ok"] and r.json["database"] is None and r.json["queue"] is None
