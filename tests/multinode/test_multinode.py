@@ -3,6 +3,7 @@ every terminal still converges and every second of play is accounted for."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -196,6 +197,30 @@ def test_a_node_killed_mid_run_moves_its_players_and_loses_no_play(cluster, edge
         victim.restart()
 
 
+def test_a_broadcast_sent_on_one_node_is_acknowledged_from_the_others(cluster, edge,
+                                                                     make_player, admin_token):
+    players = [make_player().start("--sync-interval", "600") for _ in range(2)]
+    wait_converged(players, cluster[0], admin_token, 60, "first manifest")
+    counts = wait_for(lambda: (c := terminals_per_node(cluster)) and sum(c.values()) == 2
+                      and c, timeout=30, what="both players connected")
+    quiet = next(n for n in cluster if counts[name(n)] == 0)
+    r = requests.post(f"{quiet.url}/api/v1/broadcasts", headers=admin_token, timeout=30, json={
+        "mode": "full", "text": "暴雨红色预警：请勿前往地下车库。", "reason": "气象台",
+        "targets": [{"kind": "terminal", "ref_id": p.terminal_id} for p in players]})
+    assert r.status_code == 201, r.text
+    bid = r.json()["id"]
+    # sent where neither player is connected: the push and both acknowledgements cross Redis
+    wait_for(lambda: requests.get(f"{edge.url}/api/v1/broadcasts/{bid}", headers=admin_token,
+                                  timeout=10).json()["shown"] == 2,
+             timeout=NUDGE_S, what="both screens acknowledging")
+    r = requests.delete(f"{quiet.url}/api/v1/broadcasts/{bid}", headers=admin_token, timeout=10)
+    assert r.status_code == 200
+    wait_for(lambda: all(json.loads((p.data / "broadcasts.json").read_text())["broadcasts"] == []
+                         for p in players), timeout=NUDGE_S, what="the cancel on both screens")
+    for p in players:
+        p.stop()
+
+
 # --- SLOT for the lead, after merging ops's scheduler (`flask --app server scheduler`) ---
 # test_two_scheduler_candidates_one_runs_each_job(cluster, pg_url):
 #   start two `flask --app server scheduler` processes against this cluster's database
@@ -204,5 +229,3 @@ def test_a_node_killed_mid_run_moves_its_players_and_loses_no_play(cluster, edge
 #   one candidate ran it, once; then kill -9 the leader and assert the other takes over
 #   within the lease time and the next job still runs exactly once.
 # Left empty on purpose: the scheduler does not exist on this branch.
-# Cross-node broadcast and acknowledgement (issue #7, the lead's) belongs here too: send
-# it through a node holding none of the targets, as the first test does with a schedule.
