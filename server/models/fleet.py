@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, UTCDateTime, utcnow
@@ -83,13 +83,61 @@ class PlayRecord(Base):
 
 
 class PlayHour(Base):
-    """Hourly rollup, terminal x content x UTC hour, kept for good."""
+    """Hourly rollup, terminal x content x UTC hour, kept for good. Read for hour grouping
+    with a topic, content, terminal or building filter, and for the hours of a period that
+    do not make a whole local day."""
 
     __tablename__ = "play_hour"
     terminal_id: Mapped[int] = mapped_column(primary_key=True)
     content_id: Mapped[int] = mapped_column(primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
     topic_id: Mapped[int | None] = mapped_column(index=True)
+    # Where the terminal stood when the row's first record arrived (see plays.py).
+    building_id: Mapped[int | None]
+    community_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    plays: Mapped[int] = mapped_column(default=0)
+
+
+class PlayDay(Base):
+    """Daily rollup, Asia/Shanghai local day x terminal x content, kept for good.
+    Topic, building and community ride along so reports need no join through the tree."""
+
+    __tablename__ = "play_day"
+    # day first: a period is a range of days.
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int | None] = mapped_column(index=True)
+    building_id: Mapped[int | None] = mapped_column(index=True)
+    community_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    plays: Mapped[int] = mapped_column(default=0)
+
+
+class PlayMonth(Base):
+    """Monthly rollup, local month (its first day) x terminal x content, kept for good:
+    a year is twelve of these per pair instead of 365 days."""
+
+    __tablename__ = "play_month"
+    # month first: a period is a range of months.
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int | None] = mapped_column(index=True)
+    building_id: Mapped[int | None] = mapped_column(index=True)
+    community_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    plays: Mapped[int] = mapped_column(default=0)
+
+
+class PlayHourCommunity(Base):
+    """UTC hour x community, kept for good: what the day and hour groupings read when no
+    finer filter than the community is asked (a year is 8,760 rows per community)."""
+
+    __tablename__ = "play_hour_community"
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    community_id: Mapped[int] = mapped_column(primary_key=True)
     seconds: Mapped[float] = mapped_column(default=0.0)
     plays: Mapped[int] = mapped_column(default=0)
 
@@ -104,3 +152,5 @@ class UptimeHour(Base):
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     online_seconds: Mapped[float] = mapped_column(default=0.0)
     screen_on_seconds: Mapped[float] = mapped_column(default=0.0)
+    # Online while the player said some file of its manifest was not yet in its cache.
+    cache_missing_seconds: Mapped[float] = mapped_column(default=0.0, server_default="0")
