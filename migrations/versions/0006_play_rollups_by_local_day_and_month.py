@@ -59,6 +59,13 @@ def upgrade() -> None:
     with op.batch_alter_table('play_hour', schema=None) as batch_op:
         batch_op.add_column(sa.Column('building_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('community_id', sa.Integer(), nullable=True))
+        batch_op.drop_index(batch_op.f('ix_play_hour_topic_id'))
+        batch_op.create_index('ix_play_hour_topic_hour', ['topic_id', 'hour'], unique=False)
+
+    # Reports read the rollups; these two indexes were paid by every ingested record.
+    with op.batch_alter_table('play_record', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_play_record_content_id'))
+        batch_op.drop_index(batch_op.f('ix_play_record_topic_id'))
 
     with op.batch_alter_table('uptime_hour', schema=None) as batch_op:
         batch_op.add_column(sa.Column('cache_missing_seconds', sa.Double(), server_default='0', nullable=False))
@@ -94,7 +101,14 @@ def downgrade() -> None:
     with op.batch_alter_table('uptime_hour', schema=None) as batch_op:
         batch_op.drop_column('cache_missing_seconds')
 
+    with op.batch_alter_table('play_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_play_record_topic_id'), ['topic_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_play_record_content_id'), ['content_id'],
+                              unique=False)
+
     with op.batch_alter_table('play_hour', schema=None) as batch_op:
+        batch_op.drop_index('ix_play_hour_topic_hour')
+        batch_op.create_index(batch_op.f('ix_play_hour_topic_id'), ['topic_id'], unique=False)
         batch_op.drop_column('community_id')
         batch_op.drop_column('building_id')
 
