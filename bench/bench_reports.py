@@ -174,6 +174,8 @@ def _roll_up_sql(dialect: str) -> list[str]:
 
 
 def _generate(engine, terminals, contents, hours: int) -> dict[str, int]:
+    from server.models import PlayHour
+
     dialect = engine.dialect.name
     start = YEAR_START.replace(tzinfo=None) if dialect == "sqlite" else YEAR_START
     with engine.begin() as conn:
@@ -191,7 +193,13 @@ def _generate(engine, terminals, contents, hours: int) -> dict[str, int]:
         sql = _PG_HOURS if dialect == "postgresql" else _SQLITE_HOURS
         if dialect == "sqlite":
             start = start.strftime("%Y-%m-%d %H:%M:%S.000000")
+        # Bulk load: secondary indexes are built once afterwards, not row by row.
+        indexes = list(PlayHour.__table__.indexes)
+        for index in indexes:
+            index.drop(conn)
         conn.execute(text(sql), {"start": start, "hours": hours})
+        for index in indexes:
+            index.create(conn)
         for stmt in _roll_up_sql(dialect):
             conn.execute(text(stmt))
         conn.execute(text("DROP TABLE bt"))

@@ -4,8 +4,10 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-29
 
-Also fills the new rollups from the existing hourly rows (Asia/Shanghai is UTC+8 all
-year, with no daylight saving since 1991), so reports read the same numbers after upgrade.
+Rollups keyed by the building the terminal stood in, so a moved terminal keeps its past
+where it was. Also fills the new rollups from the existing hourly rows (Asia/Shanghai is
+UTC+8 all year, with no daylight saving since 1991), so reports read the same numbers
+after the upgrade.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -23,15 +25,14 @@ def upgrade() -> None:
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('terminal_id', sa.Integer(), nullable=False),
     sa.Column('content_id', sa.Integer(), nullable=False),
+    sa.Column('building_id', sa.Integer(), nullable=False),
     sa.Column('topic_id', sa.Integer(), nullable=True),
-    sa.Column('building_id', sa.Integer(), nullable=True),
     sa.Column('community_id', sa.Integer(), nullable=True),
     sa.Column('seconds', sa.Double(), nullable=False),
     sa.Column('plays', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('day', 'terminal_id', 'content_id', name=op.f('pk_play_day'))
+    sa.PrimaryKeyConstraint('day', 'terminal_id', 'content_id', 'building_id', name=op.f('pk_play_day'))
     )
     with op.batch_alter_table('play_day', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_play_day_building_id'), ['building_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_play_day_topic_id'), ['topic_id'], unique=False)
 
     op.create_table('play_hour_community',
@@ -45,22 +46,31 @@ def upgrade() -> None:
     sa.Column('month', sa.Date(), nullable=False),
     sa.Column('terminal_id', sa.Integer(), nullable=False),
     sa.Column('content_id', sa.Integer(), nullable=False),
+    sa.Column('building_id', sa.Integer(), nullable=False),
     sa.Column('topic_id', sa.Integer(), nullable=True),
-    sa.Column('building_id', sa.Integer(), nullable=True),
     sa.Column('community_id', sa.Integer(), nullable=True),
     sa.Column('seconds', sa.Double(), nullable=False),
     sa.Column('plays', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('month', 'terminal_id', 'content_id', name=op.f('pk_play_month'))
+    sa.PrimaryKeyConstraint('month', 'terminal_id', 'content_id', 'building_id', name=op.f('pk_play_month'))
     )
     with op.batch_alter_table('play_month', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_play_month_building_id'), ['building_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_play_month_topic_id'), ['topic_id'], unique=False)
 
     with op.batch_alter_table('play_hour', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('building_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('building_id', sa.Integer(), nullable=False,
+                                      server_default='0'))
         batch_op.add_column(sa.Column('community_id', sa.Integer(), nullable=True))
         batch_op.drop_index(batch_op.f('ix_play_hour_topic_id'))
         batch_op.create_index('ix_play_hour_topic_hour', ['topic_id', 'hour'], unique=False)
+    # Where each terminal stands now (0: a terminal deleted since), then key by it.
+    op.execute("UPDATE play_hour SET building_id = coalesce((SELECT t.building_id FROM "
+               "terminal t WHERE t.id = play_hour.terminal_id), 0), community_id = (SELECT "
+               "b.community_id FROM terminal t JOIN building b ON b.id = t.building_id "
+               "WHERE t.id = play_hour.terminal_id)")
+    with op.batch_alter_table('play_hour', schema=None) as batch_op:
+        batch_op.drop_constraint('pk_play_hour', type_='primary')
+        batch_op.create_primary_key('pk_play_hour',
+                                    ['terminal_id', 'content_id', 'hour', 'building_id'])
 
     # Reports read the rollups; these two indexes were paid by every ingested record.
     with op.batch_alter_table('play_record', schema=None) as batch_op:
@@ -76,21 +86,17 @@ def upgrade() -> None:
 
 def _backfill() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        local = "(hour AT TIME ZONE 'Asia/Shanghai')"
-        day, month = f"{local}::date", f"date_trunc('month', {local})::date"
+        day = "(hour AT TIME ZONE 'Asia/Shanghai')::date"
+        month = "date_trunc('month', hour AT TIME ZONE 'Asia/Shanghai')::date"
     else:
         day, month = "date(hour, '+8 hours')", "strftime('%Y-%m-01', hour, '+8 hours')"
-    op.execute("UPDATE play_hour SET building_id = (SELECT t.building_id FROM terminal t "
-               "WHERE t.id = play_hour.terminal_id), community_id = (SELECT b.community_id "
-               "FROM terminal t JOIN building b ON b.id = t.building_id "
-               "WHERE t.id = play_hour.terminal_id)")
-    cols = "terminal_id, content_id, topic_id, building_id, community_id, seconds, plays"
-    sums = ("terminal_id, content_id, max(topic_id), max(building_id), max(community_id), "
+    cols = "terminal_id, content_id, building_id, topic_id, community_id, seconds, plays"
+    sums = ("terminal_id, content_id, building_id, max(topic_id), max(community_id), "
             "sum(seconds), sum(plays)")
     op.execute(f"INSERT INTO play_day (day, {cols}) SELECT {day}, {sums} FROM play_hour "
-               f"GROUP BY {day}, terminal_id, content_id")
+               f"GROUP BY {day}, terminal_id, content_id, building_id")
     op.execute(f"INSERT INTO play_month (month, {cols}) SELECT {month}, {sums} FROM play_hour "
-               f"GROUP BY {month}, terminal_id, content_id")
+               f"GROUP BY {month}, terminal_id, content_id, building_id")
     op.execute("INSERT INTO play_hour_community (hour, community_id, seconds, plays) "
                "SELECT hour, community_id, sum(seconds), sum(plays) FROM play_hour "
                "WHERE community_id IS NOT NULL GROUP BY hour, community_id")
@@ -103,9 +109,11 @@ def downgrade() -> None:
 
     with op.batch_alter_table('play_record', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_play_record_topic_id'), ['topic_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_play_record_content_id'), ['content_id'],
-                              unique=False)
+        batch_op.create_index(batch_op.f('ix_play_record_content_id'), ['content_id'], unique=False)
 
+    with op.batch_alter_table('play_hour', schema=None) as batch_op:
+        batch_op.drop_constraint('pk_play_hour', type_='primary')
+        batch_op.create_primary_key('pk_play_hour', ['terminal_id', 'content_id', 'hour'])
     with op.batch_alter_table('play_hour', schema=None) as batch_op:
         batch_op.drop_index('ix_play_hour_topic_hour')
         batch_op.create_index(batch_op.f('ix_play_hour_topic_id'), ['topic_id'], unique=False)
@@ -114,13 +122,11 @@ def downgrade() -> None:
 
     with op.batch_alter_table('play_month', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_play_month_topic_id'))
-        batch_op.drop_index(batch_op.f('ix_play_month_building_id'))
 
     op.drop_table('play_month')
     op.drop_table('play_hour_community')
     with op.batch_alter_table('play_day', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_play_day_topic_id'))
-        batch_op.drop_index(batch_op.f('ix_play_day_building_id'))
 
     op.drop_table('play_day')
     # ### end Alembic commands ###

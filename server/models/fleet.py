@@ -95,9 +95,10 @@ class PlayHour(Base):
     terminal_id: Mapped[int] = mapped_column(primary_key=True)
     content_id: Mapped[int] = mapped_column(primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
+    # Where the terminal stood when the records arrived (see plays.py): part of the key,
+    # so a terminal moved to another building starts new rows there.
+    building_id: Mapped[int] = mapped_column(primary_key=True)
     topic_id: Mapped[int | None]
-    # Where the terminal stood when the row's first record arrived (see plays.py).
-    building_id: Mapped[int | None]
     community_id: Mapped[int | None]
     seconds: Mapped[float] = mapped_column(default=0.0)
     plays: Mapped[int] = mapped_column(default=0)
@@ -112,8 +113,8 @@ class PlayDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     terminal_id: Mapped[int] = mapped_column(primary_key=True)
     content_id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(primary_key=True)
     topic_id: Mapped[int | None] = mapped_column(index=True)
-    building_id: Mapped[int | None] = mapped_column(index=True)
     community_id: Mapped[int | None]
     seconds: Mapped[float] = mapped_column(default=0.0)
     plays: Mapped[int] = mapped_column(default=0)
@@ -128,8 +129,8 @@ class PlayMonth(Base):
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     terminal_id: Mapped[int] = mapped_column(primary_key=True)
     content_id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(primary_key=True)
     topic_id: Mapped[int | None] = mapped_column(index=True)
-    building_id: Mapped[int | None] = mapped_column(index=True)
     community_id: Mapped[int | None]
     seconds: Mapped[float] = mapped_column(default=0.0)
     plays: Mapped[int] = mapped_column(default=0)

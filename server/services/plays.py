@@ -14,10 +14,11 @@ Four rollups, all kept for good (purge drops only raw records):
   play_day);
 - play_hour_community: UTC hour x community (day and hour groupings without a finer
   filter than the community).
-Each row carries the topic, building and community the terminal had when the row's
-first record arrived; later records add to the row and never move it. A terminal moved
-to another building therefore counts for its old building up to the hour (day, month)
-of the move and for the new one after it; history is not rewritten.
+Each row is keyed by the building the terminal stood in when the records arrived, and
+carries that building's community and the item's topic. A terminal moved to another
+building therefore counts for its old building (and community) for what it reported
+before the move and for the new one after it, at every granularity alike; history is
+not rewritten.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def ingest(s: Session, terminal: Terminal, records: list, now: datetime | None =
         return accepted, rejected
 
     # One round trip: the batch's items of this terminal's street, with where it stands.
-    found = s.execute(
+    found = s.connection().execute(
         select(ContentItem.id, ContentItem.topic_id, Building.id, Building.community_id)
         .select_from(Building).join(Community)
         .join(ContentItem, ContentItem.street_id == Community.street_id)
@@ -174,7 +175,7 @@ def roll_up(s: Session, terminal_id: int, building_id: int, community_id: int,
              "community_id": community_id}
     for model, col, sums in ((PlayHour, "hour", hours), (PlayDay, "day", days),
                              (PlayMonth, "month", months)):
-        _add(s, model, ["terminal_id", "content_id", col],
+        _add(s, model, ["terminal_id", "content_id", col, "building_id"],
              [{**where, "content_id": c, col: t, "topic_id": v[2], "seconds": v[0],
                "plays": v[1]} for (c, t), v in sorted(sums.items())])
     _add(s, PlayHourCommunity, ["hour", "community_id"],
