@@ -33,7 +33,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('day', 'terminal_id', 'content_id', 'building_id', name=op.f('pk_play_day'))
     )
     with op.batch_alter_table('play_day', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_play_day_topic_id'), ['topic_id'], unique=False)
+        batch_op.create_index('ix_play_day_topic_day', ['topic_id', 'day'], unique=False)
 
     op.create_table('play_hour_community',
     sa.Column('hour', sa.DateTime(timezone=True), nullable=False),
@@ -54,7 +54,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('month', 'terminal_id', 'content_id', 'building_id', name=op.f('pk_play_month'))
     )
     with op.batch_alter_table('play_month', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_play_month_topic_id'), ['topic_id'], unique=False)
+        batch_op.create_index('ix_play_month_topic_month', ['topic_id', 'month'], unique=False)
 
     with op.batch_alter_table('play_hour', schema=None) as batch_op:
         batch_op.add_column(sa.Column('building_id', sa.Integer(), nullable=False,
@@ -121,12 +121,12 @@ def downgrade() -> None:
         batch_op.drop_column('building_id')
 
     with op.batch_alter_table('play_month', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_play_month_topic_id'))
+        batch_op.drop_index('ix_play_month_topic_month')
 
     op.drop_table('play_month')
     op.drop_table('play_hour_community')
     with op.batch_alter_table('play_day', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_play_day_topic_id'))
+        batch_op.drop_index('ix_play_day_topic_day')
 
     op.drop_table('play_day')
     # ### end Alembic commands ###

@@ -109,12 +109,13 @@ class PlayDay(Base):
     Topic, building and community ride along so reports need no join through the tree."""
 
     __tablename__ = "play_day"
+    __table_args__ = (Index("ix_play_day_topic_day", "topic_id", "day"),)
     # day first: a period is a range of days.
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     terminal_id: Mapped[int] = mapped_column(primary_key=True)
     content_id: Mapped[int] = mapped_column(primary_key=True)
     building_id: Mapped[int] = mapped_column(primary_key=True)
-    topic_id: Mapped[int | None] = mapped_column(index=True)
+    topic_id: Mapped[int | None]
     community_id: Mapped[int | None]
     seconds: Mapped[float] = mapped_column(default=0.0)
     plays: Mapped[int] = mapped_column(default=0)
@@ -125,12 +126,13 @@ class PlayMonth(Base):
     a year is twelve of these per pair instead of 365 days."""
 
     __tablename__ = "play_month"
+    __table_args__ = (Index("ix_play_month_topic_month", "topic_id", "month"),)
     # month first: a period is a range of months.
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     terminal_id: Mapped[int] = mapped_column(primary_key=True)
     content_id: Mapped[int] = mapped_column(primary_key=True)
     building_id: Mapped[int] = mapped_column(primary_key=True)
-    topic_id: Mapped[int | None] = mapped_column(index=True)
+    topic_id: Mapped[int | None]
     community_id: Mapped[int | None]
     seconds: Mapped[float] = mapped_column(default=0.0)
     plays: Mapped[int] = mapped_column(default=0)
