@@ -61,7 +61,9 @@ def upgrade() -> None:
                                       server_default='0'))
         batch_op.add_column(sa.Column('community_id', sa.Integer(), nullable=True))
         batch_op.drop_index(batch_op.f('ix_play_hour_topic_id'))
-        batch_op.create_index('ix_play_hour_topic_hour', ['topic_id', 'hour'], unique=False)
+        batch_op.create_index('ix_play_hour_topic_hour',
+                              ['topic_id', 'hour', 'community_id', 'seconds', 'plays'],
+                              unique=False)
     # Where each terminal stands now (0: a terminal deleted since), then key by it.
     op.execute("UPDATE play_hour SET building_id = coalesce((SELECT t.building_id FROM "
                "terminal t WHERE t.id = play_hour.terminal_id), 0), community_id = (SELECT "
