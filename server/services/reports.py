@@ -142,9 +142,12 @@ def _where(model, actor: Actor, f: Filters) -> list:
     return conds
 
 
+_TIME = {PlayDay: PlayDay.day, PlayMonth: PlayMonth.month, PlayHour: PlayHour.hour,
+         PlayHourCommunity: PlayHourCommunity.hour}
+
+
 def _time(model, lo, hi) -> list:
-    col = {PlayDay: PlayDay.day, PlayMonth: PlayMonth.month}.get(model) or model.hour
-    return [col >= lo, col < hi]
+    return [_TIME[model] >= lo, _TIME[model] < hi]
 
 
 LABELS = {
