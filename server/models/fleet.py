@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, ByteCount, UTCDateTime, utcnow
@@ -71,9 +71,11 @@ class PlayRecord(Base):
     __table_args__ = (Index("ix_play_record_terminal_start", "terminal_id", "start"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id", ondelete="CASCADE"))
-    content_id: Mapped[int] = mapped_column(index=True)  # no FK: plays outlive content
+    # No FK: plays outlive content. No index on content or topic either: reports read the
+    # rollups, and every index here is paid by every ingested record.
+    content_id: Mapped[int]
     schedule_id: Mapped[int | None]
-    topic_id: Mapped[int | None] = mapped_column(index=True)
+    topic_id: Mapped[int | None]
     sha256: Mapped[str] = mapped_column(String(64))
     start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     end: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -83,13 +85,68 @@ class PlayRecord(Base):
 
 
 class PlayHour(Base):
-    """Hourly rollup, terminal x content x UTC hour, kept for good."""
+    """Hourly rollup, terminal x content x UTC hour, kept for good. Read for hour grouping
+    with a topic, content, terminal or building filter, and for the hours of a period that
+    do not make a whole local day."""
 
     __tablename__ = "play_hour"
+    # A year of one topic by hour reads ~1/36 of the rows, from this index alone (it
+    # carries the scope and the sums, so no visit to the table per row).
+    __table_args__ = (Index("ix_play_hour_topic_hour", "topic_id", "hour", "community_id",
+                            "seconds", "plays"),)
     terminal_id: Mapped[int] = mapped_column(primary_key=True)
     content_id: Mapped[int] = mapped_column(primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
-    topic_id: Mapped[int | None] = mapped_column(index=True)
+    # Where the terminal stood when the records arrived (see plays.py): part of the key,
+    # so a terminal moved to another building starts new rows there.
+    building_id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int | None]
+    community_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    plays: Mapped[int] = mapped_column(default=0)
+
+
+class PlayDay(Base):
+    """Daily rollup, Asia/Shanghai local day x terminal x content, kept for good.
+    Topic, building and community ride along so reports need no join through the tree."""
+
+    __tablename__ = "play_day"
+    __table_args__ = (Index("ix_play_day_topic_day", "topic_id", "day"),)
+    # day first: a period is a range of days.
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int | None]
+    community_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    plays: Mapped[int] = mapped_column(default=0)
+
+
+class PlayMonth(Base):
+    """Monthly rollup, local month (its first day) x terminal x content, kept for good:
+    a year is twelve of these per pair instead of 365 days."""
+
+    __tablename__ = "play_month"
+    __table_args__ = (Index("ix_play_month_topic_month", "topic_id", "month"),)
+    # month first: a period is a range of months.
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int | None]
+    community_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    plays: Mapped[int] = mapped_column(default=0)
+
+
+class PlayHourCommunity(Base):
+    """UTC hour x community, kept for good: what the day and hour groupings read when no
+    finer filter than the community is asked (a year is 8,760 rows per community)."""
+
+    __tablename__ = "play_hour_community"
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    community_id: Mapped[int] = mapped_column(primary_key=True)
     seconds: Mapped[float] = mapped_column(default=0.0)
     plays: Mapped[int] = mapped_column(default=0)
 
@@ -104,3 +161,5 @@ class UptimeHour(Base):
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     online_seconds: Mapped[float] = mapped_column(default=0.0)
     screen_on_seconds: Mapped[float] = mapped_column(default=0.0)
+    # Online while the player said some file of its manifest was not yet in its cache.
+    cache_missing_seconds: Mapped[float] = mapped_column(default=0.0, server_default="0")

@@ -154,18 +154,20 @@ MAX_HEARTBEAT_GAP_S = 3 * protocol.STATUS_INTERVAL_S
 
 
 def _add_uptime(s: Session, terminal_id: int, start: datetime, end: datetime,
-                screen_on: bool) -> None:
+                screen_on: bool, cache_ready: bool) -> None:
     for a, b in protocol.split_at_hours(start, end):
         hour = a.replace(minute=0, second=0, microsecond=0)
         row = s.get(UptimeHour, (terminal_id, hour))
         if row is None:
             row = UptimeHour(terminal_id=terminal_id, hour=hour, online_seconds=0.0,
-                             screen_on_seconds=0.0)
+                             screen_on_seconds=0.0, cache_missing_seconds=0.0)
             s.add(row)
         seconds = (b - a).total_seconds()
         row.online_seconds += seconds
         if screen_on:
             row.screen_on_seconds += seconds
+        if not cache_ready:  # the reports' "file not ready" (only this sum is kept)
+            row.cache_missing_seconds += seconds
 
 
 def record_status(s: Session, terminal: Terminal, payload: dict) -> None:
@@ -175,7 +177,8 @@ def record_status(s: Session, terminal: Terminal, payload: dict) -> None:
     if st.online and st.last_seen_at is not None:
         start = max(st.last_seen_at, now - timedelta(seconds=MAX_HEARTBEAT_GAP_S))
         if start < now:
-            _add_uptime(s, terminal.id, start, now, bool(payload["screen_on"]))
+            _add_uptime(s, terminal.id, start, now, bool(payload["screen_on"]),
+                        bool(payload["cache_ready"]))
     st.online, st.last_seen_at = True, now
     playing = payload.get("playing")
     st.playing_content_id = playing.get("content_id") if playing else None

@@ -1,8 +1,13 @@
-"""Playback-hour reports from the hourly rollups, grouped in Asia/Shanghai. No Flask.
+"""Playback-hour reports from the rollups, grouped in Asia/Shanghai. No Flask.
 
-Played seconds come from `play_hour` (proof of play, rolled up at ingest); planned
-seconds from the one resolver's timeline; uptime from `uptime_hour`. Staff see their
-own community's terminals only.
+Played seconds come from the rollups kept at ingest (server/services/plays.py): whole
+local months from `play_month` and the other days from `play_day` for the groupings by
+topic, content, terminal, building and community; day and hour groupings from
+`play_hour_community`, or from `play_day` / `play_hour` when a filter is finer than the
+community. Every rollup carries its topic, building and community, so no query joins
+through the tree, and a year reads about 33,000 month rows instead of 5 million hours.
+Planned seconds come from the one resolver's timeline; uptime from `uptime_hour`. Staff
+see their own community's rows only.
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ from server.models import (
     Building,
     Community,
     ContentItem,
+    PlayDay,
     PlayHour,
+    PlayHourCommunity,
+    PlayMonth,
     Terminal,
     Topic,
     UptimeHour,
 )
-from server.services import manifests
+from server.services import manifests, plays
 from server.services.access import Actor
 from server.services.errors import N_, Invalid
 
@@ -91,34 +99,86 @@ class Row:
         return self.seconds / 3600
 
 
-def _scoped(q, actor: Actor, f: Filters):
-    """Join the rollup to the tree, keep the actor's community, apply the filters."""
-    q = (q.join(Terminal, Terminal.id == PlayHour.terminal_id)
-         .join(Building, Building.id == Terminal.building_id)
-         .join(Community, Community.id == Building.community_id)
-         .where(Community.street_id == actor.street_id))
+# --- which rollup answers what: one place ---------------------------------------------
+
+
+def _month_after(d: date) -> date:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _spans(p: Period) -> list[tuple[type, date, date]]:
+    """The period as [(rollup, first, end exclusive)]: its whole local months from
+    play_month, the days before and after them from play_day. A period is whole local
+    days by construction, so no hour rows are needed for its edges."""
+    lo = p.first if p.first.day == 1 else _month_after(p.first)
+    hi = plays.month_of(p.last + timedelta(days=1))
+    if lo >= hi:
+        return [(PlayDay, p.first, p.last + timedelta(days=1))]
+    spans = [(PlayMonth, lo, hi)]
+    if p.first < lo:
+        spans.append((PlayDay, p.first, lo))
+    if hi <= p.last:
+        spans.append((PlayDay, hi, p.last + timedelta(days=1)))
+    return spans
+
+
+def _fine(f: Filters) -> bool:
+    """A filter finer than the community: play_hour_community cannot answer it."""
+    return any(v is not None for v in (f.topic_id, f.content_id, f.terminal_id,
+                                       f.building_id))
+
+
+def _where(model, actor: Actor, f: Filters) -> list:
+    """The actor's street (and community, for staff) and the filters, on a rollup's own
+    denormalized columns: no join through the tree."""
+    street = select(Community.id).where(Community.street_id == actor.street_id)
+    conds = [model.community_id.in_(street.scalar_subquery())]
     if not actor.is_street_admin:
-        q = q.where(Building.community_id == actor.community_id)
-    for col, value in ((PlayHour.topic_id, f.topic_id), (PlayHour.content_id, f.content_id),
-                       (PlayHour.terminal_id, f.terminal_id),
-                       (Terminal.building_id, f.building_id),
-                       (Building.community_id, f.community_id)):
+        conds.append(model.community_id == actor.community_id)
+    for name in ("topic_id", "content_id", "terminal_id", "building_id", "community_id"):
+        value = getattr(f, name)
         if value is not None:
-            q = q.where(col == value)
-    return q
+            conds.append(getattr(model, name) == value)
+    return conds
 
 
-def _in(q, p: Period):
-    return q.where(PlayHour.hour >= p.start, PlayHour.hour < p.end)
+_TIME = {PlayDay: PlayDay.day, PlayMonth: PlayMonth.month, PlayHour: PlayHour.hour,
+         PlayHourCommunity: PlayHourCommunity.hour}
 
 
-KEYS = {
-    "topic": (PlayHour.topic_id, Topic.name, Topic.id),
-    "content": (PlayHour.content_id, ContentItem.title, ContentItem.id),
-    "terminal": (PlayHour.terminal_id, Terminal.name, None),
-    "building": (Building.id, Building.name, None),
-    "community": (Community.id, Community.name, None),
+def _time(model, lo, hi) -> list:
+    return [_TIME[model] >= lo, _TIME[model] < hi]
+
+
+LABELS = {
+    "topic": (Topic.id, Topic.name),
+    "content": (ContentItem.id, ContentItem.title),
+    "terminal": (Terminal.id, Terminal.name),
+    "building": (Building.id, Building.name),
+    "community": (Community.id, Community.name),
 }
+
+
+def _by_time(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> list[Row]:
+    if by == "day" and _fine(f):
+        q = (select(PlayDay.day, func.sum(PlayDay.seconds), func.sum(PlayDay.plays))
+             .where(*_where(PlayDay, actor, f), *_time(PlayDay, p.first,
+                                                        p.last + timedelta(days=1)))
+             .group_by(PlayDay.day))
+        return [Row(d.isoformat(), d.isoformat(), seconds or 0.0, plays or 0)
+                for d, seconds, plays in s.execute(q.order_by(PlayDay.day))]
+    model = PlayHour if _fine(f) else PlayHourCommunity
+    q = (select(model.hour, func.sum(model.seconds), func.sum(model.plays))
+         .where(*_where(model, actor, f), *_time(model, p.start, p.end))
+         .group_by(model.hour))
+    buckets: dict[str, Row] = {}
+    for hour, seconds, plays_ in s.execute(q):
+        local = hour.astimezone(TZ)
+        key = local.strftime("%Y-%m-%d") if by == "day" else local.strftime("%Y-%m-%d %H:00")
+        row = buckets.setdefault(key, Row(key, key))
+        row.seconds += seconds or 0.0
+        row.plays += plays_ or 0
+    return [buckets[k] for k in sorted(buckets)]
 
 
 def playback(s: Session, actor: Actor, p: Period, by: str, f: Filters | None = None
@@ -126,25 +186,23 @@ def playback(s: Session, actor: Actor, p: Period, by: str, f: Filters | None = N
     f = f or Filters()
     if by not in GROUPS:
         raise Invalid(N_("Group by one of: %(groups)s."), field="by", groups=", ".join(GROUPS))
-    sums = (func.sum(PlayHour.seconds), func.sum(PlayHour.plays))
     if by in ("day", "hour"):
-        q = _in(_scoped(select(PlayHour.hour, *sums), actor, f), p).group_by(PlayHour.hour)
-        buckets: dict[str, Row] = {}
-        for hour, seconds, plays in s.execute(q):
-            local = hour.astimezone(TZ)
-            key = local.strftime("%Y-%m-%d") if by == "day" else local.strftime("%Y-%m-%d %H:00")
-            row = buckets.setdefault(key, Row(key, key))
+        return _by_time(s, actor, p, by, f)
+    rows: dict[int, Row] = {}
+    for model, lo, hi in _spans(p):
+        key = getattr(model, f"{by}_id")
+        q = (select(key, func.sum(model.seconds), func.sum(model.plays))
+             .where(*_where(model, actor, f), *_time(model, lo, hi)).group_by(key))
+        for k, seconds, plays_ in s.execute(q):
+            row = rows.setdefault(k, Row(k, ""))
             row.seconds += seconds or 0.0
-            row.plays += plays or 0
-        return [buckets[k] for k in sorted(buckets)]
-    key_col, label_col, join_id = KEYS[by]
-    q = select(key_col, label_col, *sums)
-    q = _scoped(q.select_from(PlayHour), actor, f)
-    if join_id is not None:
-        q = q.outerjoin(join_id.table, join_id == key_col)
-    q = _in(q, p).group_by(key_col, label_col).order_by(func.sum(PlayHour.seconds).desc())
-    return [Row(key, label or f"#{key}", seconds or 0.0, plays or 0)
-            for key, label, seconds, plays in s.execute(q)]
+            row.plays += plays_ or 0
+    id_col, label_col = LABELS[by]
+    labels = dict(s.execute(select(id_col, label_col).where(id_col.in_(
+        [k for k in rows if k is not None]))).all()) if rows else {}
+    for k, row in rows.items():
+        row.label = labels.get(k) or f"#{k}"
+    return sorted(rows.values(), key=lambda r: (-r.seconds, r.label))
 
 
 @dataclass
@@ -164,16 +222,23 @@ class Headline:
 def headline(s: Session, actor: Actor, p: Period, f: Filters | None = None,
              with_planned: bool = True) -> Headline:
     f = f or Filters()
-    q = _in(_scoped(select(
-        func.count(func.distinct(PlayHour.topic_id)), func.coalesce(func.sum(PlayHour.seconds), 0),
-        func.coalesce(func.sum(PlayHour.plays), 0),
-        func.count(func.distinct(PlayHour.terminal_id))), actor, f), p)
-    topics, seconds, plays, terminals = s.execute(q).one()
+    topics, terminals, seconds, plays_ = set(), set(), 0.0, 0
+    for model, lo, hi in _spans(p):
+        q = (select(model.topic_id, model.terminal_id, func.sum(model.seconds),
+                    func.sum(model.plays))
+             .where(*_where(model, actor, f), *_time(model, lo, hi))
+             .group_by(model.topic_id, model.terminal_id))
+        for topic_id, terminal_id, sec, n in s.execute(q):
+            topics.add(topic_id)
+            terminals.add(terminal_id)
+            seconds += sec or 0.0
+            plays_ += n or 0
+    topics.discard(None)
     planned = None
     if with_planned and p.days <= MAX_PLANNED_DAYS:
         planned = sum(r.extra["planned"] for r in planned_vs_played(s, actor, p, "terminal", f))
     share = (seconds / planned) if planned else None
-    return Headline(topics, float(seconds), int(plays), terminals, planned, share)
+    return Headline(len(topics), seconds, plays_, len(terminals), planned, share)
 
 
 def _terminals_in_scope(s: Session, actor: Actor, f: Filters) -> list[Terminal]:
@@ -192,7 +257,8 @@ def planned_vs_played(s: Session, actor: Actor, p: Period, by: str = "content",
                       f: Filters | None = None) -> list[Row]:
     """Planned seconds (the resolver's timeline while the screen is planned on, up to now)
     against played seconds, per content item or per terminal, with what the data says
-    about a shortfall: hours offline and hours with the screen off."""
+    about a shortfall: time offline, time with the screen off, and time online while the
+    terminal said a file of its manifest was not in its cache yet ("file not ready")."""
     f = f or Filters()
     if by not in ("content", "terminal"):
         raise Invalid(N_("Planned against played is by content or by terminal."), field="by")
@@ -228,20 +294,24 @@ def planned_vs_played(s: Session, actor: Actor, p: Period, by: str = "content",
         row = Row(key, labels.get(key, f"#{key}"), got.seconds if got else 0.0,
                   got.plays if got else 0, {"planned": planned.get(key, 0.0)})
         if by == "terminal":
-            online, lit = uptime.get(key, (0.0, 0.0))
+            online, lit, missing = uptime.get(key, (0.0, 0.0, 0.0))
             span = (end - p.start).total_seconds()
             row.extra.update(offline_seconds=max(0.0, span - online),
-                             screen_off_seconds=max(0.0, online - lit))
+                             screen_off_seconds=max(0.0, online - lit),
+                             file_not_ready_seconds=missing)
         rows.append(row)
     return rows
 
 
-def _uptime(s: Session, terminal_ids: list[int], p: Period) -> dict[int, tuple[float, float]]:
+def _uptime(s: Session, terminal_ids: list[int], p: Period
+            ) -> dict[int, tuple[float, float, float]]:
     q = (select(UptimeHour.terminal_id, func.sum(UptimeHour.online_seconds),
-                func.sum(UptimeHour.screen_on_seconds))
+                func.sum(UptimeHour.screen_on_seconds),
+                func.sum(UptimeHour.cache_missing_seconds))
          .where(UptimeHour.terminal_id.in_(terminal_ids), UptimeHour.hour >= p.start,
                 UptimeHour.hour < p.end).group_by(UptimeHour.terminal_id))
-    return {tid: (on or 0.0, lit or 0.0) for tid, on, lit in s.execute(q)}
+    return {tid: (on or 0.0, lit or 0.0, missing or 0.0)
+            for tid, on, lit, missing in s.execute(q)}
 
 
 def uptime_by_day(s: Session, actor: Actor, p: Period, f: Filters | None = None) -> list[Row]:
