@@ -35,8 +35,7 @@ class LiveServer:
     log: Path
 
     def flask(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "flask"), "--app", "server", *args], env=self.env,
-                              cwd=ROOT, capture_output=True, text=True, check=True)
+        return flask(self.env, *args)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -54,6 +53,16 @@ class LiveServer:
         """Start the same server again: same port, database and data folder."""
         self.process = _serve(self.env, self.log)
         _wait_ready(self.url, self.process, self.log)
+
+
+def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """`flask --app server ...`; a failure says what the command printed."""
+    done = subprocess.run([str(BIN / "flask"), "--app", "server", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise AssertionError(f"flask {' '.join(args)} failed ({done.returncode}):\n"
+                             f"{done.stdout}\n{done.stderr}")
+    return done
 
 
 def start(database_url: str, data_dir: Path, *, seed: bool = True, content: bool = False,
@@ -92,12 +101,9 @@ def prepare(database_url: str, data_dir: Path, *, seed: bool = True, content: bo
         "SIGNAGE_ASYNC_MODE": "gevent",
         **(extra_env or {}),
     }
-    subprocess.run([str(BIN / "flask"), "--app", "server", "init"], env=env, cwd=ROOT,
-                   capture_output=True, text=True, check=True)
+    flask(env, "init")
     if seed:
-        subprocess.run([str(BIN / "flask"), "--app", "server", "seed-demo",
-                        "--content" if content else "--no-content"], env=env, cwd=ROOT,
-                       capture_output=True, text=True, check=True)
+        flask(env, "seed-demo", "--content" if content else "--no-content")
     return env
 
 
