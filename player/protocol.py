@@ -96,6 +96,8 @@ MAX_AGE_DAYS = 400  # records older than this are refused
 END_REASONS = ("completed", "preempted", "broadcast", "screen_off", "shutdown", "reload")
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+HOUR = timedelta(hours=1)
 BROADCAST_MODES = ("full", "ticker")
 MAX_THUMBNAIL_B64 = 200_000
 
@@ -123,6 +125,8 @@ def parse_instant(value: Any, name: str) -> datetime:
         t = datetime.fromisoformat(value)
     except ValueError:
         raise ProtocolError(f"{name} is not an ISO 8601 instant: {value!r}") from None
+    if t.tzinfo is UTC:  # "...Z", what players send: nothing to convert
+        return t
     if t.tzinfo is None:
         raise ProtocolError(f"{name} needs a UTC offset (e.g. a trailing Z)")
     return t.astimezone(UTC)
@@ -187,12 +191,8 @@ def check_play_record(rec: Any, *, now: datetime | None = None) -> dict:
     if not isinstance(rec, dict):
         raise ProtocolError("a record must be a JSON object")
     rid = rec.get("id")
-    try:
-        uuid.UUID(str(rid))
-    except ValueError:
-        raise ProtocolError("id must be a UUID made by the player") from None
-    if not isinstance(rid, str) or len(rid) != 36:
-        raise ProtocolError("id must be a UUID string")
+    if not isinstance(rid, str) or not UUID_RE.match(rid):
+        raise ProtocolError("id must be a UUID made by the player")
     _int(rec, "content_id", minimum=1)
     _int(rec, "schedule_id", minimum=1, optional=True)
     sha = rec.get("sha256")
@@ -203,7 +203,7 @@ def check_play_record(rec: Any, *, now: datetime | None = None) -> dict:
         raise ProtocolError("end must be after start")
     if (end - start).total_seconds() > MAX_PLAY_S:
         raise ProtocolError(f"a record may not be longer than {MAX_PLAY_S} s")
-    if start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1) < end:
+    if start.replace(minute=0, second=0, microsecond=0) + HOUR < end:
         raise ProtocolError("records must be split at hour boundaries")
     if end > now + timedelta(seconds=MAX_FUTURE_S):
         raise ProtocolError("end is in the future; check the terminal's clock")
