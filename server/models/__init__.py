@@ -18,6 +18,7 @@ from server.models.fleet import (
     TerminalState,
     UptimeHour,
 )
+from server.models.health import Alert, TerminalEvent
 from server.models.schedule import (
     Playlist,
     PlaylistEntry,
@@ -28,9 +29,14 @@ from server.models.schedule import (
     ScreenPlanTarget,
     TargetKind,
 )
+from server.models.scheduler import JobRun, SchedulerLease
 from server.models.tree import Building, ColourMode, Community, Street, Terminal, TerminalTag
 
 __all__ = [
+    "Alert",
+    "JobRun",
+    "SchedulerLease",
+    "TerminalEvent",
     "ApiToken",
     "AuditEntry",
     "Blob",
