@@ -1,5 +1,5 @@
 """python -m player --server URL [--credential FILE] [--data DIR] [--headless] [--size WxH]
-[--fullscreen] [--quota-mb N] | --totals
+[--fullscreen] [--quota-mb N] [--simulate-freeze-after SECONDS] | --totals
 
 Logs to stderr. SIGTERM/SIGINT stop it cleanly: the current play is recorded as cut short
 (reason "shutdown"), the outbox is uploaded if the server is reachable, totals.json written.
@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fullscreen", action="store_true")
     p.add_argument("--quota-mb", type=float, help="media cache limit in MB")
     p.add_argument("--totals", action="store_true", help="print play totals as JSON and exit")
+    p.add_argument("--simulate-freeze-after", type=float, metavar="SECONDS",
+                   help="test and diagnostic aid (headless only): the picture stops changing "
+                        "after SECONDS while the player carries on, as a hung display would")
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -62,9 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.credential and credential is None:
         logging.error("cannot read a credential from %s", args.credential)
         return 2
+    if args.simulate_freeze_after is not None and not args.headless:
+        build_parser().error("--simulate-freeze-after needs --headless")
     term = Terminal(args.server, args.data, credential=credential, headless=args.headless,
                     size=args.size, fullscreen=args.fullscreen,
-                    quota_bytes=int(args.quota_mb * 1e6) if args.quota_mb else None)
+                    quota_bytes=int(args.quota_mb * 1e6) if args.quota_mb else None,
+                    freeze_after_s=args.simulate_freeze_after)
     stop_reason: list[str] = []
 
     def on_signal(signum: int, frame: object) -> None:

@@ -25,7 +25,13 @@ import av  # noqa: E402
 import pygame  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from player.render.images import builtin_screen, fit, load_image, png_bytes  # noqa: E402
+from player.render.images import (  # noqa: E402
+    builtin_screen,
+    describe_frame,
+    fit,
+    load_image,
+    png_bytes,
+)
 
 log = logging.getLogger(__name__)
 IDLE_TICK_S = 0.05  # how often the window is serviced when nothing moves
@@ -145,6 +151,9 @@ class SdlBackend:
 
     def screenshot(self) -> bytes:
         return self._call("screenshot")
+
+    def frame_probe(self) -> tuple[str, bool] | None:
+        return self._call("probe")
 
     def close(self) -> None:
         if self._thread.is_alive():
@@ -273,6 +282,12 @@ class SdlBackend:
 
     def _do_brightness(self, percent: int) -> None:
         self.brightness, self._dirty = percent, True
+
+    def _do_probe(self) -> tuple[str, bool]:
+        if self._frame is None:  # blanked
+            return describe_frame(Image.new("RGB", self.size))
+        raw = pygame.image.tobytes(self._frame, "RGB")
+        return describe_frame(Image.frombytes("RGB", self._frame.get_size(), raw))
 
     def _do_screenshot(self) -> bytes:
         raw = pygame.image.tobytes(self._screen, "RGB")

@@ -207,3 +207,14 @@ def test_playback_loop_drives_the_sdl_window_in_real_time(sdl, tmp_path) -> None
         runner.join(10)
     assert not runner.is_alive()
     assert {r["content_id"] for r in box.batch(100)} == {1, 2}
+
+
+def test_sdl_describes_its_frame_before_dimming(sdl, tmp_path) -> None:
+    (tmp_path / "a.png").write_bytes(png(GREEN))
+    sdl.show_image(tmp_path / "a.png")
+    shown = sdl.frame_probe()
+    assert len(shown[0]) == 64 and shown[1] is False
+    sdl.set_brightness(10)
+    assert sdl.frame_probe() == shown
+    sdl.blank()
+    assert sdl.frame_probe()[1] is True
