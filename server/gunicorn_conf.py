@@ -20,8 +20,13 @@ loglevel = "info"
 # The scheduler: every worker is a candidate, started after fork (never in create_app, never
 # in the master); a lease in the database lets exactly one of them, on any node, run the jobs.
 def post_worker_init(worker) -> None:
-    from server.scheduler import start_embedded
+    import logging
 
+    from server.scheduler import log, start_embedded
+
+    # Leadership changes go to gunicorn's error log with everything else.
+    log.handlers, log.propagate = worker.log.error_log.handlers, False
+    log.setLevel(logging.INFO)
     start_embedded(worker.wsgi)
 
 

@@ -215,7 +215,7 @@ class Scheduler:
             return
         if slot is None:
             return
-        log.info("job %s runs for period %d on %s", job_id, slot, self.holder)
+        log.debug("job %s runs for period %d on %s", job_id, slot, self.holder)
         try:
             with self.app.app_context():
                 try:

@@ -31,12 +31,12 @@ class Player:
     server: live.LiveServer
     process: subprocess.Popen | None = None
 
-    def start(self) -> Player:
+    def start(self, *extra_args: str) -> Player:
         env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
         log = (self.data.parent / f"player-{self.terminal_id}.log").open("a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "player", "--server", self.server.url, "--credential",
-             str(self.credential), "--data", str(self.data), "--headless"],
+             str(self.credential), "--data", str(self.data), "--headless", *extra_args],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         return self

@@ -149,7 +149,7 @@ def _scheduler_process(database_url: str, data_dir: Path, log: Path) -> subproce
            "SIGNAGE_SCHEDULER_LEASE_S": "2", "SIGNAGE_ASYNC_MODE": "threading"}
     with log.open("w") as out:
         return subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", "server",
-                                 "scheduler"], cwd=ROOT, env=env, stdout=out,
+                                 "scheduler", "--log-level", "DEBUG"], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
 
 
