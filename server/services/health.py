@@ -25,7 +25,14 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from player import protocol
-from playlists.resolver import CompiledPlan, compile_plan, resolve, screen_state, timeline
+from playlists.resolver import (
+    CompileCache,
+    CompiledPlan,
+    compile_plan,
+    resolve,
+    screen_state,
+    timeline,
+)
 from server.models import Alert, Building, Community, Terminal, TerminalEvent, TerminalState
 from server.services import tree
 from server.services.access import Actor
@@ -107,19 +114,12 @@ def note_status(s: Session, st: TerminalState, payload: dict, now: datetime) -> 
 # --- judging ------------------------------------------------------------------------------
 
 
-_plans: dict[int, tuple[tuple, CompiledPlan]] = {}  # by terminal: (version, day) -> plan
-
-
-def plan_of(s: Session, t: Terminal, now: datetime) -> CompiledPlan:
-    """The terminal's plan as its manifest carries it, compiled once per manifest version."""
+def plan_of(s: Session, t: Terminal, now: datetime, cache: CompileCache) -> CompiledPlan:
+    """The terminal's plan as its manifest carries it (built afresh for each run: a cache
+    by terminal id could outlive a deleted terminal whose id SQLite hands out again)."""
     from server.services import manifests
 
-    key = (t.manifest_version, now.date())
-    hit = _plans.get(t.id)
-    if hit is None or hit[0] != key:
-        hit = (key, compile_plan(manifests.build_plan(s, t, now.date())))
-        _plans[t.id] = hit
-    return hit[1]
+    return compile_plan(manifests.build_plan(s, t, now.date()), cache)
 
 
 def judge(plan: CompiledPlan, st: TerminalState, now: datetime,
@@ -198,10 +198,11 @@ def detect_stuck(s: Session, now: datetime) -> list[AlertEvent]:
                    or_(TerminalState.health == STUCK,
                        TerminalState.frame_since < now - STUCK_GRACE))
     out = []
+    cache = CompileCache()  # terminals sharing schedules compile them once
     for st, t, community_id in rows:
         if st.manifest_version != t.manifest_version:
             continue  # it plays an older plan than the one we would judge it by
-        verdict = judge(plan_of(s, t, now), st, now)
+        verdict = judge(plan_of(s, t, now, cache), st, now)
         if verdict in ("frozen", "dark") and st.health == OK:
             out.append(_set_health(s, st, community_id, STUCK, verdict,
                                    {"since": protocol.iso(st.frame_since)}, now))
