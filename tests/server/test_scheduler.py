@@ -180,3 +180,14 @@ def test_two_scheduler_processes_and_a_killed_leader(app, database_url, tmp_path
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 p.wait(20)
+
+
+def test_web_workers_can_leave_it_to_dedicated_processes(app, monkeypatch):
+    from server.config import Settings
+
+    monkeypatch.setitem(app.config, "SIGNAGE", Settings.from_env(
+        {"SIGNAGE_SCHEDULER": "off", "SIGNAGE_SECRET_KEY": "x",
+         "SIGNAGE_DATA_DIR": str(app.config["SIGNAGE"].data_dir)}))
+    assert sched.start_embedded(app) is None
+    with pytest.raises(ValueError, match="SIGNAGE_SCHEDULER"):
+        Settings.from_env({"SIGNAGE_SCHEDULER": "sometimes", "SIGNAGE_SECRET_KEY": "x"})
