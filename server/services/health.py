@@ -8,7 +8,7 @@ and publish what they return after the commit (save first, then emit).
   also marks such silent terminals offline.
 - **stuck**: the frame the player reports (STATUS screenshot_sha256) has stayed the same
   although the schedule says the picture should have changed since (the next item is a
-  different file, or a clip or scrolling text was playing), for longer than STUCK_GRACE; or
+  different file, or a clip was playing), for longer than STUCK_GRACE; or
   the frame is nearly black (STATUS dark) while the schedule says content should show.
   Never judged while the screen is off (plan or command), while the terminal's cache is not
   ready (it legitimately shows the filler), or while it holds an older manifest.
@@ -136,8 +136,8 @@ def judge(plan: CompiledPlan, st: TerminalState, now: datetime,
     lo, hi = max(st.frame_since, now - LOOKBACK), now - grace
     shown: set[str | None] = set()
     for seg in timeline(plan, lo, hi):
-        if seg.item is not None and seg.item.media in ("video", "text"):
-            return "frozen"  # a clip or a scrolling strip moves
+        if seg.item is not None and seg.item.media == "video":
+            return "frozen"  # a clip moves (the player shows scroll strips as stills)
         shown.add(seg.item.sha256 if seg.item is not None else None)
     return "frozen" if len(shown) > 1 else "ok"
 
