@@ -59,6 +59,8 @@ def upgrade() -> None:
 
     with op.batch_alter_table('terminal_state', schema=None) as batch_op:
         batch_op.add_column(sa.Column('health', sa.String(length=8), server_default='ok', nullable=False))
+        # A 32-bit integer refused every STATUS from a terminal with more than 2 GiB free.
+        batch_op.alter_column('free_disk_bytes', existing_type=sa.Integer(), type_=sa.BigInteger(), existing_nullable=True)
         batch_op.add_column(sa.Column('health_since', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('frame_sha256', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('frame_dark', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -75,6 +77,7 @@ def downgrade() -> None:
         batch_op.drop_column('frame_sha256')
         batch_op.drop_column('health_since')
         batch_op.drop_column('health')
+        batch_op.alter_column('free_disk_bytes', existing_type=sa.BigInteger(), type_=sa.Integer(), existing_nullable=True)
 
     with op.batch_alter_table('terminal_event', schema=None) as batch_op:
         batch_op.drop_index('ix_terminal_event_terminal_at')

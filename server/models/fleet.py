@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, false
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, UTCDateTime, utcnow
@@ -40,7 +40,7 @@ class TerminalState(Base):
     screen_on: Mapped[bool] = mapped_column(default=True)
     brightness: Mapped[int] = mapped_column(default=100)
     cache_ready: Mapped[bool] = mapped_column(default=False)
-    free_disk_bytes: Mapped[int | None]
+    free_disk_bytes: Mapped[int | None] = mapped_column(BigInteger)  # > 2 GiB is common
     clock_offset_s: Mapped[float] = mapped_column(default=0.0)
     player_version: Mapped[str] = mapped_column(String(40), default="")
     # Health (services/health.py): "ok" | "down" | "stuck", and since when.

@@ -21,7 +21,7 @@ SHA_A, SHA_B = "a" * 64, "b" * 64
 
 def _status(screen_on: bool = True, sha: str | None = SHA_A, dark: bool = False) -> dict:
     return {"playing": None, "screen_on": screen_on, "brightness": 100, "cache_ready": True,
-            "free_disk_bytes": 1, "clock_offset_s": 0.0, "player_version": "t",
+            "free_disk_bytes": 5 * 10**12, "clock_offset_s": 0.0, "player_version": "t",
             "screenshot_sha256": sha, "dark": dark}
 
 
