@@ -1,5 +1,6 @@
 """python -m player --server URL [--credential FILE] [--data DIR] [--headless] [--size WxH]
-[--fullscreen] [--quota-mb N] [--transport websocket|polling] [--sync-interval S] | --totals
+[--fullscreen] [--quota-mb N] [--transport websocket|polling] [--sync-interval S]
+[--simulate-freeze-after SECONDS] | --totals
 
 Logs to stderr. SIGTERM/SIGINT stop it cleanly: the current play is recorded as cut short
 (reason "shutdown"), the outbox is uploaded if the server is reachable, totals.json written.
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between periodic manifest version checks, the catch-up "
                    f"for a missed nudge (default {SYNC_INTERVAL_S:.0f}, +up to 20%% jitter)")
     p.add_argument("--totals", action="store_true", help="print play totals as JSON and exit")
+    p.add_argument("--simulate-freeze-after", type=float, metavar="SECONDS",
+                   help="test and diagnostic aid (headless only): the picture stops changing "
+                        "after SECONDS while the player carries on, as a hung display would")
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -80,11 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.credential and credential is None:
         logging.error("cannot read a credential from %s", args.credential)
         return 2
+    if args.simulate_freeze_after is not None and not args.headless:
+        build_parser().error("--simulate-freeze-after needs --headless")
     term = Terminal(args.server, args.data, credential=credential, headless=args.headless,
                     size=args.size, fullscreen=args.fullscreen,
                     quota_bytes=int(args.quota_mb * 1e6) if args.quota_mb else None,
                     transports=["websocket"] if args.transport == "websocket" else None,
-                    sync_interval_s=args.sync_interval)
+                    sync_interval_s=args.sync_interval,
+                    freeze_after_s=args.simulate_freeze_after)
     stop_reason: list[str] = []
 
     def on_signal(signum: int, frame: object) -> None:

@@ -45,8 +45,12 @@ Sent after a MANIFEST_CHANGED nudge and by the periodic check (with jitter)."""
 
 STATUS = "status"
 """{playing: {content_id, sha256, since} | null, screen_on, brightness, cache_ready,
-free_disk_bytes, clock_offset_s, player_version, screenshot_sha256 | null}
-ack -> {ok}. Every STATUS_INTERVAL_S seconds."""
+free_disk_bytes, clock_offset_s, player_version, screenshot_sha256 | null, dark?}
+ack -> {ok}. Every STATUS_INTERVAL_S seconds.
+screenshot_sha256: SHA-256 of the frame's pixels as the content shows them (before dimming);
+the server sees a frozen screen by it. dark: true when the brightest pixel of that frame is
+below DARK_MAX_LUMA (a black picture). Both optional: a player that cannot tell sends null
+and leaves `dark` out, and the server then never judges it stuck."""
 
 PLAYS = "plays"
 """{records: [PlayRecord, ...]} (at most MAX_BATCH) ->
@@ -100,6 +104,7 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 HOUR = timedelta(hours=1)
 BROADCAST_MODES = ("full", "ticker")
 MAX_THUMBNAIL_B64 = 200_000
+DARK_MAX_LUMA = 24  # 0-255: a frame whose brightest pixel is dimmer than this is "dark"
 
 
 class ProtocolError(ValueError):
@@ -256,6 +261,11 @@ def check_status(payload: Any) -> dict:
         raise ProtocolError("clock_offset_s must be a number of seconds")
     if not isinstance(d.get("player_version", ""), str) or len(d.get("player_version", "")) > 40:
         raise ProtocolError("player_version must be a short string")
+    shot = d.get("screenshot_sha256")
+    if shot is not None and (not isinstance(shot, str) or not SHA256_RE.match(shot)):
+        raise ProtocolError("screenshot_sha256 must be 64 lowercase hex characters or null")
+    if not isinstance(d.get("dark", False), bool):
+        raise ProtocolError("dark must be true or false")
     return d
 
 

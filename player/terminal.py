@@ -50,7 +50,8 @@ class Terminal:
                  quota_bytes: int | None = None, clock: Clock | None = None,
                  server_clock: ServerClock | None = None, credential: str | None = None,
                  pairing_poll_s: float = 3.0, transports: list[str] | None = None,
-                 sync_interval_s: float = SYNC_INTERVAL_S) -> None:
+                 sync_interval_s: float = SYNC_INTERVAL_S,
+                 freeze_after_s: float | None = None) -> None:
         self.server_url = server_url.rstrip("/")
         # Set by a closed window (or a signal, in __main__); whoever owns the Terminal then
         # calls stop() from its own thread (never from the render thread it would join).
@@ -77,7 +78,7 @@ class Terminal:
             if headless:
                 from player.render.headless import HeadlessBackend
 
-                backend = HeadlessBackend(size)
+                backend = HeadlessBackend(size, freeze_after_s=freeze_after_s)
             else:
                 from player.render.sdl import SdlBackend
 
@@ -229,11 +230,19 @@ class Terminal:
     def status_payload(self) -> dict[str, Any]:
         m = self.store.current
         ready = m is not None and all(self.cache.ready(s) for s in m.blobs)
-        return {"playing": self.playback.status_playing(), "screen_on": self.playback.screen_on,
-                "brightness": self.playback.brightness, "cache_ready": ready,
-                "free_disk_bytes": self.cache.free_disk_bytes(),
-                "clock_offset_s": self.server_clock.offset_s,
-                "player_version": PLAYER_VERSION, "screenshot_sha256": None}
+        status = {"playing": self.playback.status_playing(), "screen_on": self.playback.screen_on,
+                  "brightness": self.playback.brightness, "cache_ready": ready,
+                  "free_disk_bytes": self.cache.free_disk_bytes(),
+                  "clock_offset_s": self.server_clock.offset_s,
+                  "player_version": PLAYER_VERSION, "screenshot_sha256": None}
+        try:
+            probe = self.backend.frame_probe()
+        except Exception:  # a report must go out even if the frame cannot be read
+            log.warning("cannot describe the frame", exc_info=True)
+            probe = None
+        if probe is not None:
+            status["screenshot_sha256"], status["dark"] = probe
+        return status
 
     def run_command(self, kind: str, args: dict[str, Any]) -> tuple[bool, Any]:
         if kind == "screenshot":

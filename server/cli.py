@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(terminals_group)
     app.cli.add_command(report_group)
+    app.cli.add_command(scheduler_command)
 
 
 def _password(env_name: str) -> tuple[str, bool]:
@@ -212,3 +213,31 @@ def report_purge(days: int | None) -> None:
 report_group = AppGroup("report", help="Reports for export.")
 report_group.add_command(report_playback, "playback")
 report_group.add_command(report_purge, "purge")
+
+
+@click.command("scheduler")
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
+def scheduler_command(log_level: str) -> None:
+    """Run a dedicated scheduler candidate until SIGTERM or Ctrl-C.
+
+    Any number may run (and web workers are candidates too unless SIGNAGE_SCHEDULER=off):
+    a lease in the database lets exactly one of them run the jobs at a time.
+    """
+    import logging
+    import signal
+    import threading
+
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    import server.chores  # noqa: F401  (registers the jobs)
+    from server.scheduler import Scheduler
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    candidate = Scheduler(current_app._get_current_object()).start()
+    click.echo(f"Scheduler candidate {candidate.holder} running; stop with Ctrl-C.")
+    while not stop.wait(1.0):
+        pass
+    candidate.stop()

@@ -64,6 +64,13 @@ def _accel_path(raw: str | None) -> str | None:
     return raw
 
 
+def _choice(env, name: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name) or allowed[0]
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
 @dataclass
 class Settings:
     data_dir: Path
@@ -89,6 +96,11 @@ class Settings:
     max_upload_bytes: int = 1024 * 1024 * 1024
     font: str | None = None  # CJK font for notices; else found with fontconfig
     play_retention_days: int = 90  # raw proof-of-play records; hourly rollups are kept
+    # "embedded": every web worker is a scheduler candidate (one leads, by a database lease);
+    # "off": web nodes leave it to dedicated `flask --app server scheduler` processes.
+    scheduler: str = "embedded"
+    scheduler_lease_s: float = 30.0  # a dead leader is replaced within 1 1/3 of this
+    missed_heartbeats: int = 3  # a terminal silent for this many STATUS intervals is down
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -114,6 +126,9 @@ class Settings:
             max_upload_bytes=int(env.get("SIGNAGE_MAX_UPLOAD_BYTES") or 1024**3),
             font=env.get("SIGNAGE_FONT") or None,
             play_retention_days=int(env.get("SIGNAGE_PLAY_RETENTION_DAYS") or 90),
+            scheduler=_choice(env, "SIGNAGE_SCHEDULER", ("embedded", "off")),
+            scheduler_lease_s=float(env.get("SIGNAGE_SCHEDULER_LEASE_S") or 30),
+            missed_heartbeats=int(env.get("SIGNAGE_MISSED_HEARTBEATS") or 3),
         )
 
     @property

@@ -37,4 +37,8 @@ class Backend(Protocol):
     def screenshot(self) -> bytes:
         """PNG bytes of what is on screen now."""
 
+    def frame_probe(self) -> tuple[str, bool] | None:
+        """(SHA-256 of the frame's pixels before dimming, nearly black?) for STATUS, or None
+        when this backend cannot afford to look (see render.images.describe_frame)."""
+
     def close(self) -> None: ...

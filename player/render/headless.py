@@ -17,6 +17,7 @@ from PIL import Image
 
 from player.render.images import (
     builtin_screen,
+    describe_frame,
     dim,
     fit,
     load_image,
@@ -30,11 +31,17 @@ from player.render.images import (
 
 class HeadlessBackend:
     def __init__(self, size: tuple[int, int] = (192, 96),
-                 monotonic: Callable[[], float] = time.monotonic, *, lazy: bool = False) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, *, lazy: bool = False,
+                 freeze_after_s: float | None = None) -> None:
         self.size = size
         # lazy: decode a still only when a screenshot asks for it (the fleet simulator runs
         # thousands of these; an undecodable file then goes unnoticed until a screenshot)
         self.lazy = lazy
+        # A test and diagnostic aid: after this many seconds the picture stops changing,
+        # whatever the playback loop asks (a hung decoder or display), while the player
+        # itself carries on; the server's stuck detection must notice.
+        self._freeze_at = None if freeze_after_s is None else monotonic() + freeze_after_s
+        self._frozen: Image.Image | None = None
         self._still: Path | None = None
         self.monotonic = monotonic
         self.brightness = 100
@@ -47,6 +54,8 @@ class HeadlessBackend:
         self.shown: deque[tuple[str, str]] = deque(maxlen=1000)
 
     def show_image(self, path: Path) -> None:
+        if self.frozen():
+            return
         if self.lazy:
             with self._lock:
                 self._still, self._video = path, None
@@ -60,6 +69,8 @@ class HeadlessBackend:
             self.shown.append(("image", path.name))
 
     def show_video(self, path: Path, offset_s: float = 0.0) -> None:
+        if self.frozen():
+            return
         with self._lock:
             self._video, self._still = (path, offset_s, self.monotonic()), None
             self._scroll = None
@@ -72,6 +83,8 @@ class HeadlessBackend:
             self.shown.append(("scroll", path.name))
 
     def show_text(self, title: str, lines: Sequence[str] = ()) -> None:
+        if self.frozen():
+            return
         img = builtin_screen(self.size, title, lines)
         with self._lock:
             self._frame, self._video, self._still = img, None, None
@@ -82,6 +95,8 @@ class HeadlessBackend:
         pass  # nothing to gain: show_* is already instant here
 
     def blank(self) -> None:
+        if self.frozen():
+            return
         with self._lock:
             self._frame, self._video, self._still = Image.new("RGB", self.size), None, None
             self._scroll = None
@@ -102,7 +117,19 @@ class HeadlessBackend:
             _, offset, started = self._video
             return offset + self.monotonic() - started
 
-    def current_frame(self) -> Image.Image:
+    def frozen(self) -> bool:
+        """True once the simulated freeze began (the picture is then kept as it was)."""
+        if self._freeze_at is None or self.monotonic() < self._freeze_at:
+            return False
+        if self._frozen is None:
+            self._frozen = self._content_frame()
+            self._freeze_at = -1.0  # frozen for good, whatever the clock does
+        return True
+
+    def _content_frame(self) -> Image.Image:
+        """The picture as the content shows it, before dimming."""
+        if self._frozen is not None:
+            return self._frozen
         with self._lock:
             video, frame, still, scroll = self._video, self._frame, self._still, self._scroll
         if still is not None:
@@ -120,10 +147,20 @@ class HeadlessBackend:
             strip = ticker_strip(self.ticker, self.size)
             frame.paste(strip.crop((0, 0, self.size[0], strip.height)),
                         (0, self.size[1] - strip.height))
-        return dim(frame, self.brightness)
+        return frame
+
+    def current_frame(self) -> Image.Image:
+        self.frozen()
+        return dim(self._content_frame(), self.brightness)
 
     def screenshot(self) -> bytes:
         return png_bytes(self.current_frame())
+
+    def frame_probe(self) -> tuple[str, bool] | None:
+        if self.lazy:
+            return None  # thousands of simulated players cannot decode every frame
+        self.frozen()
+        return describe_frame(self._content_frame())
 
     def close(self) -> None:
         pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from collections.abc import Sequence
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import av
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
+
+from player.protocol import DARK_MAX_LUMA
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +145,14 @@ def video_frame_at(path: Path, offset_s: float) -> Image.Image | None:
                 break
             last = frame
         return last.to_image() if last is not None else None
+
+
+def describe_frame(img: Image.Image) -> tuple[str, bool]:
+    """(SHA-256 of the pixels, nearly black?) for STATUS: how the server tells a frozen or
+    black screen (see player.protocol.STATUS). Cheap at LED sizes (a 1920x320 frame in ms)."""
+    img = img.convert("RGB")
+    brightest = img.convert("L").getextrema()[1]
+    return hashlib.sha256(img.tobytes()).hexdigest(), brightest < DARK_MAX_LUMA
 
 
 def dim(img: Image.Image, percent: int) -> Image.Image:

@@ -27,6 +27,7 @@ from PIL import Image  # noqa: E402
 
 from player.render.images import (  # noqa: E402
     builtin_screen,
+    describe_frame,
     fit,
     load_image,
     load_strip,
@@ -161,6 +162,9 @@ class SdlBackend:
 
     def screenshot(self) -> bytes:
         return self._call("screenshot")
+
+    def frame_probe(self) -> tuple[str, bool] | None:
+        return self._call("probe")
 
     def close(self) -> None:
         if self._thread.is_alive():
@@ -313,6 +317,19 @@ class SdlBackend:
 
     def _do_brightness(self, percent: int) -> None:
         self.brightness, self._dirty = percent, True
+
+    def _do_probe(self) -> tuple[str, bool]:
+        if self._scroll is not None:  # where the strip is now, as _present draws it
+            strip, speed, started = self._scroll
+            surf = pygame.Surface(self.size)
+            surf.blit(strip, (ticker_offset(strip.get_width(), self.size[0],
+                                            time.monotonic() - started, speed), 0))
+            return describe_frame(Image.frombytes("RGB", self.size,
+                                                  pygame.image.tobytes(surf, "RGB")))
+        if self._frame is None:  # blanked
+            return describe_frame(Image.new("RGB", self.size))
+        raw = pygame.image.tobytes(self._frame, "RGB")
+        return describe_frame(Image.frombytes("RGB", self._frame.get_size(), raw))
 
     def _do_screenshot(self) -> bytes:
         raw = pygame.image.tobytes(self._screen, "RGB")

@@ -22,6 +22,7 @@ from server.models.fleet import (
     TerminalState,
     UptimeHour,
 )
+from server.models.health import Alert, TerminalEvent
 from server.models.schedule import (
     Playlist,
     PlaylistEntry,
@@ -32,6 +33,7 @@ from server.models.schedule import (
     ScreenPlanTarget,
     TargetKind,
 )
+from server.models.scheduler import JobRun, SchedulerLease
 from server.models.tree import Building, ColourMode, Community, Street, Terminal, TerminalTag
 
 __all__ = [
@@ -39,6 +41,10 @@ __all__ = [
     "Broadcast",
     "BroadcastDelivery",
     "BroadcastTarget",
+    "Alert",
+    "JobRun",
+    "SchedulerLease",
+    "TerminalEvent",
     "ApiToken",
     "AuditEntry",
     "Blob",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, ByteCount, UTCDateTime, utcnow
@@ -43,6 +43,14 @@ class TerminalState(Base):
     free_disk_bytes: Mapped[int | None] = mapped_column(ByteCount)
     clock_offset_s: Mapped[float] = mapped_column(default=0.0)
     player_version: Mapped[str] = mapped_column(String(40), default="")
+    # Health (services/health.py): "ok" | "down" | "stuck", and since when.
+    health: Mapped[str] = mapped_column(String(8), default="ok", server_default="ok")
+    health_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The frame on screen as the player last described it (STATUS screenshot_sha256, dark),
+    # and since when the server has seen that same frame: what stuck detection reads.
+    frame_sha256: Mapped[str | None] = mapped_column(String(64))
+    frame_dark: Mapped[bool] = mapped_column(default=False, server_default=false())
+    frame_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Command(Base):

@@ -307,6 +307,16 @@ def active_for(s: Session, terminal: Terminal, now: datetime | None = None) -> l
     return [payload(s, bc, terminal) for bc in s.scalars(q) if bc.active_at(now)]
 
 
+def full_screen_now(s: Session, now: datetime | None = None) -> set[int]:
+    """Terminals an active full-screen broadcast holds (their picture stays on purpose)."""
+    now = now or utcnow()
+    q = (select(BroadcastDelivery.terminal_id, Broadcast)
+         .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
+         .where(Broadcast.mode == "full", Broadcast.cancelled_at.is_(None),
+                Broadcast.starts_at <= now))
+    return {tid for tid, bc in s.execute(q) if bc.active_at(now)}
+
+
 def blob_allowed(s: Session, terminal: Terminal, sha: str) -> bool:
     """May this terminal download `sha` because of an active broadcast or a template?"""
     return any(p["sha256"] == sha for p in active_for(s, terminal)) or \

@@ -21,7 +21,7 @@ from server.models import (
     TerminalState,
     UptimeHour,
 )
-from server.services import audit, tree
+from server.services import audit, health, tree
 from server.services.access import Actor
 from server.services.errors import N_, Conflict, Invalid, NotFound
 
@@ -142,11 +142,14 @@ def state_of(s: Session, terminal_id: int) -> TerminalState:
 def mark_online(s: Session, terminal: Terminal, now: datetime | None = None) -> None:
     st = state_of(s, terminal.id)
     now = now or utcnow()
+    health.note_online(s, st, now)
     st.online, st.connected_since, st.last_seen_at = True, now, now
 
 
 def mark_offline(s: Session, terminal_id: int) -> None:
-    state_of(s, terminal_id).online = False
+    st = state_of(s, terminal_id)
+    health.note_offline(s, st, utcnow(), "disconnected")
+    st.online = False
 
 
 # A heartbeat vouches for at most this long since the previous one: a gap is downtime.
@@ -179,6 +182,7 @@ def record_status(s: Session, terminal: Terminal, payload: dict) -> None:
         if start < now:
             _add_uptime(s, terminal.id, start, now, bool(payload["screen_on"]),
                         bool(payload["cache_ready"]))
+    health.note_status(s, st, payload, now)
     st.online, st.last_seen_at = True, now
     playing = payload.get("playing")
     st.playing_content_id = playing.get("content_id") if playing else None

@@ -11,6 +11,7 @@ LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
 def register(app: Flask) -> None:
     from server.web import (
         account,
+        alerts,
         audit_log,
         auth,
         broadcasts,
@@ -24,7 +25,7 @@ def register(app: Flask) -> None:
     )
 
     for module in (auth, tree, users, audit_log, account, content, schedules, reports,
-                   terminals, broadcasts, wall):
+                   terminals, broadcasts, wall, alerts):
         app.register_blueprint(module.bp)
 
     @app.route("/lang/<code>")

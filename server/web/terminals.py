@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 
 from server import hub
 from server.db import db
-from server.services import fleet, tree, wall
+from server.services import fleet, health, tree, wall
 from server.web.forms import CommandForm, DeleteForm, PairForm
 from server.web.helpers import actor, form_errors, require_login
 
@@ -22,6 +22,7 @@ def _page(terminal_id: int, pair_form: PairForm | None = None,
     return render_template(
         "terminals/show.html", terminal=t, state=db.get(fleet.TerminalState, t.id),
         tile=wall.tile(db, t.id), plays=wall.recent_plays(db, actor(), t.id, 30),
+        events=health.history(db, actor(), t.id, 30),
         commands=fleet.command_history(db, actor(), t.id, 20),
         pair_form=pair_form or PairForm(), command_form=command_form or CommandForm(),
         action_form=DeleteForm()), status

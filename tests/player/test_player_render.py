@@ -244,3 +244,14 @@ def test_sdl_scroll_strip_moves(sdl, tmp_path) -> None:
     sdl.show_scroll(_strip(tmp_path), duration_s=8.0, offset_s=5.0)
     assert near(colour_of(sdl.screenshot(), (5, 16)), BLUE)
     assert wait_for(lambda: colour_of(sdl.screenshot(), (60, 16)) == (0, 0, 0), 10)
+
+
+def test_sdl_describes_its_frame_before_dimming(sdl, tmp_path) -> None:
+    (tmp_path / "a.png").write_bytes(png(GREEN))
+    sdl.show_image(tmp_path / "a.png")
+    shown = sdl.frame_probe()
+    assert len(shown[0]) == 64 and shown[1] is False
+    sdl.set_brightness(10)
+    assert sdl.frame_probe() == shown
+    sdl.blank()
+    assert sdl.frame_probe()[1] is True

@@ -1,0 +1,71 @@
+"""The scheduler's jobs (fixed ids): terminal health and retention.
+
+Each runs in an app context in the one leading scheduler (server/scheduler.py), opens its
+own session, and publishes what it decided only after the commit. Add a job with
+`server.scheduler.register_job(id, fn, every_s)` here or in a module imported from here.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import format_datetime, gettext
+
+from player import protocol
+from server.db import session_scope, utcnow
+from server.extensions import socketio
+from server.scheduler import register_job
+from server.services import health, plays
+
+STAFF_NAMESPACE = "/staff"
+ALERT_EVENT = "alert"
+
+
+def describe(reason: str, detail: dict) -> str:
+    """An alert's reason in the people's language (times in Asia/Shanghai)."""
+    params = dict(detail)
+    if params.get("since"):
+        params["since"] = format_datetime(protocol.parse_instant(params["since"], "since"),
+                                          "HH:mm:ss")
+    if "after" in params:
+        params["after"] = f"({gettext(health.EVENT_KINDS.get(params['after'], params['after']))})"
+    template = health.REASONS.get(reason)
+    if template is None:
+        return reason
+    try:
+        return gettext(template, **params)
+    except (KeyError, ValueError):
+        return gettext(template)
+
+
+def publish(events: list[health.AlertEvent]) -> None:
+    """To staff browsers of the terminal's community and of the whole street (the wall)."""
+    for e in events:
+        socketio.emit(ALERT_EVENT, e.payload(describe(e.reason, e.detail)),
+                      namespace=STAFF_NAMESPACE,
+                      to=[f"community:{e.community_id}", "street"])
+
+
+def detect_down() -> None:
+    missed = current_app.config["SIGNAGE"].missed_heartbeats
+    with session_scope() as s:
+        events = health.detect_down(s, utcnow(), missed)
+    publish(events)
+
+
+def detect_stuck() -> None:
+    with session_scope() as s:
+        events = health.detect_stuck(s, utcnow())
+    publish(events)
+
+
+def purge_retention() -> None:
+    """Raw proof of play (rollups stay), status history and closed alerts past retention."""
+    keep = current_app.config["SIGNAGE"].play_retention_days
+    with session_scope() as s:
+        plays.purge(s, keep)
+        health.purge(s, keep, utcnow())
+
+
+register_job("offline-detection", detect_down, every_s=protocol.STATUS_INTERVAL_S)
+register_job("stuck-detection", detect_stuck, every_s=2 * protocol.STATUS_INTERVAL_S)
+register_job("retention-purge", purge_retention, every_s=24 * 3600)

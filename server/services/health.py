@@ -1,0 +1,248 @@
+"""Terminal health: down, stuck, recovered; the alerts staff see; each terminal's history.
+
+No Flask. The scheduler's chores (server/chores.py) call `detect_down` and `detect_stuck`
+and publish what they return after the commit (save first, then emit).
+
+- **down**: no heartbeat (STATUS) for `missed_heartbeats` intervals. It does not rely on the
+  disconnect handler: a node that dies cannot mark its terminals offline, so the same job
+  also marks such silent terminals offline.
+- **stuck**: the frame the player reports (STATUS screenshot_sha256) has stayed the same
+  although the schedule says the picture should have changed since (the next item is a
+  different file, or a clip was playing), for longer than STUCK_GRACE; or
+  the frame is nearly black (STATUS dark) while the schedule says content should show.
+  Never judged while the screen is off (plan or command), while the terminal's cache is not
+  ready (it legitimately shows the filler), or while it holds an older manifest.
+- **recovered**: a down or stuck terminal that is healthy again. It is an alert of its own
+  (opened and closed at once) so the list tells the whole story.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.orm import Session
+
+from player import protocol
+from playlists.resolver import (
+    CompileCache,
+    CompiledPlan,
+    compile_plan,
+    resolve,
+    screen_state,
+    timeline,
+)
+from server.models import Alert, Building, Community, Terminal, TerminalEvent, TerminalState
+from server.services import broadcasts, tree
+from server.services.access import Actor
+from server.services.errors import N_
+
+OK, DOWN, STUCK = "ok", "down", "stuck"
+# Sampling: a frame is described every STATUS_INTERVAL_S, so a change is seen that late.
+STUCK_GRACE = timedelta(seconds=3 * protocol.STATUS_INTERVAL_S)
+# How far back the schedule is read to decide that the picture should have changed.
+LOOKBACK = timedelta(minutes=15)
+
+# Why an alert opened or closed; the parameters are kept in Alert.detail.
+REASONS = {
+    "silent": N_("No heartbeat since %(since)s."),
+    "frozen": N_("The picture has not changed since %(since)s although the schedule "
+                 "changed what should show."),
+    "dark": N_("The picture has been nearly black since %(since)s although content "
+               "should show."),
+    "healthy": N_("Healthy again after %(minutes)s min %(after)s."),
+}
+EVENT_KINDS = {
+    "online": N_("online"), "offline": N_("offline"), "screen_on": N_("screen on"),
+    "screen_off": N_("screen off"), "down": N_("down"), "stuck": N_("stuck"),
+    "recovered": N_("recovered"),
+}
+EVENT_REASONS = {"": "", "disconnected": N_("disconnected"), "silent": N_("no heartbeat"),
+                 "frozen": N_("frozen picture"), "dark": N_("black picture"),
+                 "healthy": N_("healthy again")}
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """An alert that opened or closed, to publish once it is committed."""
+
+    terminal_id: int
+    community_id: int
+    kind: str  # down | stuck | recovered
+    reason: str
+    detail: dict
+    at: datetime
+    health: str  # the terminal's health from now on
+
+    def payload(self, text: str) -> dict:
+        return {"terminal_id": self.terminal_id, "kind": self.kind, "detail": text,
+                "at": protocol.iso(self.at), "health": self.health}
+
+
+# --- what the hub reports (called from services/fleet.py) ---------------------------------
+
+
+def log_event(s: Session, terminal_id: int, kind: str, reason: str, at: datetime) -> None:
+    s.add(TerminalEvent(terminal_id=terminal_id, kind=kind, reason=reason, at=at))
+
+
+def note_online(s: Session, st: TerminalState, now: datetime) -> None:
+    # A new connection describes its frame afresh: an old frame time would judge it stuck.
+    st.frame_sha256, st.frame_since, st.frame_dark = None, None, False
+    log_event(s, st.terminal_id, "online", "", now)
+
+
+def note_offline(s: Session, st: TerminalState, now: datetime, reason: str) -> None:
+    if st.online:
+        log_event(s, st.terminal_id, "offline", reason, now)
+
+
+def note_status(s: Session, st: TerminalState, payload: dict, now: datetime) -> None:
+    """Before the state takes the new STATUS: screen changes and the frame's age."""
+    screen_on = bool(payload["screen_on"])
+    if not st.online:  # marked offline while silent, and heard again on the same connection
+        log_event(s, st.terminal_id, "online", "", now)
+    if screen_on != st.screen_on:
+        log_event(s, st.terminal_id, "screen_on" if screen_on else "screen_off", "", now)
+    sha = payload.get("screenshot_sha256")
+    if sha != st.frame_sha256 or screen_on != st.screen_on or st.frame_since is None:
+        st.frame_sha256, st.frame_since = sha, now
+    st.frame_dark = bool(payload.get("dark", False))
+
+
+# --- judging ------------------------------------------------------------------------------
+
+
+def plan_of(s: Session, t: Terminal, now: datetime, cache: CompileCache) -> CompiledPlan:
+    """The terminal's plan as its manifest carries it (built afresh for each run: a cache
+    by terminal id could outlive a deleted terminal whose id SQLite hands out again)."""
+    from server.services import manifests
+
+    return compile_plan(manifests.build_plan(s, t, now.date()), cache)
+
+
+def judge(plan: CompiledPlan, st: TerminalState, now: datetime,
+          grace: timedelta = STUCK_GRACE) -> str:
+    """"ok", "frozen", "dark", or "unknown" (nothing can be said now: keep what was said)."""
+    if st.frame_sha256 is None or st.frame_since is None or not st.cache_ready:
+        return "unknown"
+    if not st.screen_on or not screen_state(plan, now).on:
+        return "unknown"  # screen-off hours: neither stuck nor dark
+    if now - st.frame_since <= grace:
+        return "ok"
+    if st.frame_dark:
+        return "dark" if resolve(plan, now).item is not None else "ok"
+    lo, hi = max(st.frame_since, now - LOOKBACK), now - grace
+    shown: set[str | None] = set()
+    for seg in timeline(plan, lo, hi):
+        if seg.item is not None and seg.item.media in ("video", "text"):
+            return "frozen"  # a clip and a scroll strip move
+        shown.add(seg.item.sha256 if seg.item is not None else None)
+    return "frozen" if len(shown) > 1 else "ok"
+
+
+def _set_health(s: Session, st: TerminalState, community_id: int, new: str, reason: str,
+                detail: dict, now: datetime) -> AlertEvent:
+    for a in s.scalars(select(Alert).where(Alert.terminal_id == st.terminal_id,
+                                           Alert.closed_at.is_(None))):
+        a.closed_at = now
+    if new == OK:
+        kind = "recovered"
+        since = st.health_since or now
+        detail = {**detail, "after": st.health,
+                  "minutes": max(0, round((now - since).total_seconds() / 60))}
+        s.add(Alert(terminal_id=st.terminal_id, kind=kind, reason=reason, detail=detail,
+                    opened_at=now, closed_at=now))
+    else:
+        kind = new
+        s.add(Alert(terminal_id=st.terminal_id, kind=kind, reason=reason, detail=detail,
+                    opened_at=now))
+    st.health, st.health_since = new, now
+    log_event(s, st.terminal_id, kind, reason, now)
+    return AlertEvent(st.terminal_id, community_id, kind, reason, detail, now, new)
+
+
+def _states(s: Session, *where):
+    return s.execute(
+        select(TerminalState, Terminal, Building.community_id)
+        .join(Terminal, Terminal.id == TerminalState.terminal_id)
+        .join(Building, Building.id == Terminal.building_id)
+        .where(*where).order_by(TerminalState.terminal_id)).all()
+
+
+def detect_down(s: Session, now: datetime, missed_heartbeats: int = 3) -> list[AlertEvent]:
+    """Silent terminals go offline and down; down terminals heard again recover."""
+    cutoff = now - timedelta(seconds=missed_heartbeats * protocol.STATUS_INTERVAL_S)
+    silent = TerminalState.last_seen_at < cutoff
+    rows = _states(s, or_(
+        and_(silent, or_(TerminalState.online, TerminalState.health != DOWN)),
+        and_(TerminalState.health == DOWN, ~silent, TerminalState.online)))
+    out = []
+    for st, t, community_id in rows:
+        if st.last_seen_at < cutoff:
+            note_offline(s, st, now, "silent")
+            st.online = False
+            if st.health != DOWN and t.revoked_at is None:
+                out.append(_set_health(s, st, community_id, DOWN, "silent",
+                                       {"since": protocol.iso(st.last_seen_at)}, now))
+        else:
+            out.append(_set_health(s, st, community_id, OK, "healthy", {}, now))
+    return out
+
+
+def detect_stuck(s: Session, now: datetime) -> list[AlertEvent]:
+    """Judge every connected terminal whose frame has not changed for a while."""
+    rows = _states(s, TerminalState.online, TerminalState.health != DOWN,
+                   Terminal.revoked_at.is_(None),
+                   or_(TerminalState.health == STUCK,
+                       TerminalState.frame_since < now - STUCK_GRACE))
+    out = []
+    cache = CompileCache()  # terminals sharing schedules compile them once
+    held = broadcasts.full_screen_now(s, now)
+    for st, t, community_id in rows:
+        if st.manifest_version != t.manifest_version:
+            continue  # it plays an older plan than the one we would judge it by
+        if t.id in held:
+            continue  # a broadcast keeps one picture up on purpose
+        verdict = judge(plan_of(s, t, now, cache), st, now)
+        if verdict in ("frozen", "dark") and st.health == OK:
+            out.append(_set_health(s, st, community_id, STUCK, verdict,
+                                   {"since": protocol.iso(st.frame_since)}, now))
+        elif verdict == "ok" and st.health == STUCK:
+            out.append(_set_health(s, st, community_id, OK, "healthy", {}, now))
+    return out
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def history(s: Session, actor: Actor, terminal_id: int, limit: int = 50) -> list[TerminalEvent]:
+    """The terminal's status history, newest first."""
+    tree.get_terminal(s, actor, terminal_id)
+    return list(s.scalars(select(TerminalEvent).where(TerminalEvent.terminal_id == terminal_id)
+                          .order_by(TerminalEvent.at.desc(), TerminalEvent.id.desc())
+                          .limit(max(1, min(limit, 1000)))))
+
+
+def alerts(s: Session, actor: Actor, limit: int = 200) -> tuple[list, list]:
+    """(open alerts, the most recent closed ones), each [(Alert, Terminal)], newest first,
+    only of terminals the actor may see."""
+    q = (select(Alert, Terminal).join(Terminal, Terminal.id == Alert.terminal_id)
+         .join(Building).join(Community)
+         .where(Community.street_id == actor.street_id,
+                actor.community_clause(Building.community_id))
+         .order_by(Alert.opened_at.desc(), Alert.id.desc()))
+    open_ = [tuple(r) for r in s.execute(q.where(Alert.closed_at.is_(None))).all()]
+    recent = [tuple(r) for r in s.execute(q.where(Alert.closed_at.is_not(None))
+                                          .limit(limit)).all()]
+    return open_, recent
+
+
+def purge(s: Session, keep_days: int, now: datetime) -> int:
+    """Delete history lines and closed alerts older than `keep_days`."""
+    cutoff = now - timedelta(days=keep_days)
+    n = s.execute(delete(TerminalEvent).where(TerminalEvent.at < cutoff)).rowcount or 0
+    n += s.execute(delete(Alert).where(Alert.closed_at.is_not(None),
+                                       Alert.closed_at < cutoff)).rowcount or 0
+    return n
