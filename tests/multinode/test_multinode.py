@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 import socketio
+from sqlalchemy import create_engine, text
 
 from player.protocol import PROTOCOL_VERSION, SHA256_RE, SYNC, TERMINAL_NAMESPACE
 from tests.e2e.conftest import wait_for
@@ -221,11 +222,23 @@ def test_a_broadcast_sent_on_one_node_is_acknowledged_from_the_others(cluster, e
         p.stop()
 
 
-# --- SLOT for the lead, after merging ops's scheduler (`flask --app server scheduler`) ---
-# test_two_scheduler_candidates_one_runs_each_job(cluster, pg_url):
-#   start two `flask --app server scheduler` processes against this cluster's database
-#   (cluster[0].env), let them compete for the database lease, make a job due (e.g. a
-#   timed broadcast or the retention purge), and assert from the database that exactly
-#   one candidate ran it, once; then kill -9 the leader and assert the other takes over
-#   within the lease time and the next job still runs exactly once.
-# Left empty on purpose: the scheduler does not exist on this branch.
+def test_three_nodes_one_scheduler(cluster, pg_url):
+    """Every worker of the three nodes is a scheduler candidate (as `make run` starts them);
+    the database lease lets exactly one lead, and its jobs keep claiming their periods."""
+    engine = create_engine(pg_url)
+
+    def lease() -> tuple[str | None, int | None]:
+        with engine.connect() as conn:
+            holder = conn.execute(text("SELECT holder FROM scheduler_lease")).scalar()
+            slot = conn.execute(text("SELECT slot FROM scheduler_job "
+                                     "WHERE id = 'offline-detection'")).scalar()
+        return holder, slot
+
+    try:
+        wait_for(lambda: lease()[0], timeout=60, what="a scheduler leader")
+        start = wait_for(lambda: lease()[1], timeout=60, what="offline detection to run")
+        wait_for(lambda: lease()[1] > start, timeout=60, what="offline detection to run again")
+        leaders = [n for n in cluster if "leads: running the jobs" in n.log.read_text()]
+        assert len(leaders) == 1, [name(n) for n in leaders]
+    finally:
+        engine.dispose()
