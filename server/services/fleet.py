@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from player import protocol
@@ -16,6 +16,7 @@ from server.models import Command, PairingRequest, Terminal, TerminalState, Upti
 from server.services import audit, tree
 from server.services.access import TREE_EDITORS, Actor
 from server.services.errors import N_, Conflict, Invalid, NotFound
+from server.services.plays import _insert as upsert  # the dialect's INSERT … ON CONFLICT
 
 PAIRING_TTL = timedelta(minutes=15)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # nothing that reads as 0/O or 1/I
@@ -145,39 +146,68 @@ def mark_offline(s: Session, terminal_id: int) -> None:
 MAX_HEARTBEAT_GAP_S = 3 * protocol.STATUS_INTERVAL_S
 
 
+# The heartbeat is the hottest write path of the server (5,000 terminals send 1,000 a
+# second). Its statements are built once: building a SQLAlchemy statement costs more than
+# SQLite takes to run it, and so does the ORM's load-modify-flush.
+_STATE = TerminalState.__table__
+_UPTIME = UptimeHour.__table__
+_STATUS_COLUMNS = ("online", "last_seen_at", "playing_content_id", "playing_since", "screen_on",
+                   "brightness", "cache_ready", "free_disk_bytes", "clock_offset_s",
+                   "player_version")
+_READ_STATE = (select(_STATE.c.online, _STATE.c.last_seen_at)
+               .where(_STATE.c.terminal_id == bindparam("tid")))
+_WRITE_STATE = (update(_STATE).where(_STATE.c.terminal_id == bindparam("tid"))
+                .values({c: bindparam(f"new_{c}") for c in _STATUS_COLUMNS}))
+_ADD_UPTIME: dict[str, object] = {}  # per database dialect
+
+
 def _add_uptime(s: Session, terminal_id: int, start: datetime, end: datetime,
                 screen_on: bool) -> None:
+    """One upsert per UTC hour touched."""
+    rows = []
     for a, b in protocol.split_at_hours(start, end):
-        hour = a.replace(minute=0, second=0, microsecond=0)
-        row = s.get(UptimeHour, (terminal_id, hour))
-        if row is None:
-            row = UptimeHour(terminal_id=terminal_id, hour=hour, online_seconds=0.0,
-                             screen_on_seconds=0.0)
-            s.add(row)
         seconds = (b - a).total_seconds()
-        row.online_seconds += seconds
-        if screen_on:
-            row.screen_on_seconds += seconds
+        rows.append({"terminal_id": terminal_id,
+                     "hour": a.replace(minute=0, second=0, microsecond=0),
+                     "online_seconds": seconds, "screen_on_seconds": seconds if screen_on else 0.0})
+    dialect = s.get_bind().dialect.name
+    stmt = _ADD_UPTIME.get(dialect)
+    if stmt is None:
+        ins = upsert(s, _UPTIME)
+        stmt = _ADD_UPTIME[dialect] = ins.on_conflict_do_update(
+            index_elements=["terminal_id", "hour"],
+            set_={"online_seconds": _UPTIME.c.online_seconds + ins.excluded.online_seconds,
+                  "screen_on_seconds": _UPTIME.c.screen_on_seconds
+                  + ins.excluded.screen_on_seconds})
+    s.connection().execute(stmt, rows)
 
 
 def record_status(s: Session, terminal: Terminal, payload: dict) -> None:
-    """Apply a STATUS event (already checked by protocol.check_status)."""
-    st = state_of(s, terminal.id)
+    """Apply a STATUS event (already checked by protocol.check_status).
+
+    Core statements: nothing of the state is loaded into the session (a handler's session
+    lives for this one event)."""
     now = utcnow()
-    if st.online and st.last_seen_at is not None:
-        start = max(st.last_seen_at, now - timedelta(seconds=MAX_HEARTBEAT_GAP_S))
+    playing = payload.get("playing")
+    values = {
+        "online": True, "last_seen_at": now,
+        "playing_content_id": playing.get("content_id") if playing else None,
+        "playing_since": protocol.parse_instant(playing["since"], "since") if playing else None,
+        "screen_on": payload["screen_on"], "brightness": payload["brightness"],
+        "cache_ready": payload["cache_ready"], "free_disk_bytes": payload.get("free_disk_bytes"),
+        "clock_offset_s": float(payload.get("clock_offset_s", 0.0)),
+        "player_version": str(payload.get("player_version", ""))[:40],
+    }
+    conn = s.connection()
+    prev = conn.execute(_READ_STATE, {"tid": terminal.id}).first()
+    if prev is None:
+        s.add(TerminalState(terminal_id=terminal.id, **values))
+        return
+    if prev.online and prev.last_seen_at is not None:
+        start = max(prev.last_seen_at, now - timedelta(seconds=MAX_HEARTBEAT_GAP_S))
         if start < now:
             _add_uptime(s, terminal.id, start, now, bool(payload["screen_on"]))
-    st.online, st.last_seen_at = True, now
-    playing = payload.get("playing")
-    st.playing_content_id = playing.get("content_id") if playing else None
-    st.playing_since = protocol.parse_instant(playing["since"], "since") if playing else None
-    st.screen_on = payload["screen_on"]
-    st.brightness = payload["brightness"]
-    st.cache_ready = payload["cache_ready"]
-    st.free_disk_bytes = payload.get("free_disk_bytes")
-    st.clock_offset_s = float(payload.get("clock_offset_s", 0.0))
-    st.player_version = str(payload.get("player_version", ""))[:40]
+    conn.execute(_WRITE_STATE, {"tid": terminal.id, **{f"new_{k}": v for k, v in values.items()}})
 
 
 # --- commands -----------------------------------------------------------------------
