@@ -52,6 +52,7 @@ REDIS_URL = os.environ.get("SIGNAGE_BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 ADMIN_PASSWORD = "bench-admin-password-1"
 SWARM_PROCESSES = 3
 HOLD_S = 30.0  # six heartbeat rounds with everyone connected before memory is read
+CONNECT_S = 300.0  # a swarm not connected by then is held with what it has
 ROUNDS = 5
 BROADCAST = {"text": "台风预警：请关好门窗，非必要不外出。", "mode": "full",
              "targets": {"street": True}, "reason": "benchmark", "ends_at": None}
@@ -355,13 +356,17 @@ class Held:
     client_cpu: list[float]  # each swarm process, share of one core
     late_heartbeats: int
     heartbeat_errors: int
+    heartbeats_per_s: float  # answered while holding; each terminal sends one per 5 s
+    connect_s: float  # until every terminal had its `hello` answered (or CONNECT_S)
     manifest_bytes: float = 0.0
     errors: list[str] = field(default_factory=list)
 
 
 def _hold(nodes: list[Node], swarm: Swarm, n: int) -> Held:
     idle = sum(_rss_mb(x.process.pid) for x in nodes)
-    st = swarm.wait_connected(timeout=120 + n * 0.1)
+    started = time.monotonic()
+    st = swarm.wait_connected(timeout=CONNECT_S)
+    connect_s = time.monotonic() - started
     st0, cpu0, t0 = st, sum(_cpu_s(x.process.pid) for x in nodes), time.monotonic()
     time.sleep(HOLD_S)
     st = swarm.status()
@@ -370,9 +375,11 @@ def _hold(nodes: list[Node], swarm: Swarm, n: int) -> Held:
     client_cpu = [round((b - a) / wall, 2) for a, b in zip(st0["cpu_s"], st["cpu_s"],
                                                             strict=True)]
     loaded = sum(_rss_mb(x.process.pid) for x in nodes)
-    return Held(n, st["connected"] - st["dropped"], st["failed"], st["dropped"],
-                (loaded - idle) * 1000 / max(1, n), idle, loaded, round(server_cpu, 2),
-                client_cpu, st["late_heartbeats"], st["heartbeat_errors"],
+    held = st["connected"] - st["dropped"]
+    return Held(n, held, st["failed"], st["dropped"], (loaded - idle) * 1000 / max(1, held),
+                round(idle, 1), round(loaded, 1), round(server_cpu, 2), client_cpu,
+                st["late_heartbeats"] - st0["late_heartbeats"], st["heartbeat_errors"],
+                round((st["heartbeats"] - st0["heartbeats"]) / wall, 1), round(connect_s, 1),
                 st["manifest_bytes"] / max(1, st["connected"]), st["errors"])
 
 
@@ -441,7 +448,7 @@ def _bare(n: int, tmp: Path, *, manifest_bytes: int = 0, manifest_rounds: int = 
                 if "held" not in out:
                     out["held"] = _hold([node], swarm, n)
                 else:
-                    swarm.wait_connected(timeout=120 + n * 0.1)
+                    swarm.wait_connected(timeout=CONNECT_S)
                 expected = swarm.status()["connected"]
                 rounds = []
                 for _ in range(rounds_n):
@@ -481,6 +488,10 @@ def _held_figures(label: str, hub: Held, bare: Held, base_name: str = "bare") ->
          "baseline": round(bare.mb_per_1000, 1), "ratio": _ratio(hub.mb_per_1000,
                                                                   bare.mb_per_1000),
          "goal": "≤ 1.5x bare"},
+        {"name": f"{label}_heartbeats_per_s_{hub.n}", "value": hub.heartbeats_per_s,
+         "unit": "status events answered per s", "baseline": bare.heartbeats_per_s,
+         "ratio": _ratio(hub.heartbeats_per_s, bare.heartbeats_per_s),
+         "goal": f"{hub.n / 5:.0f}/s (every terminal every 5 s)"},
     ]
 
 
@@ -493,7 +504,7 @@ def _timing_figures(name: str, hub: dict, bare: dict, keys: tuple[str, ...], goa
 
 
 def run(quick: bool = False, counts: tuple[int, ...] | None = None, pg: bool | None = None,
-        two_nodes: bool | None = None) -> list[dict]:
+        two_nodes: bool | None = None, sqlite: bool = True) -> list[dict]:
     counts = counts or ((76, 200) if quick else (76, 1000, 5000))
     pg = (not quick) if pg is None else pg
     two_nodes = (not quick) if two_nodes is None else two_nodes
@@ -501,7 +512,7 @@ def run(quick: bool = False, counts: tuple[int, ...] | None = None, pg: bool | N
     figures: list[dict] = []
     sqlite_held: dict[int, Held] = {}
     with tempfile.TemporaryDirectory() as tmp_:
-        for n in counts:
+        for n in counts if sqlite else ():
             tmp = Path(tmp_) / f"sqlite-{n}"
             tmp.mkdir()
             fanout = rounds if n == max([c for c in counts if c <= 1000] or [0]) else 0
@@ -533,7 +544,8 @@ def run(quick: bool = False, counts: tuple[int, ...] | None = None, pg: bool | N
                 results[nodes] = _hub(n, tmp, database=PG_URL, nodes=nodes,
                                       manifest_rounds=rounds, broadcast_rounds=rounds)
             one = results[1]
-            figures += _held_figures("hub_pg", one["held"], sqlite_held[n], "sqlite")
+            if n in sqlite_held:
+                figures += _held_figures("hub_pg", one["held"], sqlite_held[n], "sqlite")
             if two_nodes:
                 two = results[2]
                 figures += _held_figures("hub_2nodes", two["held"], one["held"], "one_node")
@@ -551,13 +563,14 @@ def main() -> None:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--pg", action="store_true", help="also one node on PostgreSQL test_hub")
     p.add_argument("--two-nodes", action="store_true", help="also two nodes (issue #8)")
+    p.add_argument("--no-sqlite", action="store_true", help="only the PostgreSQL runs")
     p.add_argument("--setup", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.setup:
         return setup_terminals(args.setup)
     counts = tuple(int(c) for c in args.counts.split(",")) if args.counts else None
     figures = run(quick=args.quick, counts=counts, pg=args.pg or args.two_nodes,
-                  two_nodes=args.two_nodes)
+                  two_nodes=args.two_nodes, sqlite=not args.no_sqlite)
     print(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
 
 
