@@ -60,7 +60,8 @@ BROADCAST_BYTES = 200  # roughly what a broadcast event carries
 
 
 def _raise_nofile() -> None:
-    """5,000 sockets need more than the usual 1,024 descriptors (runs in the child)."""
+    """5,000 sockets need more than the usual 1,024 descriptors (runs in the swarm child;
+    gunicorn raises its own in server/gunicorn_conf.py)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -119,8 +120,7 @@ def _gunicorn(app: str, env: dict, port: int, log: Path) -> Node:
     with log.open("a") as out:
         proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", "server/gunicorn_conf.py", app], env=env, cwd=ROOT,
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_raise_nofile)
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
