@@ -430,7 +430,18 @@ def _hub(n: int, tmp: Path, *, database: str, nodes: int = 1, manifest_rounds: i
     finally:
         for x in product.nodes:
             x.stop()
+            _print_server_errors(x.log)
     return out
+
+
+def _print_server_errors(log: Path) -> None:
+    """What the server logged as errors (e.g. an exhausted connection pool), once each."""
+    seen: dict[str, int] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if "Error" in line and not line.startswith(" "):
+            seen[line[-200:]] = seen.get(line[-200:], 0) + 1
+    for line, count in list(seen.items())[:5]:
+        print(f"   server log ({count}x): {line}", file=sys.stderr)
 
 
 def _bare(n: int, tmp: Path, *, manifest_bytes: int = 0, manifest_rounds: int = 0,

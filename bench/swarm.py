@@ -123,6 +123,8 @@ class Swarm:
                         "protocol": protocol.PROTOCOL_VERSION, "player_version": "bench-swarm",
                         "manifest_version": 0, "cache": [],
                         "clock": protocol.iso(protocol.now_utc())}, namespace=NS, timeout=120)
+                    if not isinstance(ack, dict) or "manifest_version" not in ack:
+                        raise RuntimeError(f"hello refused: {ack}")
                     held["version"] = ack["manifest_version"]
                     self.manifest_bytes += len(json.dumps(ack.get("manifest"),
                                                           ensure_ascii=False).encode())
