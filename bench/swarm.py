@@ -142,8 +142,13 @@ class Swarm:
         while sio.connected:
             t0 = time.monotonic()
             try:
-                await sio.call(protocol.STATUS, status_payload(), namespace=NS, timeout=60)
-                self.heartbeats += 1
+                ack = await sio.call(protocol.STATUS, status_payload(), namespace=NS,
+                                     timeout=60)
+                if isinstance(ack, dict) and ack.get("ok"):
+                    self.heartbeats += 1
+                else:  # answered, but refused: not a heartbeat the server kept up with
+                    self.heartbeat_errors += 1
+                    self.error(f"status refused: {ack}")
             except Exception as err:  # noqa: BLE001
                 self.heartbeat_errors += 1
                 self.error(f"status: {err!r}")
