@@ -7,6 +7,8 @@ Figures (N from --counts; `make bench` uses 76, 1,000 and 5,000):
   connected while sending `status` every 5 s; baseline: plain clients the bare server held.
 - hub_memory_per_terminal_N: server RSS (gunicorn master + worker) with N connected, minus
   its idle RSS, per terminal; baseline: the same for the bare server. Goal ≤ 1.5x.
+- hub_heartbeats_per_s_N: `status` events answered with ok per second while holding,
+  against N/5 (everyone every 5 s); the bare server's rate is the baseline.
 - hub_manifest_fanout_1000: one schedule edit through the REST API (PATCH
   /api/v1/schedules/<id>) that concerns all 1,000 terminals, to the last terminal holding
   the new manifest (nudge, `sync`, manifest in the ack); median over rounds; baseline: the
