@@ -198,6 +198,7 @@ def record_status(s: Session, terminal: Terminal, payload: dict) -> None:
         "clock_offset_s": float(payload.get("clock_offset_s", 0.0)),
         "player_version": str(payload.get("player_version", ""))[:40],
     }
+    s.flush()  # Core bypasses autoflush: a state added earlier in this session must be seen
     conn = s.connection()
     prev = conn.execute(_READ_STATE, {"tid": terminal.id}).first()
     if prev is None:
