@@ -5,11 +5,17 @@ running more processes behind the proxy with a Redis message queue, not more wor
 """
 
 import os
+import resource
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 worker_class = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
 workers = 1
 worker_connections = 10000
+# Every terminal holds a socket: lift the soft descriptor limit (often 1,024) to the hard
+# one, or the worker refuses connections long before worker_connections.
+_soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if _soft < _hard:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))
 timeout = 60
 graceful_timeout = 10
 accesslog = "-" if os.environ.get("SIGNAGE_ACCESS_LOG") else None
@@ -21,6 +27,17 @@ loglevel = "info"
 # in the master); a lease in the database lets exactly one of them, on any node, run the jobs.
 def post_worker_init(worker) -> None:
     import logging
+
+    from content.fonts import find_cjk_font
+
+    # Look the CJK font up now, not inside the first notice's transaction: fontconfig is a
+    # subprocess, and under gevent waiting for it lets other greenlets run while that
+    # transaction holds SQLite's write lock (they would block the worker in SQLite's busy
+    # wait: a stall of up to its 30 s timeout, seen in the demo's first broadcast).
+    try:
+        find_cjk_font()
+    except Exception as exc:  # no font: notices will say so when someone writes one
+        worker.log.warning("no CJK font yet: %s", exc)
 
     from server.scheduler import log, start_embedded
 

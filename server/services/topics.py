@@ -12,7 +12,7 @@ from server.services.access import Actor
 from server.services.errors import N_, Conflict, Invalid, NotFound
 
 DEFAULT_TOPICS = ("通知公告", "便民服务", "防台风", "垃圾分类", "社区活动", "党建宣传",
-                  "安全宣传", "文明创建")
+                  "安全宣传", "文明创建", "紧急广播")  # the last one: broadcasts' own topic
 
 
 def ensure_defaults(s: Session, street_id: int) -> None:
