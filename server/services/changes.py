@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, selectinload
 from server.models import (
     Building,
     Community,
+    ContentItem,
+    Playlist,
     PlaylistEntry,
     Schedule,
     ScreenPlan,
@@ -97,10 +99,10 @@ def _terminals_of_owners(s: Session, model, ids: Iterable[int]) -> set[int]:
     return _terminals_of(s, owners)
 
 
-def _owners_of_terminal(s: Session, model, terminal: Terminal) -> list:
+def _owners_of_terminal(s: Session, model, terminal: Terminal, *load) -> list:
     place = place_of(s, terminal)
     q = (select(model).where(model.street_id == place.street_id, model.active.is_(True))
-         .options(selectinload(model.targets)).order_by(model.id))
+         .options(selectinload(model.targets), *load).order_by(model.id))
     return [o for o in s.scalars(q) if reaches(o, place)]
 
 
@@ -113,8 +115,12 @@ def terminals_of_screen_plans(s: Session, plan_ids: Iterable[int]) -> set[int]:
 
 
 def schedules_of_terminal(s: Session, terminal: Terminal) -> list[Schedule]:
-    """The reverse direction, through the same predicate."""
-    return _owners_of_terminal(s, Schedule, terminal)
+    """The reverse direction, through the same predicate; what a manifest reads from each
+    schedule comes in the same few queries (one per level, not one per row)."""
+    return _owners_of_terminal(
+        s, Schedule, terminal,
+        selectinload(Schedule.playlist).selectinload(Playlist.entries)
+        .selectinload(PlaylistEntry.content).selectinload(ContentItem.renditions))
 
 
 def screen_plans_of_terminal(s: Session, terminal: Terminal) -> list[ScreenPlan]:
