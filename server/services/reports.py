@@ -26,6 +26,7 @@ import playlists as pm
 from server.config import PEOPLE_TZ
 from server.db import utcnow
 from server.models import (
+    Broadcast,
     Building,
     Community,
     ContentItem,
@@ -33,6 +34,7 @@ from server.models import (
     PlayHour,
     PlayHourCommunity,
     PlayMonth,
+    PlayRecord,
     Terminal,
     Topic,
     UptimeHour,
@@ -257,8 +259,9 @@ def planned_vs_played(s: Session, actor: Actor, p: Period, by: str = "content",
                       f: Filters | None = None) -> list[Row]:
     """Planned seconds (the resolver's timeline while the screen is planned on, up to now)
     against played seconds, per content item or per terminal, with what the data says
-    about a shortfall: time offline, time with the screen off, and time online while the
-    terminal said a file of its manifest was not in its cache yet ("file not ready")."""
+    about a shortfall: time offline, time with the screen off, time online while the
+    terminal said a file of its manifest was not in its cache yet ("file not ready"), and
+    time an emergency broadcast held the screen (pre-empted)."""
     f = f or Filters()
     if by not in ("content", "terminal"):
         raise Invalid(N_("Planned against played is by content or by terminal."), field="by")
@@ -284,6 +287,7 @@ def planned_vs_played(s: Session, actor: Actor, p: Period, by: str = "content",
         labels[t.id] = t.name
     played = {r.key: r for r in playback(s, actor, p, by, f)}
     uptime = _uptime(s, [t.id for t in terminals], p) if by == "terminal" else {}
+    preempted = _broadcast_seconds(s, [t.id for t in terminals], p) if by == "terminal" else {}
     keys = set(planned) | set(played)
     if by == "content":
         labels.update(dict(s.execute(select(ContentItem.id, ContentItem.title)
@@ -298,9 +302,21 @@ def planned_vs_played(s: Session, actor: Actor, p: Period, by: str = "content",
             span = (end - p.start).total_seconds()
             row.extra.update(offline_seconds=max(0.0, span - online),
                              screen_off_seconds=max(0.0, online - lit),
-                             file_not_ready_seconds=missing)
+                             file_not_ready_seconds=missing,
+                             broadcast_seconds=preempted.get(key, 0.0))
         rows.append(row)
     return rows
+
+
+def _broadcast_seconds(s: Session, terminal_ids: list[int], p: Period) -> dict[int, float]:
+    """Seconds each terminal showed full-screen broadcasts in the period (raw records: the
+    period of planned against played is short enough to be inside their retention)."""
+    full = select(Broadcast.content_id).where(Broadcast.mode == "full")
+    q = (select(PlayRecord.terminal_id, func.sum(PlayRecord.seconds))
+         .where(PlayRecord.terminal_id.in_(terminal_ids), PlayRecord.start >= p.start,
+                PlayRecord.start < p.end, PlayRecord.content_id.in_(full))
+         .group_by(PlayRecord.terminal_id))
+    return {tid: float(secs) for tid, secs in s.execute(q)}
 
 
 def _uptime(s: Session, terminal_ids: list[int], p: Period

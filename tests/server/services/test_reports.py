@@ -107,8 +107,20 @@ def test_planned_against_played_agrees_with_a_hand_computed_case(w, monkeypatch)
     by_terminal = reports.planned_vs_played(db, w["admin"], p, "terminal")
     t1_row = next(r for r in by_terminal if r.key == w["t1"].id)
     assert t1_row.extra["offline_seconds"] == 86400.0  # no heartbeat was ever recorded
+    assert t1_row.extra["broadcast_seconds"] == 0.0
     h = reports.headline(db, w["admin"], p)
     assert h.planned_seconds == 3600.0 and h.share_played == pytest.approx(0.75)
+    # A full-screen broadcast held the screen for 10 of the 15 missing minutes.
+    from server.models import Broadcast
+
+    alert = helpers.approved_image(w["donghe"], "暴雨预警", "防台风", seconds=60)
+    db.add(Broadcast(street_id=alert.street_id, mode="full", content_id=alert.id,
+                     reason="气象台", starts_at=datetime(2026, 12, 1, 9, 45, tzinfo=SH)))
+    db.commit()
+    ingest(w["t1"], alert, datetime(2026, 12, 1, 9, 45, tzinfo=SH), 600)
+    by_terminal = reports.planned_vs_played(db, w["admin"], p, "terminal")
+    t1_row = next(r for r in by_terminal if r.key == w["t1"].id)
+    assert t1_row.extra["broadcast_seconds"] == 600.0
 
 
 def test_periods_are_bounded(w):
