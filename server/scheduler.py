@@ -236,7 +236,8 @@ def start_embedded(app: Flask) -> Scheduler | None:
     """From a gunicorn worker after fork (post_worker_init): a candidate, unless
     SIGNAGE_SCHEDULER=off (when dedicated `flask --app server scheduler` processes run)."""
     global _embedded
-    if app.config["SIGNAGE"].scheduler != "embedded" or _embedded is not None:
+    settings = app.config.get("SIGNAGE")  # None: not this product's app (the bench's bare one)
+    if settings is None or settings.scheduler != "embedded" or _embedded is not None:
         return _embedded
     import server.chores  # noqa: F401  (registers the jobs)
 
