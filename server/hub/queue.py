@@ -163,6 +163,16 @@ def watch() -> QueueWatch | None:
     return manager.watch if isinstance(manager, WatchedRedisManager) else None
 
 
+def problems() -> list[tuple[str, str]]:
+    """(node, what is wrong) for this node and the peers it hears: what the wall shows."""
+    w = watch()
+    if w is None:
+        return []
+    r = w.report()
+    out = [(r["node"], r["problem"])] if r["problem"] else []
+    return out + [(name, p["problem"]) for name, p in r["peers"].items() if p["problem"]]
+
+
 def client_manager(url: str | None, channel: str, node: str,
                    heartbeat_s: float) -> socketio.Manager:
     """The Socket.IO client manager for these settings (a plain one without a queue)."""

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from server import hub
 from server.db import db
 from server.errors import translate
-from server.hub import staff
+from server.hub import queue, staff
 from server.services import fleet, tree, wall
 from server.services.access import TREE_EDITORS
 from server.services.errors import ServiceError
@@ -22,7 +22,7 @@ def index():
     a = actor()
     return render_template(
         "wall/index.html", tiles=wall.tiles(db, a), communities=tree.list_communities(db, a),
-        can_command=a.role in TREE_EDITORS,
+        can_command=a.role in TREE_EDITORS, queue_problems=queue.problems(),
         config={"namespace": staff.NS, "event": staff.TERMINAL_EVENT,
                 "tiles_url": url_for("wall.tiles"), "commands_url": url_for("wall.commands"),
                 "terminal_url": url_for("terminals.show", terminal_id=0),

@@ -110,3 +110,22 @@ def test_screenshots_and_recent_plays_on_the_terminal_page(client):
     client.post("/logout", data={"csrf_token": helpers.csrf_token(page)})
     helpers.login(client, helpers.user(Role.editor, tianxin))
     assert client.get(f"/wall/screenshots/{d.id}/{cmd.id}.png").status_code == 404
+
+
+def test_the_wall_shows_a_broken_message_queue(client, monkeypatch):
+    """A node that cannot publish (Redis away) and a peer that hears nothing are named on
+    the wall; the watch's own logic decides (server.hub.queue.QueueWatch)."""
+    from server.hub import queue
+
+    now = [1000.0]
+    w = queue.QueueWatch("web-1", 5.0, clock=lambda: now[0])
+    w.start()
+    w.sent(None, "Connection refused")
+    w.heard({"node": "web-2", "problem": "node web-2 has not heard its own heartbeat"}, own=False)
+    monkeypatch.setattr(queue, "watch", lambda: w)
+    helpers.login(client, helpers.user(Role.street_admin))
+    page = client.get("/wall/").get_data(as_text=True)
+    assert 'id="queue-problem"' in page
+    assert "web-1: node web-1 cannot publish" in page and "web-2: node web-2 has not heard" in page
+    monkeypatch.setattr(queue, "watch", lambda: None)  # one node, no queue: nothing to show
+    assert 'id="queue-problem"' not in client.get("/wall/").get_data(as_text=True)
