@@ -13,7 +13,9 @@ import socketio
 from sqlalchemy import create_engine, text
 
 from player.protocol import PROTOCOL_VERSION, SHA256_RE, SYNC, TERMINAL_NAMESPACE
+from tests import live
 from tests.e2e.conftest import wait_for
+from tests.helpers import csrf_token
 from tests.multinode.conftest import (
     POOL_OVERFLOW,
     POOL_SIZE,
@@ -220,6 +222,32 @@ def test_a_broadcast_sent_on_one_node_is_acknowledged_from_the_others(cluster, e
                          for p in players), timeout=NUDGE_S, what="the cancel on both screens")
     for p in players:
         p.stop()
+
+
+def test_staff_on_one_node_see_terminals_held_by_another(cluster, make_player):
+    """The wall's live events cross nodes: a browser session on a node that holds none of
+    the player's connections hears it go offline."""
+    p = make_player().start("--sync-interval", "600")
+    counts = wait_for(lambda: (c := terminals_per_node(cluster)) and sum(c.values()) == 1
+                      and c, timeout=60, what="the player connected")
+    quiet = next(n for n in cluster if counts[name(n)] == 0)
+    web = requests.Session()
+    page = web.get(quiet.url + "/login", timeout=10).text
+    web.post(quiet.url + "/login", data={"username": "admin", "password": live.ADMIN_PASSWORD,
+                                         "csrf_token": csrf_token(page)}, timeout=10)
+    tiles: list[dict] = []
+    staff = socketio.Client(http_session=web)  # the browser's login cookie
+    staff.on("terminal", tiles.append, namespace="/staff")
+    # the same browser: Flask-Login's strong session protection checks the user agent too
+    staff.connect(quiet.url, namespaces=["/staff"], transports=["websocket"],
+                  headers={"User-Agent": web.headers["User-Agent"]})
+    try:
+        p.stop()
+        wait_for(lambda: any(t["id"] == p.terminal_id and not t["online"]
+                             for t in tiles), timeout=NUDGE_S,
+                 what="the offline tile on another node's wall")
+    finally:
+        staff.disconnect()
 
 
 def test_three_nodes_one_scheduler(cluster, pg_url):
