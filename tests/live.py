@@ -55,6 +55,29 @@ class LiveServer:
         _wait_ready(self.url, self.process, self.log)
 
 
+def login(url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> requests.Session:
+    """A browser-like session signed in through the real login form."""
+    from tests.helpers import csrf_token
+
+    s = requests.Session()
+    page = s.get(url + "/login", timeout=10).text
+    r = s.post(url + "/login", data={"username": username, "password": password,
+                                     "csrf_token": csrf_token(page)}, timeout=10)
+    assert r.status_code == 200, r.text[:500]
+    return s
+
+
+def admin_token(url: str, name: str) -> dict[str, str]:
+    """A personal API token of the street admin, made on the account page."""
+    from tests.helpers import csrf_token
+
+    s = login(url)
+    page = s.get(url + "/account/", timeout=10).text
+    page = s.post(url + "/account/tokens", data={"name": name, "csrf_token": csrf_token(page)},
+                  timeout=10).text
+    return {"Authorization": "Bearer " + page.split('id="new-token">')[1].split("<")[0]}
+
+
 def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """`flask --app server ...`; a failure says what the command printed."""
     done = subprocess.run([str(BIN / "flask"), "--app", "server", *args], env=env, cwd=ROOT,

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests import live
 from tests.conftest import clean_database
-from tests.helpers import csrf_token
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,14 +91,7 @@ def credentials(server) -> dict[int, str]:
 @pytest.fixture(scope="module")
 def admin_token(server) -> dict[str, str]:
     """A personal API token of the street admin, made through the real login and page."""
-    s = requests.Session()
-    page = s.get(server.url + "/login").text
-    s.post(server.url + "/login", data={"username": "admin", "password": live.ADMIN_PASSWORD,
-                                        "csrf_token": csrf_token(page)})
-    page = s.get(server.url + "/account/").text
-    page = s.post(server.url + "/account/tokens",
-                  data={"name": "e2e", "csrf_token": csrf_token(page)}).text
-    return {"Authorization": "Bearer " + page.split('id="new-token">')[1].split("<")[0]}
+    return live.admin_token(server.url, "e2e")
 
 
 @pytest.fixture(scope="module")

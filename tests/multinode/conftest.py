@@ -22,7 +22,6 @@ from sqlalchemy.pool import NullPool
 from tests import live
 from tests.conftest import clean_database
 from tests.e2e.conftest import Player, wait_for
-from tests.helpers import csrf_token
 from tests.multinode import nginx
 from tests.multinode.tcp_proxy import TcpProxy
 
@@ -110,17 +109,8 @@ def credentials(cluster) -> dict[int, str]:
 
 @pytest.fixture(scope="module")
 def admin_token(edge) -> dict[str, str]:
-    """A personal API token of the street admin, made through nginx (login, CSRF and
-    session cookie across whatever nodes nginx picks)."""
-    s = requests.Session()
-    page = s.get(edge.url + "/login").text
-    r = s.post(edge.url + "/login", data={"username": "admin", "password": live.ADMIN_PASSWORD,
-                                          "csrf_token": csrf_token(page)})
-    assert r.status_code == 200, r.text[:500]
-    page = s.get(edge.url + "/account/").text
-    page = s.post(edge.url + "/account/tokens",
-                  data={"name": "multinode", "csrf_token": csrf_token(page)}).text
-    return {"Authorization": "Bearer " + page.split('id="new-token">')[1].split("<")[0]}
+    """Made through nginx: login, CSRF and session cookie across whatever nodes it picks."""
+    return live.admin_token(edge.url, "multinode")
 
 
 @pytest.fixture(scope="module")

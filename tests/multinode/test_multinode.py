@@ -15,7 +15,6 @@ from sqlalchemy import create_engine, text
 from player.protocol import PROTOCOL_VERSION, SHA256_RE, SYNC, TERMINAL_NAMESPACE
 from tests import live
 from tests.e2e.conftest import wait_for
-from tests.helpers import csrf_token
 from tests.multinode.conftest import (
     POOL_OVERFLOW,
     POOL_SIZE,
@@ -231,10 +230,7 @@ def test_staff_on_one_node_see_terminals_held_by_another(cluster, make_player):
     counts = wait_for(lambda: (c := terminals_per_node(cluster)) and sum(c.values()) == 1
                       and c, timeout=60, what="the player connected")
     quiet = next(n for n in cluster if counts[name(n)] == 0)
-    web = requests.Session()
-    page = web.get(quiet.url + "/login", timeout=10).text
-    web.post(quiet.url + "/login", data={"username": "admin", "password": live.ADMIN_PASSWORD,
-                                         "csrf_token": csrf_token(page)}, timeout=10)
+    web = live.login(quiet.url)
     tiles: list[dict] = []
     staff = socketio.Client(http_session=web)  # the browser's login cookie
     staff.on("terminal", tiles.append, namespace="/staff")
