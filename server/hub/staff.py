@@ -38,9 +38,12 @@ def publish(event: str, payload: dict, community_id: int) -> None:
 
 
 def publish_terminal(s: Session, terminal_id: int) -> None:
-    """Send a terminal's fresh tile; call it after the commit that changed the terminal."""
-    tile = wall.tile(s, terminal_id)
-    if tile is not None:
+    publish_terminals(s, [terminal_id])
+
+
+def publish_terminals(s: Session, terminal_ids: list[int]) -> None:
+    """Send fresh tiles; call it after the commit that changed the terminals."""
+    for tile in wall.tiles_of(s, terminal_ids):
         publish(TERMINAL_EVENT, tile, tile["community_id"])
 
 

@@ -12,6 +12,7 @@ from player import protocol
 from server.db import db, session_scope, utcnow
 from server.extensions import socketio
 from server.hub import room, staff
+from server.hub.batch import GroupCommit, Slot
 from server.models import Terminal
 from server.services import broadcasts, fleet, manifests, plays, wall
 
@@ -109,19 +110,6 @@ def sync(t: Terminal, payload):
     return _sync_answer(t, d["manifest_version"])
 
 
-@handler(protocol.STATUS)
-def status(t: Terminal, payload):
-    d = protocol.check_status(payload)
-    st = fleet.state_of(db, t.id)
-    before = wall.signature(st, frames.get(t.id))
-    fleet.record_status(db, t, d)
-    frames[t.id] = d.get("screenshot_sha256")
-    if wall.signature(st, frames[t.id]) != before:  # heartbeats that change nothing stay quiet
-        db.commit()
-        staff.publish_terminal(db, t.id)
-    return {"ok": True}
-
-
 @handler(protocol.PLAYS)
 def plays_event(t: Terminal, payload):
     records = protocol.check_plays(payload)
@@ -138,10 +126,69 @@ def command_result(t: Terminal, payload):
     return {"ok": True}
 
 
-@handler(protocol.BROADCAST_SHOWN)
-def broadcast_shown(t: Terminal, payload):
-    broadcasts.acknowledge(db, t, protocol.check_broadcast_shown(payload))
-    return {"ok": True}
+def batched(name: str, check, write):
+    """Like `handler`, for events written by group commit (server/hub/batch.py): the
+    payload is checked before any database work, and the credential is re-checked for
+    the whole batch in one query, so a revocation still bites at the next event."""
+    group = GroupCommit(write)
+
+    def inner(payload=None):
+        tid = connections.get(request.sid)
+        try:
+            data = check(payload)
+        except protocol.ProtocolError as err:
+            return {"ok": False, "error": err.reason}
+        result = group.submit(tid, data, utcnow()) if tid is not None else REVOKED
+        if result is REVOKED:
+            socketio.emit(protocol.REVOKED, {"reason": "credential revoked"}, to=request.sid,
+                          namespace=NS)
+            disconnect()
+        return result
+
+    socketio.on_event(name, inner, namespace=NS)
+    return inner
+
+
+REVOKED = {"ok": False, "error": "credential revoked"}
+OK = {"ok": True}
+
+
+def _write_statuses(batch: list[Slot]) -> None:
+    with session_scope():
+        live = fleet.live_terminal_ids(db, {b.terminal_id for b in batch})
+        mine = [b for b in batch if b.terminal_id in live]
+        states = fleet.states_of(db, live)
+        before = {tid: wall.signature(states[tid], frames.get(tid)) for tid in live}
+        fleet.record_statuses(db, [(b.terminal_id, b.data, b.at) for b in mine])
+        for b in mine:
+            frames[b.terminal_id] = b.data.get("screenshot_sha256")
+        db.commit()
+        # Only tiles that changed are sent: steady heartbeats cost the wall nothing.
+        staff.publish_terminals(db, [tid for tid in live
+                                     if wall.signature(states[tid], frames.get(tid))
+                                     != before[tid]])
+    for b in batch:
+        b.result = OK if b.terminal_id in live else REVOKED
+
+
+def _write_broadcast_acks(batch: list[Slot]) -> None:
+    with session_scope():
+        live = fleet.live_terminal_ids(db, {b.terminal_id for b in batch})
+        broadcasts.load_deliveries(db, [(b.data["id"], b.terminal_id) for b in batch
+                                        if b.terminal_id in live])
+        for b in batch:
+            if b.terminal_id not in live:
+                b.result = REVOKED
+                continue
+            try:
+                broadcasts.acknowledge(db, b.terminal_id, b.data)
+                b.result = OK
+            except protocol.ProtocolError as err:
+                b.result = {"ok": False, "error": err.reason}
+
+
+batched(protocol.STATUS, protocol.check_status, _write_statuses)
+batched(protocol.BROADCAST_SHOWN, protocol.check_broadcast_shown, _write_broadcast_acks)
 
 
 @socketio.on("*", namespace=NS)

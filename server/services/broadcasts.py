@@ -323,9 +323,18 @@ def blob_allowed(s: Session, terminal: Terminal, sha: str) -> bool:
         sha in template_blobs(s, terminal)
 
 
-def acknowledge(s: Session, terminal: Terminal, d: dict) -> bool:
+def load_deliveries(s: Session, pairs: list[tuple[int, int]]) -> None:
+    """Read the deliveries a batch of acknowledgements names in one query (then
+    `acknowledge` finds them in the session)."""
+    if pairs:
+        list(s.scalars(select(BroadcastDelivery).where(
+            BroadcastDelivery.broadcast_id.in_({b for b, _t in pairs}),
+            BroadcastDelivery.terminal_id.in_({t for _b, t in pairs}))))
+
+
+def acknowledge(s: Session, terminal_id: int, d: dict) -> bool:
     """The terminal says the broadcast appeared. Unknown ids are refused, a repeat is ignored."""
-    row = s.get(BroadcastDelivery, (d["id"], terminal.id))
+    row = s.get(BroadcastDelivery, (d["id"], terminal_id))
     if row is None:
         raise protocol.ProtocolError("no such broadcast for this terminal")
     if row.shown_at is not None:

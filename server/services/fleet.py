@@ -156,14 +156,29 @@ def mark_offline(s: Session, terminal_id: int) -> None:
 MAX_HEARTBEAT_GAP_S = 3 * protocol.STATUS_INTERVAL_S
 
 
-def _add_uptime(s: Session, terminal_id: int, start: datetime, end: datetime,
+def live_terminal_ids(s: Session, ids: set[int]) -> set[int]:
+    """The terminals among `ids` whose credential still holds (one query for a batch)."""
+    return set(s.scalars(select(Terminal.id).where(
+        Terminal.id.in_(ids), Terminal.revoked_at.is_(None),
+        Terminal.credential_hash.is_not(None))))
+
+
+def states_of(s: Session, ids: set[int]) -> dict[int, TerminalState]:
+    """Live states for a batch, loaded in one query (missing ones are created)."""
+    found = {st.terminal_id: st for st in s.scalars(
+        select(TerminalState).where(TerminalState.terminal_id.in_(ids)))}
+    return {tid: found.get(tid) or state_of(s, tid) for tid in ids}
+
+
+def _add_uptime(s: Session, rows: dict, terminal_id: int, start: datetime, end: datetime,
                 screen_on: bool, cache_ready: bool) -> None:
     for a, b in protocol.split_at_hours(start, end):
         hour = a.replace(minute=0, second=0, microsecond=0)
-        row = s.get(UptimeHour, (terminal_id, hour))
+        row = rows.get((terminal_id, hour))
         if row is None:
-            row = UptimeHour(terminal_id=terminal_id, hour=hour, online_seconds=0.0,
-                             screen_on_seconds=0.0, cache_missing_seconds=0.0)
+            row = rows[terminal_id, hour] = UptimeHour(
+                terminal_id=terminal_id, hour=hour, online_seconds=0.0,
+                screen_on_seconds=0.0, cache_missing_seconds=0.0)
             s.add(row)
         seconds = (b - a).total_seconds()
         row.online_seconds += seconds
@@ -173,26 +188,40 @@ def _add_uptime(s: Session, terminal_id: int, start: datetime, end: datetime,
             row.cache_missing_seconds += seconds
 
 
+def record_statuses(s: Session, items: list[tuple[int, dict, datetime]]) -> None:
+    """Apply STATUS events (already checked by protocol.check_status) in arrival order:
+    (terminal id, payload, when it arrived). A batch is read in three queries, whatever
+    its size, and written in one flush."""
+    if not items:
+        return
+    states = states_of(s, {tid for tid, _p, _at in items})
+    earliest = min(at for _t, _p, at in items) - timedelta(seconds=MAX_HEARTBEAT_GAP_S)
+    rows = {(r.terminal_id, r.hour): r for r in s.scalars(select(UptimeHour).where(
+        UptimeHour.terminal_id.in_(states),
+        UptimeHour.hour >= earliest.replace(minute=0, second=0, microsecond=0)))}
+    for tid, payload, now in items:
+        st = states[tid]
+        if st.online and st.last_seen_at is not None:
+            start = max(st.last_seen_at, now - timedelta(seconds=MAX_HEARTBEAT_GAP_S))
+            if start < now:
+                _add_uptime(s, rows, tid, start, now, bool(payload["screen_on"]),
+                            bool(payload["cache_ready"]))
+        health.note_status(s, st, payload, now)
+        st.online, st.last_seen_at = True, now
+        playing = payload.get("playing")
+        st.playing_content_id = playing.get("content_id") if playing else None
+        st.playing_since = (protocol.parse_instant(playing["since"], "since")
+                            if playing else None)
+        st.screen_on = payload["screen_on"]
+        st.brightness = payload["brightness"]
+        st.cache_ready = payload["cache_ready"]
+        st.free_disk_bytes = payload.get("free_disk_bytes")
+        st.clock_offset_s = float(payload.get("clock_offset_s", 0.0))
+        st.player_version = str(payload.get("player_version", ""))[:40]
+
+
 def record_status(s: Session, terminal: Terminal, payload: dict) -> None:
-    """Apply a STATUS event (already checked by protocol.check_status)."""
-    st = state_of(s, terminal.id)
-    now = utcnow()
-    if st.online and st.last_seen_at is not None:
-        start = max(st.last_seen_at, now - timedelta(seconds=MAX_HEARTBEAT_GAP_S))
-        if start < now:
-            _add_uptime(s, terminal.id, start, now, bool(payload["screen_on"]),
-                        bool(payload["cache_ready"]))
-    health.note_status(s, st, payload, now)
-    st.online, st.last_seen_at = True, now
-    playing = payload.get("playing")
-    st.playing_content_id = playing.get("content_id") if playing else None
-    st.playing_since = protocol.parse_instant(playing["since"], "since") if playing else None
-    st.screen_on = payload["screen_on"]
-    st.brightness = payload["brightness"]
-    st.cache_ready = payload["cache_ready"]
-    st.free_disk_bytes = payload.get("free_disk_bytes")
-    st.clock_offset_s = float(payload.get("clock_offset_s", 0.0))
-    st.player_version = str(payload.get("player_version", ""))[:40]
+    record_statuses(s, [(terminal.id, payload, utcnow())])
 
 
 # --- commands -----------------------------------------------------------------------

@@ -150,12 +150,21 @@ def tiles(s: Session, actor: Actor) -> list[dict]:
     return _tiles(s, [tuple(r) for r in rows])
 
 
+def tiles_of(s: Session, terminal_ids: list[int]) -> list[dict]:
+    """These terminals' tiles, for a live update (the hub decides who receives them)."""
+    if not terminal_ids:
+        return []
+    q = (select(Terminal, Building, Community)
+         .join(Building, Terminal.building_id == Building.id)
+         .join(Community, Building.community_id == Community.id)
+         .where(Terminal.id.in_(terminal_ids)))
+    return _tiles(s, [tuple(r) for r in s.execute(q)])
+
+
 def tile(s: Session, terminal_id: int) -> dict | None:
-    """One terminal's tile, for a live update (the hub decides who receives it)."""
-    t = s.get(Terminal, terminal_id)
-    if t is None:
-        return None
-    return _tiles(s, [(t, t.building, t.building.community)])[0]
+    """One terminal's tile (its page shows it)."""
+    found = tiles_of(s, [terminal_id])
+    return found[0] if found else None
 
 
 def screenshot_png(s: Session, actor: Actor, terminal_id: int, command_id: int) -> bytes:

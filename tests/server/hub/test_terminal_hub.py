@@ -159,6 +159,27 @@ def test_revocation_refuses_the_next_connect_and_drops_the_live_one(w, client):
     assert connect(w["app"], w["c2"]).is_connected(NS)
 
 
+def _status(**kw) -> dict:
+    return {"playing": None, "screen_on": True, "brightness": 80, "cache_ready": True,
+            "player_version": "1.0", **kw}
+
+
+def test_a_heartbeat_after_revocation_is_refused_and_drops_the_connection(w):
+    """Heartbeats are written in batches; the credential is still re-checked for each."""
+    c1, c2 = connect(w["app"], w["c1"]), connect(w["app"], w["c2"])
+    assert c1.emit(protocol.STATUS, _status(brightness=10), namespace=NS, callback=True) == {
+        "ok": True}
+    t1 = db.get(Terminal, w["t1"].id)
+    t1.revoked_at, t1.credential_hash = datetime.now(UTC), None  # revoked on another node
+    db.commit()
+    ack = c1.emit(protocol.STATUS, _status(brightness=90), namespace=NS, callback=True)
+    assert ack == {"ok": False, "error": "credential revoked"}
+    assert not c1.is_connected(NS)
+    db.expire_all()
+    assert fleet.state_of(db, w["t1"].id).brightness == 10  # the refused one left no trace
+    assert c2.emit(protocol.STATUS, _status(), namespace=NS, callback=True) == {"ok": True}
+
+
 def test_status_updates_the_fleet_state(w, client):
     c = connect(w["app"], w["c1"])
     since = protocol.iso(datetime.now(UTC))

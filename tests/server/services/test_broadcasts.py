@@ -137,11 +137,11 @@ def test_acknowledgement_progress_and_cancel(fleet_of_two_communities):
     fleet.mark_online(db, ts[1])
     db.commit()
     shown = utcnow()
-    assert svc.acknowledge(db, ts[0], {"id": bc.id, "shown_at": shown,
+    assert svc.acknowledge(db, ts[0].id, {"id": bc.id, "shown_at": shown,
                                        "thumbnail_png_base64": "iVBORw0KGgo="})
-    assert not svc.acknowledge(db, ts[0], {"id": bc.id, "shown_at": utcnow()})  # repeat
+    assert not svc.acknowledge(db, ts[0].id, {"id": bc.id, "shown_at": utcnow()})  # repeat
     with pytest.raises(protocol.ProtocolError):
-        svc.acknowledge(db, ts[0], {"id": bc.id + 1, "shown_at": shown})
+        svc.acknowledge(db, ts[0].id, {"id": bc.id + 1, "shown_at": shown})
     db.commit()
     p = svc.progress(db, admin, bc.id)
     assert (p["shown"], p["total"], p["state"]) == (1, 3, "active")
