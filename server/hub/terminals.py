@@ -85,31 +85,6 @@ def on_disconnect(*_args):
             staff.publish_terminal(db, tid)
 
 
-def _sync_answer(t: Terminal, held_version: int) -> dict:
-    answer = {"ok": True, "server_time": protocol.iso(utcnow()),
-              "manifest_version": t.manifest_version, "manifest": None,
-              "broadcasts": broadcasts.active_for(db, t)}
-    if held_version != t.manifest_version:
-        answer["manifest"] = manifests.manifest(db, t)
-    # What the terminal holds once it has this answer (the wall shows who lags behind).
-    fleet.state_of(db, t.id).manifest_version = t.manifest_version
-    return answer
-
-
-@handler(protocol.HELLO)
-def hello(t: Terminal, payload):
-    d = protocol.check_hello(payload)
-    st = fleet.state_of(db, t.id)
-    st.player_version = str(d.get("player_version", ""))[:40]
-    return _sync_answer(t, d["manifest_version"])
-
-
-@handler(protocol.SYNC)
-def sync(t: Terminal, payload):
-    d = protocol.check_sync(payload)
-    return _sync_answer(t, d["manifest_version"])
-
-
 @handler(protocol.PLAYS)
 def plays_event(t: Terminal, payload):
     records = protocol.check_plays(payload)
@@ -155,7 +130,7 @@ OK = {"ok": True}
 
 def _write_statuses(batch: list[Slot]) -> None:
     with session_scope():
-        live = fleet.live_terminal_ids(db, {b.terminal_id for b in batch})
+        live = fleet.live_terminals(db, {b.terminal_id for b in batch})
         mine = [b for b in batch if b.terminal_id in live]
         states = fleet.states_of(db, live)
         before = {tid: wall.signature(states[tid], frames.get(tid)) for tid in live}
@@ -173,7 +148,7 @@ def _write_statuses(batch: list[Slot]) -> None:
 
 def _write_broadcast_acks(batch: list[Slot]) -> None:
     with session_scope():
-        live = fleet.live_terminal_ids(db, {b.terminal_id for b in batch})
+        live = fleet.live_terminals(db, {b.terminal_id for b in batch})
         broadcasts.load_deliveries(db, [(b.data["id"], b.terminal_id) for b in batch
                                         if b.terminal_id in live])
         for b in batch:
@@ -187,6 +162,34 @@ def _write_broadcast_acks(batch: list[Slot]) -> None:
                 b.result = {"ok": False, "error": err.reason}
 
 
+def _answer_syncs(batch: list[Slot]) -> None:
+    """HELLO and SYNC: the server's time, active broadcasts, and the manifest if the
+    terminal holds an older version (built for the whole batch at once)."""
+    with session_scope():
+        live = fleet.live_terminals(db, {b.terminal_id for b in batch})
+        states = fleet.states_of(db, set(live))
+        now = utcnow()
+        behind = {b.terminal_id for b in batch if b.terminal_id in live
+                  and b.data["manifest_version"] != live[b.terminal_id].manifest_version}
+        built = manifests.manifests(db, [live[tid] for tid in sorted(behind)], now)
+        active = broadcasts.active_for_many(db, list(live.values()), now)
+        for b in batch:
+            t = live.get(b.terminal_id)
+            if t is None:
+                b.result = REVOKED
+                continue
+            if "player_version" in b.data:  # HELLO
+                states[t.id].player_version = str(b.data["player_version"])[:40]
+            # What the terminal holds once it has this answer (the wall shows who lags).
+            states[t.id].manifest_version = t.manifest_version
+            b.result = {"ok": True, "server_time": protocol.iso(now),
+                        "manifest_version": t.manifest_version,
+                        "manifest": built[t.id] if t.id in behind else None,
+                        "broadcasts": active[t.id]}
+
+
+batched(protocol.HELLO, protocol.check_hello, _answer_syncs)
+batched(protocol.SYNC, protocol.check_sync, _answer_syncs)
 batched(protocol.STATUS, protocol.check_status, _write_statuses)
 batched(protocol.BROADCAST_SHOWN, protocol.check_broadcast_shown, _write_broadcast_acks)
 

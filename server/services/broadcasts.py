@@ -123,22 +123,29 @@ def delete_template(s: Session, actor: Actor, template_id: int) -> None:
     s.delete(tpl)
 
 
-def template_blobs(s: Session, terminal: Terminal) -> set[str]:
+def street_templates(s: Session, street_id: int) -> list[AlertTemplate]:
+    return list(s.scalars(
+        select(AlertTemplate).where(AlertTemplate.street_id == street_id)
+        .options(selectinload(AlertTemplate.content).selectinload(ContentItem.renditions))))
+
+
+def blobs_of_templates(templates: list[AlertTemplate], place: changes.Place,
+                       terminal: Terminal, now: datetime) -> set[str]:
     """The blobs of every approved template reaching this terminal (its manifest lists them
     so the player downloads them before the day they are needed)."""
-    place = changes.place_of(s, terminal)
-    q = (select(AlertTemplate).where(AlertTemplate.street_id == place.street_id)
-         .options(selectinload(AlertTemplate.content).selectinload(ContentItem.renditions)))
-    now = utcnow()
     out: set[str] = set()
-    for tpl in s.scalars(q):
-        if tpl.community_id not in (None, place.community_id):
-            continue
-        if contents.is_playable(tpl.content, now):
+    for tpl in templates:
+        if tpl.community_id in (None, place.community_id) and \
+                contents.is_playable(tpl.content, now):
             sha, _media = _blob_for(tpl.content, terminal)
             if sha:
                 out.add(sha)
     return out
+
+
+def template_blobs(s: Session, terminal: Terminal) -> set[str]:
+    place = changes.place_of(s, terminal)
+    return blobs_of_templates(street_templates(s, place.street_id), place, terminal, utcnow())
 
 
 # --- sending ----------------------------------------------------------------------
@@ -297,14 +304,26 @@ def pending_pushes(s: Session) -> list[tuple[str, dict, list[int]]]:
     return s.info.pop(PUSH_KEY, [])
 
 
-def active_for(s: Session, terminal: Terminal, now: datetime | None = None) -> list[dict]:
-    """Every broadcast this terminal should show now (for the HELLO/SYNC answer)."""
+def active_for_many(s: Session, terminals: list[Terminal],
+                    now: datetime | None = None) -> dict[int, list[dict]]:
+    """Every broadcast each terminal should show now (for HELLO/SYNC answers), in one query."""
     now = now or utcnow()
-    q = (select(Broadcast).join(BroadcastDelivery)
-         .where(BroadcastDelivery.terminal_id == terminal.id, Broadcast.cancelled_at.is_(None),
-                Broadcast.starts_at <= now)
+    by_id = {t.id: t for t in terminals}
+    out: dict[int, list[dict]] = {tid: [] for tid in by_id}
+    if not by_id:
+        return out
+    q = (select(BroadcastDelivery.terminal_id, Broadcast).join(BroadcastDelivery)
+         .where(BroadcastDelivery.terminal_id.in_(by_id), Broadcast.cancelled_at.is_(None),
+                Broadcast.starts_at <= now).order_by(Broadcast.id)
          .options(selectinload(Broadcast.content).selectinload(ContentItem.renditions)))
-    return [payload(s, bc, terminal) for bc in s.scalars(q) if bc.active_at(now)]
+    for tid, bc in s.execute(q):
+        if bc.active_at(now):
+            out[tid].append(payload(s, bc, by_id[tid]))
+    return out
+
+
+def active_for(s: Session, terminal: Terminal, now: datetime | None = None) -> list[dict]:
+    return active_for_many(s, [terminal], now)[terminal.id]
 
 
 def full_screen_now(s: Session, now: datetime | None = None) -> set[int]:

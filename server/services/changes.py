@@ -61,9 +61,14 @@ def reaches(owner: Schedule | ScreenPlan, place: Place) -> bool:
     return False
 
 
-def places(s: Session, street_id: int, terminal_ids: Iterable[int] | None = None) -> list[Place]:
-    q = (select(Terminal.id, Terminal.building_id, Building.community_id)
-         .join(Building).join(Community).where(Community.street_id == street_id))
+def places(s: Session, street_id: int | None,
+           terminal_ids: Iterable[int] | None = None) -> list[Place]:
+    """Where terminals are: a street's (street_id), or these terminals' wherever they are."""
+    q = (select(Terminal.id, Terminal.building_id, Building.community_id, Community.street_id)
+         .join(Building, Terminal.building_id == Building.id)
+         .join(Community, Building.community_id == Community.id))
+    if street_id is not None:
+        q = q.where(Community.street_id == street_id)
     if terminal_ids is not None:
         q = q.where(Terminal.id.in_(list(terminal_ids)))
     rows = s.execute(q).all()
@@ -72,7 +77,7 @@ def places(s: Session, street_id: int, terminal_ids: Iterable[int] | None = None
         TerminalTag.terminal_id.in_([r[0] for r in rows]))
     for tid, tag in s.execute(tq):
         tags.setdefault(tid, set()).add(tag)
-    return [Place(tid, bid, cid, street_id, frozenset(tags.get(tid, ()))) for tid, bid, cid in rows]
+    return [Place(tid, bid, cid, sid, frozenset(tags.get(tid, ()))) for tid, bid, cid, sid in rows]
 
 
 def place_of(s: Session, terminal: Terminal) -> Place:
@@ -99,11 +104,21 @@ def _terminals_of_owners(s: Session, model, ids: Iterable[int]) -> set[int]:
     return _terminals_of(s, owners)
 
 
+def active_owners(s: Session, model, street_id: int, *load) -> list:
+    """A street's active schedules or screen plans, with their targets (for `reaches`)."""
+    q = (select(model).where(model.street_id == street_id, model.active.is_(True))
+         .options(selectinload(model.targets), *load).order_by(model.id))
+    return list(s.scalars(q))
+
+
+# What a manifest reads from each schedule comes in the same few queries (one per level).
+SCHEDULE_CHAIN = (selectinload(Schedule.playlist).selectinload(Playlist.entries)
+                  .selectinload(PlaylistEntry.content).selectinload(ContentItem.renditions))
+
+
 def _owners_of_terminal(s: Session, model, terminal: Terminal, *load) -> list:
     place = place_of(s, terminal)
-    q = (select(model).where(model.street_id == place.street_id, model.active.is_(True))
-         .options(selectinload(model.targets), *load).order_by(model.id))
-    return [o for o in s.scalars(q) if reaches(o, place)]
+    return [o for o in active_owners(s, model, place.street_id, *load) if reaches(o, place)]
 
 
 def terminals_of_schedules(s: Session, schedule_ids: Iterable[int]) -> set[int]:
@@ -115,12 +130,8 @@ def terminals_of_screen_plans(s: Session, plan_ids: Iterable[int]) -> set[int]:
 
 
 def schedules_of_terminal(s: Session, terminal: Terminal) -> list[Schedule]:
-    """The reverse direction, through the same predicate; what a manifest reads from each
-    schedule comes in the same few queries (one per level, not one per row)."""
-    return _owners_of_terminal(
-        s, Schedule, terminal,
-        selectinload(Schedule.playlist).selectinload(Playlist.entries)
-        .selectinload(PlaylistEntry.content).selectinload(ContentItem.renditions))
+    """The reverse direction, through the same predicate."""
+    return _owners_of_terminal(s, Schedule, terminal, SCHEDULE_CHAIN)
 
 
 def screen_plans_of_terminal(s: Session, terminal: Terminal) -> list[ScreenPlan]:

@@ -156,11 +156,11 @@ def mark_offline(s: Session, terminal_id: int) -> None:
 MAX_HEARTBEAT_GAP_S = 3 * protocol.STATUS_INTERVAL_S
 
 
-def live_terminal_ids(s: Session, ids: set[int]) -> set[int]:
+def live_terminals(s: Session, ids: set[int]) -> dict[int, Terminal]:
     """The terminals among `ids` whose credential still holds (one query for a batch)."""
-    return set(s.scalars(select(Terminal.id).where(
+    return {t.id: t for t in s.scalars(select(Terminal).where(
         Terminal.id.in_(ids), Terminal.revoked_at.is_(None),
-        Terminal.credential_hash.is_not(None))))
+        Terminal.credential_hash.is_not(None)))}
 
 
 def states_of(s: Session, ids: set[int]) -> dict[int, TerminalState]:

@@ -8,6 +8,7 @@ terminal too, even when it has been offline since.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -80,16 +81,36 @@ def _screen_plan(sp: ScreenPlan) -> pm.ScreenPlan:
                          valid_from=sp.valid_from, valid_until=sp.valid_until)
 
 
+def _plans(s: Session, terminals: list[Terminal], today: date) -> dict[int, tuple]:
+    """(place, key, plan) per terminal, built once per distinct (schedules reached, screen plans
+    reached, size, colour mode): a fleet shares a handful, so a batch of 1,000 terminals
+    costs a few queries per street and a few plans, not 18 queries and a plan each."""
+    places = {p.terminal_id: p for p in changes.places(s, None, [t.id for t in terminals])}
+    owners: dict[int, tuple[list, list]] = {}
+    memo: dict[tuple, pm.TerminalPlan] = {}
+    out = {}
+    for t in terminals:
+        place = places[t.id]
+        if place.street_id not in owners:
+            owners[place.street_id] = (
+                changes.active_owners(s, Schedule, place.street_id, changes.SCHEDULE_CHAIN),
+                changes.active_owners(s, ScreenPlan, place.street_id))
+        schedules, screen_plans = owners[place.street_id]
+        scs = [sc for sc in schedules if changes.reaches(sc, place)
+               and (sc.end_date is None or sc.end_date >= today - timedelta(days=1))]
+        sps = [sp for sp in screen_plans if changes.reaches(sp, place)]
+        key = (tuple(sc.id for sc in scs), tuple(sp.id for sp in sps), t.width, t.height,
+               t.colour_mode)
+        if key not in memo:
+            memo[key] = pm.TerminalPlan(
+                terminal_id=t.id, schedules=tuple(_schedule(sc, t) for sc in scs),
+                screen_plans=tuple(_screen_plan(sp) for sp in sps))
+        out[t.id] = (place, key, dataclasses.replace(memo[key], terminal_id=t.id))
+    return out
+
+
 def build_plan(s: Session, terminal: Terminal, today: date | None = None) -> pm.TerminalPlan:
-    today = today or utcnow().date()
-    schedules = [sc for sc in changes.schedules_of_terminal(s, terminal)
-                 if sc.end_date is None or sc.end_date >= today - timedelta(days=1)]
-    return pm.TerminalPlan(
-        terminal_id=terminal.id,
-        schedules=tuple(_schedule(sc, terminal) for sc in schedules),
-        screen_plans=tuple(_screen_plan(sp) for sp in changes.screen_plans_of_terminal(
-            s, terminal)),
-    )
+    return _plans(s, [terminal], today or utcnow().date())[terminal.id][2]
 
 
 def _overlaps(lo: datetime | None, hi: datetime | None, start: datetime, end: datetime) -> bool:
@@ -120,19 +141,41 @@ def blobs_for(plan: pm.TerminalPlan, start: datetime, end: datetime) -> set[str]
     return out
 
 
-def manifest(s: Session, terminal: Terminal, now: datetime | None = None) -> dict:
+def manifests(s: Session, terminals: list[Terminal],
+              now: datetime | None = None) -> dict[int, dict]:
+    """Manifests for a batch of terminals (the hub answers a fleet's `sync`s together)."""
     now = now or utcnow()
-    plan = build_plan(s, terminal, now.date())
-    needed = sorted(blobs_for(plan, now - timedelta(hours=1), now + HORIZON)
-                    | broadcasts.template_blobs(s, terminal))
-    blobs = {b.sha256: b for b in s.scalars(select(Blob).where(Blob.sha256.in_(needed)))}
-    return {
+    plans = _plans(s, terminals, now.date())
+    templates: dict[int, list] = {}
+    shared: dict[tuple, tuple[dict, set[str]]] = {}  # by plan: serialised and scanned once
+    out_plans: dict[int, dict] = {}
+    needed: dict[int, list[str]] = {}
+    for t in terminals:
+        place, key, plan = plans[t.id]
+        if place.street_id not in templates:
+            templates[place.street_id] = broadcasts.street_templates(s, place.street_id)
+        if key not in shared:
+            shared[key] = (
+                plan.to_dict(), blobs_for(plan, now - timedelta(hours=1), now + HORIZON))
+        plan_dict, plan_blobs = shared[key]
+        out_plans[t.id] = {**plan_dict, "terminal_id": t.id}
+        needed[t.id] = sorted(plan_blobs | broadcasts.blobs_of_templates(
+            templates[place.street_id], place, t, now))
+    every = sorted({sha for shas in needed.values() for sha in shas})
+    blobs = {b.sha256: b for i in range(0, len(every), 900)
+             for b in s.scalars(select(Blob).where(Blob.sha256.in_(every[i:i + 900])))}
+    generated = now.isoformat().replace("+00:00", "Z")
+    return {t.id: {
         "format": FORMAT,
-        "version": terminal.manifest_version,
-        "terminal": {"id": terminal.id, "name": terminal.name, "width": terminal.width,
-                     "height": terminal.height, "colour_mode": terminal.colour_mode.value},
-        "plan": plan.to_dict(),
+        "version": t.manifest_version,
+        "terminal": {"id": t.id, "name": t.name, "width": t.width, "height": t.height,
+                     "colour_mode": t.colour_mode.value},
+        "plan": out_plans[t.id],
         "blobs": [{"sha256": sha, "size": blobs[sha].size, "mime": blobs[sha].mime}
-                  for sha in needed if sha in blobs],
-        "generated_at": now.isoformat().replace("+00:00", "Z"),
-    }
+                  for sha in needed[t.id] if sha in blobs],
+        "generated_at": generated,
+    } for t in terminals}
+
+
+def manifest(s: Session, terminal: Terminal, now: datetime | None = None) -> dict:
+    return manifests(s, [terminal], now)[terminal.id]
