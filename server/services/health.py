@@ -114,14 +114,6 @@ def note_status(s: Session, st: TerminalState, payload: dict, now: datetime) -> 
 # --- judging ------------------------------------------------------------------------------
 
 
-def plan_of(s: Session, t: Terminal, now: datetime, cache: CompileCache) -> CompiledPlan:
-    """The terminal's plan as its manifest carries it (built afresh for each run: a cache
-    by terminal id could outlive a deleted terminal whose id SQLite hands out again)."""
-    from server.services import manifests
-
-    return compile_plan(manifests.build_plan(s, t, now.date()), cache)
-
-
 def judge(plan: CompiledPlan, st: TerminalState, now: datetime,
           grace: timedelta = STUCK_GRACE) -> str:
     """"ok", "frozen", "dark", or "unknown" (nothing can be said now: keep what was said)."""
@@ -193,6 +185,7 @@ def detect_down(s: Session, now: datetime, missed_heartbeats: int = 3) -> list[A
 
 def detect_stuck(s: Session, now: datetime) -> list[AlertEvent]:
     """Judge every connected terminal whose frame has not changed for a while."""
+    from server.services import manifests  # it needs broadcasts, which needs this module
     rows = _states(s, TerminalState.online, TerminalState.health != DOWN,
                    Terminal.revoked_at.is_(None),
                    or_(TerminalState.health == STUCK,
@@ -200,12 +193,15 @@ def detect_stuck(s: Session, now: datetime) -> list[AlertEvent]:
     out = []
     cache = CompileCache()  # terminals sharing schedules compile them once
     held = broadcasts.full_screen_now(s, now)
+    # The plans as the manifests carry them, for all at once (built afresh for each run: a
+    # cache by terminal id could outlive a deleted terminal whose id SQLite hands out again).
+    plans = manifests.build_plans(s, [t for _st, t, _c in rows], now.date())
     for st, t, community_id in rows:
         if st.manifest_version != t.manifest_version:
             continue  # it plays an older plan than the one we would judge it by
         if t.id in held:
             continue  # a broadcast keeps one picture up on purpose
-        verdict = judge(plan_of(s, t, now, cache), st, now)
+        verdict = judge(compile_plan(plans[t.id], cache), st, now)
         if verdict in ("frozen", "dark") and st.health == OK:
             out.append(_set_health(s, st, community_id, STUCK, verdict,
                                    {"since": protocol.iso(st.frame_since)}, now))

@@ -109,8 +109,14 @@ def _plans(s: Session, terminals: list[Terminal], today: date) -> dict[int, tupl
     return out
 
 
+def build_plans(s: Session, terminals: list[Terminal], today: date | None = None
+                ) -> dict[int, pm.TerminalPlan]:
+    plans = _plans(s, terminals, today or utcnow().date())
+    return {tid: plan for tid, (_place, _key, plan) in plans.items()}
+
+
 def build_plan(s: Session, terminal: Terminal, today: date | None = None) -> pm.TerminalPlan:
-    return _plans(s, [terminal], today or utcnow().date())[terminal.id][2]
+    return build_plans(s, [terminal], today)[terminal.id]
 
 
 def _overlaps(lo: datetime | None, hi: datetime | None, start: datetime, end: datetime) -> bool:
