@@ -101,11 +101,11 @@ def command_result(t: Terminal, payload):
     return {"ok": True}
 
 
-def batched(name: str, check, write):
+def batched(name: str, check, write, linger_s: float = 0.0):
     """Like `handler`, for events written by group commit (server/hub/batch.py): the
     payload is checked before any database work, and the credential is re-checked for
     the whole batch in one query, so a revocation still bites at the next event."""
-    group = GroupCommit(write)
+    group = GroupCommit(write, linger_s)
 
     def inner(payload=None):
         tid = connections.get(request.sid)
@@ -190,7 +190,9 @@ def _answer_syncs(batch: list[Slot]) -> None:
 
 batched(protocol.HELLO, protocol.check_hello, _answer_syncs)
 batched(protocol.SYNC, protocol.check_sync, _answer_syncs)
-batched(protocol.STATUS, protocol.check_status, _write_statuses)
+# A heartbeat's ack may wait a quarter second (5 % of the 5 s interval).
+HEARTBEAT_LINGER_S = 0.25
+batched(protocol.STATUS, protocol.check_status, _write_statuses, HEARTBEAT_LINGER_S)
 batched(protocol.BROADCAST_SHOWN, protocol.check_broadcast_shown, _write_broadcast_acks)
 
 
