@@ -8,9 +8,12 @@ is what lets one worker keep up with 5,000 heartbeats every 5 s (docs/benchmarks
 No background task: the first waiting event writes the batch (it "leads"); when its own
 batch is done it hands the lead to the oldest event still waiting.
 
-`linger_s`: how long a leader waits for company before it writes. Heartbeats linger (an
-ack a moment later costs nothing, and 200 heartbeats a second in batches of dozens cost
-a tenth of the CPU of one transaction each); events someone waits for do not.
+`linger_s`: how long a leader waits for company before it writes. It must be more than
+nothing: under gevent a SQLite transaction blocks the whole worker, so events arriving
+meanwhile are not even read, and a leader that wrote at once would write batches of one.
+A few milliseconds let the worker read and queue what has arrived. Heartbeats linger
+longer (an ack a moment later costs nothing, and 200 heartbeats a second in batches of
+dozens cost a tenth of the CPU of one transaction each).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ class Slot:
 
 
 class GroupCommit:
-    def __init__(self, write: Callable[[list[Slot]], None], linger_s: float = 0.0) -> None:
+    def __init__(self, write: Callable[[list[Slot]], None], linger_s: float = 0.005) -> None:
         """`write(batch)` stores the batch in one transaction and sets every slot's result."""
         self._write = write
         self.linger_s = linger_s
@@ -61,7 +64,7 @@ class GroupCommit:
 
     def _drain(self, me: Slot) -> None:
         while True:
-            if self.linger_s and len(self._queue) < MAX_BATCH:
+            if len(self._queue) < MAX_BATCH:
                 time.sleep(self.linger_s)  # under gevent: other greenlets run meanwhile
             with self._lock:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]

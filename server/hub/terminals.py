@@ -101,7 +101,7 @@ def command_result(t: Terminal, payload):
     return {"ok": True}
 
 
-def batched(name: str, check, write, linger_s: float = 0.0):
+def batched(name: str, check, write, linger_s: float = 0.005):
     """Like `handler`, for events written by group commit (server/hub/batch.py): the
     payload is checked before any database work, and the credential is re-checked for
     the whole batch in one query, so a revocation still bites at the next event."""
