@@ -290,12 +290,15 @@ def payload(s: Session, bc: Broadcast, terminal: Terminal) -> dict:
 
 def _push(s: Session, event: str, bc: Broadcast, terminals: list[Terminal]) -> None:
     """Queue the event for after the commit, one message per distinct payload (terminals of
-    one screen size share it)."""
-    groups: dict[str, tuple[dict, list[int]]] = {}
+    one screen size share it, so the payload is made once per size)."""
+    sizes: dict[tuple, list[Terminal]] = defaultdict(list)
     for t in terminals:
-        body = payload(s, bc, t) if event == protocol.BROADCAST else {"id": bc.id}
+        sizes[(t.width, t.height, t.colour_mode)].append(t)
+    groups: dict[str, tuple[dict, list[int]]] = {}
+    for same in sizes.values():
+        body = payload(s, bc, same[0]) if event == protocol.BROADCAST else {"id": bc.id}
         key = repr(sorted(body.items()))
-        groups.setdefault(key, (body, []))[1].append(t.id)
+        groups.setdefault(key, (body, []))[1].extend(t.id for t in same)
     s.info.setdefault(PUSH_KEY, []).extend((event, body, ids) for body, ids in groups.values())
 
 

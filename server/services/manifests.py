@@ -150,6 +150,8 @@ def blobs_for(plan: pm.TerminalPlan, start: datetime, end: datetime) -> set[str]
 def manifests(s: Session, terminals: list[Terminal],
               now: datetime | None = None) -> dict[int, dict]:
     """Manifests for a batch of terminals (the hub answers a fleet's `sync`s together)."""
+    if not terminals:
+        return {}
     now = now or utcnow()
     plans = _plans(s, terminals, now.date())
     templates: dict[int, list] = {}
