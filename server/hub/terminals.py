@@ -132,9 +132,9 @@ def _write_statuses(batch: list[Slot]) -> None:
     with session_scope():
         live = fleet.live_terminals(db, {b.terminal_id for b in batch})
         mine = [b for b in batch if b.terminal_id in live]
-        states = fleet.states_of(db, live)
+        states = fleet.states_of(db, set(live))
         before = {tid: wall.signature(states[tid], frames.get(tid)) for tid in live}
-        fleet.record_statuses(db, [(b.terminal_id, b.data, b.at) for b in mine])
+        fleet.record_statuses(db, [(b.terminal_id, b.data, b.at) for b in mine], states)
         for b in mine:
             frames[b.terminal_id] = b.data.get("screenshot_sha256")
         db.commit()
@@ -149,17 +149,13 @@ def _write_statuses(batch: list[Slot]) -> None:
 def _write_broadcast_acks(batch: list[Slot]) -> None:
     with session_scope():
         live = fleet.live_terminals(db, {b.terminal_id for b in batch})
-        broadcasts.load_deliveries(db, [(b.data["id"], b.terminal_id) for b in batch
-                                        if b.terminal_id in live])
-        for b in batch:
-            if b.terminal_id not in live:
-                b.result = REVOKED
-                continue
-            try:
-                broadcasts.acknowledge(db, b.terminal_id, b.data)
-                b.result = OK
-            except protocol.ProtocolError as err:
-                b.result = {"ok": False, "error": err.reason}
+        mine = [b for b in batch if b.terminal_id in live]
+        errors = broadcasts.acknowledge_many(db, [(b.terminal_id, b.data) for b in mine])
+    for b, error in zip(mine, errors, strict=True):
+        b.result = {"ok": False, "error": error} if error else OK
+    for b in batch:
+        if b.terminal_id not in live:
+            b.result = REVOKED
 
 
 def _answer_syncs(batch: list[Slot]) -> None:

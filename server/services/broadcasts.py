@@ -345,25 +345,36 @@ def blob_allowed(s: Session, terminal: Terminal, sha: str) -> bool:
         sha in template_blobs(s, terminal)
 
 
-def load_deliveries(s: Session, pairs: list[tuple[int, int]]) -> None:
-    """Read the deliveries a batch of acknowledgements names in one query (then
-    `acknowledge` finds them in the session)."""
-    if pairs:
-        list(s.scalars(select(BroadcastDelivery).where(
-            BroadcastDelivery.broadcast_id.in_({b for b, _t in pairs}),
-            BroadcastDelivery.terminal_id.in_({t for _b, t in pairs}))))
+def acknowledge_many(s: Session, acks: list[tuple[int, dict]]) -> list[str | None]:
+    """Terminals say broadcasts appeared: (terminal id, checked BROADCAST_SHOWN) each, read
+    in one query. Per ack the reason it is refused, or None (a repeat is accepted and
+    ignored)."""
+    rows = {(r.broadcast_id, r.terminal_id): r for r in s.scalars(
+        select(BroadcastDelivery).where(
+            BroadcastDelivery.broadcast_id.in_({d["id"] for _t, d in acks}),
+            BroadcastDelivery.terminal_id.in_({t for t, _d in acks})))} if acks else {}
+    out: list[str | None] = []
+    now = utcnow()
+    for terminal_id, d in acks:
+        row = rows.get((d["id"], terminal_id))
+        if row is None:
+            out.append("no such broadcast for this terminal")
+            continue
+        if row.shown_at is None:
+            row.shown_at, row.acked_at = d["shown_at"], now
+            row.thumbnail_png = d.get("thumbnail_png_base64")
+        out.append(None)
+    return out
 
 
 def acknowledge(s: Session, terminal_id: int, d: dict) -> bool:
-    """The terminal says the broadcast appeared. Unknown ids are refused, a repeat is ignored."""
+    """One acknowledgement: True if it was the first, False for a repeat."""
     row = s.get(BroadcastDelivery, (d["id"], terminal_id))
-    if row is None:
-        raise protocol.ProtocolError("no such broadcast for this terminal")
-    if row.shown_at is not None:
-        return False
-    row.shown_at, row.acked_at = d["shown_at"], utcnow()
-    row.thumbnail_png = d.get("thumbnail_png_base64")
-    return True
+    first = row is not None and row.shown_at is None
+    error = acknowledge_many(s, [(terminal_id, d)])[0]
+    if error:
+        raise protocol.ProtocolError(error)
+    return first
 
 
 # --- reading ----------------------------------------------------------------------------

@@ -188,13 +188,14 @@ def _add_uptime(s: Session, rows: dict, terminal_id: int, start: datetime, end: 
             row.cache_missing_seconds += seconds
 
 
-def record_statuses(s: Session, items: list[tuple[int, dict, datetime]]) -> None:
+def record_statuses(s: Session, items: list[tuple[int, dict, datetime]],
+                    states: dict[int, TerminalState] | None = None) -> None:
     """Apply STATUS events (already checked by protocol.check_status) in arrival order:
     (terminal id, payload, when it arrived). A batch is read in three queries, whatever
     its size, and written in one flush."""
     if not items:
         return
-    states = states_of(s, {tid for tid, _p, _at in items})
+    states = states or states_of(s, {tid for tid, _p, _at in items})
     earliest = min(at for _t, _p, at in items) - timedelta(seconds=MAX_HEARTBEAT_GAP_S)
     rows = {(r.terminal_id, r.hour): r for r in s.scalars(select(UptimeHour).where(
         UptimeHour.terminal_id.in_(states),
