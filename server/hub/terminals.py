@@ -130,9 +130,9 @@ OK = {"ok": True}
 
 def _write_statuses(batch: list[Slot]) -> None:
     with session_scope():
-        live = fleet.live_terminals(db, {b.terminal_id for b in batch})
+        live = fleet.live_terminal_ids(db, {b.terminal_id for b in batch})
         mine = [b for b in batch if b.terminal_id in live]
-        states = fleet.states_of(db, set(live))
+        states = fleet.states_of(db, live)
         before = {tid: wall.signature(states[tid], frames.get(tid)) for tid in live}
         fleet.record_statuses(db, [(b.terminal_id, b.data, b.at) for b in mine], states)
         for b in mine:
@@ -148,7 +148,7 @@ def _write_statuses(batch: list[Slot]) -> None:
 
 def _write_broadcast_acks(batch: list[Slot]) -> None:
     with session_scope():
-        live = fleet.live_terminals(db, {b.terminal_id for b in batch})
+        live = fleet.live_terminal_ids(db, {b.terminal_id for b in batch})
         mine = [b for b in batch if b.terminal_id in live]
         errors = broadcasts.acknowledge_many(db, [(b.terminal_id, b.data) for b in mine])
     for b, error in zip(mine, errors, strict=True):
@@ -163,7 +163,7 @@ def _answer_syncs(batch: list[Slot]) -> None:
     terminal holds an older version (built for the whole batch at once)."""
     with session_scope():
         live = fleet.live_terminals(db, {b.terminal_id for b in batch})
-        states = fleet.states_of(db, set(live))
+        states = fleet.states_of(db, live)
         now = utcnow()
         behind = {b.terminal_id for b in batch if b.terminal_id in live
                   and b.data["manifest_version"] != live[b.terminal_id].manifest_version}
