@@ -39,12 +39,18 @@ BROADCAST_SHOWN = "broadcast_shown"
 BARE_PUSHES = ("manifest_changed", BROADCAST)
 
 
+ITEM_S = 10  # the seed's playlist shows each item for about this long
+
+
 def status_payload() -> dict:
-    """What a player sends every few seconds (player/protocol.py STATUS)."""
-    return {"playing": {"content_id": 1, "sha256": "0" * 64, "since": protocol.iso(
-        protocol.now_utc())}, "screen_on": True, "brightness": 80, "cache_ready": True,
-        "free_disk_bytes": 12_000_000_000, "clock_offset_s": 0.012,
-        "player_version": "bench-swarm", "screenshot_sha256": None}
+    """What a player sends every few seconds (player/protocol.py STATUS): the item on screen
+    and since when, which changes when the next item starts, not with every heartbeat."""
+    now = protocol.now_utc()
+    since = now.replace(second=now.second // ITEM_S * ITEM_S, microsecond=0)
+    return {"playing": {"content_id": 1, "sha256": "0" * 64, "since": protocol.iso(since)},
+            "screen_on": True, "brightness": 80, "cache_ready": True,
+            "free_disk_bytes": 12_000_000_000, "clock_offset_s": 0.012,
+            "player_version": "bench-swarm", "screenshot_sha256": None}
 
 
 def raise_nofile() -> int:

@@ -132,7 +132,7 @@ def _write_statuses(batch: list[Slot]) -> None:
     with session_scope():
         live = fleet.live_terminal_ids(db, {b.terminal_id for b in batch})
         mine = [b for b in batch if b.terminal_id in live]
-        states = fleet.states_of(db, live)
+        states = fleet.live_states(db, live)
         before = {tid: wall.signature(states[tid], frames.get(tid)) for tid in live}
         fleet.record_statuses(db, [(b.terminal_id, b.data, b.at) for b in mine], states)
         for b in mine:

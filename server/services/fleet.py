@@ -6,9 +6,11 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from player import protocol
 from server.db import utcnow
@@ -196,14 +198,49 @@ def _add_uptime(s: Session, rows: dict, terminal_id: int, start: datetime, end: 
             row.cache_missing_seconds += seconds
 
 
+# What a heartbeat reads and writes of a terminal's live state. Read as plain rows and
+# written with one executemany: at 1,000 heartbeats a second, loading and flushing
+# TerminalState objects was a tenth of a worker's time.
+LIVE_COLUMNS = ("online", "last_seen_at", "screen_on", "brightness", "cache_ready",
+                "free_disk_bytes", "clock_offset_s", "player_version", "playing_content_id",
+                "playing_since", "frame_sha256", "frame_since", "frame_dark")
+_SIGNATURE_ONLY = ("manifest_version",)  # read for the wall's signature, not written here
+
+
+def live_states(s: Session, ids: set[int]) -> dict[int, SimpleNamespace]:
+    """Live states for a heartbeat batch, as plain objects (missing rows are created)."""
+    cols = [TerminalState.terminal_id] + [getattr(TerminalState, c) for c in
+                                          LIVE_COLUMNS + _SIGNATURE_ONLY]
+    q = select(*cols).where(TerminalState.terminal_id.in_(ids))
+    found = {r.terminal_id: SimpleNamespace(**r._asdict()) for r in s.execute(q)}
+    if len(found) < len(ids):  # a terminal heard before it was ever marked online
+        for tid in ids - found.keys():
+            state_of(s, tid)
+        s.flush()
+        found = {r.terminal_id: SimpleNamespace(**r._asdict()) for r in s.execute(q)}
+    return found
+
+
+def _save_live_states(s: Session, states: list[SimpleNamespace]) -> None:
+    t = TerminalState.__table__
+    stmt = (update(t).where(t.c.terminal_id == bindparam("b_terminal_id"))
+            .values({c: bindparam(f"b_{c}") for c in LIVE_COLUMNS}))
+    s.execute(stmt, [{f"b_{c}": getattr(st, c) for c in ("terminal_id", *LIVE_COLUMNS)}
+                     for st in states])
+    for st in states:  # objects this session holds would otherwise keep old values
+        obj = s.identity_map.get(identity_key(TerminalState, st.terminal_id))
+        if obj is not None:
+            s.expire(obj)
+
+
 def record_statuses(s: Session, items: list[tuple[int, dict, datetime]],
-                    states: dict[int, TerminalState] | None = None) -> None:
+                    states: dict[int, SimpleNamespace] | None = None) -> None:
     """Apply STATUS events (already checked by protocol.check_status) in arrival order:
-    (terminal id, payload, when it arrived). A batch is read in three queries, whatever
-    its size, and written in one flush."""
+    (terminal id, payload, when it arrived). A batch is read in two queries, whatever
+    its size, and written in one executemany (plus the uptime rows)."""
     if not items:
         return
-    states = states or states_of(s, {tid for tid, _p, _at in items})
+    states = states or live_states(s, {tid for tid, _p, _at in items})
     earliest = min(at for _t, _p, at in items) - timedelta(seconds=MAX_HEARTBEAT_GAP_S)
     rows = {(r.terminal_id, r.hour): r for r in s.scalars(select(UptimeHour).where(
         UptimeHour.terminal_id.in_(states),
@@ -227,6 +264,7 @@ def record_statuses(s: Session, items: list[tuple[int, dict, datetime]],
         st.free_disk_bytes = payload.get("free_disk_bytes")
         st.clock_offset_s = float(payload.get("clock_offset_s", 0.0))
         st.player_version = str(payload.get("player_version", ""))[:40]
+    _save_live_states(s, [states[tid] for tid in {tid for tid, _p, _at in items}])
 
 
 def record_status(s: Session, terminal: Terminal, payload: dict) -> None:

@@ -99,7 +99,8 @@ def note_offline(s: Session, st: TerminalState, now: datetime, reason: str) -> N
 
 
 def note_status(s: Session, st: TerminalState, payload: dict, now: datetime) -> None:
-    """Before the state takes the new STATUS: screen changes and the frame's age."""
+    """Before the state takes the new STATUS: screen changes and the frame's age. `st` is
+    a TerminalState or the plain row a heartbeat batch reads (fleet.live_states)."""
     screen_on = bool(payload["screen_on"])
     if not st.online:  # marked offline while silent, and heard again on the same connection
         log_event(s, st.terminal_id, "online", "", now)
