@@ -58,20 +58,33 @@ def handler(name: str):
     return wrap
 
 
+def _accept_connections(batch: list[Slot]) -> None:
+    """Connections are checked and marked online in batches too: after a restart the
+    whole fleet reconnects at once."""
+    with session_scope():
+        found = fleet.terminals_for_credentials(db, [b.data for b in batch])
+        ids = {t.id for t in found if t is not None}
+        fleet.mark_online_many(db, ids)
+        db.commit()
+        staff.publish_terminals(db, sorted(ids))
+    for b, t in zip(batch, found, strict=True):
+        b.result = {"ok": t is not None, "terminal_id": t.id if t is not None else None}
+
+
+_connections = GroupCommit(_accept_connections)
+
+
 @socketio.on("connect", namespace=NS)
 def connect(auth=None):
-    credential = auth.get("credential") if isinstance(auth, dict) else None
-    with session_scope():
-        t = fleet.terminal_for_credential(db, credential)
-        if t is None:
-            raise ConnectionRefusedError("unknown or revoked terminal credential")
-        if auth.get("protocol") != protocol.PROTOCOL_VERSION:
-            raise ConnectionRefusedError(f"protocol {protocol.PROTOCOL_VERSION} required")
-        connections[request.sid] = t.id
-        join_room(room(t.id))
-        fleet.mark_online(db, t)
-        db.commit()
-        staff.publish_terminal(db, t.id)
+    if not isinstance(auth, dict):
+        raise ConnectionRefusedError("unknown or revoked terminal credential")
+    if auth.get("protocol") != protocol.PROTOCOL_VERSION:
+        raise ConnectionRefusedError(f"protocol {protocol.PROTOCOL_VERSION} required")
+    answer = _connections.submit(0, auth.get("credential"), utcnow())
+    if not answer["ok"]:
+        raise ConnectionRefusedError("unknown or revoked terminal credential")
+    connections[request.sid] = answer["terminal_id"]
+    join_room(room(answer["terminal_id"]))
 
 
 @socketio.on("disconnect", namespace=NS)

@@ -48,16 +48,30 @@ def issue_credential(s: Session, terminal: Terminal) -> str:
     return plaintext
 
 
-def terminal_for_credential(s: Session, credential: object) -> Terminal | None:
+def _claimed_id(credential: object) -> int | None:
     if not isinstance(credential, str) or len(credential) > 120:
         return None
     parts = credential.split("_", 2)
     if len(parts) != 3 or parts[0] != "trm" or not parts[1].isdigit():
         return None
-    t = s.get(Terminal, int(parts[1]))
-    if t is None or t.credential_hash is None or t.revoked_at is not None:
-        return None
-    return t if hmac.compare_digest(t.credential_hash, _digest(credential)) else None
+    return int(parts[1])
+
+
+def terminals_for_credentials(s: Session, credentials: list[object]) -> list[Terminal | None]:
+    """The terminal each credential belongs to (None: unknown, revoked or wrong), read in
+    one query for a batch of connections."""
+    ids = {i for i in map(_claimed_id, credentials) if i is not None}
+    found = {t.id: t for t in s.scalars(select(Terminal).where(*_live(ids)))} if ids else {}
+    out: list[Terminal | None] = []
+    for credential in credentials:
+        t = found.get(_claimed_id(credential))
+        ok = t is not None and hmac.compare_digest(t.credential_hash, _digest(credential))
+        out.append(t if ok else None)
+    return out
+
+
+def terminal_for_credential(s: Session, credential: object) -> Terminal | None:
+    return terminals_for_credentials(s, [credential])[0]
 
 
 def revoke(s: Session, actor: Actor, terminal_id: int) -> Terminal:
@@ -141,11 +155,15 @@ def state_of(s: Session, terminal_id: int) -> TerminalState:
     return st
 
 
-def mark_online(s: Session, terminal: Terminal, now: datetime | None = None) -> None:
-    st = state_of(s, terminal.id)
+def mark_online_many(s: Session, terminal_ids: set[int], now: datetime | None = None) -> None:
     now = now or utcnow()
-    health.note_online(s, st, now)
-    st.online, st.connected_since, st.last_seen_at = True, now, now
+    for st in states_of(s, terminal_ids).values():
+        health.note_online(s, st, now)
+        st.online, st.connected_since, st.last_seen_at = True, now, now
+
+
+def mark_online(s: Session, terminal: Terminal, now: datetime | None = None) -> None:
+    mark_online_many(s, {terminal.id}, now)
 
 
 def mark_offline(s: Session, terminal_id: int) -> None:
