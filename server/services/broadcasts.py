@@ -395,21 +395,25 @@ def progress(s: Session, actor: Actor, broadcast_id: int) -> dict:
     """"71 / 76 showing", and for every terminal not showing it, why as far as we know."""
     bc = _get(s, actor, broadcast_id)
     now = utcnow()
+    # Columns, not objects: the page polls this while a thousand screens acknowledge, and
+    # a delivery row carries its thumbnail.
     rows = s.execute(
-        select(BroadcastDelivery, Terminal.name, TerminalState)
+        select(BroadcastDelivery.terminal_id, BroadcastDelivery.shown_at,
+               BroadcastDelivery.thumbnail_png.is_not(None), Terminal.name,
+               TerminalState.online, TerminalState.last_seen_at)
         .join(Terminal, Terminal.id == BroadcastDelivery.terminal_id)
         .outerjoin(TerminalState, TerminalState.terminal_id == Terminal.id)
         .where(BroadcastDelivery.broadcast_id == bc.id).order_by(Terminal.name)).all()
     terminals = []
-    for d, name, st in rows:
-        if d.shown_at is not None:
+    for terminal_id, shown_at, has_thumbnail, name, online, last_seen_at in rows:
+        if shown_at is not None:
             why = None
-        elif st is None or not st.online:
-            why = ("offline", st.last_seen_at if st else None)
+        elif not online:
+            why = ("offline", last_seen_at)
         else:
             why = ("waiting", None)
-        terminals.append({"terminal_id": d.terminal_id, "name": name,
-                          "shown_at": d.shown_at, "thumbnail": d.thumbnail_png is not None,
+        terminals.append({"terminal_id": terminal_id, "name": name, "shown_at": shown_at,
+                          "thumbnail": bool(has_thumbnail),
                           "problem": why[0] if why else None,
                           "since": why[1] if why else None})
     shown = sum(1 for t in terminals if t["shown_at"] is not None)
