@@ -271,8 +271,16 @@ def setup_terminals(n: int) -> None:
 
 
 def _reset_pg(url: str) -> None:
+    """An empty schema in the bench's own database (created on a fresh machine)."""
     import sqlalchemy as sa
 
+    target = sa.engine.make_url(url)
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"),
+                            {"d": target.database}).scalar():
+            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))

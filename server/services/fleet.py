@@ -243,8 +243,10 @@ def _save_live_states(s: Session, states: list[SimpleNamespace]) -> None:
     t = TerminalState.__table__
     stmt = (update(t).where(t.c.terminal_id == bindparam("b_terminal_id"))
             .values({c: bindparam(f"b_{c}") for c in LIVE_COLUMNS}))
+    # In key order, as the ORM's flushes do: two transactions updating overlapping rows in
+    # different orders deadlock on PostgreSQL.
     s.execute(stmt, [{f"b_{c}": getattr(st, c) for c in ("terminal_id", *LIVE_COLUMNS)}
-                     for st in states])
+                     for st in sorted(states, key=lambda st: st.terminal_id)])
     for st in states:  # objects this session holds would otherwise keep old values
         obj = s.identity_map.get(identity_key(TerminalState, st.terminal_id))
         if obj is not None:
