@@ -24,12 +24,13 @@ system-deps:
 	  else echo "Install a CJK font (Debian: fonts-wqy-zenhei) to render notices."; fi; fi
 
 # Chromium for browser tests; nginx for the multi-node tests (tests/multinode runs deploy/'s
-# configuration in front of three nodes, in an nginx of their own on a free port).
+# configuration in front of three nodes, in an nginx of their own on a free port);
+# systemd-analyze checks deploy/'s units.
 test-deps: deps
-	@if ! command -v chromium >/dev/null || ! command -v Xvfb >/dev/null || ! [ -x /usr/sbin/nginx ]; then \
+	@if ! command -v chromium >/dev/null || ! command -v Xvfb >/dev/null || ! [ -x /usr/sbin/nginx ] || ! command -v systemd-analyze >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium xvfb nginx >/dev/null; \
-	  else echo "Tests need Debian's chromium and nginx: sudo apt-get install chromium xvfb nginx"; exit 1; fi; fi
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium xvfb nginx systemd >/dev/null; \
+	  else echo "Tests need Debian's chromium, nginx and systemd: sudo apt-get install chromium xvfb nginx systemd"; exit 1; fi; fi
 
 translations: $(BIN)/activate
 	$(BIN)/pybabel compile -d server/translations >/dev/null
