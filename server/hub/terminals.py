@@ -1,19 +1,12 @@
-"""Socket.IO namespace for terminals (see player/protocol.py and docs/protocol.md).
-
-The handlers are registered on python-socketio's server itself (`register`), not through
-Flask-SocketIO: a terminal's event needs no Flask request (no cookie, no signed-in user),
-and building one for every event was a fifth of the worker's time at a thousand events a
-second. Each event gets an app context and its own database session.
-"""
+"""Socket.IO namespace for terminals (see player/protocol.py and docs/protocol.md)."""
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
 
-import socketio as sio_lib
-from flask import Flask
+from flask import request
+from flask_socketio import ConnectionRefusedError, disconnect, join_room
 
 from player import protocol
 from server.db import db, session_scope, utcnow
@@ -27,48 +20,16 @@ log = logging.getLogger(__name__)
 NS = protocol.TERMINAL_NAMESPACE
 connections: dict[str, int] = {}  # connections held by this process
 frames: dict[int, str | None] = {}  # last screenshot_sha256 per terminal connected here
-_handlers: dict[str, Callable] = {}  # event -> handler(sid, payload)
-_app: list[Flask] = []  # the app the handlers run in (tests build many, one at a time)
-
-REVOKED = {"ok": False, "error": "credential revoked"}
-OK = {"ok": True}
 
 
-def register(app: Flask) -> None:
-    """Put the handlers on this app's Socket.IO server (a new one per init_app)."""
-    _app[:] = [app]
-    connections.clear()  # a new server holds no connections yet
-    frames.clear()
-    for event, fn in _handlers.items():
-        socketio.server.on(event, fn, namespace=NS)
-
-
-def on(event: str):
-    def wrap(fn):
-        @functools.wraps(fn)
-        def in_app(*args):
-            with _app[0].app_context():
-                return fn(*args)
-
-        _handlers[event] = in_app
-        return fn
-
-    return wrap
-
-
-def _refuse(sid: str) -> dict:
-    """A revoked terminal: told so and dropped at its next event."""
-    socketio.server.emit(protocol.REVOKED, {"reason": "credential revoked"}, to=sid,
-                         namespace=NS)
-    socketio.server.disconnect(sid, namespace=NS)
-    return REVOKED
-
-
-def _terminal(sid: str) -> Terminal | None:
+def _terminal() -> Terminal | None:
     """The connection's terminal, re-checked on every event so a revocation bites at once."""
-    tid = connections.get(sid)
+    tid = connections.get(request.sid)
     t = db.get(Terminal, tid) if tid is not None else None
     if t is None or t.revoked_at is not None or t.credential_hash is None:
+        socketio.emit(protocol.REVOKED, {"reason": "credential revoked"}, to=request.sid,
+                      namespace=NS)
+        disconnect()
         return None
     return t
 
@@ -77,13 +38,13 @@ def handler(name: str):
     """One session per event, protocol errors answered in the ack, never raised."""
 
     def wrap(fn):
-        @on(name)
-        def inner(sid, payload=None):
+        @functools.wraps(fn)
+        def inner(payload=None):
             try:
                 with session_scope():
-                    t = _terminal(sid)
+                    t = _terminal()
                     if t is None:
-                        return _refuse(sid)
+                        return {"ok": False, "error": "credential revoked"}
                     return fn(t, payload)
             except protocol.ProtocolError as err:
                 return {"ok": False, "error": err.reason}
@@ -91,6 +52,7 @@ def handler(name: str):
                 log.exception("terminal event %s failed", name)
                 return {"ok": False, "error": "internal error; the server logged it"}
 
+        socketio.on_event(name, inner, namespace=NS)
         return inner
 
     return wrap
@@ -112,23 +74,22 @@ def _accept_connections(batch: list[Slot]) -> None:
 _connections = GroupCommit(_accept_connections)
 
 
-@on("connect")
-def connect(sid, _environ, auth=None):
-    refused = sio_lib.exceptions.ConnectionRefusedError
+@socketio.on("connect", namespace=NS)
+def connect(auth=None):
     if not isinstance(auth, dict):
-        raise refused("unknown or revoked terminal credential")
+        raise ConnectionRefusedError("unknown or revoked terminal credential")
     if auth.get("protocol") != protocol.PROTOCOL_VERSION:
-        raise refused(f"protocol {protocol.PROTOCOL_VERSION} required")
+        raise ConnectionRefusedError(f"protocol {protocol.PROTOCOL_VERSION} required")
     answer = _connections.submit(0, auth.get("credential"), utcnow())
     if not answer["ok"]:
-        raise refused("unknown or revoked terminal credential")
-    connections[sid] = answer["terminal_id"]
-    socketio.server.enter_room(sid, room(answer["terminal_id"]), namespace=NS)
+        raise ConnectionRefusedError("unknown or revoked terminal credential")
+    connections[request.sid] = answer["terminal_id"]
+    join_room(room(answer["terminal_id"]))
 
 
-@on("disconnect")
-def on_disconnect(sid, *_args):
-    tid = connections.pop(sid, None)
+@socketio.on("disconnect", namespace=NS)
+def on_disconnect(*_args):
+    tid = connections.pop(request.sid, None)
     if tid is not None and tid not in connections.values():
         frames.pop(tid, None)
         with session_scope():
@@ -159,17 +120,25 @@ def batched(name: str, check, write, linger_s: float = 0.005):
     the whole batch in one query, so a revocation still bites at the next event."""
     group = GroupCommit(write, linger_s)
 
-    @on(name)
-    def inner(sid, payload=None):
-        tid = connections.get(sid)
+    def inner(payload=None):
+        tid = connections.get(request.sid)
         try:
             data = check(payload)
         except protocol.ProtocolError as err:
             return {"ok": False, "error": err.reason}
         result = group.submit(tid, data, utcnow()) if tid is not None else REVOKED
-        return _refuse(sid) if result is REVOKED else result
+        if result is REVOKED:
+            socketio.emit(protocol.REVOKED, {"reason": "credential revoked"}, to=request.sid,
+                          namespace=NS)
+            disconnect()
+        return result
 
+    socketio.on_event(name, inner, namespace=NS)
     return inner
+
+
+REVOKED = {"ok": False, "error": "credential revoked"}
+OK = {"ok": True}
 
 
 def _write_statuses(batch: list[Slot]) -> None:
@@ -236,8 +205,8 @@ batched(protocol.STATUS, protocol.check_status, _write_statuses, HEARTBEAT_LINGE
 batched(protocol.BROADCAST_SHOWN, protocol.check_broadcast_shown, _write_broadcast_acks)
 
 
-@on("*")
-def unknown_event(event, _sid, *_args):
+@socketio.on("*", namespace=NS)
+def unknown_event(event, *_args):
     return {"ok": False, "error": f"unknown event {event!r}"}
 
 
