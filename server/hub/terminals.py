@@ -6,7 +6,7 @@ import functools
 import logging
 
 from flask import request
-from flask_socketio import ConnectionRefusedError, disconnect, join_room
+from flask_socketio import ConnectionRefusedError, disconnect
 
 from player import protocol
 from server.db import db, session_scope, utcnow
@@ -60,15 +60,20 @@ def handler(name: str):
 
 def _accept_connections(batch: list[Slot]) -> None:
     """Connections are checked and marked online in batches too: after a restart the
-    whole fleet reconnects at once."""
+    whole fleet reconnects at once. Each joins its room before its tile says online, so
+    a command sent the moment staff see it online reaches it."""
     with session_scope():
-        found = fleet.terminals_for_credentials(db, [b.data for b in batch])
+        found = fleet.terminals_for_credentials(db, [b.data[1] for b in batch])
+        for b, t in zip(batch, found, strict=True):
+            if t is not None:
+                connections[b.data[0]] = t.id
+                socketio.server.enter_room(b.data[0], room(t.id), namespace=NS)
         ids = {t.id for t in found if t is not None}
         fleet.mark_online_many(db, ids)
         db.commit()
         staff.publish_terminals(db, sorted(ids))
     for b, t in zip(batch, found, strict=True):
-        b.result = {"ok": t is not None, "terminal_id": t.id if t is not None else None}
+        b.result = {"ok": t is not None}
 
 
 _connections = GroupCommit(_accept_connections)
@@ -80,11 +85,8 @@ def connect(auth=None):
         raise ConnectionRefusedError("unknown or revoked terminal credential")
     if auth.get("protocol") != protocol.PROTOCOL_VERSION:
         raise ConnectionRefusedError(f"protocol {protocol.PROTOCOL_VERSION} required")
-    answer = _connections.submit(0, auth.get("credential"), utcnow())
-    if not answer["ok"]:
+    if not _connections.submit(0, (request.sid, auth.get("credential")), utcnow())["ok"]:
         raise ConnectionRefusedError("unknown or revoked terminal credential")
-    connections[request.sid] = answer["terminal_id"]
-    join_room(room(answer["terminal_id"]))
 
 
 @socketio.on("disconnect", namespace=NS)
@@ -142,6 +144,9 @@ OK = {"ok": True}
 
 
 def _write_statuses(batch: list[Slot]) -> None:
+    # A heartbeat written after its terminal disconnected would mark it online again.
+    here = set(connections.values())
+    batch = [b for b in batch if b.terminal_id in here or _gone(b)]
     with session_scope():
         live = fleet.live_terminal_ids(db, {b.terminal_id for b in batch})
         mine = [b for b in batch if b.terminal_id in live]
@@ -157,6 +162,11 @@ def _write_statuses(batch: list[Slot]) -> None:
                                      != before[tid]])
     for b in batch:
         b.result = OK if b.terminal_id in live else REVOKED
+
+
+def _gone(b: Slot) -> bool:
+    b.result = {"ok": False, "error": "disconnected before the heartbeat was stored"}
+    return False
 
 
 def _write_broadcast_acks(batch: list[Slot]) -> None:
