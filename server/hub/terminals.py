@@ -146,7 +146,10 @@ OK = {"ok": True}
 def _write_statuses(batch: list[Slot]) -> None:
     # A heartbeat written after its terminal disconnected would mark it online again.
     here = set(connections.values())
-    batch = [b for b in batch if b.terminal_id in here or _gone(b)]
+    for b in batch:
+        if b.terminal_id not in here:
+            b.result = {"ok": False, "error": "disconnected before the heartbeat was stored"}
+    batch = [b for b in batch if b.terminal_id in here]
     with session_scope():
         live = fleet.live_terminal_ids(db, {b.terminal_id for b in batch})
         mine = [b for b in batch if b.terminal_id in live]
@@ -162,11 +165,6 @@ def _write_statuses(batch: list[Slot]) -> None:
                                      != before[tid]])
     for b in batch:
         b.result = OK if b.terminal_id in live else REVOKED
-
-
-def _gone(b: Slot) -> bool:
-    b.result = {"ok": False, "error": "disconnected before the heartbeat was stored"}
-    return False
 
 
 def _write_broadcast_acks(batch: list[Slot]) -> None:
