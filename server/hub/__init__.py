@@ -19,8 +19,7 @@ from server.services import broadcasts, changes
 def register(app: Flask) -> None:
     from server.hub import health, http, terminals
 
-    terminals.connections.clear()  # a new Socket.IO server holds no connections yet
-    terminals.frames.clear()
+    terminals.register(app)
 
     app.register_blueprint(http.bp)
     app.register_blueprint(health.bp)
