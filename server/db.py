@@ -134,3 +134,28 @@ def session_scope() -> Iterator[Session]:
     finally:
         if owner:
             db.remove()
+
+
+_UPSERTS: dict[tuple, object] = {}
+
+
+def add_to(s: Session, model, key: tuple[str, ...], added: tuple[str, ...],
+           values: list[dict]) -> None:
+    """INSERT, or on a key conflict add the `added` columns to the row's (counters and
+    sums kept per hour or day). One statement for all `values`; the statement is built
+    once per dialect and table (building it cost more than running it)."""
+    if not values:
+        return
+    conn = s.connection()
+    cache_key = (conn.dialect.name, model, key, added)
+    stmt = _UPSERTS.get(cache_key)
+    if stmt is None:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        table = model.__table__
+        ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+        stmt = _UPSERTS[cache_key] = ins.on_conflict_do_update(
+            index_elements=list(key),
+            set_={c: table.c[c] + getattr(ins.excluded, c) for c in added})
+    conn.execute(stmt, values)
+

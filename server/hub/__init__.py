@@ -33,9 +33,9 @@ def room(terminal_id: int) -> str:
 
 
 def nudge(terminal_ids: set[int]) -> None:
-    for tid in sorted(terminal_ids):
-        socketio.emit(protocol.MANIFEST_CHANGED, {}, to=room(tid),
-                      namespace=protocol.TERMINAL_NAMESPACE)
+    # One emit for all: the packet is encoded once (and published once when scaled out).
+    socketio.emit(protocol.MANIFEST_CHANGED, {}, to=[room(t) for t in sorted(terminal_ids)],
+                  namespace=protocol.TERMINAL_NAMESPACE)
 
 
 @event.listens_for(SessionFactory, "after_commit")

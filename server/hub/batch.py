@@ -11,9 +11,12 @@ batch is done it hands the lead to the oldest event still waiting.
 `linger_s`: how long a leader waits for company before it writes. It must be more than
 nothing: under gevent a SQLite transaction blocks the whole worker, so events arriving
 meanwhile are not even read, and a leader that wrote at once would write batches of one.
-A few milliseconds let the worker read and queue what has arrived. Heartbeats linger
-longer (an ack a moment later costs nothing, and 200 heartbeats a second in batches of
-dozens cost a tenth of the CPU of one transaction each).
+A few milliseconds let the worker read and queue what has arrived; while the queue keeps
+growing (a fleet answering one nudge) the leader keeps waiting, up to `max_linger_s`, so
+a burst is written in a few large batches rather than dozens of small ones, each paying
+the batch's fixed cost. Heartbeats linger longer (an ack a moment later costs nothing,
+and 200 heartbeats a second in batches of dozens cost a tenth of the CPU of one
+transaction each).
 """
 
 from __future__ import annotations
@@ -41,10 +44,12 @@ class Slot:
 
 
 class GroupCommit:
-    def __init__(self, write: Callable[[list[Slot]], None], linger_s: float = 0.005) -> None:
+    def __init__(self, write: Callable[[list[Slot]], None], linger_s: float = 0.005,
+                 max_linger_s: float = 0.05) -> None:
         """`write(batch)` stores the batch in one transaction and sets every slot's result."""
         self._write = write
         self.linger_s = linger_s
+        self.max_linger_s = max(linger_s, max_linger_s)
         self._lock = threading.Lock()
         self._queue: list[Slot] = []
         self._writing = False
@@ -62,10 +67,20 @@ class GroupCommit:
         assert slot.result is not None
         return slot.result
 
+    def _gather(self) -> None:
+        """Linger for company, and keep lingering while a burst is still arriving (a
+        fleet answering one nudge): each batch has a fixed cost (the credential check,
+        the street's schedules), so a burst is cheapest in a few large batches."""
+        seen, waited = -1, 0.0
+        while (len(self._queue) != seen and len(self._queue) < MAX_BATCH
+               and waited < self.max_linger_s):
+            seen = len(self._queue)
+            time.sleep(self.linger_s)  # under gevent: other greenlets run meanwhile
+            waited += self.linger_s
+
     def _drain(self, me: Slot) -> None:
         while True:
-            if len(self._queue) < MAX_BATCH:
-                time.sleep(self.linger_s)  # under gevent: other greenlets run meanwhile
+            self._gather()
             with self._lock:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 if not batch:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
 
 import content as lib
@@ -332,11 +332,11 @@ def active_for(s: Session, terminal: Terminal, now: datetime | None = None) -> l
 def full_screen_now(s: Session, now: datetime | None = None) -> set[int]:
     """Terminals an active full-screen broadcast holds (their picture stays on purpose)."""
     now = now or utcnow()
-    q = (select(BroadcastDelivery.terminal_id, Broadcast)
-         .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
-         .where(Broadcast.mode == "full", Broadcast.cancelled_at.is_(None),
-                Broadcast.starts_at <= now))
-    return {tid for tid, bc in s.execute(q) if bc.active_at(now)}
+    active = [bc.id for bc in s.scalars(select(Broadcast).where(
+        Broadcast.mode == "full", Broadcast.cancelled_at.is_(None),
+        Broadcast.starts_at <= now)) if bc.active_at(now)]
+    return set(s.scalars(select(BroadcastDelivery.terminal_id)
+                         .where(BroadcastDelivery.broadcast_id.in_(active)))) if active else set()
 
 
 def blob_allowed(s: Session, terminal: Terminal, sha: str) -> bool:
@@ -347,23 +347,33 @@ def blob_allowed(s: Session, terminal: Terminal, sha: str) -> bool:
 
 def acknowledge_many(s: Session, acks: list[tuple[int, dict]]) -> list[str | None]:
     """Terminals say broadcasts appeared: (terminal id, checked BROADCAST_SHOWN) each, read
-    in one query. Per ack the reason it is refused, or None (a repeat is accepted and
-    ignored)."""
-    rows = {(r.broadcast_id, r.terminal_id): r for r in s.scalars(
-        select(BroadcastDelivery).where(
-            BroadcastDelivery.broadcast_id.in_({d["id"] for _t, d in acks}),
-            BroadcastDelivery.terminal_id.in_({t for t, _d in acks})))} if acks else {}
+    in one query and written in one executemany. Per ack the reason it is refused, or None
+    (a repeat is accepted and ignored)."""
+    if not acks:
+        return []
+    d_ = BroadcastDelivery
+    shown = {(b, t): done for b, t, done in s.execute(
+        select(d_.broadcast_id, d_.terminal_id, d_.shown_at.is_not(None)).where(
+            d_.broadcast_id.in_({d["id"] for _t, d in acks}),
+            d_.terminal_id.in_({t for t, _d in acks})))}
     out: list[str | None] = []
+    first: dict[tuple[int, int], dict] = {}
     now = utcnow()
     for terminal_id, d in acks:
-        row = rows.get((d["id"], terminal_id))
-        if row is None:
+        key = (d["id"], terminal_id)
+        if key not in shown:
             out.append("no such broadcast for this terminal")
             continue
-        if row.shown_at is None:
-            row.shown_at, row.acked_at = d["shown_at"], now
-            row.thumbnail_png = d.get("thumbnail_png_base64")
+        if not shown[key] and key not in first:
+            first[key] = {"b_bc": key[0], "b_t": key[1], "shown_at": d["shown_at"],
+                          "acked_at": now, "thumbnail_png": d.get("thumbnail_png_base64")}
         out.append(None)
+    if first:
+        t = d_.__table__
+        s.execute(update(t).where(t.c.broadcast_id == bindparam("b_bc"),
+                                  t.c.terminal_id == bindparam("b_t"),
+                                  t.c.shown_at.is_(None)),
+                  [first[k] for k in sorted(first)])
     return out
 
 
@@ -374,6 +384,7 @@ def acknowledge(s: Session, terminal_id: int, d: dict) -> bool:
     error = acknowledge_many(s, [(terminal_id, d)])[0]
     if error:
         raise protocol.ProtocolError(error)
+    s.expire(row)  # written around the ORM
     return first
 
 

@@ -12,7 +12,7 @@ the commit the socket hub can nudge exactly those terminals (a push is only a nu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
@@ -33,9 +33,9 @@ from server.models import (
 NUDGE_KEY = "signage_nudge_terminals"
 
 
-@dataclass(frozen=True)
-class Place:
-    """Where a terminal is, as far as targeting is concerned."""
+class Place(NamedTuple):
+    """Where a terminal is, as far as targeting is concerned (a tuple: a fleet's worth is
+    made for every change and every manifest batch)."""
 
     terminal_id: int
     building_id: int
@@ -77,7 +77,9 @@ def places(s: Session, street_id: int | None,
         TerminalTag.terminal_id.in_([r[0] for r in rows]))
     for tid, tag in s.execute(tq):
         tags.setdefault(tid, set()).add(tag)
-    return [Place(tid, bid, cid, sid, frozenset(tags.get(tid, ()))) for tid, bid, cid, sid in rows]
+    none: frozenset[str] = frozenset()
+    return [Place(tid, bid, cid, sid, frozenset(tags[tid]) if tid in tags else none)
+            for tid, bid, cid, sid in rows]
 
 
 def place_of(s: Session, terminal: Terminal) -> Place:

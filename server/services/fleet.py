@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.util import identity_key
 
 from player import protocol
-from server.db import utcnow
+from server.db import add_to, utcnow
 from server.models import (
     Building,
     Command,
@@ -198,22 +198,27 @@ def states_of(s: Session, ids: set[int]) -> dict[int, TerminalState]:
     return {tid: found.get(tid) or state_of(s, tid) for tid in ids}
 
 
-def _add_uptime(s: Session, rows: dict, terminal_id: int, start: datetime, end: datetime,
+UPTIME = ("online_seconds", "screen_on_seconds", "cache_missing_seconds")
+
+
+def _add_uptime(sums: dict, terminal_id: int, start: datetime, end: datetime,
                 screen_on: bool, cache_ready: bool) -> None:
     for a, b in protocol.split_at_hours(start, end):
-        hour = a.replace(minute=0, second=0, microsecond=0)
-        row = rows.get((terminal_id, hour))
-        if row is None:
-            row = rows[terminal_id, hour] = UptimeHour(
-                terminal_id=terminal_id, hour=hour, online_seconds=0.0,
-                screen_on_seconds=0.0, cache_missing_seconds=0.0)
-            s.add(row)
+        acc = sums.setdefault((terminal_id, a.replace(minute=0, second=0, microsecond=0)),
+                              [0.0, 0.0, 0.0])
         seconds = (b - a).total_seconds()
-        row.online_seconds += seconds
+        acc[0] += seconds
         if screen_on:
-            row.screen_on_seconds += seconds
+            acc[1] += seconds
         if not cache_ready:  # the reports' "file not ready" (only this sum is kept)
-            row.cache_missing_seconds += seconds
+            acc[2] += seconds
+
+
+def _save_uptime(s: Session, sums: dict) -> None:
+    """Added to the hour rows in one upsert, in key order (see _save_live_states)."""
+    add_to(s, UptimeHour, ("terminal_id", "hour"), UPTIME,
+           [{"terminal_id": tid, "hour": hour, **dict(zip(UPTIME, acc, strict=True))}
+            for (tid, hour), acc in sorted(sums.items())])
 
 
 # What a heartbeat reads and writes of a terminal's live state. Read as plain rows and
@@ -261,16 +266,13 @@ def record_statuses(s: Session, items: list[tuple[int, dict, datetime]],
     if not items:
         return
     states = states or live_states(s, {tid for tid, _p, _at in items})
-    earliest = min(at for _t, _p, at in items) - timedelta(seconds=MAX_HEARTBEAT_GAP_S)
-    rows = {(r.terminal_id, r.hour): r for r in s.scalars(select(UptimeHour).where(
-        UptimeHour.terminal_id.in_(states),
-        UptimeHour.hour >= earliest.replace(minute=0, second=0, microsecond=0)))}
+    uptime: dict[tuple[int, datetime], list[float]] = {}
     for tid, payload, now in items:
         st = states[tid]
         if st.online and st.last_seen_at is not None:
             start = max(st.last_seen_at, now - timedelta(seconds=MAX_HEARTBEAT_GAP_S))
             if start < now:
-                _add_uptime(s, rows, tid, start, now, bool(payload["screen_on"]),
+                _add_uptime(uptime, tid, start, now, bool(payload["screen_on"]),
                             bool(payload["cache_ready"]))
         health.note_status(s, st, payload, now)
         st.online, st.last_seen_at = True, now
@@ -285,6 +287,7 @@ def record_statuses(s: Session, items: list[tuple[int, dict, datetime]],
         st.clock_offset_s = float(payload.get("clock_offset_s", 0.0))
         st.player_version = str(payload.get("player_version", ""))[:40]
     _save_live_states(s, [states[tid] for tid in {tid for tid, _p, _at in items}])
+    _save_uptime(s, uptime)
 
 
 def record_status(s: Session, terminal: Terminal, payload: dict) -> None:

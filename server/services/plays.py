@@ -28,11 +28,11 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from player import protocol
 from server.config import PEOPLE_TZ
+from server.db import add_to
 from server.models import (
     Building,
     Community,
@@ -157,6 +157,9 @@ def _insert_new(s: Session, rows: list[tuple]) -> set[str]:
     return inserted
 
 
+ADDED = ("seconds", "plays")  # what a rollup row adds up; the rest stays as first written
+
+
 def roll_up(s: Session, terminal_id: int, building_id: int, community_id: int,
             rows: list[tuple[int, int | None, datetime, float]]) -> None:
     """Add newly inserted records of one terminal, as (content_id, topic_id, start,
@@ -186,31 +189,12 @@ def roll_up(s: Session, terminal_id: int, building_id: int, community_id: int,
              "community_id": community_id}
     for model, col, sums in ((PlayHour, "hour", hours), (PlayDay, "day", days),
                              (PlayMonth, "month", months)):
-        _add(s, model, ["terminal_id", "content_id", col, "building_id"],
-             [{**where, "content_id": c, col: t, "topic_id": v[2], "seconds": v[0],
-               "plays": v[1]} for (c, t), v in sorted(sums.items())])
-    _add(s, PlayHourCommunity, ["hour", "community_id"],
-         [{"hour": h, "community_id": community_id, "seconds": v[0], "plays": v[1]}
-          for h, v in sorted(communal.items())])
-
-
-_UPSERTS: dict[tuple[str, type], object] = {}
-
-
-def _add(s: Session, model, key: list[str], values: list[dict]) -> None:
-    """Upsert adding seconds and plays; the rest of an existing row stays as it was.
-    The statement is built once per dialect and table (building it cost more than
-    running it)."""
-    conn = s.connection()
-    stmt = _UPSERTS.get((conn.dialect.name, model))
-    if stmt is None:
-        table = model.__table__
-        ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-        stmt = _UPSERTS[(conn.dialect.name, model)] = ins.on_conflict_do_update(
-            index_elements=key,
-            set_={"seconds": table.c.seconds + ins.excluded.seconds,
-                  "plays": table.c.plays + ins.excluded.plays})
-    conn.execute(stmt, values)
+        add_to(s, model, ("terminal_id", "content_id", col, "building_id"), ADDED,
+               [{**where, "content_id": c, col: t, "topic_id": v[2], "seconds": v[0],
+                 "plays": v[1]} for (c, t), v in sorted(sums.items())])
+    add_to(s, PlayHourCommunity, ("hour", "community_id"), ADDED,
+           [{"hour": h, "community_id": community_id, "seconds": v[0], "plays": v[1]}
+            for h, v in sorted(communal.items())])
 
 
 def purge(s: Session, keep_days: int, now: datetime | None = None) -> int:

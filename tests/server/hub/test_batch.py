@@ -53,3 +53,36 @@ def test_a_failing_event_fails_alone():
     answers = _run_concurrently(GroupCommit(write), 20)
     assert answers[7]["ok"] is False and "internal error" in answers[7]["error"]
     assert all(a == {"ok": True} for i, a in answers.items() if i != 7)
+
+
+def _staggered(group: GroupCommit, n: int, gap_s: float) -> None:
+    """n events arriving one every gap_s (a fleet answering a nudge)."""
+
+    def one(i: int) -> None:
+        time.sleep(i * gap_s)
+        group.submit(i, {"n": i}, utcnow())
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+
+def test_a_burst_is_written_in_a_few_large_batches_and_lingering_is_bounded():
+    def batches_for(max_linger_s: float) -> list[int]:
+        sizes: list[int] = []
+
+        def write(batch: list[Slot]) -> None:
+            sizes.append(len(batch))
+            for s in batch:
+                s.result = {"ok": True}
+
+        _staggered(GroupCommit(write, 0.005, max_linger_s), 30, 0.002)
+        assert sum(sizes) == 30
+        return sizes
+
+    # While events keep arriving the leader keeps waiting: one burst, few batches.
+    assert len(batches_for(max_linger_s=1.0)) <= 3
+    # Without the extension a 60 ms burst is cut every 5 ms linger.
+    assert len(batches_for(max_linger_s=0.005)) >= 5
