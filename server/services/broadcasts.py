@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 import content as lib
@@ -230,8 +230,8 @@ def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
     terminals = _reached(s, bc)
     if not terminals:
         raise Invalid(N_("These targets contain no paired terminal."), field="targets")
-    bc.deliveries = [BroadcastDelivery(terminal_id=t.id) for t in terminals]
-    s.flush()
+    s.execute(insert(BroadcastDelivery.__table__),
+              [{"broadcast_id": bc.id, "terminal_id": t.id} for t in terminals])
     audit.record(s, actor, "broadcast", "broadcast", bc.id, label=item.title,
                  community_id=owner,
                  after={"mode": bc.mode, "content_id": item.id, "reason": reason,
@@ -242,13 +242,17 @@ def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
     return bc
 
 
-def _reached(s: Session, bc: Broadcast) -> list[Terminal]:
+# What sending needs of a terminal (read as columns: a broadcast may reach thousands).
+SCREEN = (Terminal.id, Terminal.width, Terminal.height, Terminal.colour_mode)
+
+
+def _reached(s: Session, bc: Broadcast) -> list:
     ids = [p.terminal_id for p in changes.places(s, bc.street_id) if changes.reaches(bc, p)]
     if not ids:
         return []
-    q = (select(Terminal).where(Terminal.id.in_(ids), Terminal.credential_hash.is_not(None),
-                                Terminal.revoked_at.is_(None)).order_by(Terminal.id))
-    return list(s.scalars(q))
+    q = (select(*SCREEN).where(Terminal.id.in_(ids), Terminal.credential_hash.is_not(None),
+                               Terminal.revoked_at.is_(None)).order_by(Terminal.id))
+    return list(s.execute(q))
 
 
 def _get(s: Session, actor: Actor, broadcast_id: int) -> Broadcast:
@@ -266,8 +270,9 @@ def cancel(s: Session, actor: Actor, broadcast_id: int) -> Broadcast:
     bc.cancelled_at, bc.cancelled_by = utcnow(), actor.id
     audit.record(s, actor, "cancel", "broadcast", bc.id, label=bc.content.title,
                  community_id=bc.community_id)
-    terminals = list(s.scalars(select(Terminal).where(
-        Terminal.id.in_([d.terminal_id for d in bc.deliveries]))))
+    terminals = list(s.execute(select(*SCREEN).join(
+        BroadcastDelivery, BroadcastDelivery.terminal_id == Terminal.id).where(
+        BroadcastDelivery.broadcast_id == bc.id)))
     _push(s, protocol.BROADCAST_END, bc, terminals)
     return bc
 
@@ -288,7 +293,7 @@ def payload(s: Session, bc: Broadcast, terminal: Terminal) -> dict:
             "ends_at": protocol.iso(bc.ends_at) if bc.ends_at else None}
 
 
-def _push(s: Session, event: str, bc: Broadcast, terminals: list[Terminal]) -> None:
+def _push(s: Session, event: str, bc: Broadcast, terminals: list) -> None:
     """Queue the event for after the commit, one message per distinct payload (terminals of
     one screen size share it, so the payload is made once per size)."""
     sizes: dict[tuple, list[Terminal]] = defaultdict(list)
