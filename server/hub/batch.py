@@ -44,6 +44,11 @@ class Slot:
 
 
 class GroupCommit:
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        """Looked up at each call (gevent patches time.sleep at startup); tests replace it."""
+        time.sleep(seconds)
+
     def __init__(self, write: Callable[[list[Slot]], None], linger_s: float = 0.005,
                  max_linger_s: float = 0.05) -> None:
         """`write(batch)` stores the batch in one transaction and sets every slot's result."""
@@ -75,7 +80,7 @@ class GroupCommit:
         while (len(self._queue) != seen and len(self._queue) < MAX_BATCH
                and waited < self.max_linger_s):
             seen = len(self._queue)
-            time.sleep(self.linger_s)  # under gevent: other greenlets run meanwhile
+            self.sleep(self.linger_s)  # under gevent: other greenlets run meanwhile
             waited += self.linger_s
 
     def _drain(self, me: Slot) -> None:

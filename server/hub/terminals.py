@@ -214,25 +214,25 @@ def _answer_syncs(batch: list[Slot]) -> None:
     terminal holds an older version (built for the whole batch at once)."""
     with session_scope():
         live = fleet.live_terminals(db, {b.terminal_id for b in batch})
-        states = fleet.states_of(db, live)
         now = utcnow()
         behind = {b.terminal_id for b in batch if b.terminal_id in live
                   and b.data["manifest_version"] != live[b.terminal_id].manifest_version}
         built = manifests.manifests(db, [live[tid] for tid in sorted(behind)], now)
         active = broadcasts.active_for_many(db, list(live.values()), now)
+        synced = []
         for b in batch:
             t = live.get(b.terminal_id)
             if t is None:
                 b.result = REVOKED
                 continue
-            if "player_version" in b.data:  # HELLO
-                states[t.id].player_version = str(b.data["player_version"])[:40]
-            # What the terminal holds once it has this answer (the wall shows who lags).
-            states[t.id].manifest_version = t.manifest_version
+            # What it holds once it has this answer; HELLO says its player version, SYNC not.
+            player = str(b.data["player_version"])[:40] if "player_version" in b.data else None
+            synced.append((t.id, t.manifest_version, player))
             b.result = {"ok": True, "server_time": protocol.iso(now),
                         "manifest_version": t.manifest_version,
                         "manifest": built[t.id] if t.id in behind else None,
                         "broadcasts": active[t.id]}
+        fleet.note_synced(db, synced)
 
 
 batched(protocol.HELLO, protocol.check_hello, _answer_syncs)

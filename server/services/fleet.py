@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.util import identity_key
 
@@ -254,6 +254,22 @@ def _save_live_states(s: Session, states: list[SimpleNamespace]) -> None:
                      for st in sorted(states, key=lambda st: st.terminal_id)])
     for st in states:  # objects this session holds would otherwise keep old values
         obj = s.identity_map.get(identity_key(TerminalState, st.terminal_id))
+        if obj is not None:
+            s.expire(obj)
+
+
+def note_synced(s: Session, synced: list[tuple[int, int, str | None]]) -> None:
+    """What each terminal holds once its `hello`/`sync` is answered, as (terminal id,
+    manifest version, player version or None to keep it): one executemany in key order
+    (the wall shows who lags). The row exists: the connection created it."""
+    t = TerminalState.__table__
+    stmt = (update(t).where(t.c.terminal_id == bindparam("b_t"))
+            .values(manifest_version=bindparam("b_v"),
+                    player_version=func.coalesce(bindparam("b_p"), t.c.player_version)))
+    if synced:
+        s.execute(stmt, [{"b_t": tid, "b_v": v, "b_p": p} for tid, v, p in sorted(synced)])
+    for tid, _v, _p in synced:  # objects this session holds would otherwise keep old values
+        obj = s.identity_map.get(identity_key(TerminalState, tid))
         if obj is not None:
             s.expire(obj)
 

@@ -55,22 +55,8 @@ def test_a_failing_event_fails_alone():
     assert all(a == {"ok": True} for i, a in answers.items() if i != 7)
 
 
-def _staggered(group: GroupCommit, n: int, gap_s: float) -> None:
-    """n events arriving one every gap_s (a fleet answering a nudge)."""
-
-    def one(i: int) -> None:
-        time.sleep(i * gap_s)
-        group.submit(i, {"n": i}, utcnow())
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-
-
-def test_a_burst_is_written_in_a_few_large_batches_and_lingering_is_bounded():
-    def batches_for(max_linger_s: float) -> list[int]:
+def test_the_leader_keeps_lingering_while_a_burst_arrives_and_no_longer_than_allowed():
+    def first_batch(max_linger_s: float) -> int:
         sizes: list[int] = []
 
         def write(batch: list[Slot]) -> None:
@@ -78,11 +64,17 @@ def test_a_burst_is_written_in_a_few_large_batches_and_lingering_is_bounded():
             for s in batch:
                 s.result = {"ok": True}
 
-        _staggered(GroupCommit(write, 0.005, max_linger_s), 30, 0.002)
-        assert sum(sizes) == 30
-        return sizes
+        group = GroupCommit(write, 0.01, max_linger_s)
+        arriving = iter(range(1, 20))
 
-    # While events keep arriving the leader keeps waiting: one burst, few batches.
-    assert len(batches_for(max_linger_s=1.0)) <= 3
-    # Without the extension a 60 ms burst is cut every 5 ms linger.
-    assert len(batches_for(max_linger_s=0.005)) >= 5
+        def linger(_s: float) -> None:  # one more event arrives during each linger
+            n = next(arriving, None)
+            if n is not None:
+                group._queue.append(Slot(n, {"n": n}, utcnow()))
+
+        group.sleep = linger
+        group.submit(0, {"n": 0}, utcnow())
+        return sizes[0]
+
+    assert first_batch(max_linger_s=1.0) == 20  # waited while the burst went on
+    assert first_batch(max_linger_s=0.01) == 2  # one linger, then written
