@@ -154,11 +154,11 @@ def command_result(t: Terminal, payload):
     return {"ok": True}
 
 
-def batched(name: str, check, write, linger_s: float = 0.005, max_linger_s: float = 0.05):
+def batched(name: str, check, write, linger_s: float = 0.005):
     """Like `handler`, for events written by group commit (server/hub/batch.py): the
     payload is checked before any database work, and the credential is re-checked for
     the whole batch in one query, so a revocation still bites at the next event."""
-    group = GroupCommit(write, linger_s, max_linger_s)
+    group = GroupCommit(write, linger_s)
 
     @on(name)
     def inner(sid, payload=None):

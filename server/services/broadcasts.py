@@ -296,7 +296,7 @@ def payload(s: Session, bc: Broadcast, terminal: Terminal) -> dict:
 def _push(s: Session, event: str, bc: Broadcast, terminals: list) -> None:
     """Queue the event for after the commit, one message per distinct payload (terminals of
     one screen size share it, so the payload is made once per size)."""
-    sizes: dict[tuple, list[Terminal]] = defaultdict(list)
+    sizes: dict[tuple, list] = defaultdict(list)  # rows of SCREEN
     for t in terminals:
         sizes[(t.width, t.height, t.colour_mode)].append(t)
     groups: dict[str, tuple[dict, list[int]]] = {}

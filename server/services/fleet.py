@@ -252,8 +252,13 @@ def _save_live_states(s: Session, states: list[SimpleNamespace]) -> None:
     # different orders deadlock on PostgreSQL.
     s.execute(stmt, [{f"b_{c}": getattr(st, c) for c in ("terminal_id", *LIVE_COLUMNS)}
                      for st in sorted(states, key=lambda st: st.terminal_id)])
-    for st in states:  # objects this session holds would otherwise keep old values
-        obj = s.identity_map.get(identity_key(TerminalState, st.terminal_id))
+    _expire_states(s, [st.terminal_id for st in states])
+
+
+def _expire_states(s: Session, terminal_ids: list[int]) -> None:
+    """After a write around the ORM: state objects this session holds would keep old values."""
+    for tid in terminal_ids:
+        obj = s.identity_map.get(identity_key(TerminalState, tid))
         if obj is not None:
             s.expire(obj)
 
@@ -262,16 +267,14 @@ def note_synced(s: Session, synced: list[tuple[int, int, str | None]]) -> None:
     """What each terminal holds once its `hello`/`sync` is answered, as (terminal id,
     manifest version, player version or None to keep it): one executemany in key order
     (the wall shows who lags). The row exists: the connection created it."""
+    if not synced:
+        return
     t = TerminalState.__table__
-    stmt = (update(t).where(t.c.terminal_id == bindparam("b_t"))
-            .values(manifest_version=bindparam("b_v"),
-                    player_version=func.coalesce(bindparam("b_p"), t.c.player_version)))
-    if synced:
-        s.execute(stmt, [{"b_t": tid, "b_v": v, "b_p": p} for tid, v, p in sorted(synced)])
-    for tid, _v, _p in synced:  # objects this session holds would otherwise keep old values
-        obj = s.identity_map.get(identity_key(TerminalState, tid))
-        if obj is not None:
-            s.expire(obj)
+    s.execute(update(t).where(t.c.terminal_id == bindparam("b_t"))
+              .values(manifest_version=bindparam("b_v"),
+                      player_version=func.coalesce(bindparam("b_p"), t.c.player_version)),
+              [{"b_t": tid, "b_v": v, "b_p": p} for tid, v, p in sorted(synced)])
+    _expire_states(s, [tid for tid, _v, _p in synced])
 
 
 def record_statuses(s: Session, items: list[tuple[int, dict, datetime]],
