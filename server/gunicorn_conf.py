@@ -26,16 +26,18 @@ loglevel = "info"
 # The scheduler: every worker is a candidate, started after fork (never in create_app, never
 # in the master); a lease in the database lets exactly one of them, on any node, run the jobs.
 def post_worker_init(worker) -> None:
+    import gc
     import logging
 
-    from content.fonts import find_cjk_font
+    from content.fonts import find_cjk_font, font_cmap
 
     # Look the CJK font up now, not inside the first notice's transaction: fontconfig is a
     # subprocess, and under gevent waiting for it lets other greenlets run while that
     # transaction holds SQLite's write lock (they would block the worker in SQLite's busy
-    # wait: a stall of up to its 30 s timeout, seen in the demo's first broadcast).
+    # wait: a stall of up to its 30 s timeout, seen in the demo's first broadcast). Its
+    # character map too: reading it took a quarter second of the first typed broadcast.
     try:
-        find_cjk_font()
+        font_cmap(find_cjk_font())
     except Exception as exc:  # no font: notices will say so when someone writes one
         worker.log.warning("no CJK font yet: %s", exc)
 
@@ -45,6 +47,10 @@ def post_worker_init(worker) -> None:
     log.handlers, log.propagate = worker.log.error_log.handlers, False
     log.setLevel(logging.INFO)
     start_embedded(worker.wsgi)
+    # What start-up made (modules, mappers, the font map) lives as long as the worker: keep
+    # it out of the collector's full passes, which otherwise walked 300,000 objects and
+    # stalled the worker for 0.15-0.2 s at a time (docs/benchmarks.md).
+    gc.freeze()
 
 
 def worker_exit(server, worker) -> None:

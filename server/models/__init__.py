@@ -34,9 +34,20 @@ from server.models.schedule import (
     TargetKind,
 )
 from server.models.scheduler import JobRun, SchedulerLease
-from server.models.tree import Building, ColourMode, Community, Street, Terminal, TerminalTag
+from server.models.tree import (
+    SCREEN,
+    Building,
+    ColourMode,
+    Community,
+    Screen,
+    Street,
+    Terminal,
+    TerminalTag,
+)
 
 __all__ = [
+    "SCREEN",
+    "Screen",
     "AlertTemplate",
     "Broadcast",
     "BroadcastDelivery",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -85,6 +86,23 @@ class Terminal(Base):
     @property
     def community_id(self) -> int:
         return self.building.community_id
+
+
+class Screen(Protocol):
+    """What sending to a terminal needs of it: a Terminal, or a row of SCREEN (read as
+    columns where a whole fleet is answered at once: loading a thousand Terminal objects
+    cost more than building their manifests)."""
+
+    id: int
+    name: str
+    width: int
+    height: int
+    colour_mode: ColourMode
+    manifest_version: int
+
+
+SCREEN = (Terminal.id, Terminal.name, Terminal.width, Terminal.height, Terminal.colour_mode,
+          Terminal.manifest_version)
 
 
 class TerminalTag(Base):

@@ -23,6 +23,7 @@ import content as lib
 from player import protocol
 from server.db import utcnow
 from server.models import (
+    SCREEN,
     AlertTemplate,
     Blob,
     Broadcast,
@@ -31,6 +32,7 @@ from server.models import (
     ContentItem,
     ContentKind,
     ContentStatus,
+    Screen,
     Terminal,
     TerminalState,
     Topic,
@@ -130,7 +132,7 @@ def street_templates(s: Session, street_id: int) -> list[AlertTemplate]:
 
 
 def blobs_of_templates(templates: list[AlertTemplate], place: changes.Place,
-                       terminal: Terminal, now: datetime) -> set[str]:
+                       terminal: Screen, now: datetime) -> set[str]:
     """The blobs of every approved template reaching this terminal (its manifest lists them
     so the player downloads them before the day they are needed)."""
     out: set[str] = set()
@@ -156,7 +158,7 @@ def _terminals_in(s: Session, street_id: int, community_id: int | None) -> set[i
             if community_id is None or p.community_id == community_id}
 
 
-def _blob_for(item: ContentItem, terminal: Terminal) -> tuple[str | None, str]:
+def _blob_for(item: ContentItem, terminal: Screen) -> tuple[str | None, str]:
     """The file this terminal shows for the item: the notice page rendered for its size
     (a broadcast shows the first page), or the media file itself."""
     if item.kind != ContentKind.notice:
@@ -242,10 +244,6 @@ def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
     return bc
 
 
-# What sending needs of a terminal (read as columns: a broadcast may reach thousands).
-SCREEN = (Terminal.id, Terminal.width, Terminal.height, Terminal.colour_mode)
-
-
 def _reached(s: Session, bc: Broadcast) -> list:
     ids = [p.terminal_id for p in changes.places(s, bc.street_id) if changes.reaches(bc, p)]
     if not ids:
@@ -280,7 +278,7 @@ def cancel(s: Session, actor: Actor, broadcast_id: int) -> Broadcast:
 # --- what terminals get ---------------------------------------------------------------
 
 
-def payload(s: Session, bc: Broadcast, terminal: Terminal) -> dict:
+def payload(s: Session, bc: Broadcast, terminal: Screen) -> dict:
     """The BROADCAST event for one terminal (the blob differs by screen size). A ticker's
     blob is not downloaded (the player draws the text); it names the play records."""
     item = bc.content
@@ -312,7 +310,7 @@ def pending_pushes(s: Session) -> list[tuple[str, dict, list[int]]]:
     return s.info.pop(PUSH_KEY, [])
 
 
-def active_for_many(s: Session, terminals: list[Terminal],
+def active_for_many(s: Session, terminals: list[Screen],
                     now: datetime | None = None) -> dict[int, list[dict]]:
     """Every broadcast each terminal should show now (for HELLO/SYNC answers), in one query."""
     now = now or utcnow()

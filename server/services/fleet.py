@@ -15,10 +15,12 @@ from sqlalchemy.orm.util import identity_key
 from player import protocol
 from server.db import add_to, utcnow
 from server.models import (
+    SCREEN,
     Building,
     Command,
     Community,
     PairingRequest,
+    Screen,
     Terminal,
     TerminalState,
     UptimeHour,
@@ -181,9 +183,10 @@ def _live(ids: set[int]):
             Terminal.credential_hash.is_not(None))
 
 
-def live_terminals(s: Session, ids: set[int]) -> dict[int, Terminal]:
-    """The terminals among `ids` whose credential still holds (one query for a batch)."""
-    return {t.id: t for t in s.scalars(select(Terminal).where(*_live(ids)))}
+def live_terminals(s: Session, ids: set[int]) -> dict[int, Screen]:
+    """The terminals among `ids` whose credential still holds (one query for a batch), as
+    rows of SCREEN."""
+    return {t.id: t for t in s.execute(select(*SCREEN).where(*_live(ids)))}
 
 
 def live_terminal_ids(s: Session, ids: set[int]) -> set[int]:

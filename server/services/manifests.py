@@ -24,6 +24,7 @@ from server.models import (
     ContentStatus,
     Playlist,
     Schedule,
+    Screen,
     ScreenPlan,
     Terminal,
 )
@@ -33,7 +34,7 @@ HORIZON = timedelta(days=7)
 FORMAT = 1
 
 
-def _items(entry_content: ContentItem, terminal: Terminal, duration: float | None,
+def _items(entry_content: ContentItem, terminal: Screen, duration: float | None,
            entry_from: datetime | None, entry_until: datetime | None) -> list[pm.Item]:
     c = entry_content
     approved = c.status == ContentStatus.approved
@@ -56,7 +57,7 @@ def _items(entry_content: ContentItem, terminal: Terminal, duration: float | Non
             for r in sorted(pages, key=lambda r: r.page)]
 
 
-def _playlist(p: Playlist, terminal: Terminal) -> pm.Playlist:
+def _playlist(p: Playlist, terminal: Screen) -> pm.Playlist:
     items: list[pm.Item] = []
     for e in p.entries:
         items.extend(_items(e.content, terminal, e.duration_s, e.valid_from, e.valid_until))
@@ -67,7 +68,7 @@ def _windows(raw: list) -> tuple[pm.Window, ...]:
     return tuple(pm.Window(time.fromisoformat(a), time.fromisoformat(b)) for a, b in raw)
 
 
-def _schedule(sc: Schedule, terminal: Terminal) -> pm.Schedule:
+def _schedule(sc: Schedule, terminal: Screen) -> pm.Schedule:
     return pm.Schedule(id=sc.id, playlist=_playlist(sc.playlist, terminal), kind=sc.kind.value,
                        priority=sc.priority, start_date=sc.start_date, end_date=sc.end_date,
                        weekdays=frozenset(sc.weekdays), windows=_windows(sc.windows),
@@ -81,7 +82,7 @@ def _screen_plan(sp: ScreenPlan) -> pm.ScreenPlan:
                          valid_from=sp.valid_from, valid_until=sp.valid_until)
 
 
-def _plans(s: Session, terminals: list[Terminal], today: date) -> dict[int, tuple]:
+def _plans(s: Session, terminals: list[Screen], today: date) -> dict[int, tuple]:
     """(place, key, plan) per terminal, built once per distinct (schedules reached, screen plans
     reached, size, colour mode): a fleet shares a handful, so a batch of 1,000 terminals
     costs a few queries per street and a few plans, not 18 queries and a plan each."""
@@ -109,7 +110,7 @@ def _plans(s: Session, terminals: list[Terminal], today: date) -> dict[int, tupl
     return out
 
 
-def build_plans(s: Session, terminals: list[Terminal], today: date | None = None
+def build_plans(s: Session, terminals: list[Screen], today: date | None = None
                 ) -> dict[int, pm.TerminalPlan]:
     plans = _plans(s, terminals, today or utcnow().date())
     return {tid: plan for tid, (_place, _key, plan) in plans.items()}
@@ -147,7 +148,7 @@ def blobs_for(plan: pm.TerminalPlan, start: datetime, end: datetime) -> set[str]
     return out
 
 
-def manifests(s: Session, terminals: list[Terminal],
+def manifests(s: Session, terminals: list[Screen],
               now: datetime | None = None) -> dict[int, dict]:
     """Manifests for a batch of terminals (the hub answers a fleet's `sync`s together)."""
     if not terminals:
