@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from server.config import Settings
 from server.db import PoolSize, bind, db, make_engine
 from server.extensions import CSP, babel, csrf, limiter, login_manager, socketio, talisman
-from server.hub import queue
+from server.hub import packets, queue
 
 # Socket handlers are declared before any init_app: Flask-SocketIO keeps them for every
 # app only when no server exists yet (tests build many apps in one process).
@@ -106,6 +106,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
                                             settings.message_queue_channel,
                                             settings.node_name, settings.queue_heartbeat_s),
         cors_allowed_origins=[],
+        json=packets,
     )
     if settings.proxy_hops:
         # Behind nginx: the client's address (rate limits, audit) and scheme come from the

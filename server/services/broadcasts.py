@@ -245,7 +245,8 @@ def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
 
 
 def _reached(s: Session, bc: Broadcast) -> list:
-    ids = [p.terminal_id for p in changes.places(s, bc.street_id) if changes.reaches(bc, p)]
+    reached = changes.reach(bc)
+    ids = [p.terminal_id for p in changes.places(s, bc.street_id) if reached(p)]
     if not ids:
         return []
     q = (select(*SCREEN).where(Terminal.id.in_(ids), Terminal.credential_hash.is_not(None),

@@ -1,6 +1,6 @@
 """Which terminals a change concerns: the one dependency path.
 
-`reaches` is the only definition of "this target reaches that terminal"; both
+`reach` is the only definition of "this target reaches that terminal"; both
 directions (terminals of a schedule, schedules of a terminal) use it.
 
 Every service that changes what a terminal should play calls one of the `*_changed`
@@ -44,21 +44,43 @@ class Place(NamedTuple):
     tags: frozenset[str]
 
 
-def reaches(owner: Schedule | ScreenPlan, place: Place) -> bool:
-    """A schedule or screen plan reaches a terminal of its own community only (street-wide
-    owners reach the whole street) through any of its targets."""
-    if owner.street_id != place.street_id:
-        return False
-    if owner.community_id is not None and owner.community_id != place.community_id:
-        return False
+class Reach(NamedTuple):
+    """An owner's targets as sets, read once: a batch checks every terminal of a street
+    against every schedule, and reading the ORM attributes for each pair cost more than
+    building the manifests."""
+
+    street_id: int
+    community_id: int | None  # a community's own owner reaches only into it
+    street: bool
+    communities: frozenset[int]
+    buildings: frozenset[int]
+    terminals: frozenset[int]
+    tags: frozenset[str]
+
+    def __call__(self, place: Place) -> bool:
+        if self.street_id != place.street_id:
+            return False
+        if self.community_id is not None and self.community_id != place.community_id:
+            return False
+        return (self.street or place.community_id in self.communities
+                or place.building_id in self.buildings or place.terminal_id in self.terminals
+                or not self.tags.isdisjoint(place.tags))
+
+
+def reach(owner: Schedule | ScreenPlan) -> Reach:
+    """Which terminals a schedule, screen plan or broadcast reaches, through any of its
+    targets; it reaches a terminal of its own community only (street-wide owners reach
+    the whole street)."""
+    refs: dict[TargetKind, set] = {k: set() for k in TargetKind}
     for t in owner.targets:
-        if (t.kind == TargetKind.street
-                or (t.kind == TargetKind.community and t.ref_id == place.community_id)
-                or (t.kind == TargetKind.building and t.ref_id == place.building_id)
-                or (t.kind == TargetKind.terminal and t.ref_id == place.terminal_id)
-                or (t.kind == TargetKind.tag and t.tag in place.tags)):
-            return True
-    return False
+        refs[t.kind].add(t.tag if t.kind == TargetKind.tag else t.ref_id)
+    return Reach(owner.street_id, owner.community_id, bool(refs[TargetKind.street]),
+                 frozenset(refs[TargetKind.community]), frozenset(refs[TargetKind.building]),
+                 frozenset(refs[TargetKind.terminal]), frozenset(refs[TargetKind.tag]))
+
+
+def reaches(owner: Schedule | ScreenPlan, place: Place) -> bool:
+    return reach(owner)(place)
 
 
 def places(s: Session, street_id: int | None,
@@ -91,9 +113,8 @@ def place_of(s: Session, terminal: Terminal) -> Place:
 def _terminals_of(s: Session, owners: list) -> set[int]:
     out: set[int] = set()
     for street_id in {o.street_id for o in owners}:
-        for place in places(s, street_id):
-            if any(reaches(o, place) for o in owners if o.street_id == street_id):
-                out.add(place.terminal_id)
+        reached = [reach(o) for o in owners if o.street_id == street_id]
+        out.update(p.terminal_id for p in places(s, street_id) if any(r(p) for r in reached))
     return out
 
 

@@ -83,9 +83,10 @@ def _screen_plan(sp: ScreenPlan) -> pm.ScreenPlan:
 
 
 def _plans(s: Session, terminals: list[Screen], today: date) -> dict[int, tuple]:
-    """(place, key, plan) per terminal, built once per distinct (schedules reached, screen plans
-    reached, size, colour mode): a fleet shares a handful, so a batch of 1,000 terminals
-    costs a few queries per street and a few plans, not 18 queries and a plan each."""
+    """(place, key, plan) per terminal, the plan shared by every terminal with the same
+    (schedules reached, screen plans reached, size, colour mode): a fleet shares a handful,
+    so a batch of 1,000 terminals costs a few queries per street and a few plans, not 18
+    queries and a plan each. The shared plan names the first terminal it was built for."""
     places = {p.terminal_id: p for p in changes.places(s, None, [t.id for t in terminals])}
     owners: dict[int, tuple[list, list]] = {}
     memo: dict[tuple, pm.TerminalPlan] = {}
@@ -93,27 +94,31 @@ def _plans(s: Session, terminals: list[Screen], today: date) -> dict[int, tuple]
     for t in terminals:
         place = places[t.id]
         if place.street_id not in owners:
+            current = [sc for sc in changes.active_owners(s, Schedule, place.street_id,
+                                                          changes.SCHEDULE_CHAIN)
+                       if sc.end_date is None or sc.end_date >= today - timedelta(days=1)]
             owners[place.street_id] = (
-                changes.active_owners(s, Schedule, place.street_id, changes.SCHEDULE_CHAIN),
-                changes.active_owners(s, ScreenPlan, place.street_id))
+                [(sc, changes.reach(sc)) for sc in current],
+                [(sp, changes.reach(sp))
+                 for sp in changes.active_owners(s, ScreenPlan, place.street_id)])
         schedules, screen_plans = owners[place.street_id]
-        scs = [sc for sc in schedules if changes.reaches(sc, place)
-               and (sc.end_date is None or sc.end_date >= today - timedelta(days=1))]
-        sps = [sp for sp in screen_plans if changes.reaches(sp, place)]
+        scs = [sc for sc, reached in schedules if reached(place)]
+        sps = [sp for sp, reached in screen_plans if reached(place)]
         key = (tuple(sc.id for sc in scs), tuple(sp.id for sp in sps), t.width, t.height,
                t.colour_mode)
         if key not in memo:
             memo[key] = pm.TerminalPlan(
                 terminal_id=t.id, schedules=tuple(_schedule(sc, t) for sc in scs),
                 screen_plans=tuple(_screen_plan(sp) for sp in sps))
-        out[t.id] = (place, key, dataclasses.replace(memo[key], terminal_id=t.id))
+        out[t.id] = (place, key, memo[key])
     return out
 
 
 def build_plans(s: Session, terminals: list[Screen], today: date | None = None
                 ) -> dict[int, pm.TerminalPlan]:
     plans = _plans(s, terminals, today or utcnow().date())
-    return {tid: plan for tid, (_place, _key, plan) in plans.items()}
+    return {tid: dataclasses.replace(plan, terminal_id=tid)
+            for tid, (_place, _key, plan) in plans.items()}
 
 
 def build_plan(s: Session, terminal: Terminal, today: date | None = None) -> pm.TerminalPlan:
@@ -156,32 +161,39 @@ def manifests(s: Session, terminals: list[Screen],
     now = now or utcnow()
     plans = _plans(s, terminals, now.date())
     templates: dict[int, list] = {}
-    shared: dict[tuple, tuple[dict, set[str]]] = {}  # by plan: serialised and scanned once
-    out_plans: dict[int, dict] = {}
-    needed: dict[int, list[str]] = {}
+    # A fleet shares a few plans, screen sizes and template sets: each distinct one is
+    # serialised and scanned once, and its blob list made once and shared.
+    shared: dict[tuple, tuple[dict, set[str]]] = {}
+    of_templates: dict[tuple, set[str]] = {}
+    listed: dict[tuple, list[str]] = {}
+    keys: dict[int, tuple] = {}
     for t in terminals:
         place, key, plan = plans[t.id]
-        if place.street_id not in templates:
-            templates[place.street_id] = broadcasts.street_templates(s, place.street_id)
         if key not in shared:
             shared[key] = (
                 plan.to_dict(), blobs_for(plan, now - timedelta(hours=1), now + HORIZON))
-        plan_dict, plan_blobs = shared[key]
-        out_plans[t.id] = {**plan_dict, "terminal_id": t.id}
-        needed[t.id] = sorted(plan_blobs | broadcasts.blobs_of_templates(
-            templates[place.street_id], place, t, now))
-    every = sorted({sha for shas in needed.values() for sha in shas})
+        where = (place.street_id, place.community_id, t.width, t.height, t.colour_mode)
+        if where not in of_templates:
+            if place.street_id not in templates:
+                templates[place.street_id] = broadcasts.street_templates(s, place.street_id)
+            of_templates[where] = broadcasts.blobs_of_templates(
+                templates[place.street_id], place, t, now)
+        keys[t.id] = (key, where)
+        if keys[t.id] not in listed:
+            listed[keys[t.id]] = sorted(shared[key][1] | of_templates[where])
+    every = sorted({sha for shas in listed.values() for sha in shas})
     blobs = {b.sha256: b for i in range(0, len(every), 900)
              for b in s.scalars(select(Blob).where(Blob.sha256.in_(every[i:i + 900])))}
+    entries = {k: [{"sha256": sha, "size": blobs[sha].size, "mime": blobs[sha].mime}
+                   for sha in shas if sha in blobs] for k, shas in listed.items()}
     generated = now.isoformat().replace("+00:00", "Z")
     return {t.id: {
         "format": FORMAT,
         "version": t.manifest_version,
         "terminal": {"id": t.id, "name": t.name, "width": t.width, "height": t.height,
                      "colour_mode": t.colour_mode.value},
-        "plan": out_plans[t.id],
-        "blobs": [{"sha256": sha, "size": blobs[sha].size, "mime": blobs[sha].mime}
-                  for sha in needed[t.id] if sha in blobs],
+        "plan": {**shared[keys[t.id][0]][0], "terminal_id": t.id},
+        "blobs": entries[keys[t.id]],
         "generated_at": generated,
     } for t in terminals}
 
