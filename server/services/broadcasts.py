@@ -16,12 +16,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 import content as lib
 from player import protocol
-from server.db import utcnow
+from server.db import execute_many, to_driver, utcnow
 from server.models import (
     SCREEN,
     AlertTemplate,
@@ -232,8 +232,8 @@ def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
     terminals = _reached(s, bc)
     if not terminals:
         raise Invalid(N_("These targets contain no paired terminal."), field="targets")
-    s.execute(insert(BroadcastDelivery.__table__),
-              [{"broadcast_id": bc.id, "terminal_id": t.id} for t in terminals])
+    execute_many(s, "INSERT INTO broadcast_delivery (broadcast_id, terminal_id) VALUES (?, ?)",
+                 [(bc.id, t.id) for t in terminals])
     audit.record(s, actor, "broadcast", "broadcast", bc.id, label=item.title,
                  community_id=owner,
                  after={"mode": bc.mode, "content_id": item.id, "reason": reason,
@@ -361,23 +361,20 @@ def acknowledge_many(s: Session, acks: list[tuple[int, dict]]) -> list[str | Non
             d_.broadcast_id.in_({d["id"] for _t, d in acks}),
             d_.terminal_id.in_({t for t, _d in acks})))}
     out: list[str | None] = []
-    first: dict[tuple[int, int], dict] = {}
-    now = utcnow()
+    first: dict[tuple[int, int], tuple] = {}
+    to_db = to_driver(s)
+    acked = to_db(utcnow())
     for terminal_id, d in acks:
         key = (d["id"], terminal_id)
         if key not in shown:
             out.append("no such broadcast for this terminal")
             continue
         if not shown[key] and key not in first:
-            first[key] = {"b_bc": key[0], "b_t": key[1], "shown_at": d["shown_at"],
-                          "acked_at": now, "thumbnail_png": d.get("thumbnail_png_base64")}
+            first[key] = (to_db(d["shown_at"]), acked, d.get("thumbnail_png_base64"), *key)
         out.append(None)
-    if first:
-        t = d_.__table__
-        s.execute(update(t).where(t.c.broadcast_id == bindparam("b_bc"),
-                                  t.c.terminal_id == bindparam("b_t"),
-                                  t.c.shown_at.is_(None)),
-                  [first[k] for k in sorted(first)])
+    execute_many(s, "UPDATE broadcast_delivery SET shown_at = ?, acked_at = ?, thumbnail_png = ?"
+                 " WHERE broadcast_id = ? AND terminal_id = ? AND shown_at IS NULL",
+                 [first[k] for k in sorted(first)])
     return out
 
 

@@ -8,12 +8,12 @@ import secrets
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.util import identity_key
 
 from player import protocol
-from server.db import add_to, utcnow
+from server.db import add_to, execute_many, utcnow
 from server.models import (
     SCREEN,
     Building,
@@ -272,11 +272,9 @@ def note_synced(s: Session, synced: list[tuple[int, int, str | None]]) -> None:
     (the wall shows who lags). The row exists: the connection created it."""
     if not synced:
         return
-    t = TerminalState.__table__
-    s.execute(update(t).where(t.c.terminal_id == bindparam("b_t"))
-              .values(manifest_version=bindparam("b_v"),
-                      player_version=func.coalesce(bindparam("b_p"), t.c.player_version)),
-              [{"b_t": tid, "b_v": v, "b_p": p} for tid, v, p in sorted(synced)])
+    execute_many(s, "UPDATE terminal_state SET manifest_version = ?,"
+                 " player_version = coalesce(?, player_version) WHERE terminal_id = ?",
+                 [(v, p, tid) for tid, v, p in sorted(synced)])
     _expire_states(s, [tid for tid, _v, _p in synced])
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from player import protocol
 from server.config import PEOPLE_TZ
-from server.db import add_to
+from server.db import add_to, to_driver
 from server.models import (
     Building,
     Community,
@@ -91,7 +91,7 @@ def ingest(s: Session, terminal: Terminal, records: list, now: datetime | None =
                ContentItem.id.in_({r["content_id"] for r in valid.values()}))).all()
     topics = {content_id: topic_id for content_id, topic_id, _, _ in found}
     rows = []
-    to_db = _to_db(s)
+    to_db = to_driver(s)
     received = to_db(datetime.now(UTC))
     for rid, r in valid.items():
         content_id = r["content_id"]
@@ -117,15 +117,6 @@ def ingest(s: Session, terminal: Terminal, records: list, now: datetime | None =
 RECORD_COLUMNS = ("id", "terminal_id", "content_id", "schedule_id", "topic_id", "sha256",
                   "start", "end", "seconds", "reason", "received_at")
 _CHUNK = 500  # rows per statement: 5,500 parameters, under every driver's limit
-
-
-def _to_db(s: Session):
-    """How the driver takes an instant: PostgreSQL an aware datetime; SQLite the naive
-    UTC text SQLAlchemy stores (so comparisons with its own binds hold)."""
-    if s.get_bind().dialect.name == "postgresql":
-        return lambda t: t
-    # Checked instants are UTC already: cut the "+00:00" rather than convert (4x cheaper).
-    return lambda t: t.isoformat(" ", "microseconds")[:26]
 
 
 def _insert_new(s: Session, rows: list[tuple]) -> set[str]:
