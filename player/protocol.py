@@ -102,6 +102,7 @@ END_REASONS = ("completed", "preempted", "broadcast", "screen_off", "shutdown", 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 HOUR = timedelta(hours=1)
+_FUTURE, _AGE = timedelta(seconds=MAX_FUTURE_S), timedelta(days=MAX_AGE_DAYS)
 BROADCAST_MODES = ("full", "ticker")
 MAX_THUMBNAIL_B64 = 200_000
 DARK_MAX_LUMA = 24  # 0-255: a frame whose brightest pixel is dimmer than this is "dark"
@@ -210,9 +211,9 @@ def check_play_record(rec: Any, *, now: datetime | None = None) -> dict:
         raise ProtocolError(f"a record may not be longer than {MAX_PLAY_S} s")
     if start.replace(minute=0, second=0, microsecond=0) + HOUR < end:
         raise ProtocolError("records must be split at hour boundaries")
-    if end > now + timedelta(seconds=MAX_FUTURE_S):
+    if end > now + _FUTURE:
         raise ProtocolError("end is in the future; check the terminal's clock")
-    if start < now - timedelta(days=MAX_AGE_DAYS):
+    if start < now - _AGE:
         raise ProtocolError(f"start is more than {MAX_AGE_DAYS} days old")
     if rec.get("reason", "completed") not in END_REASONS:
         raise ProtocolError(f"reason must be one of {', '.join(END_REASONS)}")

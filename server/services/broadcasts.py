@@ -313,19 +313,33 @@ def pending_pushes(s: Session) -> list[tuple[str, dict, list[int]]]:
 
 def active_for_many(s: Session, terminals: list[Screen],
                     now: datetime | None = None) -> dict[int, list[dict]]:
-    """Every broadcast each terminal should show now (for HELLO/SYNC answers), in one query."""
+    """Every broadcast each terminal should show now (for HELLO/SYNC answers): the
+    deliveries read as columns, each broadcast loaded once and its payload made once per
+    screen (a fleet shares a few; loading a Broadcast per delivery row cost 0.1 s for
+    1,000 terminals and ten broadcasts)."""
     now = now or utcnow()
     by_id = {t.id: t for t in terminals}
     out: dict[int, list[dict]] = {tid: [] for tid in by_id}
     if not by_id:
         return out
-    q = (select(BroadcastDelivery.terminal_id, Broadcast).join(BroadcastDelivery)
-         .where(BroadcastDelivery.terminal_id.in_(by_id), Broadcast.cancelled_at.is_(None),
-                Broadcast.starts_at <= now).order_by(Broadcast.id)
-         .options(selectinload(Broadcast.content).selectinload(ContentItem.renditions)))
-    for tid, bc in s.execute(q):
-        if bc.active_at(now):
-            out[tid].append(payload(s, bc, by_id[tid]))
+    rows = s.execute(
+        select(BroadcastDelivery.terminal_id, BroadcastDelivery.broadcast_id).join(Broadcast)
+        .where(BroadcastDelivery.terminal_id.in_(by_id), Broadcast.cancelled_at.is_(None),
+               Broadcast.starts_at <= now).order_by(Broadcast.id)).all()
+    if not rows:
+        return out
+    active = {bc.id: bc for bc in s.scalars(
+        select(Broadcast).where(Broadcast.id.in_({b for _t, b in rows}))
+        .options(selectinload(Broadcast.content).selectinload(ContentItem.renditions)))
+        if bc.active_at(now)}
+    made: dict[tuple, dict] = {}
+    for tid, bid in rows:
+        if bid in active:
+            t = by_id[tid]
+            key = (bid, t.width, t.height, t.colour_mode)
+            if key not in made:
+                made[key] = payload(s, active[bid], t)
+            out[tid].append(made[key])
     return out
 
 

@@ -144,7 +144,7 @@ def _insert_new(s: Session, rows: list[tuple]) -> set[str]:
             one = "(" + ", ".join(["?"] * len(RECORD_COLUMNS)) + ")"
             sql = f"{head}VALUES {', '.join([one] * len(chunk))}{tail}"
             params = tuple(v for row in chunk for v in row)
-        inserted.update(r[0] for r in conn.exec_driver_sql(sql, params))
+        inserted.update(r[0] for r in conn.exec_driver_sql(sql, params).fetchall())
     return inserted
 
 

@@ -62,6 +62,25 @@ def test_typed_text_goes_to_every_paired_screen_with_its_own_size(fleet_of_two_c
     assert entry.after["reason"] == "台风红色预警" and entry.after["terminals"] == 3
 
 
+def test_a_fleet_answer_lists_each_terminals_broadcasts_for_its_screen(fleet_of_two_communities):
+    """What HELLO/SYNC batches send: the same as asking terminal by terminal, in order,
+    without a cancelled broadcast, and one payload per broadcast and screen size."""
+    c1, _c2, ts, admin = fleet_of_two_communities
+    first = send(admin)
+    only_c1 = send(admin, targets=[TargetIn("community", c1.id)], text="停水通知")
+    cancelled = send(admin, text="演练")
+    svc.cancel(db, admin, cancelled.id)
+    db.commit()
+    screens = list(fleet.live_terminals(db, {t.id for t in ts}).values())
+    many = svc.active_for_many(db, screens)
+    for t in ts:
+        assert many[t.id] == svc.active_for(db, t)
+    assert [p["id"] for p in many[ts[0].id]] == [first.id, only_c1.id]
+    assert [p["id"] for p in many[ts[2].id]] == [first.id]  # the other community
+    assert many[ts[0].id][0]["sha256"] != many[ts[1].id][0]["sha256"]  # its own size
+    assert many[ts[0].id][0] is many[ts[2].id][0]  # same size: made once
+
+
 def test_pushes_wait_for_the_commit_and_group_by_payload(fleet_of_two_communities):
     _c1, _c2, ts, admin = fleet_of_two_communities
     svc.send(db, admin, blob_store(), svc.BroadcastIn(
