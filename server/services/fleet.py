@@ -8,12 +8,12 @@ import secrets
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.util import identity_key
 
 from player import protocol
-from server.db import add_to, execute_many, utcnow
+from server.db import UTCDateTime, add_to, execute_many, to_driver, utcnow
 from server.models import (
     SCREEN,
     Building,
@@ -247,14 +247,23 @@ def live_states(s: Session, ids: set[int]) -> dict[int, SimpleNamespace]:
     return found
 
 
+_INSTANTS = frozenset(c for c in LIVE_COLUMNS
+                     if isinstance(TerminalState.__table__.c[c].type, UTCDateTime))
+_SAVE_LIVE = (f"UPDATE terminal_state SET {', '.join(f'{c} = ?' for c in LIVE_COLUMNS)}"
+              " WHERE terminal_id = ?")
+
+
 def _save_live_states(s: Session, states: list[SimpleNamespace]) -> None:
-    t = TerminalState.__table__
-    stmt = (update(t).where(t.c.terminal_id == bindparam("b_terminal_id"))
-            .values({c: bindparam(f"b_{c}") for c in LIVE_COLUMNS}))
+    to_db = to_driver(s)
+
+    def row(st: SimpleNamespace) -> tuple:
+        values = (getattr(st, c) for c in LIVE_COLUMNS)
+        return (*(to_db(v) if c in _INSTANTS and v is not None else v
+                  for c, v in zip(LIVE_COLUMNS, values, strict=True)), st.terminal_id)
+
     # In key order, as the ORM's flushes do: two transactions updating overlapping rows in
     # different orders deadlock on PostgreSQL.
-    s.execute(stmt, [{f"b_{c}": getattr(st, c) for c in ("terminal_id", *LIVE_COLUMNS)}
-                     for st in sorted(states, key=lambda st: st.terminal_id)])
+    execute_many(s, _SAVE_LIVE, [row(st) for st in sorted(states, key=lambda st: st.terminal_id)])
     _expire_states(s, [st.terminal_id for st in states])
 
 
