@@ -137,13 +137,18 @@ def session_scope() -> Iterator[Session]:
 
 
 def to_driver(s: Session) -> Callable[[datetime], datetime | str]:
-    """How the driver takes an instant, for statements run around SQLAlchemy's types:
-    PostgreSQL an aware datetime; SQLite the naive UTC text UTCDateTime stores (so
-    comparisons with its own binds hold). The instant must be in UTC already."""
+    """How the driver takes an aware instant, for statements run around SQLAlchemy's
+    types: PostgreSQL the datetime itself; SQLite the naive UTC text UTCDateTime stores
+    (so comparisons with its own binds hold)."""
     if s.get_bind().dialect.name == "postgresql":
         return lambda t: t
-    # Cutting "+00:00" rather than converting is 4x cheaper.
-    return lambda t: t.isoformat(" ", "microseconds")[:26]
+    return _sqlite_instant
+
+
+def _sqlite_instant(t: datetime) -> str:
+    if t.tzinfo is not UTC:  # instants are UTC almost always: cutting "+00:00" is cheaper
+        t = t.astimezone(UTC)
+    return t.isoformat(" ", "microseconds")[:26]
 
 
 def execute_many(s: Session, statement: str, rows: list[tuple]) -> None:

@@ -3,10 +3,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from server.db import Base, db
+from server.db import Base, db, execute_many, to_driver, utcnow
 from server.models import AuditEntry, Building
 from tests import helpers
 
@@ -47,6 +47,21 @@ def test_datetimes_are_stored_as_utc_and_come_back_aware(app):
     back = db.get(AuditEntry, entry.id).at
     assert back == datetime(2026, 7, 1, 0, 30, tzinfo=UTC)
     assert back.tzinfo is not None
+
+
+def test_instants_written_around_the_orm_read_back_as_the_orm_writes_them(app):
+    """db.execute_many with db.to_driver (the hub's batch writes) stores what the ORM
+    would: a Shanghai time comes back as the same instant in UTC, on both databases."""
+    shanghai = timezone(timedelta(hours=8))
+    entry = AuditEntry(actor="t", action="create", object_type="x", at=utcnow())
+    db.add(entry)
+    db.commit()
+    at = datetime(2026, 7, 1, 8, 30, 0, 250_000, tzinfo=shanghai)
+    execute_many(db, "UPDATE audit_entry SET at = ? WHERE id = ?", [(to_driver(db)(at), entry.id)])
+    db.commit()
+    db.expire_all()
+    assert db.get(AuditEntry, entry.id).at == datetime(2026, 7, 1, 0, 30, 0, 250_000, tzinfo=UTC)
+    assert db.scalar(select(AuditEntry.id).where(AuditEntry.at == at)) == entry.id
 
 
 def test_naive_datetimes_are_refused(app):
