@@ -1,6 +1,7 @@
 """The terminal hub under load: the real server (gunicorn, gevent-websocket worker, as
 `make run` starts it) holding thousands of simulated terminals (bench/swarm.py), against
-a bare Flask-SocketIO app (bench/bare_server.py) under the same worker in the same run.
+a bare Flask-SocketIO app (bench/bare_server.py) under the same worker in the same run,
+their timed rounds taken in turn (one node on SQLite; see `_hub`).
 
 Figures (N from --counts; `make bench` uses 76, 1,000 and 5,000):
 - hub_held_N: terminals that connected with their own credential, said `hello` and stayed
@@ -399,7 +400,12 @@ def _hold(nodes: list[Node], swarm: Swarm, n: int) -> Held:
 
 
 def _hub(n: int, tmp: Path, *, database: str, nodes: int = 1, manifest_rounds: int = 0,
-         broadcast_rounds: int = 0) -> dict:
+         broadcast_rounds: int = 0, bare: bool = False) -> dict:
+    """The product's figures; with `bare`, the bare server's too, its rounds taken in turn
+    with the product's (ABAB) so that the machine's drift falls on both alike (taken one
+    after the other, it moved a run's ratio by ±0.25). The bare server and its clients
+    start after the product's hold is measured, and both fleets stay connected (and
+    heartbeating) through all the rounds."""
     queue = REDIS_URL if nodes > 1 else None
     product = _product(n, tmp, database, queue)
     out: dict = {}
@@ -411,37 +417,86 @@ def _hub(n: int, tmp: Path, *, database: str, nodes: int = 1, manifest_rounds: i
                                            tmp / f"node-{i}.log"))
         product.schedule_id = _schedule_id(product)
         swarm = Swarm([x.url for x in product.nodes], "hub", n, tmp, product.credentials)
+        base = _Bare(n, tmp) if bare else None
         try:
             out["held"] = _hold(product.nodes, swarm, n)
             expected = out["held"].held
+            if base:
+                out["bare"] = {"held": base.hold(int(out["held"].manifest_bytes))}
             if manifest_rounds:
-                rounds = []
+                rounds, base_rounds = [], []
                 for r in range(manifest_rounds):
                     def edit(p=10 + r % 2):
                         product.api("PATCH", f"/schedules/{product.schedule_id}",
                                     json={"priority": p}).raise_for_status()
                     rounds.append(_timed_round(swarm, expected, edit))
                     time.sleep(2)
+                    if base:
+                        base_rounds.append(base.round("manifest_changed", 0))
                 out["manifest"] = _median_rounds(rounds)
+                if base:
+                    out["bare"]["manifest"] = _median_rounds(base_rounds)
             if broadcast_rounds and _broadcast_available(product):
-                rounds, ids = [], []
+                rounds, base_rounds, ids = [], [], []
                 try:
                     for _ in range(broadcast_rounds):
                         rounds.append(_timed_round(swarm, expected,
                                                    lambda: _send_broadcast(product, ids)))
                         _cancel_broadcasts(product, ids)
                         time.sleep(2)
+                        if base:
+                            base_rounds.append(base.round("broadcast", BROADCAST_BYTES))
                     out["broadcast"] = _median_rounds(rounds)
+                    if base:
+                        out["bare"]["broadcast"] = _median_rounds(base_rounds)
                 except RuntimeError as err:  # the endpoint exists but refused: say why
                     print(f"   broadcast figures skipped: {err}", file=sys.stderr, flush=True)
             out["after"] = swarm.status()
         finally:
             swarm.quit()
+            if base:
+                base.stop()
     finally:
         for x in product.nodes:
             x.stop()
             _print_server_errors(x.log)
     return out
+
+
+class _Bare:
+    """The baseline: bench/bare_server.py and its plain clients, answering a pushed
+    `manifest_changed` with an event whose ack is as large as the product's manifest,
+    and a `broadcast` with a small one."""
+
+    def __init__(self, n: int, tmp: Path) -> None:
+        from tests.live import free_port
+
+        self.n, self.tmp = n, tmp
+        self.node = _gunicorn("bench.bare_server:app", dict(os.environ), free_port(),
+                              tmp / "bare.log")
+        self.swarm: Swarm | None = None
+
+    def hold(self, manifest_bytes: int) -> Held:
+        self.swarm = Swarm([self.node.url], "bare", self.n, self.tmp, reply_bytes=manifest_bytes)
+        held = _hold([self.node], self.swarm, self.n)
+        self.expected = self.swarm.status()["connected"]
+        return held
+
+    def round(self, event: str, payload_bytes: int) -> Round:
+        def emit() -> None:
+            requests.post(self.node.url + "/emit", json={"event": event,
+                                                         "payload_bytes": payload_bytes},
+                          timeout=60).raise_for_status()
+
+        assert self.swarm is not None
+        done = _timed_round(self.swarm, self.expected, emit)
+        time.sleep(2)
+        return done
+
+    def stop(self) -> None:
+        if self.swarm:
+            self.swarm.quit()
+        self.node.stop()
 
 
 def _print_server_errors(log: Path) -> None:
@@ -452,54 +507,6 @@ def _print_server_errors(log: Path) -> None:
             seen[line[-200:]] = seen.get(line[-200:], 0) + 1
     for line, count in list(seen.items())[:5]:
         print(f"   server log ({count}x): {line}", file=sys.stderr)
-
-
-def _bare(n: int, tmp: Path, *, manifest_bytes: int = 0, manifest_rounds: int = 0,
-          broadcast_rounds: int = 0) -> dict:
-    from tests.live import free_port
-
-    node = _gunicorn("bench.bare_server:app", dict(os.environ), free_port(),
-                     tmp / "bare.log")
-    out: dict = {}
-    try:
-        def emit(event: str, size: int) -> None:
-            requests.post(node.url + "/emit", json={"event": event, "payload_bytes": size},
-                          timeout=60).raise_for_status()
-
-        for key, rounds_n, event, pad, reply in (
-                ("manifest", manifest_rounds, "manifest_changed", 0, manifest_bytes),
-                ("broadcast", broadcast_rounds, "broadcast", BROADCAST_BYTES, 0)):
-            if not rounds_n:
-                continue
-            # A fresh swarm per reply size, so the answer matches what is compared.
-            swarm = Swarm([node.url], "bare", n, tmp, reply_bytes=reply)
-            try:
-                if "held" not in out:
-                    out["held"] = _hold([node], swarm, n)
-                else:
-                    swarm.wait_connected(timeout=CONNECT_S)
-                expected = swarm.status()["connected"]
-                rounds = []
-                for _ in range(rounds_n):
-                    rounds.append(_timed_round(swarm, expected, lambda e=event, p=pad:
-                                               emit(e, p)))
-                    time.sleep(2)
-                out[key] = _median_rounds(rounds)
-            finally:
-                swarm.quit()
-                time.sleep(2)
-        if "held" not in out:
-            swarm = Swarm([node.url], "bare", n, tmp)
-            try:
-                out["held"] = _hold([node], swarm, n)
-            finally:
-                swarm.quit()
-    finally:
-        node.stop()
-    return out
-
-
-# --- figures ---------------------------------------------------------------------------
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -546,14 +553,12 @@ def run(quick: bool = False, counts: tuple[int, ...] | None = None, pg: bool | N
             tmp = Path(tmp_) / f"sqlite-{n}"
             tmp.mkdir()
             fanout = rounds if n == max([c for c in counts if c <= 1000] or [0]) else 0
-            print(f"   {n} terminals, one node, SQLite", file=sys.stderr, flush=True)
+            print(f"   {n} terminals, one node, SQLite, and {n} plain clients of the bare "
+                  "server", file=sys.stderr, flush=True)
             hub = _hub(n, tmp, database=f"sqlite:///{tmp}/bench.db", manifest_rounds=fanout,
-                       broadcast_rounds=rounds)
+                       broadcast_rounds=rounds, bare=True)
             sqlite_held[n] = hub["held"]
-            print(f"   {n} plain clients, bare server", file=sys.stderr, flush=True)
-            bare = _bare(n, tmp, manifest_bytes=int(hub["held"].manifest_bytes),
-                         manifest_rounds=fanout, broadcast_rounds=rounds if "broadcast" in hub
-                         else 0)
+            bare = hub["bare"]
             if n != 76:  # 76 is there for the broadcast figure only
                 figures += _held_figures("hub", hub["held"], bare["held"])
             if "manifest" in hub:

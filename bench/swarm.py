@@ -99,16 +99,16 @@ class Swarm:
             if record:
                 self.times.append(time.time())
 
-        async def on_push(data=None):
+        async def on_push(data=None, reply_bytes=self.args.reply_bytes):
             if not hub:
                 await answer("answer", {"id": (data or {}).get("id", 0),
-                                        "reply_bytes": self.args.reply_bytes}, record=True)
+                                        "reply_bytes": reply_bytes}, record=True)
             else:
                 await answer(protocol.SYNC, {"manifest_version": held["version"]}, record=True)
 
         async def on_broadcast(data=None):
-            if not hub:
-                return await on_push(data)
+            if not hub:  # the product's broadcast ack is small
+                return await on_push(data, reply_bytes=0)
             await answer(BROADCAST_SHOWN, {"id": (data or {}).get("id"),
                                            "shown_at": protocol.iso(protocol.now_utc())},
                          record=True)
