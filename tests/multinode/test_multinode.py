@@ -4,6 +4,7 @@ every terminal still converges and every second of play is accounted for."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -262,7 +263,13 @@ def test_three_nodes_one_scheduler(cluster, pg_url):
         wait_for(lambda: lease()[0], timeout=60, what="a scheduler leader")
         start = wait_for(lambda: lease()[1], timeout=60, what="offline detection to run")
         wait_for(lambda: lease()[1] > start, timeout=60, what="offline detection to run again")
-        leaders = [n for n in cluster if "leads: running the jobs" in n.log.read_text()]
+        # Each node's current candidate (a node killed by an earlier test restarted with a
+        # new one, and its old candidate may have led before the kill): exactly one leads.
+        current = [re.findall(r"scheduler candidate (\S+) started", n.log.read_text())[-1]
+                   for n in cluster]
+        leaders = [n for n, c in zip(cluster, current, strict=True)
+                   if f"scheduler {c} leads: running the jobs" in n.log.read_text()]
         assert len(leaders) == 1, [name(n) for n in leaders]
+        assert lease()[0] == current[cluster.index(leaders[0])]
     finally:
         engine.dispose()
