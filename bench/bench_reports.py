@@ -39,7 +39,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -285,9 +284,11 @@ def _ingest_real(db, terminal, recs: list[dict], now: datetime) -> float:
 
 
 def _raw_rows(terminal, contents, recs: list[dict]) -> list[dict]:
+    from player import protocol
+
     topic = {c.id: c.topic_id for c in contents}
     received = datetime.now(UTC)
-    return [{"id": str(uuid.uuid4()), "terminal_id": terminal.id,
+    return [{"id": protocol.new_play_id(), "terminal_id": terminal.id,
              "content_id": r["content_id"], "schedule_id": None,
              "topic_id": topic[r["content_id"]], "sha256": r["sha256"],
              "start": datetime.fromisoformat(r["start"]), "end": datetime.fromisoformat(r["end"]),

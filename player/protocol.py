@@ -19,9 +19,10 @@ ProtocolError with a reason a person can act on; both sides use them.
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import uuid6
 
 PROTOCOL_VERSION = 1
 TERMINAL_NAMESPACE = "/terminal"
@@ -99,8 +100,9 @@ MAX_AGE_DAYS = 400  # records older than this are refused
 # Why a play ended (the part of a play cut short carries its reason).
 END_REASONS = ("completed", "preempted", "broadcast", "screen_off", "shutdown", "reload")
 
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# \Z, not $: "$" also matches before a trailing newline.
+SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 HOUR = timedelta(hours=1)
 _FUTURE, _AGE = timedelta(seconds=MAX_FUTURE_S), timedelta(days=MAX_AGE_DAYS)
 BROADCAST_MODES = ("full", "ticker")
@@ -180,7 +182,10 @@ def check_sync(payload: Any) -> dict:
 
 
 def new_play_id() -> str:
-    return str(uuid.uuid4())
+    """A UUIDv7 (RFC 9562): time-ordered, so a batch's new rows land together at the end of
+    play_record's primary key instead of on ~500 random index pages each. That halved the
+    server's ingest time on SQLite (docs/benchmarks.md). The server accepts any UUID."""
+    return str(uuid6.uuid7())
 
 
 def play_record(*, content_id: int, schedule_id: int | None, sha256: str, start: datetime,
