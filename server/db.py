@@ -12,9 +12,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from operator import itemgetter
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, Date, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -164,26 +165,48 @@ def execute_many(s: Session, statement: str, rows: list[tuple]) -> None:
     conn.exec_driver_sql(statement, rows)
 
 
-_UPSERTS: dict[tuple, object] = {}
+_UPSERTS: dict[tuple, tuple[str, tuple]] = {}
 
 
 def add_to(s: Session, model, key: tuple[str, ...], added: tuple[str, ...],
            values: list[dict]) -> None:
     """INSERT, or on a key conflict add the `added` columns to the row's (counters and
-    sums kept per hour or day). One statement for all `values`; the statement is built
-    once per dialect and table (building it cost more than running it)."""
+    sums kept per hour or day). One executemany for all `values` (dicts with the same
+    keys), through the driver with values in its own types: SQLAlchemy's per-row
+    parameter processing cost three times the statement. The SQL text is built once per
+    dialect, table and column set; SQLite (3.24+) and PostgreSQL share its syntax."""
     if not values:
         return
     conn = s.connection()
-    cache_key = (conn.dialect.name, model, key, added)
-    stmt = _UPSERTS.get(cache_key)
-    if stmt is None:
-        from sqlalchemy.dialects import postgresql, sqlite
-
+    dialect = conn.dialect
+    columns = tuple(values[0])
+    cache_key = (dialect.name, model, key, added, columns)
+    built = _UPSERTS.get(cache_key)
+    if built is None:
         table = model.__table__
-        ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-        stmt = _UPSERTS[cache_key] = ins.on_conflict_do_update(
-            index_elements=list(key),
-            set_={c: table.c[c] + getattr(ins.excluded, c) for c in added})
-    conn.execute(stmt, values)
+        q = dialect.identifier_preparer.quote
+        name = q(table.name)
+        sql = (f"INSERT INTO {name} ({', '.join(q(c) for c in columns)}) "
+               f"VALUES ({', '.join('?' * len(columns))}) "
+               f"ON CONFLICT ({', '.join(q(c) for c in key)}) DO UPDATE SET "
+               + ", ".join(f"{q(c)} = {name}.{q(c)} + excluded.{q(c)}" for c in added))
+        built = _UPSERTS[cache_key] = (sql, tuple(_to_driver_of(table.c[c].type, dialect.name)
+                                                  for c in columns))
+    sql, converters = built
+    pick = itemgetter(*columns)  # by name: every dict must carry the same keys
+    execute_many(s, sql, [tuple(v if f is None or v is None else f(v)
+                                for f, v in zip(converters, pick(row), strict=True))
+                          for row in values])
 
+
+def _to_driver_of(column_type, dialect: str) -> Callable | None:
+    """How a value of `column_type` goes to the driver as SQLAlchemy would send it (None:
+    as it is). On SQLite an instant is naive UTC text and a date ISO text; PostgreSQL's
+    driver takes both as they are."""
+    if dialect != "sqlite":
+        return None
+    if isinstance(column_type, UTCDateTime):
+        return _sqlite_instant
+    if isinstance(column_type, Date):
+        return date.isoformat
+    return None

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -6,8 +6,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from server.db import Base, db, execute_many, to_driver, utcnow
-from server.models import AuditEntry, Building
+from server.db import Base, add_to, db, execute_many, to_driver, utcnow
+from server.models import AuditEntry, Building, PlayDay, PlayHour
 from tests import helpers
 
 
@@ -62,6 +62,35 @@ def test_instants_written_around_the_orm_read_back_as_the_orm_writes_them(app):
     db.expire_all()
     assert db.get(AuditEntry, entry.id).at == datetime(2026, 7, 1, 0, 30, 0, 250_000, tzinfo=UTC)
     assert db.scalar(select(AuditEntry.id).where(AuditEntry.at == at)) == entry.id
+
+
+def test_add_to_adds_onto_rows_the_orm_wrote(app):
+    """add_to writes through the driver: its instants and dates must land on the keys the
+    ORM wrote (a different text form on SQLite would start a second row, not add), and a
+    batch may carry several rows and columns in any dict order."""
+    hour = datetime(2026, 7, 1, 8, tzinfo=UTC)
+    key = {"terminal_id": 1, "content_id": 2, "building_id": 3}
+    db.add(PlayHour(**key, hour=hour, topic_id=4, community_id=5, seconds=10.0, plays=1))
+    db.add(PlayDay(**key, day=date(2026, 7, 1), topic_id=4, community_id=5, seconds=10.0,
+                   plays=1))
+    db.commit()
+    add_to(db, PlayHour, ("terminal_id", "content_id", "hour", "building_id"),
+           ("seconds", "plays"),
+           [{**key, "hour": hour.astimezone(timezone(timedelta(hours=8))), "topic_id": 4,
+             "community_id": 5, "seconds": 2.5, "plays": 1},
+            {"plays": 1, "seconds": 7.0, **key, "hour": hour + timedelta(hours=1),
+             "topic_id": 4, "community_id": 5}])
+    add_to(db, PlayDay, ("day", "terminal_id", "content_id", "building_id"),
+           ("seconds", "plays"),
+           [{**key, "day": date(2026, 7, 1), "topic_id": 4, "community_id": 5,
+             "seconds": 5.0, "plays": 2}])
+    db.commit()
+    db.expire_all()
+    hours = db.execute(select(PlayHour.hour, PlayHour.seconds, PlayHour.plays)
+                       .order_by(PlayHour.hour)).all()
+    assert [tuple(r) for r in hours] == [(hour, 12.5, 2), (hour + timedelta(hours=1), 7.0, 1)]
+    days = db.execute(select(PlayDay.day, PlayDay.seconds, PlayDay.plays)).all()
+    assert [tuple(r) for r in days] == [(date(2026, 7, 1), 15.0, 3)]
 
 
 def test_naive_datetimes_are_refused(app):
