@@ -378,8 +378,12 @@ class Held:
     errors: list[str] = field(default_factory=list)
 
 
-def _hold(nodes: list[Node], swarm: Swarm, n: int) -> Held:
-    idle = sum(_rss_mb(x.process.pid) for x in nodes)
+def _idle_mb(nodes: list[Node]) -> float:
+    """Read before the swarm starts: its processes connect while other things start."""
+    return sum(_rss_mb(x.process.pid) for x in nodes)
+
+
+def _hold(nodes: list[Node], swarm: Swarm, n: int, idle: float) -> Held:
     started = time.monotonic()
     st = swarm.wait_connected(timeout=CONNECT_S)
     connect_s = time.monotonic() - started
@@ -416,10 +420,11 @@ def _hub(n: int, tmp: Path, *, database: str, nodes: int = 1, manifest_rounds: i
             product.nodes.append(_gunicorn("server.wsgi:app", product.env, free_port(),
                                            tmp / f"node-{i}.log"))
         product.schedule_id = _schedule_id(product)
+        idle = _idle_mb(product.nodes)
         swarm = Swarm([x.url for x in product.nodes], "hub", n, tmp, product.credentials)
         base = _Bare(n, tmp) if bare else None
         try:
-            out["held"] = _hold(product.nodes, swarm, n)
+            out["held"] = _hold(product.nodes, swarm, n, idle)
             expected = out["held"].held
             if base:
                 out["bare"] = {"held": base.hold(int(out["held"].manifest_bytes))}
@@ -477,8 +482,9 @@ class _Bare:
         self.swarm: Swarm | None = None
 
     def hold(self, manifest_bytes: int) -> Held:
+        idle = _idle_mb([self.node])
         self.swarm = Swarm([self.node.url], "bare", self.n, self.tmp, reply_bytes=manifest_bytes)
-        held = _hold([self.node], self.swarm, self.n)
+        held = _hold([self.node], self.swarm, self.n, idle)
         self.expected = self.swarm.status()["connected"]
         return held
 
