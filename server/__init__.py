@@ -107,6 +107,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
                                             settings.node_name, settings.queue_heartbeat_s),
         cors_allowed_origins=[],
         json=packets,
+        serializer=packets.Packet,
     )
     if settings.proxy_hops:
         # Behind nginx: the client's address (rate limits, audit) and scheme come from the
