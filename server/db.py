@@ -141,9 +141,7 @@ def to_driver(s: Session) -> Callable[[datetime], datetime | str]:
     """How the driver takes an aware instant, for statements run around SQLAlchemy's
     types: PostgreSQL the datetime itself; SQLite the naive UTC text UTCDateTime stores
     (so comparisons with its own binds hold)."""
-    if s.get_bind().dialect.name == "postgresql":
-        return lambda t: t
-    return _sqlite_instant
+    return _to_driver_of(_INSTANT, s.get_bind().dialect.name) or (lambda t: t)
 
 
 def _sqlite_instant(t: datetime) -> str:
@@ -199,10 +197,13 @@ def add_to(s: Session, model, key: tuple[str, ...], added: tuple[str, ...],
                           for row in values])
 
 
+_INSTANT = UTCDateTime()
+
+
 def _to_driver_of(column_type, dialect: str) -> Callable | None:
     """How a value of `column_type` goes to the driver as SQLAlchemy would send it (None:
-    as it is). On SQLite an instant is naive UTC text and a date ISO text; PostgreSQL's
-    driver takes both as they are."""
+    as it is): the one rule for `to_driver` and `add_to`. On SQLite an instant is naive
+    UTC text and a date ISO text; PostgreSQL's driver takes both as they are."""
     if dialect != "sqlite":
         return None
     if isinstance(column_type, UTCDateTime):
