@@ -80,6 +80,12 @@ class PoolSize:
     application_name: str = "signage"  # shown in pg_stat_activity: which node holds what
 
 
+# SQLite folds its write-ahead log into the database in the commit that grows it past this
+# many pages (4 kB each). The worker's checkpointer (server/checkpointer.py) does it in the
+# background every second; this is the fallback for processes without one.
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+
+
 def make_engine(url: str, pool: PoolSize | None = None) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
@@ -90,6 +96,7 @@ def make_engine(url: str, pool: PoolSize | None = None) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
             cur.close()
 
         return engine

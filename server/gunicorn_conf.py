@@ -50,6 +50,9 @@ def post_worker_init(worker) -> None:
     log.handlers, log.propagate = worker.log.error_log.handlers, False
     log.setLevel(logging.INFO)
     start_embedded(worker.wsgi)
+    from server import checkpointer
+
+    checkpointer.start_for(worker.wsgi.extensions.get("signage_engine"))
     # What start-up made (modules, mappers, the font map) lives as long as the worker: keep
     # it out of the collector's full passes, which otherwise walked 300,000 objects and
     # stalled the worker for 0.15-0.2 s at a time (docs/benchmarks.md).
