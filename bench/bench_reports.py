@@ -362,7 +362,6 @@ def _ingest(db, engine, terminals, contents, n: int, hours: int) -> Ingest:
     # Plays in the last month of the generated data: rollup rows exist and are added to.
     start = YEAR_START + timedelta(hours=max(0, hours - 24 * 30))
     now = start + timedelta(days=31)
-    sqlite = engine.dialect.name == "sqlite"
     real, raw, core, own = [], [], [], []
     commits: list[float] = []
     own_commits: list[float] = []
@@ -389,10 +388,12 @@ def _ingest(db, engine, terminals, contents, n: int, hours: int) -> Ingest:
             event.remove(engine, "connect", _own_checkpoints)
             db.commit()
             engine.dispose()
-    p99 = (lambda ms: statistics.quantiles(ms, n=100)[98]) if sqlite else None
     return Ingest(statistics.median(real), statistics.median(raw), statistics.median(core),
-                  p99(commits) if sqlite else 0.0, p99(own_commits) if sqlite else 0.0,
-                  statistics.median(own) if own else 0.0)
+                  _p99(commits), _p99(own_commits), statistics.median(own) if own else 0.0)
+
+
+def _p99(ms: list[float]) -> float:
+    return statistics.quantiles(ms, n=100)[98] if len(ms) > 1 else 0.0
 
 
 # --- one database ------------------------------------------------------------------------

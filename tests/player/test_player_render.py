@@ -16,6 +16,7 @@ from player_helpers import make_video, png
 
 from player.render.headless import HeadlessBackend
 from player.render.images import builtin_screen, fit
+from tests.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 200, 0)
@@ -27,16 +28,6 @@ def colour_of(png_data: bytes, xy: tuple[int, int] = (32, 16)) -> tuple[int, int
 
 def near(c: tuple[int, int, int], want: tuple[int, int, int], tol: int = 40) -> bool:
     return all(abs(a - b) <= tol for a, b in zip(c, want, strict=True))
-
-
-def wait_for(cond, timeout_s: float = 20.0) -> bool:
-    """Poll until cond() (the test fails on timeout; no speed is asserted)."""
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
 
 
 @pytest.fixture
@@ -236,7 +227,6 @@ def test_headless_scroll_strip_crosses_the_panel_once_per_play(tmp_path) -> None
 
 
 def test_sdl_scroll_strip_moves(sdl, tmp_path) -> None:
-    import time
 
     sdl.show_scroll(_strip(tmp_path), duration_s=8.0, offset_s=2.0)  # red fills the panel
     assert near(colour_of(sdl.screenshot(), (5, 16)), RED)

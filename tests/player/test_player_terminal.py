@@ -9,7 +9,6 @@ import os
 import stat
 import time
 from datetime import datetime
-from typing import Any
 
 import pytest
 from fake_server import FakeServer
@@ -17,15 +16,7 @@ from PIL import Image
 from player_helpers import item, plan, playlist, png, sched, sha
 
 from player.terminal import Terminal
-
-
-def wait_for(cond: Any, timeout_s: float = 30.0) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return bool(cond())
+from tests.polling import wait_for
 
 
 def manifest(server: FakeServer, version: int, colours: list[tuple[int, int, int]],

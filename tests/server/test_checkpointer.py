@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from sqlalchemy import text
 
 from server import checkpointer
 from server.db import WAL_AUTOCHECKPOINT_PAGES, make_engine
+from tests.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,15 +25,6 @@ def _fill(engine, rows: int) -> None:
                      [{"x": f"{i:08d}" * 128} for i in range(rows)])
 
 
-def _wait_for(predicate, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
-
-
 def test_commits_leave_the_log_to_the_checkpointer(tmp_path):
     path = tmp_path / "wal.db"
     engine = make_engine(f"sqlite:///{path}")
@@ -44,7 +35,7 @@ def test_commits_leave_the_log_to_the_checkpointer(tmp_path):
 
     running = checkpointer.start_for(engine, every_s=0.05)
     try:
-        assert _wait_for(lambda: path.stat().st_size > 4_000_000)
+        assert wait_for(lambda: path.stat().st_size > 4_000_000)
         assert running.runs > 0
     finally:
         running.stop()
