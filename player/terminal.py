@@ -289,13 +289,18 @@ class Terminal:
         self.playback.broadcasts_changed()
 
     def _broadcast_shown(self, broadcast_id: int) -> None:
-        if not self.broadcasts.shown(broadcast_id, self.clock.now()):
+        if self.broadcasts.shown_at(broadcast_id) is not None:
             return
+        at = self.clock.now()
+        # The thumbnail is taken before the appearance is recorded: once it is, the client
+        # thread may send the acknowledgement, and the server keeps only the first one.
         try:  # taken once, as it first appears; resent as is until the server confirms
             self._thumbnails[broadcast_id] = base64.b64encode(
                 thumbnail_png(self.backend.screenshot(), 160)).decode()
         except Exception:
             log.warning("no thumbnail for the broadcast acknowledgement", exc_info=True)
+        if not self.broadcasts.shown(broadcast_id, at):
+            return
         if self.client is not None:
             self.client.kick()
 

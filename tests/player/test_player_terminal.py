@@ -198,3 +198,21 @@ def test_shutdown_records_the_cut_play_and_flushes_it(server, tmp_path) -> None:
     assert totals["accepted_s"] == pytest.approx(sum(
         (datetime.fromisoformat(r["end"]) - datetime.fromisoformat(r["start"])).total_seconds()
         for r in server.plays.values()))
+
+
+def test_a_broadcast_acknowledgement_never_leaves_without_its_thumbnail(terminal) -> None:
+    # The client thread may ask for acknowledgements at any moment; the server keeps only
+    # the first one it gets, so none may be pending before the thumbnail is taken.
+    pending_during_screenshot = []
+    screenshot = terminal.backend.screenshot
+
+    def watched_screenshot():
+        pending_during_screenshot.append(terminal.broadcast_acks())
+        return screenshot()
+    terminal.backend.screenshot = watched_screenshot
+    terminal._broadcast_shown(7)
+    assert pending_during_screenshot == [[]]
+    [ack] = terminal.broadcast_acks()
+    assert ack["id"] == 7 and ack["thumbnail_png_base64"]
+    terminal._broadcast_shown(7)  # shown again: no second screenshot, the same ack
+    assert len(pending_during_screenshot) == 1 and terminal.broadcast_acks() == [ack]
