@@ -5,12 +5,17 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests import live
 from tests.conftest import clean_database
 
 CHROMIUM = "/usr/bin/chromium"
+
+# Pages poll the server every second or so; on a shared CI machine under load 5 s (the
+# default) is a handful of polls. A longer wait changes no verdict, only how long a
+# failing run takes to say so.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="module")
