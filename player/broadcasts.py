@@ -3,7 +3,8 @@
 The server pushes BROADCAST / BROADCAST_END and repeats the active list in every HELLO/SYNC
 answer; this store keeps them across restarts (a terminal rebooted during a typhoon warning
 shows it again with the server unreachable) and remembers which ones were shown and which
-acknowledgements the server has confirmed, so each is acknowledged exactly once.
+acknowledgements the server has confirmed, so each is acknowledged exactly once (with the
+thumbnail taken as it first appeared, also across a restart).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class BroadcastStore:
             self._add(b)
         self._shown: dict[int, str] = {int(k): v for k, v in raw.get("shown", {}).items()}
         self._acked: set[int] = set(raw.get("acked", []))
+        self._thumbnails: dict[int, str] = {int(k): v for k, v in
+                                            raw.get("thumbnails", {}).items()}
 
     def _add(self, raw: Any) -> bool:
         try:
@@ -44,7 +47,9 @@ class BroadcastStore:
     def _save(self) -> None:
         atomic_write_json(self.path, {"broadcasts": list(self._items.values()),
                                       "shown": {str(k): v for k, v in self._shown.items()},
-                                      "acked": sorted(self._acked)})
+                                      "acked": sorted(self._acked),
+                                      "thumbnails": {str(k): v for k, v in
+                                                     self._thumbnails.items()}})
 
     def add(self, raw: Any) -> None:
         with self._lock:
@@ -89,23 +94,29 @@ class BroadcastStore:
 
     # --- acknowledgements -------------------------------------------------------------
 
-    def shown(self, broadcast_id: int, at: datetime) -> bool:
-        """Record the first appearance; True if this is it (an acknowledgement is due)."""
+    def shown(self, broadcast_id: int, at: datetime, thumbnail_png_base64: str | None = None
+              ) -> bool:
+        """Record the first appearance with its thumbnail, together: the acknowledgement is
+        pending from here on, and the server keeps only the first one it gets. True if this
+        is the first appearance."""
         with self._lock:
             if broadcast_id in self._shown:
                 return False
             self._shown[broadcast_id] = iso(at)
+            if thumbnail_png_base64:
+                self._thumbnails[broadcast_id] = thumbnail_png_base64
             self._save()
             return True
 
     def pending_acks(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [{"id": k, "shown_at": v} for k, v in sorted(self._shown.items())
-                    if k not in self._acked]
+            return [{"id": k, "shown_at": v, "thumbnail_png_base64": self._thumbnails.get(k)}
+                    for k, v in sorted(self._shown.items()) if k not in self._acked]
 
     def acked(self, broadcast_id: int) -> None:
         with self._lock:
             self._acked.add(broadcast_id)
+            self._thumbnails.pop(broadcast_id, None)
             # forget what can no longer matter: acknowledged and no longer stored
             for k in [k for k in self._shown if k in self._acked and k not in self._items]:
                 del self._shown[k]

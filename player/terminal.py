@@ -65,7 +65,6 @@ class Terminal:
         manifest = self.store.load()
         self.outbox = Outbox(self.data_dir)
         self.broadcasts = BroadcastStore(self.data_dir)
-        self._thumbnails: dict[int, str] = {}  # broadcast id -> PNG base64 for its ack
         self.credential = credential or load_credential(self.credential_path)
         self.cache = BlobCache(self.data_dir / "blobs", server_url=self.server_url,
                                credential=self.credential or "", quota_bytes=quota_bytes)
@@ -291,27 +290,22 @@ class Terminal:
     def _broadcast_shown(self, broadcast_id: int) -> None:
         if self.broadcasts.shown_at(broadcast_id) is not None:
             return
-        at = self.clock.now()
-        # The thumbnail is taken before the appearance is recorded: once it is, the client
-        # thread may send the acknowledgement, and the server keeps only the first one.
+        at, thumbnail = self.clock.now(), None
         try:  # taken once, as it first appears; resent as is until the server confirms
-            self._thumbnails[broadcast_id] = base64.b64encode(
-                thumbnail_png(self.backend.screenshot(), 160)).decode()
+            thumbnail = base64.b64encode(thumbnail_png(self.backend.screenshot(), 160)).decode()
         except Exception:
             log.warning("no thumbnail for the broadcast acknowledgement", exc_info=True)
-        if not self.broadcasts.shown(broadcast_id, at):
+        if not self.broadcasts.shown(broadcast_id, at, thumbnail):
             return
         if self.client is not None:
             self.client.kick()
 
     def broadcast_acks(self) -> list[dict[str, Any]]:
         """Acknowledgements not yet confirmed, each with its thumbnail when there is one."""
-        return [{**a, "thumbnail_png_base64": self._thumbnails.get(a["id"])}
-                for a in self.broadcasts.pending_acks()]
+        return self.broadcasts.pending_acks()
 
     def broadcast_acked(self, broadcast_id: int) -> None:
         self.broadcasts.acked(broadcast_id)
-        self._thumbnails.pop(broadcast_id, None)
 
     def on_revoked(self, reason: str) -> None:
         self.revoked = reason

@@ -117,16 +117,18 @@ def test_store_survives_a_restart_and_acknowledges_once(tmp_path) -> None:
     store = BroadcastStore(tmp_path)
     store.add(bc(3, "a" * 64, start=T0, end=T0 + timedelta(hours=1)))
     store.add({"id": "bad"})  # refused, not stored
-    assert store.shown(3, T0 + timedelta(seconds=2))
-    assert not store.shown(3, T0 + timedelta(seconds=9))
+    assert store.shown(3, T0 + timedelta(seconds=2), "iVBORw0KGgo=")
+    assert not store.shown(3, T0 + timedelta(seconds=9), "another")
     again = BroadcastStore(tmp_path)
     full, ticker = again.active(T0 + timedelta(minutes=1))
     assert full is not None and full["id"] == 3 and ticker is None
     assert again.active(T0 + timedelta(hours=2)) == (None, None)
     assert again.blobs() == [("a" * 64, 10)]
-    assert again.pending_acks() == [{"id": 3, "shown_at": iso(T0 + timedelta(seconds=2))}]
+    assert again.pending_acks() == [{"id": 3, "shown_at": iso(T0 + timedelta(seconds=2)),
+                                     "thumbnail_png_base64": "iVBORw0KGgo="}]
     again.acked(3)
     assert BroadcastStore(tmp_path).pending_acks() == []
+    assert "iVBORw0KGgo=" not in (tmp_path / "broadcasts.json").read_text()  # dropped once acked
     again.replace([])  # the server says nothing is active any more
     assert BroadcastStore(tmp_path).active(T0) == (None, None)
     assert again.next_change(utc(2020, 1, 1)) is None
