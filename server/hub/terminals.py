@@ -193,8 +193,15 @@ def _write_statuses(batch: list[Slot]) -> None:
         states = fleet.live_states(db, live)
         before = {tid: wall.signature(states[tid], frames.get(tid)) for tid in live}
         fleet.record_statuses(db, [(b.terminal_id, b.data, b.at) for b in mine], states)
+        # Asked again just before the commit: under gevent a PostgreSQL write yields, and a
+        # disconnect handled meanwhile has marked its terminal offline, which the write
+        # above undid. A disconnect handled after this line waits for this transaction's
+        # row lock, so offline wins either way.
+        gone = {b.terminal_id for b in mine} - set(connections.values())
+        fleet.keep_offline(db, gone)
         for b in mine:
-            frames[b.terminal_id] = b.data.get("screenshot_sha256")
+            if b.terminal_id not in gone:
+                frames[b.terminal_id] = b.data.get("screenshot_sha256")
         db.commit()
         # Only tiles that changed are sent: steady heartbeats cost the wall nothing.
         staff.publish_terminals(db, [tid for tid in live

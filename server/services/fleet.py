@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.util import identity_key
 
@@ -172,6 +172,14 @@ def mark_offline(s: Session, terminal_id: int) -> None:
     st = state_of(s, terminal_id)
     health.note_offline(s, st, utcnow(), "disconnected")
     st.online = False
+
+
+def keep_offline(s: Session, terminal_ids: set[int]) -> None:
+    """Offline again, without a history event: for a heartbeat written as its terminal's
+    disconnect was handled (that handler logs the event)."""
+    if terminal_ids:
+        s.execute(update(TerminalState).where(TerminalState.terminal_id.in_(terminal_ids))
+                  .values(online=False))
 
 
 # A heartbeat vouches for at most this long since the previous one: a gap is downtime.

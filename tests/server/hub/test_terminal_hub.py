@@ -200,6 +200,25 @@ def test_status_updates_the_fleet_state(w, client):
     assert st["online"] is False
 
 
+def test_a_disconnect_while_its_heartbeat_is_written_leaves_the_terminal_offline(
+        w, client, monkeypatch):
+    # Under gevent a PostgreSQL write yields: the disconnect handler can run and commit
+    # "offline" between the batch's check and its UPDATE, which would set "online" again.
+    c = connect(w["app"], w["c1"])
+    real = fleet.live_states
+
+    def then_disconnect(s, ids):
+        states = real(s, ids)
+        c.disconnect(NS)  # its own context and session, committed before the batch writes
+        return states
+    monkeypatch.setattr(fleet, "live_states", then_disconnect)
+    c.emit(protocol.STATUS, {"playing": None, "screen_on": True, "brightness": 80,
+                             "cache_ready": True, "player_version": "1.0"},
+           namespace=NS, callback=True)
+    h = helpers.token(helpers.user(Role.street_admin))
+    assert client.get(f"/api/v1/terminals/{w['t1'].id}/state", headers=h).json["online"] is False
+
+
 def test_commands_are_stored_sent_and_answered(w, client):
     c = connect(w["app"], w["c1"])
     c.get_received(NS)
