@@ -12,11 +12,10 @@ from flask_babel import format_datetime, gettext
 
 from player import protocol
 from server.db import session_scope, utcnow
-from server.extensions import socketio
+from server.hub import staff
 from server.scheduler import register_job
 from server.services import health, plays
 
-STAFF_NAMESPACE = "/staff"
 ALERT_EVENT = "alert"
 
 
@@ -38,11 +37,14 @@ def describe(reason: str, detail: dict) -> str:
 
 
 def publish(events: list[health.AlertEvent]) -> None:
-    """To staff browsers of the terminal's community and of the whole street (the wall)."""
+    """To staff browsers of the terminal's community and of the whole street (the wall):
+    each alert, then the terminals' fresh tiles (a silent terminal marked offline here has
+    no disconnect to publish it)."""
     for e in events:
-        socketio.emit(ALERT_EVENT, e.payload(describe(e.reason, e.detail)),
-                      namespace=STAFF_NAMESPACE,
-                      to=[f"community:{e.community_id}", "street"])
+        staff.publish(ALERT_EVENT, e.payload(describe(e.reason, e.detail)), e.community_id)
+    if events:
+        with session_scope() as s:
+            staff.publish_terminals(s, sorted({e.terminal_id for e in events}))
 
 
 def detect_down() -> None:

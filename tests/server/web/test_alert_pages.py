@@ -40,7 +40,10 @@ def test_alerts_are_published_to_the_community_and_the_street(app, monkeypatch):
     donghe = helpers.community("东和")
     t, events = _down_terminal(donghe)
     chores.publish(events)
-    [((event, payload), kw)] = sent
+    [((event, payload), kw), ((tile_event, tile), tile_kw)] = sent
+    # the wall's tile too: a terminal marked offline for silence has no disconnect to say so
+    assert tile_event == "terminal" and tile["id"] == t.id and tile["online"] is False
+    assert tile_kw == kw
     assert event == "alert" and kw["namespace"] == "/staff"
     assert kw["to"] == [f"community:{donghe.id}", "street"]
     assert payload["terminal_id"] == t.id and payload["kind"] == "down"
