@@ -27,8 +27,10 @@ def _write_notice(page, title: str, body: str) -> None:
     expect(page.locator("mark.status")).to_have_text("待审核")
 
 
-def _titles(page) -> list[str]:
-    return [t.strip() for t in page.locator("#entries li.entry .title").all_inner_texts()]
+def _titles(page):
+    """The playlist's entries in order; an expect, which waits for playlist.js to build them
+    (the page after a save shows its flash before the script has run)."""
+    return expect(page.locator("#entries li.entry .title"))
 
 
 def test_playlist_schedule_calendar_preview(page, browser, server):
@@ -57,15 +59,15 @@ def test_playlist_schedule_calendar_preview(page, browser, server):
         page.select_option("#add-select", value=value)
         page.click("#add-item")
     expect(page.locator("#entries li.entry")).to_have_count(2)
-    assert _titles(page) == list(NOTICES)
+    _titles(page).to_have_text(list(NOTICES))
     expect(page.locator("#entries li.entry img.thumb").first).to_be_visible()
     entries = page.locator("#entries li.entry")
     entries.nth(1).drag_to(entries.nth(0), target_position={"x": 20, "y": 3})
-    assert _titles(page) == [NOTICES[1], NOTICES[0]]
+    _titles(page).to_have_text([NOTICES[1], NOTICES[0]])
     page.locator("#entries li.entry").nth(0).locator("input[name=duration_s]").fill("15")
     page.click("#save-playlist")
     expect(page.locator(".flash.ok")).to_be_visible()
-    assert _titles(page) == [NOTICES[1], NOTICES[0]]  # as stored
+    _titles(page).to_have_text([NOTICES[1], NOTICES[0]])  # as stored
     expect(page.locator("#entries input[name=duration_s]").first).to_have_value("15")
 
     # Schedule it all day, every day, to one building.
