@@ -44,6 +44,7 @@ def test_editor_to_reviewer(page, browser, server, tmp_path):
     for size in ("1920×320", "384×192", "256×128", "192×96", "128×64"):
         expect(page.locator("#previews")).to_contain_text(size)
     first = page.locator("#previews img.led").first
+    expect(first).to_have_js_property("complete", True)  # loaded (or broken: then w, h = 0)
     w, h = first.evaluate("i => [i.naturalWidth, i.naturalHeight]")
     assert h == 320 and w >= 1920  # true pixels: a strip is at least the panel's width
     page.click("#save")
