@@ -1,4 +1,4 @@
-"""The scheduler's jobs (fixed ids): terminal health and retention.
+"""The scheduler's jobs (fixed ids): terminal health, planned time and retention.
 
 Each runs in an app context in the one leading scheduler (server/scheduler.py), opens its
 own session, and publishes what it decided only after the commit. Add a job with
@@ -14,7 +14,7 @@ from player import protocol
 from server.db import session_scope, utcnow
 from server.hub import staff
 from server.scheduler import register_job
-from server.services import health, plays
+from server.services import health, planned, plays
 
 ALERT_EVENT = "alert"
 
@@ -60,6 +60,12 @@ def detect_stuck() -> None:
     publish(events)
 
 
+def planned_time() -> None:
+    """Write planned time ahead and after changes, and close the days that are over."""
+    with session_scope() as s:
+        planned.run(s, utcnow())
+
+
 def purge_retention() -> None:
     """Raw proof of play (rollups stay), status history and closed alerts past retention."""
     keep = current_app.config["SIGNAGE"].play_retention_days
@@ -70,4 +76,5 @@ def purge_retention() -> None:
 
 register_job("offline-detection", detect_down, every_s=protocol.STATUS_INTERVAL_S)
 register_job("stuck-detection", detect_stuck, every_s=2 * protocol.STATUS_INTERVAL_S)
+register_job("planned-time", planned_time, every_s=10)
 register_job("retention-purge", purge_retention, every_s=24 * 3600)

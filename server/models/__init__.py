@@ -20,9 +20,12 @@ from server.models.fleet import (
     PlayMonth,
     PlayRecord,
     TerminalState,
+    UptimeDay,
     UptimeHour,
+    UptimeMonth,
 )
 from server.models.health import Alert, TerminalEvent
+from server.models.planned import ClosedDays, PlannedDay, PlannedHour, PlannedMonth
 from server.models.schedule import (
     Playlist,
     PlaylistEntry,
@@ -87,6 +90,12 @@ __all__ = [
     "Terminal",
     "TerminalState",
     "TerminalTag",
+    "UptimeDay",
     "UptimeHour",
+    "UptimeMonth",
+    "ClosedDays",
+    "PlannedDay",
+    "PlannedHour",
+    "PlannedMonth",
     "User",
 ]

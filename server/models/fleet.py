@@ -171,3 +171,26 @@ class UptimeHour(Base):
     screen_on_seconds: Mapped[float] = mapped_column(default=0.0)
     # Online while the player said some file of its manifest was not yet in its cache.
     cache_missing_seconds: Mapped[float] = mapped_column(default=0.0, server_default="0")
+
+
+class UptimeDay(Base):
+    """A closed local day of uptime_hour (server/models/planned.py says when)."""
+
+    __tablename__ = "uptime_day"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(primary_key=True)
+    online_seconds: Mapped[float] = mapped_column(default=0.0)
+    screen_on_seconds: Mapped[float] = mapped_column(default=0.0)
+    cache_missing_seconds: Mapped[float] = mapped_column(default=0.0)
+
+
+class UptimeMonth(Base):
+    """The closed days of a local month (its first day) of uptime, summed."""
+
+    __tablename__ = "uptime_month"
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(primary_key=True)
+    online_seconds: Mapped[float] = mapped_column(default=0.0)
+    screen_on_seconds: Mapped[float] = mapped_column(default=0.0)
+    cache_missing_seconds: Mapped[float] = mapped_column(default=0.0)
+

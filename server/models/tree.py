@@ -74,6 +74,11 @@ class Terminal(Base):
     credential_hash: Mapped[str | None] = mapped_column(String(64))
     credential_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Planned time (server/services/planned.py): planned_hour is written up to
+    # `planned_until` (None: not yet, it starts at created_at), and is stale from
+    # `replan_from` on (set by every change that concerns the terminal).
+    planned_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replan_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     building: Mapped[Building] = relationship(back_populates="terminals")
     tag_rows: Mapped[list[TerminalTag]] = relationship(
         cascade="all, delete-orphan", order_by="TerminalTag.tag"

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from server.db import utcnow
 from server.models import (
     Building,
     Community,
@@ -162,10 +163,13 @@ def screen_plans_of_terminal(s: Session, terminal: Terminal) -> list[ScreenPlan]
 
 
 def touch(s: Session, terminal_ids: Iterable[int]) -> set[int]:
+    """The terminals' manifests are out of date, and so is their planned time from now on
+    (server/services/planned.py rewrites it; the earliest unhandled change counts)."""
     ids = set(terminal_ids)
     if ids:
         s.execute(update(Terminal).where(Terminal.id.in_(ids))
-                  .values(manifest_version=Terminal.manifest_version + 1))
+                  .values(manifest_version=Terminal.manifest_version + 1,
+                          replan_from=func.coalesce(Terminal.replan_from, utcnow())))
         s.info.setdefault(NUDGE_KEY, set()).update(ids)
     return ids
 

@@ -82,7 +82,7 @@ def _screen_plan(sp: ScreenPlan) -> pm.ScreenPlan:
                          valid_from=sp.valid_from, valid_until=sp.valid_until)
 
 
-def _plans(s: Session, terminals: list[Screen], today: date) -> dict[int, tuple]:
+def shared_plans(s: Session, terminals: list[Screen], today: date) -> dict[int, tuple]:
     """(place, key, plan) per terminal, the plan shared by every terminal with the same
     (schedules reached, screen plans reached, size, colour mode): a fleet shares a handful,
     so a batch of 1,000 terminals costs a few queries per street and a few plans, not 18
@@ -116,7 +116,7 @@ def _plans(s: Session, terminals: list[Screen], today: date) -> dict[int, tuple]
 
 def build_plans(s: Session, terminals: list[Screen], today: date | None = None
                 ) -> dict[int, pm.TerminalPlan]:
-    plans = _plans(s, terminals, today or utcnow().date())
+    plans = shared_plans(s, terminals, today or utcnow().date())
     return {tid: dataclasses.replace(plan, terminal_id=tid)
             for tid, (_place, _key, plan) in plans.items()}
 
@@ -159,7 +159,7 @@ def manifests(s: Session, terminals: list[Screen],
     if not terminals:
         return {}
     now = now or utcnow()
-    plans = _plans(s, terminals, now.date())
+    plans = shared_plans(s, terminals, now.date())
     templates: dict[int, list] = {}
     # A fleet shares a few plans, screen sizes and template sets: each distinct one is
     # serialised and scanned once, and its blob list made once and shared.

@@ -6,8 +6,13 @@ topic, content, terminal, building and community; day and hour groupings from
 `play_hour_community`, or from `play_day` / `play_hour` when a filter is finer than the
 community. Every rollup carries its topic, building and community, so no query joins
 through the tree, and a year reads about 33,000 month rows instead of 5 million hours.
-Planned seconds come from the one resolver's timeline; uptime from `uptime_hour`. Staff
-see their own community's rows only.
+
+Planned seconds and uptime are stored too (server/services/planned.py) and read the same
+way: closed days from their day and month rollups, the days not closed yet (today, and
+yesterday for its first ten minutes) from their hour rows, up to now; the hour now is in
+counts planned time in proportion to how much of it has passed. So a report of any
+length reads a bounded number of rows, one query per rollup and grouping. Staff see their
+own community's rows only.
 """
 
 from __future__ import annotations
@@ -19,10 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-import playlists as pm
 from server.config import PEOPLE_TZ
 from server.db import utcnow
 from server.models import (
@@ -30,16 +34,21 @@ from server.models import (
     Building,
     Community,
     ContentItem,
+    PlannedDay,
+    PlannedHour,
+    PlannedMonth,
     PlayDay,
     PlayHour,
     PlayHourCommunity,
     PlayMonth,
-    PlayRecord,
     Terminal,
     Topic,
+    UptimeDay,
     UptimeHour,
+    UptimeMonth,
 )
-from server.services import manifests, plays
+from server.services import planned as planned_svc
+from server.services import plays, topics, tree
 from server.services.access import Actor
 from server.services.errors import N_, Invalid
 
@@ -47,8 +56,9 @@ TZ = ZoneInfo(PEOPLE_TZ)
 GROUPS = ("topic", "content", "terminal", "building", "community", "day", "hour")
 GROUP_NAMES = (N_("topic"), N_("content"), N_("terminal"), N_("building"), N_("community"),
                N_("day"), N_("hour"))
+PLANNED_GROUPS = ("topic", "content", "terminal", "building", "community")
 MAX_DAYS = 400
-MAX_PLANNED_DAYS = 31  # planned seconds expand the timeline: bounded work per request
+HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -103,24 +113,28 @@ class Row:
 
 # --- which rollup answers what: one place ---------------------------------------------
 
+PLAYED = {"month": PlayMonth, "day": PlayDay}
+PLANNED = {"month": PlannedMonth, "day": PlannedDay}
+UPTIME = {"month": UptimeMonth, "day": UptimeDay}
+
 
 def _month_after(d: date) -> date:
     return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def _spans(p: Period) -> list[tuple[type, date, date]]:
-    """The period as [(rollup, first, end exclusive)]: its whole local months from
-    play_month, the days before and after them from play_day. A period is whole local
-    days by construction, so no hour rows are needed for its edges."""
+def _spans(p: Period, models: dict) -> list[tuple[type, date, date]]:
+    """The period as [(rollup, first, end exclusive)]: its whole local months from the
+    month rollup, the days before and after them from the day rollup. A period is whole
+    local days by construction, so no hour rows are needed for its edges."""
     lo = p.first if p.first.day == 1 else _month_after(p.first)
     hi = plays.month_of(p.last + timedelta(days=1))
     if lo >= hi:
-        return [(PlayDay, p.first, p.last + timedelta(days=1))]
-    spans = [(PlayMonth, lo, hi)]
+        return [(models["day"], p.first, p.last + timedelta(days=1))]
+    spans = [(models["month"], lo, hi)]
     if p.first < lo:
-        spans.append((PlayDay, p.first, lo))
+        spans.append((models["day"], p.first, lo))
     if hi <= p.last:
-        spans.append((PlayDay, hi, p.last + timedelta(days=1)))
+        spans.append((models["day"], hi, p.last + timedelta(days=1)))
     return spans
 
 
@@ -145,11 +159,34 @@ def _where(model, actor: Actor, f: Filters) -> list:
 
 
 _TIME = {PlayDay: PlayDay.day, PlayMonth: PlayMonth.month, PlayHour: PlayHour.hour,
-         PlayHourCommunity: PlayHourCommunity.hour}
+         PlayHourCommunity: PlayHourCommunity.hour, PlannedDay: PlannedDay.day,
+         PlannedMonth: PlannedMonth.month, PlannedHour: PlannedHour.hour,
+         UptimeDay: UptimeDay.day, UptimeMonth: UptimeMonth.month, UptimeHour: UptimeHour.hour}
 
 
 def _time(model, lo, hi) -> list:
     return [_TIME[model] >= lo, _TIME[model] < hi]
+
+
+@dataclass(frozen=True)
+class _Split:
+    """A period as its closed days (read from day and month rollups) and the open rest
+    (read from hour rows, up to now)."""
+
+    closed: Period | None
+    open_start: datetime | None
+    open_end: datetime | None
+    now: datetime
+
+
+def _split(s: Session, p: Period) -> _Split:
+    now = utcnow()
+    first_open = planned_svc.closed_before(s) or p.first
+    closed = (Period(p.first, min(p.last, first_open - timedelta(days=1)))
+              if p.first < first_open else None)
+    a = max(p.start, planned_svc.local_midnight(first_open))
+    b = min(p.end, now)
+    return _Split(closed, a, b, now) if a < b else _Split(closed, None, None, now)
 
 
 LABELS = {
@@ -159,6 +196,13 @@ LABELS = {
     "building": (Building.id, Building.name),
     "community": (Community.id, Community.name),
 }
+
+
+def _labels(s: Session, by: str, keys) -> dict:
+    id_col, label_col = LABELS[by]
+    keys = [k for k in keys if k is not None]
+    return dict(s.execute(select(id_col, label_col).where(id_col.in_(keys))).all()) if keys \
+        else {}
 
 
 def _by_time(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> list[Row]:
@@ -191,7 +235,7 @@ def playback(s: Session, actor: Actor, p: Period, by: str, f: Filters | None = N
     if by in ("day", "hour"):
         return _by_time(s, actor, p, by, f)
     rows: dict[int, Row] = {}
-    for model, lo, hi in _spans(p):
+    for model, lo, hi in _spans(p, PLAYED):
         key = getattr(model, f"{by}_id")
         q = (select(key, func.sum(model.seconds), func.sum(model.plays))
              .where(*_where(model, actor, f), *_time(model, lo, hi)).group_by(key))
@@ -199,12 +243,42 @@ def playback(s: Session, actor: Actor, p: Period, by: str, f: Filters | None = N
             row = rows.setdefault(k, Row(k, ""))
             row.seconds += seconds or 0.0
             row.plays += plays_ or 0
-    id_col, label_col = LABELS[by]
-    labels = dict(s.execute(select(id_col, label_col).where(id_col.in_(
-        [k for k in rows if k is not None]))).all()) if rows else {}
+    labels = _labels(s, by, rows)
     for k, row in rows.items():
         row.label = labels.get(k) or f"#{k}"
     return sorted(rows.values(), key=lambda r: (-r.seconds, r.label))
+
+
+def planned(s: Session, actor: Actor, p: Period, by: str, f: Filters | None = None
+            ) -> dict[int, float]:
+    """Planned seconds per topic, content, terminal, building or community in the period,
+    up to now: the stored planned time, read like played time."""
+    f = f or Filters()
+    if by not in PLANNED_GROUPS:
+        raise Invalid(N_("Planned time is grouped by one of: %(groups)s."), field="by",
+                      groups=", ".join(PLANNED_GROUPS))
+    split = _split(s, p)
+    out: dict[int, float] = defaultdict(float)
+    if split.closed is not None:
+        for model, lo, hi in _spans(split.closed, PLANNED):
+            key = getattr(model, f"{by}_id")
+            q = (select(key, func.sum(model.seconds))
+                 .where(*_where(model, actor, f), *_time(model, lo, hi)).group_by(key))
+            for k, seconds in s.execute(q):
+                out[k] += seconds or 0.0
+    if split.open_start is not None:
+        now = split.now
+        current = now.replace(minute=0, second=0, microsecond=0)
+        seconds = case((PlannedHour.hour == current,
+                        PlannedHour.seconds * ((now - current) / HOUR)),
+                       else_=PlannedHour.seconds)
+        key = getattr(PlannedHour, f"{by}_id")
+        q = (select(key, func.sum(seconds))
+             .where(*_where(PlannedHour, actor, f),
+                    *_time(PlannedHour, split.open_start, split.open_end)).group_by(key))
+        for k, sec in s.execute(q):
+            out[k] += sec or 0.0
+    return dict(out)
 
 
 @dataclass
@@ -225,7 +299,7 @@ def headline(s: Session, actor: Actor, p: Period, f: Filters | None = None,
              with_planned: bool = True) -> Headline:
     f = f or Filters()
     topics, terminals, seconds, plays_ = set(), set(), 0.0, 0
-    for model, lo, hi in _spans(p):
+    for model, lo, hi in _spans(p, PLAYED):
         q = (select(model.topic_id, model.terminal_id, func.sum(model.seconds),
                     func.sum(model.plays))
              .where(*_where(model, actor, f), *_time(model, lo, hi))
@@ -236,15 +310,13 @@ def headline(s: Session, actor: Actor, p: Period, f: Filters | None = None,
             seconds += sec or 0.0
             plays_ += n or 0
     topics.discard(None)
-    planned = None
-    if with_planned and p.days <= MAX_PLANNED_DAYS:
-        planned = sum(r.extra["planned"] for r in planned_vs_played(s, actor, p, "terminal", f))
-    share = (seconds / planned) if planned else None
-    return Headline(len(topics), seconds, plays_, len(terminals), planned, share)
+    planned_total = sum(planned(s, actor, p, "community", f).values()) if with_planned else None
+    share = (seconds / planned_total) if planned_total else None
+    return Headline(len(topics), seconds, plays_, len(terminals), planned_total, share)
 
 
-def _terminals_in_scope(s: Session, actor: Actor, f: Filters) -> list[Terminal]:
-    q = (select(Terminal).join(Building).join(Community)
+def _terminals_in_scope(s: Session, actor: Actor, f: Filters) -> list:
+    q = (select(Terminal.id, Terminal.name, Terminal.created_at).join(Building).join(Community)
          .where(Community.street_id == actor.street_id))
     if not actor.is_street_admin:
         q = q.where(Building.community_id == actor.community_id)
@@ -252,99 +324,119 @@ def _terminals_in_scope(s: Session, actor: Actor, f: Filters) -> list[Terminal]:
                        (Building.community_id, f.community_id)):
         if value is not None:
             q = q.where(col == value)
-    return list(s.scalars(q.order_by(Terminal.id)))
+    return list(s.execute(q.order_by(Terminal.id)))
 
 
 def planned_vs_played(s: Session, actor: Actor, p: Period, by: str = "content",
                       f: Filters | None = None) -> list[Row]:
-    """Planned seconds (the resolver's timeline while the screen is planned on, up to now)
-    against played seconds, per content item or per terminal, with what the data says
-    about a shortfall: time offline, time with the screen off, time online while the
-    terminal said a file of its manifest was not in its cache yet ("file not ready"), and
-    time an emergency broadcast held the screen (pre-empted)."""
+    """Planned seconds (stored: what the schedules said while the screen was planned on,
+    from when the terminal existed, up to now) against played seconds, per topic, content,
+    terminal, building or community. By terminal, with what the data says about a
+    shortfall: time offline, time with the screen off, time online while the terminal
+    said a file of its manifest was not in its cache yet ("file not ready"), and time an
+    emergency broadcast held the screen (pre-empted)."""
     f = f or Filters()
-    if by not in ("content", "terminal"):
-        raise Invalid(N_("Planned against played is by content or by terminal."), field="by")
-    if p.days > MAX_PLANNED_DAYS:
-        raise Invalid(N_("Planned against played covers at most %(max)d days."), field="to",
-                      max=MAX_PLANNED_DAYS)
-    end = min(p.end, utcnow())
-    planned: dict[int, float] = defaultdict(float)
-    labels: dict[int, str] = {}
-    terminals = _terminals_in_scope(s, actor, f)
-    for t in terminals:
-        if p.start >= end:
-            break
-        plan = pm.compile_plan(manifests.build_plan(s, t))
-        for seg in pm.timeline(plan, p.start, end):
-            item = seg.item
-            if item is None or (f.topic_id and item.topic_id != f.topic_id) or (
-                    f.content_id and item.content_id != f.content_id):
-                continue
-            if not pm.screen_state(plan, seg.start).on:
-                continue
-            planned[item.content_id if by == "content" else t.id] += seg.seconds
-        labels[t.id] = t.name
+    plan = planned(s, actor, p, by, f)
     played = {r.key: r for r in playback(s, actor, p, by, f)}
-    uptime = _uptime(s, [t.id for t in terminals], p) if by == "terminal" else {}
-    preempted = _broadcast_seconds(s, [t.id for t in terminals], p) if by == "terminal" else {}
-    keys = set(planned) | set(played)
-    if by == "content":
-        labels.update(dict(s.execute(select(ContentItem.id, ContentItem.title)
-                                     .where(ContentItem.id.in_(keys))).all()))
+    keys = set(plan) | set(played)
+    labels = _labels(s, by, keys)
     rows = []
-    for key in sorted(keys, key=lambda k: -planned.get(k, 0.0)):
+    for key in sorted(keys, key=lambda k: (-plan.get(k, 0.0), str(labels.get(k, k)))):
         got = played.get(key)
-        row = Row(key, labels.get(key, f"#{key}"), got.seconds if got else 0.0,
-                  got.plays if got else 0, {"planned": planned.get(key, 0.0)})
-        if by == "terminal":
-            online, lit, missing = uptime.get(key, (0.0, 0.0, 0.0))
-            span = (end - p.start).total_seconds()
-            row.extra.update(offline_seconds=max(0.0, span - online),
-                             screen_off_seconds=max(0.0, online - lit),
-                             file_not_ready_seconds=missing,
-                             broadcast_seconds=preempted.get(key, 0.0))
-        rows.append(row)
+        rows.append(Row(key, labels.get(key) or f"#{key}", got.seconds if got else 0.0,
+                        got.plays if got else 0, {"planned": plan.get(key, 0.0)}))
+    if by == "terminal":
+        _explain_shortfall(s, actor, p, f, rows)
     return rows
 
 
-def _broadcast_seconds(s: Session, terminal_ids: list[int], p: Period) -> dict[int, float]:
-    """Seconds each terminal showed full-screen broadcasts in the period (raw records: the
-    period of planned against played is short enough to be inside their retention)."""
-    full = select(Broadcast.content_id).where(Broadcast.mode == "full")
-    q = (select(PlayRecord.terminal_id, func.sum(PlayRecord.seconds))
-         .where(PlayRecord.terminal_id.in_(terminal_ids), PlayRecord.start >= p.start,
-                PlayRecord.start < p.end, PlayRecord.content_id.in_(full))
-         .group_by(PlayRecord.terminal_id))
-    return {tid: float(secs) for tid, secs in s.execute(q)}
+def _explain_shortfall(s: Session, actor: Actor, p: Period, f: Filters, rows: list[Row]
+                       ) -> None:
+    terminals = {t.id: t for t in _terminals_in_scope(s, actor, f)}
+    ids = [r.key for r in rows if r.key in terminals]
+    uptime = _uptime(s, ids, p)
+    preempted = _broadcast_seconds(s, actor, p, f)
+    end = min(p.end, utcnow())
+    for row in rows:
+        t = terminals.get(row.key)
+        if t is None:  # deleted since it played
+            continue
+        online, lit, missing = uptime.get(row.key, (0.0, 0.0, 0.0))
+        span = max(0.0, (end - max(p.start, t.created_at)).total_seconds())
+        row.extra.update(existed_seconds=span, online_seconds=online, screen_on_seconds=lit,
+                         offline_seconds=max(0.0, span - online),
+                         screen_off_seconds=max(0.0, online - lit),
+                         file_not_ready_seconds=missing,
+                         broadcast_seconds=preempted.get(row.key, 0.0))
+
+
+def _broadcast_seconds(s: Session, actor: Actor, p: Period, f: Filters) -> dict[int, float]:
+    """Seconds each terminal showed full-screen broadcasts in the period, from the play
+    rollups (kept for good, unlike raw records)."""
+    full = select(Broadcast.content_id).where(Broadcast.mode == "full").scalar_subquery()
+    out: dict[int, float] = defaultdict(float)
+    for model, lo, hi in _spans(p, PLAYED):
+        q = (select(model.terminal_id, func.sum(model.seconds))
+             .where(*_where(model, actor, f), *_time(model, lo, hi),
+                    model.content_id.in_(full))
+             .group_by(model.terminal_id))
+        for tid, seconds in s.execute(q):
+            out[tid] += seconds or 0.0
+    return dict(out)
 
 
 def _uptime(s: Session, terminal_ids: list[int], p: Period
             ) -> dict[int, tuple[float, float, float]]:
-    q = (select(UptimeHour.terminal_id, func.sum(UptimeHour.online_seconds),
-                func.sum(UptimeHour.screen_on_seconds),
-                func.sum(UptimeHour.cache_missing_seconds))
-         .where(UptimeHour.terminal_id.in_(terminal_ids), UptimeHour.hour >= p.start,
-                UptimeHour.hour < p.end).group_by(UptimeHour.terminal_id))
-    return {tid: (on or 0.0, lit or 0.0, missing or 0.0)
-            for tid, on, lit, missing in s.execute(q)}
+    """(online, screen on, file missing) seconds per terminal in the period."""
+    cols = ("online_seconds", "screen_on_seconds", "cache_missing_seconds")
+    out: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    if not terminal_ids:
+        return {}
+    split = _split(s, p)
+    parts = [(m, lo, hi) for m, lo, hi in _spans(split.closed, UPTIME)] if split.closed else []
+    if split.open_start is not None:
+        parts.append((UptimeHour, split.open_start, split.open_end))
+    for model, lo, hi in parts:
+        q = (select(model.terminal_id, *(func.sum(getattr(model, c)) for c in cols))
+             .where(model.terminal_id.in_(terminal_ids), *_time(model, lo, hi))
+             .group_by(model.terminal_id))
+        for tid, *sums in s.execute(q):
+            acc = out[tid]
+            for i, v in enumerate(sums):
+                acc[i] += v or 0.0
+    return {tid: (a[0], a[1], a[2]) for tid, a in out.items()}
 
 
-def uptime_by_day(s: Session, actor: Actor, p: Period, f: Filters | None = None) -> list[Row]:
-    f = f or Filters()
-    terminals = {t.id: t.name for t in _terminals_in_scope(s, actor, f)}
-    q = (select(UptimeHour.terminal_id, UptimeHour.hour, UptimeHour.online_seconds,
-                UptimeHour.screen_on_seconds)
-         .where(UptimeHour.terminal_id.in_(list(terminals)), UptimeHour.hour >= p.start,
-                UptimeHour.hour < p.end))
-    rows: dict[tuple, Row] = {}
-    for tid, hour, online, lit in s.execute(q):
-        day = hour.astimezone(TZ).strftime("%Y-%m-%d")
-        row = rows.setdefault((tid, day), Row((tid, day), f"{terminals[tid]} {day}",
-                                              extra={"online": 0.0, "screen_on": 0.0}))
-        row.extra["online"] += online
-        row.extra["screen_on"] += lit
-    return [rows[k] for k in sorted(rows)]
+# --- the report page -------------------------------------------------------------------
+
+TABLE_ROWS = 1000  # the page shows this many rows; the exports carry them all
+
+
+@dataclass
+class Page:
+    """Everything the report page shows, computed in one go (in a worker process)."""
+
+    rows: list[Row]
+    head: Headline
+    planned: list[Row]  # planned against played, by content
+    terminals: list[Row]  # the same by terminal, with uptime and the shortfall's reasons
+    topics: list[tuple[int, str]]
+    communities: list[tuple[int, str]]
+    buildings: list[tuple[int, str]]
+
+
+def page(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> Page:
+    rows = playback(s, actor, p, by, f)
+    terminals = planned_vs_played(s, actor, p, "terminal", f)
+    head = headline(s, actor, p, f, with_planned=False)
+    head.planned_seconds = sum(r.extra["planned"] for r in terminals)
+    head.share_played = (head.seconds / head.planned_seconds) if head.planned_seconds else None
+    return Page(
+        rows=rows, head=head, planned=planned_vs_played(s, actor, p, "content", f),
+        terminals=terminals,
+        topics=[(t.id, t.name) for t in topics.list_topics(s, actor, active_only=False)],
+        communities=[(c.id, c.name) for c in tree.list_communities(s, actor)],
+        buildings=[(b.id, b.name) for b in tree.list_buildings(s, actor)])
 
 
 # --- export ---------------------------------------------------------------------------

@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from server.db import utcnow
 from server.models import Building, ColourMode, Community, Role, Street, Terminal, TerminalTag
-from server.services import audit
+from server.services import audit, planned
 from server.services.access import Actor
 from server.services.changes import touch as touch_terminals
 from server.services.errors import N_, Conflict, Invalid, NotFound
@@ -207,6 +208,7 @@ def delete_terminal(s: Session, actor: Actor, terminal_id: int) -> None:
     actor.require_edit(t.building.community_id, "terminal")
     audit.record(s, actor, "delete", "terminal", t.id, label=t.name,
                  community_id=t.building.community_id, before=audit.snapshot(t, TERMINAL_FIELDS))
+    planned.forget(s, t.id, utcnow())
     s.delete(t)
     s.flush()
 

@@ -201,3 +201,50 @@ def test_dst_zone_keeps_the_invariants(plan: TerminalPlan, switch, off: int, fra
     assert all(a.end_us == b.start_us for a, b in zip(segs, segs[1:], strict=False))
     [seg] = [s for s in segs if s.start_us <= r.at_us < s.end_us]
     assert seg.sample(r.at_us)._replace(valid_until_us=0) == r._replace(valid_until_us=0)
+
+
+def _timeline_by_hour(plan: TerminalPlan, start: datetime, end: datetime) -> dict:
+    """The oracle: every timeline segment cut at UTC hours, counted where the screen is on."""
+    from playlists.clock import HOUR_US
+    from playlists.resolver import as_compiled
+
+    comp = as_compiled(plan)
+    on = comp.screen_on_spans_us(to_us(start), to_us(end))
+    out: dict = {}
+    for seg in timeline(plan, start, end):
+        if seg.item is None:
+            continue
+        for a, b in on:
+            x, y = max(a, seg.start_us), min(b, seg.end_us)
+            while x < y:
+                hour = x - x % HOUR_US
+                stop = min(hour + HOUR_US, y)
+                key = (hour, seg.item.content_id, seg.item.topic_id)
+                out[key] = out.get(key, 0) + stop - x
+                x = stop
+    return out
+
+
+@SETTINGS
+@given(plans(), offsets, st.integers(1, 3 * 86400 * 10**6))
+def test_planned_by_hour_equals_the_timeline_summed(plan: TerminalPlan, off: int, span: int):
+    start = at(off)
+    end = from_us(to_us(start) + span)
+    got = compile_plan(plan).planned_us(to_us(start), to_us(end))
+    assert got == _timeline_by_hour(plan, start, end)
+
+
+@SETTINGS
+@given(plans(fallback_ok=True), offsets, half_hours, half_hours, st.booleans())
+def test_planned_by_hour_leaves_out_screen_off_time(plan, off, a, b, on):
+    from playlists import ScreenPlan
+
+    screen = ScreenPlan(id=1, on=on, brightness=50, priority=0, windows=(Window(a, b),))
+    plan = TerminalPlan(1, schedules=plan.schedules, fallback=plan.fallback,
+                        screen_plans=(screen,))
+    start = at(off)
+    end = from_us(to_us(start) + 2 * 86400 * 10**6)
+    got = compile_plan(plan).planned_us(to_us(start), to_us(end))
+    assert got == _timeline_by_hour(plan, start, end)
+    lit = sum(y - x for x, y in compile_plan(plan).screen_on_spans_us(to_us(start), to_us(end)))
+    assert sum(got.values()) <= lit

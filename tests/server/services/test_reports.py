@@ -11,7 +11,7 @@ import pytest
 from player import protocol
 from server.db import db
 from server.models import Role
-from server.services import plays, reports
+from server.services import planned, plays, reports
 from server.services import schedules as sched
 from server.services.access import Actor
 from tests import helpers
@@ -96,14 +96,22 @@ def test_planned_against_played_agrees_with_a_hand_computed_case(w, monkeypatch)
     sched.create_schedule(db, editor, name="上午", playlist_id=pl.id, kind="normal",
                           recurrence=sched.Recurrence(windows=[("09:00", "10:00")]),
                           targets=[sched.TargetIn("terminal", w["t1"].id)])
+    w["t1"].created_at = datetime(2026, 11, 30, tzinfo=SH)
+    w["t1"].planned_until = None
     db.commit()
     # The day is over: 09:00-10:00 planned = 3600 s; the terminal played 45 minutes.
-    monkeypatch.setattr(reports, "utcnow", lambda: datetime(2026, 12, 2, tzinfo=SH))
+    now = datetime(2026, 12, 2, 0, 5, tzinfo=SH)
+    monkeypatch.setattr(reports, "utcnow", lambda: now)
     ingest(w["t1"], w["a"], datetime(2026, 12, 1, 9, 0, tzinfo=SH), 2700)
+    planned.refresh(db, now)
     p = reports.period(date(2026, 12, 1), None)
-    rows = reports.planned_vs_played(db, w["admin"], p, "content")
-    assert [(r.label, r.extra["planned"], r.seconds) for r in rows] == [("台风海报", 3600.0,
-                                                                         2700.0)]
+    # Read from the hour rows while the day is open, from the day rows once it is closed.
+    for close in (False, True):
+        if close:
+            assert planned.close_days(db, now + timedelta(minutes=10))[-1] == date(2026, 12, 1)
+        rows = reports.planned_vs_played(db, w["admin"], p, "content")
+        assert [(r.label, r.extra["planned"], r.seconds) for r in rows] == [("台风海报", 3600.0,
+                                                                             2700.0)]
     by_terminal = reports.planned_vs_played(db, w["admin"], p, "terminal")
     t1_row = next(r for r in by_terminal if r.key == w["t1"].id)
     assert t1_row.extra["offline_seconds"] == 86400.0  # no heartbeat was ever recorded

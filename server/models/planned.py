@@ -1,0 +1,72 @@
+"""Planned time, stored like played time (server/services/planned.py writes it).
+
+planned_hour is what the schedule says each terminal should show, per content and UTC
+hour, while its screen is planned on; it is written ahead and rewritten from the moment
+of any change that concerns the terminal. Once a local day is over, its hours are closed
+into planned_day and planned_month (and uptime_hour into uptime_day and uptime_month),
+so a report of any length reads months and days, and hours only for the days not yet
+closed. Rows carry building, community and topic like the played rollups, so one
+`_where` scopes both.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, UTCDateTime
+
+
+class PlannedHour(Base):
+    __tablename__ = "planned_hour"
+    # Reports read the open days by hour across all terminals: the index carries the
+    # scope and the sums, so SQLite answers from it alone.
+    __table_args__ = (Index("ix_planned_hour_hour", "hour", "community_id", "terminal_id",
+                            "content_id", "building_id", "topic_id", "seconds"),)
+    terminal_id: Mapped[int] = mapped_column(primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    content_id: Mapped[int] = mapped_column(primary_key=True)
+    # Where the terminal stood (as in play_hour): a move splits the hour it happens in.
+    building_id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int | None]
+    community_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+
+
+class PlannedDay(Base):
+    """A closed local day (Asia/Shanghai) of planned_hour."""
+
+    __tablename__ = "planned_day"
+    __table_args__ = (Index("ix_planned_day_topic_day", "topic_id", "day"),)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int | None]
+    community_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+
+
+class PlannedMonth(Base):
+    """The closed days of a local month (its first day), summed."""
+
+    __tablename__ = "planned_month"
+    __table_args__ = (Index("ix_planned_month_topic_month", "topic_id", "month"),)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int | None]
+    community_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+
+
+class ClosedDays(Base):
+    """Every local day before `before` is closed: its day and month rollups of planned
+    time and uptime are complete and its hour rows are no longer rewritten."""
+
+    __tablename__ = "closed_days"
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    before: Mapped[date] = mapped_column(Date)

@@ -1,0 +1,193 @@
+"""Planned time stored like played time: written ahead, rewritten after a change for exactly
+the hours it touches, starting when the terminal was created, closed into days and months,
+and equal to what the resolver's timeline says."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+import playlists as pm
+from server.db import SessionFactory, db
+from server.models import PlannedDay, PlannedHour, PlannedMonth, Role, Terminal
+from server.services import changes, manifests, planned
+from server.services import schedules as sched
+from server.services.access import Actor
+from tests import helpers
+
+SH = ZoneInfo("Asia/Shanghai")
+D = date(2026, 12, 1)  # a Tuesday
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=SH).astimezone(UTC)
+
+
+def hours_of(terminal_id: int) -> dict[str, float]:
+    """planned_hour of one terminal as {"MM-DD HH:MM" local: seconds}, zero rows left out."""
+    rows = db.execute(select(PlannedHour.hour, func.sum(PlannedHour.seconds))
+                      .where(PlannedHour.terminal_id == terminal_id)
+                      .group_by(PlannedHour.hour)).all()
+    return {h.astimezone(SH).strftime("%m-%d %H:%M"): round(sec, 6) for h, sec in rows if sec}
+
+
+@pytest.fixture
+def w(app, monkeypatch):
+    donghe = helpers.community("东和")
+    t = helpers.terminal(helpers.building(donghe, "1栋"))
+    t.created_at = at(D - timedelta(days=1), 0)
+    t.planned_until = None
+    db.commit()
+    editor = Actor.of(helpers.user(Role.editor, donghe))
+    item = helpers.approved_image(donghe, "台风海报", "防台风", seconds=10)
+    playlist = sched.create_playlist(db, editor, "夜间", [sched.EntryIn(item.id)])
+    db.commit()
+    clock = {"now": at(D, 12)}
+    monkeypatch.setattr(changes, "utcnow", lambda: clock["now"])
+    return {"t": t, "editor": editor, "item": item, "playlist": playlist, "clock": clock,
+            "donghe": donghe}
+
+
+def night_schedule(w, windows) -> int:
+    sc = sched.create_schedule(db, w["editor"], name="夜间", playlist_id=w["playlist"].id,
+                               kind="normal", recurrence=sched.Recurrence(windows=windows),
+                               targets=[sched.TargetIn("terminal", w["t"].id)])
+    db.commit()
+    return sc.id
+
+
+def test_a_schedule_edit_rewrites_exactly_the_hours_it_changes(w):
+    sid = night_schedule(w, [("23:00", "01:00")])
+    planned.refresh(db, w["clock"]["now"])  # D 12:00: written from creation to D+1's end
+    night = {"11-30 00:00": 3600.0, "11-30 23:00": 3600.0, "12-01 00:00": 3600.0,
+             "12-01 23:00": 3600.0, "12-02 00:00": 3600.0, "12-02 23:00": 3600.0}
+    assert hours_of(w["t"].id) == night
+    assert db.get(Terminal, w["t"].id).planned_until == at(D + timedelta(days=2), 0)
+
+    # At 12:00 on D the window grows to 22:00-02:00: from D's evening on, not before.
+    sched.update_schedule(db, w["editor"], sid,
+                          recurrence=sched.Recurrence(windows=[("22:00", "02:00")]))
+    db.commit()
+    assert db.get(Terminal, w["t"].id).replan_from == at(D, 12)
+    planned.refresh(db, at(D, 12, 0) + timedelta(seconds=5))
+    assert hours_of(w["t"].id) == {
+        "11-30 00:00": 3600.0, "11-30 23:00": 3600.0, "12-01 00:00": 3600.0,  # before
+        "12-01 22:00": 3600.0, "12-01 23:00": 3600.0, "12-02 00:00": 3600.0,
+        "12-02 01:00": 3600.0, "12-02 22:00": 3600.0, "12-02 23:00": 3600.0}
+    assert db.get(Terminal, w["t"].id).replan_from is None
+
+    # Switched off at 23:30 on D: that hour keeps its first half, the rest is gone.
+    w["clock"]["now"] = at(D, 23, 30)
+    sched.update_schedule(db, w["editor"], sid, active=False)
+    db.commit()
+    planned.refresh(db, at(D, 23, 31))
+    assert hours_of(w["t"].id) == {
+        "11-30 00:00": 3600.0, "11-30 23:00": 3600.0, "12-01 00:00": 3600.0,
+        "12-01 22:00": 3600.0, "12-01 23:00": 1800.0}
+
+
+def test_planned_time_starts_when_the_terminal_was_created(w):
+    night_schedule(w, [("00:00", "00:00")])  # all day
+    late = helpers.terminal(helpers.building(w["donghe"], "2栋"))
+    late.created_at = at(D, 15, 40)
+    late.planned_until = None
+    db.commit()
+    sched.update_schedule(db, w["editor"], db.scalar(select(sched.Schedule.id)),
+                          targets=[sched.TargetIn("community", w["donghe"].id)])
+    db.commit()
+    planned.refresh(db, at(D, 16))
+    hours = hours_of(late.id)
+    assert hours["12-01 15:00"] == 1200.0 and hours["12-01 16:00"] == 3600.0
+    assert "12-01 14:00" not in hours and len(hours) == 9 + 24  # 15:00..23:00, then D+1
+
+
+def test_days_close_into_day_and_month_rows_once(w):
+    night_schedule(w, [("23:00", "01:00")])
+    planned.refresh(db, at(D, 12))
+    assert planned.close_days(db, at(D, 12)) == [D - timedelta(days=1)]
+    # D is over at midnight but closes only ten minutes later.
+    assert planned.close_days(db, at(D + timedelta(days=1), 0, 5)) == []
+    assert planned.close_days(db, at(D + timedelta(days=1), 0, 15)) == [D]
+    assert planned.close_days(db, at(D + timedelta(days=1), 0, 20)) == []
+    days = dict(db.execute(select(PlannedDay.day, PlannedDay.seconds)).all())
+    assert days == {D - timedelta(days=1): 7200.0, D: 7200.0}
+    assert db.scalar(select(PlannedMonth.seconds).where(PlannedMonth.month == date(2026, 12, 1))
+                     ) == 7200.0
+    assert db.scalar(select(PlannedMonth.seconds).where(PlannedMonth.month == date(2026, 11, 1))
+                     ) == 7200.0
+    assert planned.closed_before(db) == D + timedelta(days=1)
+
+
+def test_a_change_during_the_write_leaves_the_terminal_marked(w, monkeypatch):
+    sid = night_schedule(w, [("23:00", "01:00")])
+    planned.refresh(db, at(D, 12))
+    sched.update_schedule(db, w["editor"], sid,
+                          recurrence=sched.Recurrence(windows=[("22:00", "02:00")]))
+    db.commit()
+    real = pm.planned_by_hour
+
+    def with_a_change_meanwhile(plan, start, end):
+        with SessionFactory() as other:  # another request, committed while this one computes
+            changes.touch(other, [w["t"].id])
+            other.commit()
+        return real(plan, start, end)
+
+    monkeypatch.setattr(pm, "planned_by_hour", with_a_change_meanwhile)
+    assert planned.refresh(db, at(D, 12, 1)) == 0
+    db.expire_all()
+    assert db.get(Terminal, w["t"].id).replan_from is not None
+    monkeypatch.setattr(pm, "planned_by_hour", real)
+    assert planned.refresh(db, at(D, 12, 2)) == 1
+    assert hours_of(w["t"].id)["12-01 22:00"] == 3600.0
+
+
+def test_a_deleted_terminal_plans_nothing_after_its_deletion(w):
+    night_schedule(w, [("00:00", "00:00")])
+    planned.refresh(db, at(D, 12))
+    planned.forget(db, w["t"].id, at(D, 12, 15))
+    db.commit()
+    hours = hours_of(w["t"].id)
+    assert hours["12-01 12:00"] == 900.0 and "12-01 13:00" not in hours
+
+
+def _old_path(plan, start: datetime, end: datetime) -> dict[int, float]:
+    """How reports computed planned seconds per content before they were stored."""
+    out: dict[int, float] = {}
+    for seg in pm.timeline(pm.compile_plan(plan), start, end):
+        if seg.item is not None and pm.screen_state(plan, seg.start).on:
+            out[seg.item.content_id] = out.get(seg.item.content_id, 0.0) + seg.seconds
+    return out
+
+
+def test_stored_planned_equals_the_resolvers_timeline(w):
+    """The old, computed-per-request path is the oracle, over several terminals and days."""
+    other = helpers.approved_image(w["donghe"], "垃圾分类", "垃圾分类", seconds=25)
+    both = sched.create_playlist(db, w["editor"], "日常", [sched.EntryIn(w["item"].id),
+                                                         sched.EntryIn(other.id)])
+    sched.create_schedule(db, w["editor"], name="日常", playlist_id=both.id, kind="normal",
+                          recurrence=sched.Recurrence(windows=[("07:00", "21:30")],
+                                                      weekdays=[0, 1, 2, 3, 4]),
+                          targets=[sched.TargetIn("community", w["donghe"].id)])
+    night_schedule(w, [("20:00", "08:00")])
+    sched.create_screen_plan(db, Actor.of(helpers.user(Role.community_admin, w["donghe"])),
+                             name="夜间关屏", screen_on=False, brightness=0,
+                             recurrence=sched.Recurrence(windows=[("01:00", "05:00")]),
+                             targets=[sched.TargetIn("community", w["donghe"].id)])
+    db.commit()
+    small = helpers.terminal(helpers.building(w["donghe"], "3栋"), 128, 64)
+    for t in (w["t"], small):
+        t.created_at, t.planned_until = at(D - timedelta(days=3), 0), None
+    db.commit()
+    planned.refresh(db, at(D, 12))
+    for t in (w["t"], small):
+        plan = manifests.build_plan(db, db.get(Terminal, t.id), D - timedelta(days=3))
+        for day in (D - timedelta(days=3), D - timedelta(days=2), D, D + timedelta(days=1)):
+            a, b = at(day, 0), at(day + timedelta(days=1), 0)
+            stored = dict(db.execute(
+                select(PlannedHour.content_id, func.sum(PlannedHour.seconds))
+                .where(PlannedHour.terminal_id == t.id, PlannedHour.hour >= a,
+                       PlannedHour.hour < b).group_by(PlannedHour.content_id)).all())
+            assert stored == pytest.approx(_old_path(plan, a, b)), (t.id, day)
