@@ -541,15 +541,3 @@ def planned_by_hour(
     counting only time the screen is planned on: what the server stores as planned time."""
     return {(from_us(h), c, t): us / US
             for (h, c, t), us in as_compiled(plan).planned_us(to_us(start), to_us(end)).items()}
-
-
-def planned_seconds_by_topic(
-    plan: TerminalPlan | CompiledPlan, start: datetime, end: datetime
-) -> dict[int, float]:
-    """Seconds each topic is planned to be on screen in [start, end) (screen power ignored)."""
-    totals: dict[int, int] = {}
-    for seg in as_compiled(plan).timeline_us(to_us(start), to_us(end)):
-        if seg.item is not None:
-            topic = seg.item.topic_id
-            totals[topic] = totals.get(topic, 0) + seg.end_us - seg.start_us
-    return {topic: us / US for topic, us in sorted(totals.items())}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from playlists_helpers import day, item, local, playlist, sched, utc, window
@@ -12,7 +12,7 @@ from playlists import (
     TerminalPlan,
     blobs_needed,
     compile_plan,
-    planned_seconds_by_topic,
+    planned_by_hour,
     resolve,
     screen_state,
     timeline,
@@ -223,8 +223,10 @@ def test_interleave_restarts_when_a_member_joins() -> None:
     assert r.item is not None and r.item.content_id == 12 and r.offset_s == 1
 
 
-def test_planned_seconds_by_topic() -> None:
-    # item(cid) has topic cid % 3: 1 -> topic 1, 2 -> topic 2, fallback 900 -> topic 0.
+def test_planned_by_hour() -> None:
+    # item(cid) has topic cid % 3; the fallback (900, 60 s) fills the hours around 08:00.
     s = sched(1, (item(1, 10), item(2, 30)), windows=(window("08:00", "09:00"),))
-    got = planned_seconds_by_topic(plan(s), local(2026, 12, 1, 7), local(2026, 12, 1, 10))
-    assert got == {0: 7200.0, 1: 900.0, 2: 2700.0}
+    got = planned_by_hour(plan(s), local(2026, 12, 1, 7, 30), local(2026, 12, 1, 10))
+    h = [local(2026, 12, 1, n).astimezone(UTC) for n in (7, 8, 9)]
+    assert got == {(h[0], 900, 0): 1800.0, (h[1], 1, 1): 900.0, (h[1], 2, 2): 2700.0,
+                   (h[2], 900, 0): 3600.0}
