@@ -14,6 +14,8 @@ ERROR_CODES: dict[str, str] = {
     "image_too_many_pixels": "Image pixel count over limit (params: width, height, pixels, "
     "limit_pixels).",
     "image_too_many_frames": "Animation has too many frames (params: frames, limit_frames).",
+    "image_over_decode_budget": "Frames x width x height over the decode budget, refused "
+    "before decoding (params: frames, width, height, pixels, limit_pixels).",
     "no_video_stream": "The container has no video stream (params: streams).",
     "corrupt_video": "The video cannot be opened or no frame decodes (params: detail).",
     "video_too_many_pixels": "Video frame size over limit (params: width, height, "
@@ -48,6 +50,16 @@ class ContentError(Exception):
         self.message = message
         self.params: dict[str, Any] = params
 
+    def __reduce__(self) -> tuple:
+        # Pickled whole (code, message, params): the server examines uploads in worker
+        # processes and the refusal must come back as it was raised. The default would
+        # call ContentError(str(self)) and fail for want of `message`.
+        return _rebuild, (type(self), self.args), self.__dict__
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form for API responses."""
         return {"code": self.code, "message": self.message, "params": self.params}
+
+
+def _rebuild(cls: type[ContentError], args: tuple) -> ContentError:
+    return cls.__new__(cls, *args)  # the state (code, message, params) is set by pickle

@@ -101,6 +101,11 @@ class Settings:
     scheduler: str = "embedded"
     scheduler_lease_s: float = 30.0  # a dead leader is replaced within 1 1/3 of this
     missed_heartbeats: int = 3  # a terminal silent for this many STATUS intervals is down
+    # CPU-heavy jobs (media decoding, notice rendering, exports) run in this many worker
+    # processes, each job under these limits (server/workpool.py), never on the event loop.
+    job_workers: int = 2
+    job_timeout_s: float = 120.0
+    job_memory_mb: int = 1024
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -129,7 +134,30 @@ class Settings:
             scheduler=_choice(env, "SIGNAGE_SCHEDULER", ("embedded", "off")),
             scheduler_lease_s=float(env.get("SIGNAGE_SCHEDULER_LEASE_S") or 30),
             missed_heartbeats=int(env.get("SIGNAGE_MISSED_HEARTBEATS") or 3),
+            job_workers=_number(env, "SIGNAGE_JOB_WORKERS", 2, int, 1),
+            job_timeout_s=_number(env, "SIGNAGE_JOB_TIMEOUT_S", 120.0, float, 1.0),
+            job_memory_mb=_number(env, "SIGNAGE_JOB_MEMORY_MB", 1024, int, 32),
         )
+
+    def child_environ(self) -> dict[str, str]:
+        """The environment of a child process (a job worker, server/workpool.py): this
+        process's, with these settings written as the variables `from_env` reads, so the
+        child sees the same effective settings. Tests build apps from a dict that is not
+        os.environ, so inheriting the environment alone would not do."""
+        env = {
+            **os.environ,
+            "SIGNAGE_DATA_DIR": str(self.data_dir),
+            "SIGNAGE_DATABASE_URL": self.database_url,
+            "SIGNAGE_SECRET_KEY": self.secret_key,
+            "SIGNAGE_NODE_NAME": self.node_name,
+            "SIGNAGE_MAX_UPLOAD_BYTES": str(self.max_upload_bytes),
+            "SIGNAGE_JOB_WORKERS": str(self.job_workers),
+            "SIGNAGE_JOB_TIMEOUT_S": str(self.job_timeout_s),
+            "SIGNAGE_JOB_MEMORY_MB": str(self.job_memory_mb),
+        }
+        if self.font:
+            env["SIGNAGE_FONT"] = self.font
+        return env
 
     @property
     def blob_dir(self) -> Path:

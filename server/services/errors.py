@@ -22,6 +22,16 @@ class ServiceError(Exception):
         self.params = {"field": field, **params}
         super().__init__(message % self.params)
 
+    def __reduce__(self) -> tuple:
+        # Pickled whole (template, field, params, and a code or status set on the
+        # instance): an error raised in a job worker process (server/workpool.py) comes
+        # back as it was. The default would call the class with the formatted text only.
+        return _rebuild, (type(self), self.args), self.__dict__
+
+
+def _rebuild(cls: type[ServiceError], args: tuple) -> ServiceError:
+    return cls.__new__(cls, *args)  # pickle then restores the instance's attributes
+
 
 # Nouns that appear as %(what)s in messages, listed so Babel extracts them.
 NOUNS = (N_("object"), N_("community"), N_("building"), N_("terminal"), N_("user"), N_("token"),
