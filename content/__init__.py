@@ -2,7 +2,8 @@
 
 Plain Python + Pillow + PyAV + fontTools; no web framework. The server calls:
 
-- `ingest(fileobj, filename, store, limits)` -> `IngestedBlob`
+- `ingest(fileobj, filename, store, limits, examine=...)` -> `IngestedBlob`; `examine_file`
+  is its CPU-heavy part (sniff, decode, thumbnail), for a caller to run elsewhere
 - `BlobStore(root)` for stored files
 - `render_notice(Notice, Target, RenderOptions)` -> `NoticeRender`
 
@@ -12,7 +13,7 @@ Every refusal is a `ContentError` with a stable `code` (see `ERROR_CODES`) and `
 from .blobstore import BlobStore, PendingBlob, validate_sha256
 from .errors import ERROR_CODES, ContentError
 from .fonts import FontSpec, find_cjk_font, missing_glyphs
-from .ingest import IngestedBlob, Limits, ingest
+from .ingest import Examined, IngestedBlob, Limits, examine_file, ingest
 from .names import safe_display_name
 from .notice import COLOR_MODES, Notice, NoticeRender, RenderOptions, Target, render_notice
 from .sniff import SniffedType, sniff_type
@@ -26,6 +27,7 @@ __all__ = [
     "TEMPLATES",
     "BlobStore",
     "ContentError",
+    "Examined",
     "FontSpec",
     "IngestedBlob",
     "Limits",
@@ -35,6 +37,7 @@ __all__ = [
     "RenderOptions",
     "SniffedType",
     "Target",
+    "examine_file",
     "find_cjk_font",
     "ingest",
     "missing_glyphs",

@@ -50,6 +50,8 @@ def validate_video(path: Path, fmt: str, *, max_pixels: int) -> VideoInfo:
     """Open with PyAV, check the video stream and decode its first frame."""
     try:
         container = av.open(str(path), mode="r")
+    except MemoryError:  # av.error.MemoryError too: the server reports it as such
+        raise
     except Exception as exc:  # av.FFmpegError subclasses, plus OSError for odd files
         raise _corrupt(exc) from None
     with container:
@@ -79,6 +81,8 @@ def validate_video(path: Path, fmt: str, *, max_pixels: int) -> VideoInfo:
                 if frames:
                     frame = frames[0]
                     break
+        except MemoryError:
+            raise
         except Exception as exc:
             raise _corrupt(exc) from None
         if frame is None:

@@ -8,7 +8,8 @@ from datetime import date
 
 from flask_babel import gettext
 
-from server.services import reports
+from server import workpool
+from server.services import exports, reports
 from server.services.errors import N_, Invalid
 
 FILTERS = ("topic_id", "content_id", "terminal_id", "building_id", "community_id")
@@ -57,13 +58,16 @@ def headers() -> dict[str, str]:
 
 
 def export(rows: list[reports.Row], req: Request, fmt: str) -> tuple[bytes, str, str]:
-    cols, data = reports.table(rows, req.by, headers())
+    """The file's bytes, type and name. The file is built in a job worker (a year of
+    rows by terminal makes a workbook of seconds of CPU); the rows are read here."""
+    if fmt not in ("csv", "xlsx"):
+        raise Invalid(N_("The format is csv, xlsx or json."), field="format")
+    cols, data = exports.table(rows, req.by, headers())
     name = f"playback_{req.by}_{req.period.first}_{req.period.last}"
     if fmt == "csv":
-        return reports.to_csv(cols, data), "text/csv; charset=utf-8", name + ".csv"
-    if fmt == "xlsx":
-        title = gettext("Playback by %(by)s", by=headers()[req.by])
-        return (reports.to_xlsx(cols, data, title),
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                name + ".xlsx")
-    raise Invalid(N_("The format is csv, xlsx or json."), field="format")
+        return (workpool.run(exports.to_csv, cols, data), "text/csv; charset=utf-8",
+                name + ".csv")
+    title = gettext("Playback by %(by)s", by=headers()[req.by])
+    return (workpool.run(exports.to_xlsx, cols, data, title),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            name + ".xlsx")

@@ -54,6 +54,24 @@ def png_declaring(width: int, height: int) -> bytes:
             + _png_chunk(b"IEND", b""))
 
 
+def gif_on_canvas(width: int, height: int, frames: int, *, decodable: bool = True) -> bytes:
+    """An animated GIF whose canvas (logical screen) is width x height, written by hand:
+    each frame changes one pixel, so a 2000x2000 canvas of hundreds of frames is a few
+    kB on disk, yet a decoder composes the whole canvas for every frame. With
+    `decodable=False` each frame's LZW data is garbage: any attempt to decode it fails."""
+    out = bytearray(b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0))
+    out += bytes((0, 0, 0, 255, 160, 0))  # global colour table: black, amber
+    out += b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"  # loop forever
+    for i in range(frames):
+        out += b"\x21\xf9\x04\x04\x04\x00\x00\x00"  # 40 ms, keep the previous frame
+        out += b"\x2c" + struct.pack("<HHHHB", i % width, (i // width) % height, 1, 1, 0)
+        # LZW, minimum code size 2 (3-bit codes): clear (4), the pixel, end (5).
+        codes = 4 | (i % 2) << 3 | 5 << 6
+        data = struct.pack("<H", codes) if decodable else b"\xff\xff\xff"
+        out += b"\x02" + bytes((len(data),)) + data + b"\x00"
+    return bytes(out + b"\x3b")
+
+
 ELF_BYTES = b"\x7fELF\x02\x01\x01\x00" + bytes(8) + b"\x02\x00\x3e\x00" + bytes(200)
 
 # (encoder, container format, file suffix, expected codec name)

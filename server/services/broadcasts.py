@@ -178,11 +178,18 @@ def _typed_item(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
         raise Invalid(N_("%(field)s must be 1 to %(max)d characters."), field="text",
                       max=MAX_TEXT)
     title = (b.title or "").strip()
+    notice = contents.NoticeText(title=title, body=text)
+    notice.check()
+    # Rendered (in a job worker) before this transaction's first write, which may be the
+    # broadcast topic just below: on SQLite a write lock held while the request waits for
+    # the render would stall every other writer of the worker.
+    variants = contents.render_variants(contents.notice_sizes(s, actor.street_id, owner),
+                                        notice.title, notice.body, notice.footer,
+                                        notice.template, font)
     meta = contents.Meta(title=title or text[:TICKER_TITLE_CHARS],
                          topic_id=broadcast_topic(s, actor.street_id).id, community_id=owner,
                          tags=b.tags)
-    item = contents.create_notice(s, actor, store, meta,
-                                  contents.NoticeText(title=title, body=text), font)
+    item = contents.create_notice(s, actor, store, meta, notice, font, variants=variants)
     # Sent under the sender's authority (and audited with the reason), not reviewed.
     item.status, item.reviewed_by, item.reviewed_at = ContentStatus.approved, actor.id, utcnow()
     return item

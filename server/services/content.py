@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 import content as lib
+from server import workpool
 from server.db import utcnow
 from server.models import (
     Blob,
@@ -51,6 +52,11 @@ MESSAGES = {
                                 "%(limit_mp)s megapixels."),
     "image_too_many_frames": N_("The animation has %(frames)s frames; the limit is "
                                 "%(limit_frames)s."),
+    "image_over_decode_budget": N_("The animation has %(frames)s frames of "
+                                   "%(width)s×%(height)s pixels, %(mp)s megapixels to decode "
+                                   "in all; the limit is %(limit_mp)s megapixels. Use fewer "
+                                   "frames or a smaller size (an LED screen shows no more "
+                                   "than its own pixels)."),
     "no_video_stream": N_("The file has no video picture (it contains: %(streams)s)."),
     "corrupt_video": N_("The video is damaged and cannot be played."),
     "video_too_many_pixels": N_("The video frame of %(width)s×%(height)s pixels is too large."),
@@ -73,6 +79,8 @@ def _params(err: lib.ContentError) -> dict:
         p["limit_mb"] = f"{int(p['limit_bytes']) / 1024 / 1024:g}"
     if "limit_pixels" in p:
         p["limit_mp"] = f"{int(p['limit_pixels']) / 1_000_000:g}"
+    if p.get("pixels"):
+        p["mp"] = f"{int(p['pixels']) / 1_000_000:,.0f}"
     return p
 
 
@@ -187,13 +195,19 @@ def _apply_media(s: Session, store: lib.BlobStore, item: ContentItem,
     item.thumbnail_sha256 = _store_bytes(s, store, ing.thumbnail, ing.thumbnail_mime)
 
 
+def _examine(path, head: bytes, limits: lib.Limits) -> lib.Examined:
+    """Decoding and thumbnailing run in a job worker, under its memory and time limits
+    (JobFailed past them); the request only streams the bytes to disk."""
+    return workpool.run(lib.examine_file, path, head, limits)
+
+
 def upload(s: Session, actor: Actor, store: lib.BlobStore, stream, filename: str | None,
            meta: Meta, limits: lib.Limits) -> ContentItem:
     """Validate metadata first, then stream the file in; nothing is kept on refusal."""
     actor.require_role(*EDITORS)
     _check_meta(s, actor, meta)
     try:
-        ing = lib.ingest(stream, filename, store, limits)
+        ing = lib.ingest(stream, filename, store, limits, examine=_examine)
     except lib.ContentError as err:
         raise refusal(err, "file") from None
     item = _new_item(actor, ContentKind(ing.kind), meta)
@@ -211,11 +225,22 @@ def upload(s: Session, actor: Actor, store: lib.BlobStore, stream, filename: str
 
 
 @dataclass
+class Rendered:
+    """A notice rendered at one size, as its PNG files and what the renditions record."""
+
+    pages: list[bytes]  # PNG per page, or the one strip of a scrolling notice
+    mode: str  # "pages" | "scroll"
+    font_px: int
+    image_widths: list[int]  # per page (a scroll strip is wider than the screen)
+    scroll_speed_px_s: float | None
+
+
+@dataclass
 class Variant:
     width: int
     height: int
     colour_mode: ColourMode
-    render: lib.NoticeRender | None = None
+    render: Rendered | None = None
     error: Invalid | None = None
 
 
@@ -224,19 +249,40 @@ def notice_sizes(s: Session, street_id: int, community_id: int | None
     return tree.fleet_sizes(s, street_id, community_id) or list(DEFAULT_SIZES)
 
 
+def render_pngs(sizes: list[tuple[int, int, str]], title: str, body: str, footer: str,
+                template: str, font: str | None) -> list[Rendered | lib.ContentError]:
+    """The job itself (in a worker process): every size rendered and PNG-encoded, or the
+    ContentError that refused it. Plain values in and out, so they travel pickled."""
+    notice = lib.Notice(body=body, title=title, footer=footer or None, template=template)
+    out: list[Rendered | lib.ContentError] = []
+    for w, h, mode in sizes:
+        try:
+            r = lib.render_notice(notice, lib.Target(w, h, mode), lib.RenderOptions(font=font))
+        except lib.ContentError as err:
+            out.append(err)
+            continue
+        out.append(Rendered(r.png_pages(), r.mode, r.font_px, [im.width for im in r.images],
+                            r.scroll_speed_px_s))
+    return out
+
+
 def render_variants(sizes: Iterable[tuple[int, int, ColourMode]], title: str, body: str,
                     footer: str, template: str, font: str | None = None) -> list[Variant]:
-    """Render the notice at every size; each variant holds its image(s) or its refusal."""
-    notice = lib.Notice(body=body, title=title, footer=footer or None, template=template)
+    """Render the notice at every size, in a job worker (one job for all sizes: a typed
+    broadcast reaches every size of the fleet); each variant holds its PNG page(s) or its
+    refusal. Call it before writing anything in the transaction: on SQLite a write lock
+    held while the request waits would stall every other writer."""
+    sizes = list(sizes)
+    results = workpool.run(render_pngs, [(w, h, mode.value) for w, h, mode in sizes], title,
+                           body, footer, template, font)
     out = []
-    for w, h, mode in sizes:
+    for (w, h, mode), result in zip(sizes, results, strict=True):
         v = Variant(w, h, mode)
-        try:
-            v.render = lib.render_notice(notice, lib.Target(w, h, mode.value),
-                                         lib.RenderOptions(font=font))
-        except lib.ContentError as err:
-            v.error = refusal(err, "notice_template" if err.code == "invalid_template"
+        if isinstance(result, lib.ContentError):
+            v.error = refusal(result, "notice_template" if result.code == "invalid_template"
                               else "notice_body")
+        else:
+            v.render = result
         out.append(v)
     return out
 
@@ -253,12 +299,12 @@ def _store_renditions(s: Session, store: lib.BlobStore, item: ContentItem,
     s.flush()
     for v in variants:
         assert v.render is not None
-        for page, png in enumerate(v.render.png_pages()):
+        for page, png in enumerate(v.render.pages):
             item.renditions.append(NoticeRendition(
                 width=v.width, height=v.height, colour_mode=v.colour_mode, page=page,
                 mode=v.render.mode, scroll_speed_px_s=v.render.scroll_speed_px_s,
                 font_px=v.render.font_px, blob_sha256=_store_bytes(s, store, png, "image/png"),
-                image_width=v.render.images[page].width,
+                image_width=v.render.image_widths[page],
             ))
 
 
@@ -282,12 +328,16 @@ class NoticeText:
 
 
 def create_notice(s: Session, actor: Actor, store: lib.BlobStore, meta: Meta,
-                  text: NoticeText, font: str | None = None) -> ContentItem:
+                  text: NoticeText, font: str | None = None,
+                  variants: list[Variant] | None = None) -> ContentItem:
+    """`variants`: already rendered for meta's community, by a caller that must write
+    before calling (see render_variants on why rendering comes before any write)."""
     actor.require_role(*EDITORS)
     _check_meta(s, actor, meta)
     text.check()
-    variants = render_variants(notice_sizes(s, actor.street_id, meta.community_id),
-                               text.title, text.body, text.footer, text.template, font)
+    if variants is None:
+        variants = render_variants(notice_sizes(s, actor.street_id, meta.community_id),
+                                   text.title, text.body, text.footer, text.template, font)
     _first_error(variants)
     item = _new_item(actor, ContentKind.notice, meta)
     item.notice_title, item.notice_body = text.title, text.body
@@ -362,6 +412,7 @@ def update(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, *,
     item = _editable(s, actor, item_id)
     before = audit.snapshot(item, ITEM_FIELDS)
     screen = False
+    merged = None
     if meta:
         merged = Meta(
             title=meta.get("title", item.title), topic_id=meta.get("topic_id", item.topic_id),
@@ -372,25 +423,32 @@ def update(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, *,
             tags=meta.get("tags", item.tags),
         )
         _check_meta(s, actor, merged)
-        screen |= (merged.valid_from, merged.valid_until, merged.duration_s) != (
-            item.valid_from, item.valid_until, item.duration_s)
-        item.title, item.topic_id, item.tags = merged.title, merged.topic_id, merged.tags
-        item.community_id = merged.community_id
-        item.valid_from, item.valid_until = merged.valid_from, merged.valid_until
-        item.duration_s = merged.duration_s
+    variants = None
     if text is not None:
         if item.kind != ContentKind.notice:
             raise Invalid(N_("Only notices have text."), field="notice_body")
         text.check()
         if (text.title, text.body, text.footer, text.template) != (
                 item.notice_title, item.notice_body, item.notice_footer, item.notice_template):
-            variants = render_variants(notice_sizes(s, actor.street_id, item.community_id),
+            # Rendered before the item changes: a change would be flushed by the sizes'
+            # query and hold the write lock while the request waits for the render.
+            community_id = merged.community_id if merged else item.community_id
+            variants = render_variants(notice_sizes(s, actor.street_id, community_id),
                                        text.title, text.body, text.footer, text.template, font)
             _first_error(variants)
-            item.notice_title, item.notice_body = text.title, text.body
-            item.notice_footer, item.notice_template = text.footer, text.template
-            _store_renditions(s, store, item, variants)
-            screen = True
+    if merged:
+        screen |= (merged.valid_from, merged.valid_until, merged.duration_s) != (
+            item.valid_from, item.valid_until, item.duration_s)
+        item.title, item.topic_id, item.tags = merged.title, merged.topic_id, merged.tags
+        item.community_id = merged.community_id
+        item.valid_from, item.valid_until = merged.valid_from, merged.valid_until
+        item.duration_s = merged.duration_s
+    if variants is not None:
+        assert text is not None
+        item.notice_title, item.notice_body = text.title, text.body
+        item.notice_footer, item.notice_template = text.footer, text.template
+        _store_renditions(s, store, item, variants)
+        screen = True
     if screen:
         _screen_changed(s, actor, item)
     item.updated_at = utcnow()
@@ -409,7 +467,7 @@ def replace_file(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, s
         raise Invalid(N_("A notice has no file; edit its text instead."), field="file")
     before = audit.snapshot(item, ITEM_FIELDS) | {"sha256": item.blob_sha256}
     try:
-        ing = lib.ingest(stream, filename, store, limits)
+        ing = lib.ingest(stream, filename, store, limits, examine=_examine)
     except lib.ContentError as err:
         raise refusal(err, "file") from None
     _apply_media(s, store, item, ing)

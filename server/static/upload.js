@@ -1,5 +1,7 @@
 // Drag-and-drop uploads: each file is sent as the raw request body (streamed to disk on
-// the server), with its own progress bar and its own answer.
+// the server), with its own progress bar and its own answer. Once the bytes are sent the
+// server still decodes and checks the file (in a worker process, up to a minute or two
+// for a long clip): the row then says so, so long work looks long and not stuck.
 (function () {
   const form = document.getElementById("upload-form");
   const input = document.getElementById("files");
@@ -17,13 +19,34 @@
 
   function send(file) {
     const li = document.createElement("li");
+    li.className = "sending";
     const label = document.createElement("div");
     label.textContent = file.name;
     const bar = document.createElement("progress");
     bar.max = 100; bar.value = 0;
     const status = document.createElement("small");
+    status.className = "upload-status";
+    status.textContent = "0%";
     li.append(label, bar, status);
     list.append(li);
+
+    function processing() {
+      if (!li.classList.contains("sending")) return;
+      li.classList.replace("sending", "processing");
+      bar.removeAttribute("value"); // an indeterminate bar: the server is working
+      status.textContent = form.dataset.processing;
+      status.setAttribute("aria-busy", "true");
+    }
+
+    function failed(message) {
+      li.classList.remove("sending", "processing");
+      li.classList.add("failed");
+      bar.value = 0;
+      status.removeAttribute("aria-busy");
+      status.className = "upload-status error";
+      status.setAttribute("role", "alert");
+      status.textContent = form.dataset.failed + ": " + message;
+    }
 
     const params = meta();
     params.set("title", file.name.replace(/\.[^.]+$/, "").slice(0, 120) || file.name);
@@ -32,24 +55,30 @@
     xhr.setRequestHeader("X-CSRFToken", form.dataset.csrf);
     xhr.setRequestHeader("X-Filename", encodeURIComponent(file.name));
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
-    xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = (100 * e.loaded) / e.total; };
+    xhr.upload.onprogress = (e) => {
+      if (!e.lengthComputable || !li.classList.contains("sending")) return;
+      const pct = Math.floor((100 * e.loaded) / e.total);
+      bar.value = pct;
+      status.textContent = pct + "%";
+    };
+    xhr.upload.onload = processing; // every byte sent; the answer comes after the checks
     xhr.onload = () => {
       let body = {};
       try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
       if (xhr.status === 201) {
+        li.classList.remove("sending", "processing");
+        li.classList.add("done");
         bar.value = 100;
+        status.removeAttribute("aria-busy");
+        status.textContent = "";
         const a = document.createElement("a");
         a.href = body.url; a.textContent = form.dataset.done;
         status.append(a);
-        li.classList.add("done");
       } else {
-        li.classList.add("failed");
-        status.className = "error";
-        status.textContent = form.dataset.failed + ": " +
-          ((body.error && body.error.message) || xhr.status + " " + xhr.statusText);
+        failed((body.error && body.error.message) || xhr.status + " " + xhr.statusText);
       }
     };
-    xhr.onerror = () => { li.classList.add("failed"); status.className = "error"; status.textContent = form.dataset.failed; };
+    xhr.onerror = () => failed(form.dataset.network);
     xhr.send(file);
   }
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 from datetime import datetime
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
@@ -81,10 +80,8 @@ def _text(form: NoticeForm) -> svc.NoticeText:
                           template=form.notice_template.data)
 
 
-def _data_url(image) -> str:
-    buf = io.BytesIO()
-    image.save(buf, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+def _data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def _previews(form: NoticeForm) -> list[dict]:
@@ -97,7 +94,7 @@ def _previews(form: NoticeForm) -> list[dict]:
                                  text.body, text.footer, text.template, settings().font):
         out.append({
             "width": v.width, "height": v.height, "mode": v.colour_mode.value,
-            "images": [_data_url(im) for im in v.render.images] if v.render else [],
+            "images": [_data_url(png) for png in v.render.pages] if v.render else [],
             "layout": v.render.mode if v.render else None,
             "font_px": v.render.font_px if v.render else None,
             "error": translate(v.error) if v.error else None,

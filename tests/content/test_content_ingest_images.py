@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from content import BlobStore, ContentError, Limits, ingest
+from content import BlobStore, ContentError, Limits, examine_file, ingest
 from tests.media import (
     ELF_BYTES,
     CountingStream,
     animated_gif,
     animated_webp,
+    gif_on_canvas,
     image_bytes,
     png_declaring,
     stored_files,
@@ -123,6 +124,58 @@ def test_pixel_limit_is_configurable(store: BlobStore) -> None:
     assert err.code == "image_too_many_pixels"
     assert err.params == {"width": 300, "height": 200, "pixels": 60_000,
                           "limit_pixels": 50_000}
+
+
+def test_animation_over_the_decode_budget_is_refused_before_decoding(store: BlobStore) -> None:
+    # 126 frames on a 2000x2000 canvas: 504 megapixels to decode, over the default 500.
+    # Every frame's data is garbage: had anything been decoded, it would be corrupt_image.
+    data = gif_on_canvas(2000, 2000, 126, decodable=False)
+    assert len(data) < 10_000
+    err = _refused(store, data, "big.gif")
+    assert err.code == "image_over_decode_budget"
+    assert err.params == {"frames": 126, "width": 2000, "height": 2000,
+                          "pixels": 504_000_000, "limit_pixels": 500_000_000}
+
+
+def test_the_same_garbage_under_the_budget_is_decoded_and_refused_as_damaged(
+        store: BlobStore) -> None:
+    err = _refused(store, gif_on_canvas(2000, 2000, 124, decodable=False), "big.gif")
+    assert err.code == "corrupt_image"
+
+
+def test_an_led_sized_animation_fits_the_default_decode_budget(store: BlobStore) -> None:
+    blob = ingest(io.BytesIO(gif_on_canvas(384, 192, 2000)), "ticker.gif", store)
+    assert (blob.width, blob.height, blob.frame_count, blob.animated) == (384, 192, 2000, True)
+    assert blob.duration_s == pytest.approx(80.0)
+
+
+def test_decode_budget_is_configurable(store: BlobStore) -> None:
+    err = _refused(store, animated_gif(frames=5, w=120, h=80), "anim.gif",
+                   Limits(max_decode_pixels=40_000))
+    assert (err.code, err.params["pixels"]) == ("image_over_decode_budget", 48_000)
+
+
+def test_examining_is_injected_and_gets_the_received_file(store: BlobStore) -> None:
+    seen = []
+
+    def elsewhere(path: Path, head: bytes, limits: Limits):
+        seen.append((path.read_bytes()[:len(head)] == head, path.parent == store.tmp_dir))
+        return examine_file(path, head, limits)
+
+    blob = ingest(io.BytesIO(image_bytes("JPEG", 64, 32)), "a.jpg", store, examine=elsewhere)
+    assert seen == [(True, True)] and blob.width == 64
+
+
+def test_a_failing_examiner_leaves_nothing_on_disk(store: BlobStore) -> None:
+    class WorkerDied(Exception):
+        pass
+
+    def dies(path: Path, head: bytes, limits: Limits):
+        raise WorkerDied
+
+    with pytest.raises(WorkerDied):
+        ingest(io.BytesIO(image_bytes("JPEG", 64, 32)), "a.jpg", store, examine=dies)
+    assert stored_files(store) == []
 
 
 def test_elf_renamed_jpg(store: BlobStore) -> None:

@@ -60,6 +60,18 @@ def test_a_bad_upload_answers_in_chinese(client, world):
     assert "不是支持的图片或视频格式" in r.json["error"]["message"]
 
 
+def test_an_animation_over_the_decode_budget_answers_in_chinese(client, world):
+    helpers.login(client, world["editor"])
+    page = client.get("/content/upload").get_data(as_text=True)
+    token = page.split('data-csrf="')[1].split('"')[0]
+    r = _upload(client, world, media.gif_on_canvas(2000, 2000, 300), token)
+    assert r.status_code == 422
+    assert r.json["error"]["code"] == "image_over_decode_budget"
+    message = r.json["error"]["message"]
+    assert "300 帧" in message and "2000×2000" in message and "上限为 500 百万像素" in message
+    assert db.query(ContentItem).count() == 0
+
+
 def _notice_form(client, world, action: str, body: str):
     page = client.get("/content/notice/new").get_data(as_text=True)
     return client.post("/content/notice/new", data={
