@@ -53,6 +53,16 @@ def post_worker_init(worker) -> None:
     from server import checkpointer
 
     checkpointer.start_for(worker.wsgi.extensions.get("signage_engine"))
+    from server import looplag, workpool
+
+    # CPU-heavy work (decoding uploads, rendering notices, exports) goes to job worker
+    # processes started now, warm, so this worker's event loop stays with the terminals.
+    settings = worker.wsgi.config.get("SIGNAGE")
+    if settings is not None:  # None: the bench's bare app
+        workpool.start(settings)
+    # How late the loop runs (/healthz), and who held it when it stalls (a WARNING).
+    looplag.start()
+    worker.wsgi.wsgi_app = looplag.LabelRequests(worker.wsgi.wsgi_app)
     # What start-up made (modules, mappers, the font map) lives as long as the worker: keep
     # it out of the collector's full passes, which otherwise walked 300,000 objects and
     # stalled the worker for 0.15-0.2 s at a time (docs/benchmarks.md).
@@ -60,6 +70,9 @@ def post_worker_init(worker) -> None:
 
 
 def worker_exit(server, worker) -> None:
+    from server import looplag, workpool
     from server.scheduler import stop_embedded
 
     stop_embedded()  # hands the lease over at once instead of after it expires
+    workpool.stop()
+    looplag.stop()

@@ -17,6 +17,7 @@ from flask import Flask
 from socketio.exceptions import ConnectionRefusedError
 
 from player import protocol
+from server import looplag
 from server.db import db, session_scope, utcnow
 from server.extensions import socketio
 from server.hub import room, staff
@@ -44,10 +45,12 @@ def register(app: Flask) -> None:
         socketio.server.on(event, fn, namespace=NS)
 
 
-def _in_app(fn: Callable) -> Callable:
+def _in_app(fn: Callable, event: str) -> Callable:
+    label = f"socket {NS} {event}"  # names the event in a stall report (server/looplag.py)
+
     @functools.wraps(fn)
     def in_app(*args):
-        with _app[0].app_context():
+        with looplag.activity(label), _app[0].app_context():
             return fn(*args)
 
     return in_app
@@ -55,7 +58,7 @@ def _in_app(fn: Callable) -> Callable:
 
 def on(event: str):
     def wrap(fn):
-        _handlers[event] = _in_app(fn)
+        _handlers[event] = _in_app(fn, event)
         return fn
 
     return wrap
@@ -165,7 +168,7 @@ def batched(name: str, check, write, linger_s: float = 0.005):
     the whole batch in one query, so a revocation still bites at the next event. Only the
     batch's writer needs an app context: an event that waits for it does no database work
     (pushing a context per event was a twentieth of the worker's time)."""
-    group = GroupCommit(_in_app(write), linger_s)
+    group = GroupCommit(_in_app(write, f"{name} (group commit)"), linger_s)
 
     def inner(sid, payload=None):
         tid = connections.get(sid)
