@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from server import workpool
 from server.db import utcnow
 from server.models import ApiToken, Community, Role, User
 from server.services import audit
@@ -26,8 +27,17 @@ TOKEN_PREFIX = "sgn_"
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
+# scrypt is slow on purpose (0.1 s to check, 0.2 s to hash, up to 0.7 s measured on a busy
+# 2-core box): CPU work, so it runs in a job worker, not on the event loop the terminals'
+# heartbeats share (the loop-lag monitor named POST /login as the worst stall).
+
+
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
+    return workpool.run(generate_password_hash, password, method="scrypt")
+
+
+def _matches(password_hash: str, password: str) -> bool:
+    return workpool.run(check_password_hash, password_hash, password)
 
 
 def check_password_strength(password: str) -> None:
@@ -42,9 +52,9 @@ def authenticate(s: Session, username: str, password: str) -> User | None:
     """The user, or None. Callers show one generic message either way."""
     user = s.scalar(select(User).where(User.username == username.strip()))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        _matches(_DUMMY_HASH, password)
         return None
-    if not check_password_hash(user.password_hash, password) or not user.active:
+    if not _matches(user.password_hash, password) or not user.active:
         return None
     return user
 
@@ -131,7 +141,7 @@ def update_user(s: Session, actor: Actor, user_id: int, **changes: object) -> Us
 
 
 def change_own_password(s: Session, user: User, old: str, new: str) -> None:
-    if not check_password_hash(user.password_hash, old):
+    if not _matches(user.password_hash, old):
         raise Invalid(N_("The current password is wrong."), field="old_password")
     check_password_strength(new)
     user.password_hash = hash_password(new)
