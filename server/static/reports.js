@@ -18,8 +18,8 @@
 // save link as) is left to the browser.
 (function () {
   const zh = (document.documentElement.lang || "zh").startsWith("zh");
-  const words = zh ? { working: "正在生成…", failed: "导出失败" }
-                   : { working: "Generating…", failed: "Export failed" };
+  const words = zh ? { working: "正在生成…", failed: "导出失败：" }
+                   : { working: "Generating…", failed: "Export failed: " };
   const links = ["export-csv", "export-xlsx"].map((id) => document.getElementById(id)).filter(Boolean);
   if (!links.length || !window.fetch || !window.URL) return;
   const note = document.createElement("span");
@@ -65,7 +65,7 @@
         setTimeout(() => URL.revokeObjectURL(url), 60000);
       } catch (err) {
         note.className = "error";
-        note.textContent = " " + words.failed + ": " + err.message;
+        note.textContent = " " + words.failed + err.message;
       } finally {
         link.removeAttribute("aria-busy");
         link.textContent = label;

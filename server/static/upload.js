@@ -22,7 +22,7 @@
     li.className = "sending";
     const label = document.createElement("div");
     label.textContent = file.name;
-    const bar = document.createElement("progress");
+    let bar = document.createElement("progress");
     bar.max = 100; bar.value = 0;
     const status = document.createElement("small");
     status.className = "upload-status";
@@ -38,10 +38,18 @@
       status.setAttribute("aria-busy", "true");
     }
 
+    // A bar made indeterminate does not draw its value again in Chromium: a fresh one does.
+    function settle(value) {
+      const fresh = document.createElement("progress");
+      fresh.max = 100; fresh.value = value;
+      bar.replaceWith(fresh);
+      bar = fresh;
+    }
+
     function failed(message) {
       li.classList.remove("sending", "processing");
       li.classList.add("failed");
-      bar.value = 0;
+      settle(0);
       status.removeAttribute("aria-busy");
       status.className = "upload-status error";
       status.setAttribute("role", "alert");
@@ -68,7 +76,7 @@
       if (xhr.status === 201) {
         li.classList.remove("sending", "processing");
         li.classList.add("done");
-        bar.value = 100;
+        settle(100);
         status.removeAttribute("aria-busy");
         status.textContent = "";
         const a = document.createElement("a");
