@@ -59,3 +59,30 @@ def test_bad_scale_out_settings_name_the_variable(tmp_path, name, value, says):
                            name: value})
     assert says in str(err.value)
 
+
+
+def test_job_settings_and_what_a_job_worker_inherits(tmp_path):
+    s = Settings.from_env({
+        "SIGNAGE_DATA_DIR": str(tmp_path), "SIGNAGE_SECRET_KEY": "k",
+        "SIGNAGE_DATABASE_URL": "postgresql+psycopg://u@h/db", "SIGNAGE_FONT": "/f.ttc:1",
+        "SIGNAGE_JOB_WORKERS": "3", "SIGNAGE_JOB_TIMEOUT_S": "30",
+        "SIGNAGE_JOB_MEMORY_MB": "512",
+    })
+    assert (s.job_workers, s.job_timeout_s, s.job_memory_mb) == (3, 30.0, 512)
+    # A worker process rebuilds the same settings from its environment, even when the app
+    # was made from a dict that is not os.environ (as tests make theirs).
+    child = Settings.from_env(s.child_environ())
+    assert (child.data_dir, child.database_url, child.font, child.secret_key,
+            child.job_memory_mb) == (s.data_dir, s.database_url, s.font, "k", 512)
+    defaults = Settings.from_env({"SIGNAGE_DATA_DIR": str(tmp_path), "SIGNAGE_SECRET_KEY": "k"})
+    assert (defaults.job_workers, defaults.job_timeout_s, defaults.job_memory_mb) == (
+        2, 120.0, 1024)
+
+
+@pytest.mark.parametrize(("name", "value"), [("SIGNAGE_JOB_WORKERS", "0"),
+                                             ("SIGNAGE_JOB_TIMEOUT_S", "soon"),
+                                             ("SIGNAGE_JOB_MEMORY_MB", "8")])
+def test_bad_job_settings_are_refused_by_name(tmp_path, name, value):
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({"SIGNAGE_DATA_DIR": str(tmp_path), "SIGNAGE_SECRET_KEY": "k",
+                           name: value})
