@@ -99,6 +99,7 @@ class _Child:
         self.proc: subprocess.Popen | None = None
         self.r = self.w = -1
         self.ready = False
+        self.stopped = False  # the pool was stopped: a replacement is not started
         self.spawn()
 
     def spawn(self) -> None:
@@ -141,7 +142,8 @@ class _Child:
 
     def replace(self) -> None:
         self.close()
-        self.spawn()
+        if not self.stopped:
+            self.spawn()
 
     def call(self, frame: bytes, timeout_s: float) -> bytes:
         """Send one job, return the answer's bytes; _Timeout or _Died otherwise."""
@@ -150,7 +152,10 @@ class _Child:
             if self.proc is None:
                 raise _Died("cannot start a worker process")
         if not self.ready:
-            self._recv(time.monotonic() + READY_S)  # ("ready", pid)
+            try:
+                self._recv(time.monotonic() + READY_S)  # ("ready", pid)
+            except _Timeout:
+                raise _Died(f"not ready after {READY_S:g} s") from None
             self.ready = True
         deadline = time.monotonic() + timeout_s
         self._send(_HEADER.pack(len(frame)) + frame, deadline)
@@ -252,6 +257,7 @@ class Pool:
 
     def close(self) -> None:
         for child in self.children:
+            child.stopped = True
             child.close(kill=False)
 
 

@@ -236,7 +236,7 @@ def test_without_a_pool_jobs_run_inline(app):
 GEVENT_SCRIPT = """
 from gevent import monkey
 monkey.patch_all()
-import json, sys
+import json, os, sys
 import gevent
 from server import workpool
 from server.config import Settings
@@ -257,7 +257,11 @@ ticker = gevent.spawn(tick)
 gevent.sleep(0.05)
 before = ticks
 loops = workpool.run(spin, 1.5)
-print(json.dumps({"ticks_during_job": ticks - before, "loops": loops}))
+during = ticks - before
+print(json.dumps({"ticks_during_job": during, "loops": loops,
+                  "worker_nice": workpool.run(os.nice, 0),
+                  "worker_has_gevent": workpool.run(eval, "'gevent' in __import__('sys').modules"),
+                  "worker_arenas": workpool.run(os.getenv, "MALLOC_ARENA_MAX")}))
 workpool.stop()
 """
 
@@ -271,3 +275,7 @@ def test_under_gevent_the_loop_keeps_running_while_a_job_computes(tmp_path):
     # A 10 ms ticker during 1.5 s of someone else's CPU: ~150 ticks if waiting yields,
     # none if the wait blocked the loop.
     assert result["ticks_during_job"] >= 30, result
+    # The worker yields the CPU to the loop, and was never monkey-patched itself.
+    assert result["worker_nice"] >= 10
+    assert result["worker_has_gevent"] is False
+    assert result["worker_arenas"] == "2"
