@@ -54,8 +54,8 @@ bench: deps
 
 # Developers: refresh the message catalog after changing UI strings.
 extract: $(BIN)/activate
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o server/translations/messages.pot .
-	$(BIN)/pybabel update -i server/translations/messages.pot -d server/translations
+	$(BIN)/pybabel extract --no-wrap -F babel.cfg -k _l -k N_ -o server/translations/messages.pot .
+	$(BIN)/pybabel update --no-wrap -i server/translations/messages.pot -d server/translations
 
 clean:
 	rm -rf $(VENV) var

@@ -11,6 +11,7 @@ from flask import current_app
 from flask_babel import format_datetime, gettext
 
 from player import protocol
+from server import workpool
 from server.db import session_scope, utcnow
 from server.hub import staff
 from server.scheduler import register_job
@@ -61,9 +62,9 @@ def detect_stuck() -> None:
 
 
 def planned_time() -> None:
-    """Write planned time ahead and after changes, and close the days that are over."""
-    with session_scope() as s:
-        planned.run(s, utcnow())
+    """Write planned time ahead and after changes, and close the days that are over (in
+    a job worker: a street's worth of plans is seconds of CPU after a change)."""
+    workpool.run_db(planned.run, utcnow())
 
 
 def purge_retention() -> None:

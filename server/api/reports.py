@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask import request
 
-from server import reporting
+from server import reporting, workpool
 from server.api.auth import actor, blueprint
 from server.api.schemas import ReportQuery
-from server.db import db
 from server.services import reports
 
 blp = blueprint("api_reports", "/reports", "Playback-hour reports")
@@ -19,8 +18,9 @@ blp = blueprint("api_reports", "/reports", "Playback-hour reports")
 def playback(_args):
     """Play hours for a period (local dates, Asia/Shanghai), grouped and filtered."""
     req = reporting.parse(request.args)
-    rows = reports.playback(db, actor(), req.period, req.by, req.filters)
-    head = reports.headline(db, actor(), req.period, req.filters, with_planned=False)
+    rows = workpool.run_db(reports.playback, actor(), req.period, req.by, req.filters)
+    head = workpool.run_db(reports.headline, actor(), req.period, req.filters,
+                           with_planned=False)
     return {
         "from": req.period.first.isoformat(), "to": req.period.last.isoformat(), "by": req.by,
         "headline": {"topics": head.topics, "hours": round(head.hours, 4),

@@ -17,8 +17,6 @@ own community's rows only.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -437,38 +435,3 @@ def page(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> Page:
         topics=[(t.id, t.name) for t in topics.list_topics(s, actor, active_only=False)],
         communities=[(c.id, c.name) for c in tree.list_communities(s, actor)],
         buildings=[(b.id, b.name) for b in tree.list_buildings(s, actor)])
-
-
-# --- export ---------------------------------------------------------------------------
-
-
-def table(rows: list[Row], by: str, headers: dict[str, str]) -> tuple[list[str], list[list]]:
-    """Rows as a plain table: the same numbers the page shows, for CSV and XLSX."""
-    cols = [headers[by], headers["hours"], headers["seconds"], headers["plays"]]
-    return cols, [[r.label, round(r.hours, 3), round(r.seconds, 1), r.plays] for r in rows]
-
-
-def to_csv(columns: list[str], data: list[list]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(columns)
-    w.writerows(data)
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel then reads UTF-8
-
-
-def to_xlsx(columns: list[str], data: list[list], title: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = title[:31]
-    ws.append(columns)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in data:
-        ws.append(row)
-    ws.column_dimensions["A"].width = 32
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
