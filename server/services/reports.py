@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.config import PEOPLE_TZ
@@ -267,16 +267,33 @@ def planned(s: Session, actor: Actor, p: Period, by: str, f: Filters | None = No
     if split.open_start is not None:
         now = split.now
         current = now.replace(minute=0, second=0, microsecond=0)
-        seconds = case((PlannedHour.hour == current,
-                        PlannedHour.seconds * ((now - current) / HOUR)),
-                       else_=PlannedHour.seconds)
         key = getattr(PlannedHour, f"{by}_id")
-        q = (select(key, func.sum(seconds))
-             .where(*_where(PlannedHour, actor, f),
-                    *_time(PlannedHour, split.open_start, split.open_end)).group_by(key))
+        where = _where(PlannedHour, actor, f)
+        q = (select(key, func.sum(PlannedHour.seconds))
+             .where(*where, *_time(PlannedHour, split.open_start, min(split.open_end, current)))
+             .group_by(key))
         for k, sec in s.execute(q):
             out[k] += sec or 0.0
+        if split.open_end > current:
+            for k, sec in _so_far(s, key, where, current, now):
+                out[k] += sec
     return dict(out)
+
+
+def _so_far(s: Session, key, where: list, current: datetime, now: datetime):
+    """The hour now is in: each terminal's planned seconds in the part of the hour that has
+    passed, in proportion to the part the row covers (a terminal added at 09:40 has a row
+    for 09:40-10:00, of which at 09:50 half has passed)."""
+    q = (select(key, PlannedHour.terminal_id, func.sum(PlannedHour.seconds))
+         .where(*where, PlannedHour.hour == current).group_by(key, PlannedHour.terminal_id))
+    rows = s.execute(q).all()
+    created = dict(s.execute(select(Terminal.id, Terminal.created_at)
+                             .where(Terminal.id.in_({r[1] for r in rows}))).all())
+    for k, tid, seconds in rows:
+        since = max(current, created.get(tid, current))
+        covered = (current + HOUR - since).total_seconds()
+        share = min(1.0, max(0.0, (now - since).total_seconds() / covered)) if covered else 0
+        yield k, (seconds or 0.0) * share
 
 
 @dataclass
@@ -348,6 +365,10 @@ def planned_vs_played(s: Session, actor: Actor, p: Period, by: str = "content",
     return rows
 
 
+SHORTFALL_S = 60.0  # less than a minute short is not worth explaining
+REASONS = ("offline", "screen_off", "file_not_ready", "broadcast")
+
+
 def _explain_shortfall(s: Session, actor: Actor, p: Period, f: Filters, rows: list[Row]
                        ) -> None:
     terminals = {t.id: t for t in _terminals_in_scope(s, actor, f)}
@@ -366,6 +387,10 @@ def _explain_shortfall(s: Session, actor: Actor, p: Period, f: Filters, rows: li
                          screen_off_seconds=max(0.0, online - lit),
                          file_not_ready_seconds=missing,
                          broadcast_seconds=preempted.get(row.key, 0.0))
+        short = row.extra["planned"] - row.seconds > SHORTFALL_S
+        row.extra["reasons"] = [r for r in REASONS if short
+                                and row.extra[f"{r}_seconds"] > SHORTFALL_S]
+        row.extra["unexplained"] = short and not row.extra["reasons"]
 
 
 def _broadcast_seconds(s: Session, actor: Actor, p: Period, f: Filters) -> dict[int, float]:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 import playlists as pm
 from server.db import SessionFactory, db
 from server.models import PlannedDay, PlannedHour, PlannedMonth, Role, Terminal
-from server.services import changes, manifests, planned
+from server.services import changes, manifests, planned, reports
 from server.services import schedules as sched
 from server.services.access import Actor
 from tests import helpers
@@ -89,7 +89,7 @@ def test_a_schedule_edit_rewrites_exactly_the_hours_it_changes(w):
         "12-01 22:00": 3600.0, "12-01 23:00": 1800.0}
 
 
-def test_planned_time_starts_when_the_terminal_was_created(w):
+def test_planned_time_starts_when_the_terminal_was_created(w, monkeypatch):
     night_schedule(w, [("00:00", "00:00")])  # all day
     late = helpers.terminal(helpers.building(w["donghe"], "2栋"))
     late.created_at = at(D, 15, 40)
@@ -102,6 +102,14 @@ def test_planned_time_starts_when_the_terminal_was_created(w):
     hours = hours_of(late.id)
     assert hours["12-01 15:00"] == 1200.0 and hours["12-01 16:00"] == 3600.0
     assert "12-01 14:00" not in hours and len(hours) == 9 + 24  # 15:00..23:00, then D+1
+
+    # A report counts it up to now, the hour now is in only as far as it has passed.
+    admin = Actor.of(helpers.user(Role.street_admin))
+    day = reports.period(D, D)
+    for now, seconds in ((at(D, 15, 50), 600.0), (at(D, 16, 10), 1800.0)):
+        monkeypatch.setattr(reports, "utcnow", lambda now=now: now)
+        by_terminal = reports.planned(db, admin, day, "terminal")
+        assert by_terminal[late.id] == pytest.approx(seconds)
 
 
 def test_days_close_into_day_and_month_rows_once(w):
