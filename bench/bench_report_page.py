@@ -26,12 +26,13 @@ a street admin with a real password hash. Terminals were created at the period's
 local midnight and are planned to the end of tomorrow (the scheduler's horizon), so the
 server's planned-time job has nothing to do. Played: each terminal plays 8 of the 36
 items in every hour (450 s each: one hour of play per terminal-hour) up to and including
-the current hour, as `play_hour`, with `play_day`, `play_month` and `play_hour_community`
-derived from it by INSERT … SELECT … GROUP BY. Planned: the same 8 items × 480 s in
-every hour through the end of tomorrow (`planned_hour`), `planned_day` and `planned_month`
-for the closed days (every day before today) and the `closed_days` mark. Uptime: every
-terminal-hour played (3,500 s online, 3,450 s lit, 20 s with a file missing) in
-`uptime_hour`, `uptime_day` and `uptime_month` for the closed days. Secondary indexes are
+the current hour, as `play_hour`, with `play_day`, `play_month`, `play_hour_community`
+and the per-terminal and per-item slices derived from it by INSERT … SELECT … GROUP BY.
+Planned: the same 8 items × 480 s in every hour through the end of tomorrow
+(`planned_hour`); `planned_day`, `planned_month` and their slices for the closed hours
+(all but the last one or two, as planned.close_hours leaves them) and the `closed_hours`
+mark. Uptime: every terminal-hour played (3,500 s online, 3,450 s lit, 20 s with a file
+missing) in `uptime_hour`, `uptime_day` and `uptime_month` for the closed hours. Secondary indexes are
 dropped during the load and built afterwards, then ANALYZE.
 
 Correctness, once per database and data set: the page's headline hours (`#head-hours`,
@@ -72,6 +73,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import Session
 
 from bench.bench_hub import _gunicorn
+from server.services import planned
 
 PG_URL = os.environ.get("SIGNAGE_BENCH_PAGE_PG_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/signage_bench_page")
@@ -118,7 +120,7 @@ class Clock:
     start: datetime  # local midnight of `first`, UTC
     played_until: datetime  # exclusive: the current hour is played
     planned_until: datetime  # exclusive: the end of tomorrow, local
-    closed_until: datetime  # local midnight of today: days before it are closed
+    closed_until: datetime  # the first hour not closed (planned.close_hours's mark)
 
     @classmethod
     def of(cls, ds: DataSet, now: datetime) -> Clock:
@@ -126,7 +128,8 @@ class Clock:
         first = today - timedelta(days=ds.days - 1)
         return cls(first, today, local_midnight(first),
                    now.replace(minute=0, second=0, microsecond=0) + HOUR,
-                   local_midnight(today + timedelta(days=2)), local_midnight(today))
+                   local_midnight(today + timedelta(days=2)),
+                   (now - planned.CLOSE_AFTER).replace(minute=0, second=0, microsecond=0))
 
     def hours(self, until: datetime) -> int:
         return round((until - self.start) / HOUR)
@@ -237,7 +240,7 @@ def _hour_statements(dialect: str) -> list[tuple[str, str, str]]:
 
 def _rollup_statements(dialect: str) -> list[tuple[str, str]]:
     """The coarser rollups from the hours, as ingest and the day closing fill them:
-    played for every day, planned and uptime for the closed days (before :closed)."""
+    played for every day, planned and uptime for the closed hours (before :closed)."""
     if dialect == "postgresql":
         day = "(hour AT TIME ZONE 'Asia/Shanghai')::date"
         month = "date_trunc('month', day)::date"
@@ -270,12 +273,33 @@ def _rollup_statements(dialect: str) -> list[tuple[str, str]]:
         ("uptime_month", f"INSERT INTO uptime_month (month, terminal_id, {up}) SELECT month, "
          f"terminal_id, {up_sums} FROM (SELECT {month} AS month, * FROM uptime_day) AS d "
          "GROUP BY month, terminal_id"),
-        ("closed_days", "INSERT INTO closed_days (name, before) VALUES ('rollups', :today)"),
-    ]
+        ("closed_hours", "INSERT INTO closed_hours (name, before) VALUES ('rollups', :closed)"),
+    ] + [(f"{kind}_{side}_{grain}", _slice(kind, side, grain))
+         for kind in ("play", "planned") for side in ("terminal", "content")
+         for grain in ("day", "month")]
+
+
+def _slice(kind: str, side: str, grain: str) -> str:
+    """The per-terminal and per-item slices from terminal x item, as ingest (played) and
+    the day closing (planned) keep them."""
+    played = kind == "play"
+    sums = "sum(seconds)" + (", sum(plays)" if played else "")
+    cols = "seconds" + (", plays" if played else "")
+    if side == "terminal":
+        keys, ride = "terminal_id, building_id", "max(community_id)"
+        cols = f"{keys}, community_id, {cols}" + (", broadcast_seconds" if played else "")
+        sums = f"{keys}, {ride}, {sums}" + (", 0" if played else "")
+    else:
+        keys, ride = "community_id, content_id", "max(topic_id)"
+        cols, sums = f"{keys}, topic_id, {cols}", f"{keys}, {ride}, {sums}"
+    return (f"INSERT INTO {kind}_{side}_{grain} ({grain}, {cols}) SELECT {grain}, {sums} "
+            f"FROM {kind}_{grain} GROUP BY {grain}, {keys}")
 
 
 TABLES = ("play_hour", "play_day", "play_month", "play_hour_community", "planned_hour",
-          "planned_day", "planned_month", "uptime_hour", "uptime_day", "uptime_month")
+          "planned_day", "planned_month", "uptime_hour", "uptime_day", "uptime_month",
+          "play_terminal_day", "play_content_day", "planned_terminal_day",
+          "planned_content_day")
 
 
 def _generate(engine, clock: Clock) -> dict[str, int]:
@@ -319,8 +343,7 @@ def _generate(engine, clock: Clock) -> dict[str, int]:
                  "planned": clock.hours(clock.planned_until)}
         steps = [(name, stmt, {"start": instant(clock.start), "hours": hours[which]})
                  for name, stmt, which in _hour_statements(dialect)]
-        today = clock.today if pg else clock.today.isoformat()
-        steps += [(name, stmt, {"closed": instant(clock.closed_until), "today": today})
+        steps += [(name, stmt, {"closed": instant(clock.closed_until)})
                   for name, stmt in _rollup_statements(dialect)]
         for name, stmt, params in steps:
             t0 = time.perf_counter()

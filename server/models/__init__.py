@@ -14,18 +14,31 @@ from server.models.content import (
 from server.models.fleet import (
     Command,
     PairingRequest,
+    PlayContentDay,
+    PlayContentMonth,
     PlayDay,
     PlayHour,
     PlayHourCommunity,
     PlayMonth,
     PlayRecord,
+    PlayTerminalDay,
+    PlayTerminalMonth,
     TerminalState,
     UptimeDay,
     UptimeHour,
     UptimeMonth,
 )
 from server.models.health import Alert, TerminalEvent
-from server.models.planned import ClosedDays, PlannedDay, PlannedHour, PlannedMonth
+from server.models.planned import (
+    ClosedHours,
+    PlannedContentDay,
+    PlannedContentMonth,
+    PlannedDay,
+    PlannedHour,
+    PlannedMonth,
+    PlannedTerminalDay,
+    PlannedTerminalMonth,
+)
 from server.models.schedule import (
     Playlist,
     PlaylistEntry,
@@ -93,9 +106,17 @@ __all__ = [
     "UptimeDay",
     "UptimeHour",
     "UptimeMonth",
-    "ClosedDays",
+    "ClosedHours",
     "PlannedDay",
     "PlannedHour",
     "PlannedMonth",
+    "PlannedContentDay",
+    "PlannedContentMonth",
+    "PlannedTerminalDay",
+    "PlannedTerminalMonth",
+    "PlayContentDay",
+    "PlayContentMonth",
+    "PlayTerminalDay",
+    "PlayTerminalMonth",
     "User",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, false
+from sqlalchemy import JSON, Date, ForeignKey, Index, PrimaryKeyConstraint, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, ByteCount, UTCDateTime, utcnow
@@ -146,6 +146,54 @@ class PlayMonth(Base):
     community_id: Mapped[int | None]
     seconds: Mapped[float] = mapped_column(default=0.0)
     plays: Mapped[int] = mapped_column(default=0)
+
+
+class _PlayedByTerminal:
+    """Played seconds of one terminal, whatever it played: the page's terminal figures
+    read 36 times fewer rows than from play_day. Kept at ingest with the others."""
+
+    terminal_id: Mapped[int]
+    building_id: Mapped[int]  # where it stood, as in play_day
+    community_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    plays: Mapped[int] = mapped_column(default=0)
+    # Of which full-screen emergency broadcasts (pre-empted schedule: a shortfall's reason).
+    broadcast_seconds: Mapped[float] = mapped_column(default=0.0)
+
+
+class PlayTerminalDay(_PlayedByTerminal, Base):
+    __tablename__ = "play_terminal_day"
+    __table_args__ = (PrimaryKeyConstraint("day", "terminal_id", "building_id"),)
+    day: Mapped[date] = mapped_column(Date)
+
+
+class PlayTerminalMonth(_PlayedByTerminal, Base):
+    __tablename__ = "play_terminal_month"
+    __table_args__ = (PrimaryKeyConstraint("month", "terminal_id", "building_id"),)
+    month: Mapped[date] = mapped_column(Date)
+
+
+class _PlayedByContent:
+    """Played seconds of one item in one community, whichever terminal played it: the
+    page's content, topic and community figures, without the terminal dimension."""
+
+    community_id: Mapped[int]
+    content_id: Mapped[int]
+    topic_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    plays: Mapped[int] = mapped_column(default=0)
+
+
+class PlayContentDay(_PlayedByContent, Base):
+    __tablename__ = "play_content_day"
+    __table_args__ = (PrimaryKeyConstraint("day", "community_id", "content_id"),)
+    day: Mapped[date] = mapped_column(Date)
+
+
+class PlayContentMonth(_PlayedByContent, Base):
+    __tablename__ = "play_content_month"
+    __table_args__ = (PrimaryKeyConstraint("month", "community_id", "content_id"),)
+    month: Mapped[date] = mapped_column(Date)
 
 
 class PlayHourCommunity(Base):

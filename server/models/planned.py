@@ -2,10 +2,10 @@
 
 planned_hour is what the schedule says each terminal should show, per content and UTC
 hour, while its screen is planned on; it is written ahead and rewritten from the moment
-of any change that concerns the terminal. Once a local day is over, its hours are closed
-into planned_day and planned_month (and uptime_hour into uptime_day and uptime_month),
-so a report of any length reads months and days, and hours only for the days not yet
-closed. Rows carry building, community and topic like the played rollups, so one
+of any change that concerns the terminal. Once an hour is over, it is closed into
+planned_day and planned_month and their per-terminal and per-item slices (and
+uptime_hour into uptime_day and uptime_month), so a report of any length reads months
+and days, and hour rows only for the hour or two not yet closed. Rows carry building, community and topic like the played rollups, so one
 `_where` scopes both.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Index, String
+from sqlalchemy import Date, Index, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, UTCDateTime
@@ -63,10 +63,52 @@ class PlannedMonth(Base):
     seconds: Mapped[float] = mapped_column(default=0.0)
 
 
-class ClosedDays(Base):
-    """Every local day before `before` is closed: its day and month rollups of planned
-    time and uptime are complete and its hour rows are no longer rewritten."""
+class _PlannedByTerminal:
+    """Closed days' planned seconds of one terminal, whatever content (as play_terminal_*)."""
 
-    __tablename__ = "closed_days"
+    terminal_id: Mapped[int]
+    building_id: Mapped[int]
+    community_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+
+
+class PlannedTerminalDay(_PlannedByTerminal, Base):
+    __tablename__ = "planned_terminal_day"
+    __table_args__ = (PrimaryKeyConstraint("day", "terminal_id", "building_id"),)
+    day: Mapped[date] = mapped_column(Date)
+
+
+class PlannedTerminalMonth(_PlannedByTerminal, Base):
+    __tablename__ = "planned_terminal_month"
+    __table_args__ = (PrimaryKeyConstraint("month", "terminal_id", "building_id"),)
+    month: Mapped[date] = mapped_column(Date)
+
+
+class _PlannedByContent:
+    """Closed days' planned seconds of one item in one community (as play_content_*)."""
+
+    community_id: Mapped[int]
+    content_id: Mapped[int]
+    topic_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+
+
+class PlannedContentDay(_PlannedByContent, Base):
+    __tablename__ = "planned_content_day"
+    __table_args__ = (PrimaryKeyConstraint("day", "community_id", "content_id"),)
+    day: Mapped[date] = mapped_column(Date)
+
+
+class PlannedContentMonth(_PlannedByContent, Base):
+    __tablename__ = "planned_content_month"
+    __table_args__ = (PrimaryKeyConstraint("month", "community_id", "content_id"),)
+    month: Mapped[date] = mapped_column(Date)
+
+
+class ClosedHours(Base):
+    """Every hour before `before` is closed: it is in the day and month rollups of planned
+    time and uptime, and its hour rows are no longer rewritten."""
+
+    __tablename__ = "closed_hours"
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
-    before: Mapped[date] = mapped_column(Date)
+    before: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,17 +12,20 @@ The one scheduler runs `run` every few seconds, in a worker process (server/chor
   change is committed. Every other hour is exact.
 - A terminal's rewrite is committed only if no change concerned it meanwhile (its
   manifest_version is the one its plan was built at); otherwise the next run redoes it.
-- `close_days` folds each local day that is over into planned_day / planned_month and
-  uptime_day / uptime_month, in one transaction with the ClosedDays mark, so a day is
-  added exactly once; closed days are never rewritten.
+- `close_hours` adds each hour that is over to planned_day / planned_month and their
+  per-terminal and per-item slices, and uptime_hour to uptime_day / uptime_month, in one
+  transaction with the ClosedHours mark, so an hour is added exactly once; closed hours
+  are never rewritten. Reports read closed time from those rollups and only the last
+  hour or two from hour rows.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,10 +34,14 @@ from server.config import PEOPLE_TZ
 from server.db import add_to
 from server.models import (
     SCREEN,
-    ClosedDays,
+    ClosedHours,
+    PlannedContentDay,
+    PlannedContentMonth,
     PlannedDay,
     PlannedHour,
     PlannedMonth,
+    PlannedTerminalDay,
+    PlannedTerminalMonth,
     Terminal,
     UptimeDay,
     UptimeHour,
@@ -44,12 +51,12 @@ from server.services import manifests
 
 TZ = ZoneInfo(PEOPLE_TZ)
 HOUR = timedelta(hours=1)
-# A local day is closed this long after it ends: heartbeats add uptime up to now, and a
+# An hour is closed this long after it ends: heartbeats add uptime up to now, and a
 # heartbeat vouches for at most a few status intervals back (fleet.MAX_HEARTBEAT_GAP_S).
 CLOSE_AFTER = timedelta(minutes=10)
 MARK = "rollups"
 BATCH = 200  # terminals whose plans are built together
-MAX_DAYS_PER_RUN = 31  # closing a long backlog (after an upgrade) is spread over runs
+MAX_HOURS_PER_RUN = 48  # closing a long backlog (after an upgrade) is spread over runs
 
 
 def local_midnight(day: date) -> datetime:
@@ -61,9 +68,9 @@ def horizon(now: datetime) -> datetime:
     return local_midnight(now.astimezone(TZ).date() + timedelta(days=2))
 
 
-def closed_before(s: Session) -> date | None:
-    """The first local day not closed yet (None: nothing has been closed)."""
-    return s.scalar(select(ClosedDays.before).where(ClosedDays.name == MARK))
+def closed_before(s: Session) -> datetime | None:
+    """The first hour not closed yet (None: nothing has been closed)."""
+    return s.scalar(select(ClosedHours.before).where(ClosedHours.name == MARK))
 
 
 def _floor_hour(t: datetime) -> datetime:
@@ -76,8 +83,7 @@ def _floor_hour(t: datetime) -> datetime:
 def refresh(s: Session, now: datetime) -> int:
     """Bring every terminal's planned_hour up to date; returns how many were written.
     Commits per terminal (short transactions: SQLite has one writer)."""
-    first_open = closed_before(s)
-    floor = local_midnight(first_open) if first_open else None
+    floor = closed_before(s)
     until = horizon(now)
     stale = or_(Terminal.planned_until.is_(None), Terminal.replan_from.is_not(None),
                 Terminal.planned_until < now + timedelta(days=1))
@@ -157,43 +163,41 @@ def forget(s: Session, terminal_id: int, now: datetime) -> None:
               .values(seconds=PlannedHour.seconds * ((now - h0) / HOUR)))
 
 
-# --- closing days ---------------------------------------------------------------------
+# --- closing hours -------------------------------------------------------------------
 
 
 def _upsert(s: Session):
     return postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def _first_day(s: Session, now: datetime) -> date:
+def _first_hour(s: Session, now: datetime) -> datetime:
     """Where closing starts on a new database: the first hour anything was recorded."""
     firsts = [s.scalar(select(func.min(PlannedHour.hour))),
               s.scalar(select(func.min(UptimeHour.hour)))]
     found = [t for t in firsts if t is not None]
-    return min(found).astimezone(TZ).date() if found else now.astimezone(TZ).date()
+    return min(found) if found else _floor_hour(now)
 
 
-def close_days(s: Session, now: datetime) -> list[date]:
-    """Close every local day that ended at least CLOSE_AFTER ago; returns them."""
-    first = closed_before(s)
-    if first is None:
-        s.execute(_upsert(s)(ClosedDays).values(name=MARK, before=_first_day(s, now))
+def close_hours(s: Session, now: datetime) -> list[datetime]:
+    """Close every hour that ended at least CLOSE_AFTER ago; returns them."""
+    hour = closed_before(s)
+    if hour is None:
+        s.execute(_upsert(s)(ClosedHours).values(name=MARK, before=_first_hour(s, now))
                   .on_conflict_do_nothing(index_elements=["name"]))
         s.commit()
-        first = closed_before(s)
-    last = (now - CLOSE_AFTER).astimezone(TZ).date()  # days before this one are over
+        hour = closed_before(s)
     closed = []
-    day = first
-    while day < last and len(closed) < MAX_DAYS_PER_RUN:
-        _close_day(s, day)
-        moved = s.execute(update(ClosedDays).where(ClosedDays.name == MARK,
-                                                   ClosedDays.before == day)
-                          .values(before=day + timedelta(days=1))).rowcount
+    while hour + HOUR <= now - CLOSE_AFTER and len(closed) < MAX_HOURS_PER_RUN:
+        _close_hour(s, hour)
+        moved = s.execute(update(ClosedHours).where(ClosedHours.name == MARK,
+                                                    ClosedHours.before == hour)
+                          .values(before=hour + HOUR)).rowcount
         if moved != 1:  # another run closed it first
             s.rollback()
             break
         s.commit()
-        closed.append(day)
-        day += timedelta(days=1)
+        closed.append(hour)
+        hour += HOUR
     return closed
 
 
@@ -201,36 +205,56 @@ PLANNED_KEY = ("terminal_id", "content_id", "building_id")
 UPTIME = ("online_seconds", "screen_on_seconds", "cache_missing_seconds")
 
 
-def _close_day(s: Session, day: date) -> None:
-    a, b = local_midnight(day), local_midnight(day + timedelta(days=1))
+def _close_hour(s: Session, hour: datetime) -> None:
+    day = hour.astimezone(TZ).date()
     month = day.replace(day=1)
     ph = PlannedHour
-    planned = s.execute(
-        select(ph.terminal_id, ph.content_id, ph.building_id, func.max(ph.topic_id),
-               func.max(ph.community_id), func.sum(ph.seconds))
-        .where(ph.hour >= a, ph.hour < b).group_by(*(getattr(ph, k) for k in PLANNED_KEY))
-    ).all()
     rows = [dict(zip(PLANNED_KEY + ("topic_id", "community_id", "seconds"), r, strict=True))
-            for r in planned]
+            for r in s.execute(select(ph.terminal_id, ph.content_id, ph.building_id,
+                                      ph.topic_id, ph.community_id, ph.seconds)
+                               .where(ph.hour == hour, ph.seconds > 0))]
     if rows:
-        s.execute(insert(PlannedDay), [{**r, "day": day} for r in rows])
-        add_to(s, PlannedMonth, ("month",) + PLANNED_KEY, ("seconds",),
-               [{"month": month, **r} for r in rows])
-    up = s.execute(
-        select(UptimeHour.terminal_id, *(func.sum(getattr(UptimeHour, c)) for c in UPTIME))
-        .where(UptimeHour.hour >= a, UptimeHour.hour < b).group_by(UptimeHour.terminal_id)
-    ).all()
-    uptime = [dict(zip(("terminal_id",) + UPTIME, r, strict=True)) for r in up]
-    if uptime:
-        s.execute(insert(UptimeDay), [{**r, "day": day} for r in uptime])
-        add_to(s, UptimeMonth, ("month", "terminal_id"), UPTIME,
-               [{"month": month, **r} for r in uptime])
+        for grain, at, model in (("day", day, PlannedDay), ("month", month, PlannedMonth)):
+            add_to(s, model, (grain,) + PLANNED_KEY, ("seconds",),
+                   [{grain: at, **r} for r in rows])
+        _close_slices(s, day, month, rows)
+    uptime = [dict(zip(("terminal_id",) + UPTIME, r, strict=True))
+              for r in s.execute(select(UptimeHour.terminal_id,
+                                        *(getattr(UptimeHour, c) for c in UPTIME))
+                                 .where(UptimeHour.hour == hour))]
+    for grain, at, model in (("day", day, UptimeDay), ("month", month, UptimeMonth)):
+        add_to(s, model, (grain, "terminal_id"), UPTIME, [{grain: at, **r} for r in uptime])
+
+
+def _close_slices(s: Session, day: date, month: date, rows: list[dict]) -> None:
+    """The hour's planned seconds per terminal and per community x item (what reports read
+    when no filter needs terminal x item), added to their day and month."""
+    terminals: dict[tuple, list] = defaultdict(lambda: [None, 0.0])
+    items: dict[tuple, list] = defaultdict(lambda: [None, 0.0])
+    for r in rows:
+        acc = terminals[(r["terminal_id"], r["building_id"])]
+        acc[0] = r["community_id"]
+        acc[1] += r["seconds"]
+        acc = items[(r["community_id"], r["content_id"])]
+        acc[0] = r["topic_id"]
+        acc[1] += r["seconds"]
+    by_terminal = [{"terminal_id": t, "building_id": b, "community_id": c, "seconds": sec}
+                   for (t, b), (c, sec) in sorted(terminals.items())]
+    by_item = [{"community_id": c, "content_id": i, "topic_id": topic, "seconds": sec}
+               for (c, i), (topic, sec) in sorted(items.items())]
+    for grain, at, per_terminal, per_item in (
+            ("day", day, PlannedTerminalDay, PlannedContentDay),
+            ("month", month, PlannedTerminalMonth, PlannedContentMonth)):
+        add_to(s, per_terminal, (grain, "terminal_id", "building_id"), ("seconds",),
+               [{grain: at, **r} for r in by_terminal])
+        add_to(s, per_item, (grain, "community_id", "content_id"), ("seconds",),
+               [{grain: at, **r} for r in by_item])
 
 
 def run(s: Session, now: datetime | None = None) -> dict:
-    """The scheduler's job: write what is stale, then close the days that are over."""
+    """The scheduler's job: write what is stale, then close the hours that are over."""
     now = now or datetime.now(UTC)
     written = refresh(s, now)
-    closed = close_days(s, now)
-    return {"terminals": written, "closed": [d.isoformat() for d in closed]}
+    closed = close_hours(s, now)
+    return {"terminals": written, "closed": [h.isoformat() for h in closed]}
 

@@ -7,13 +7,16 @@ day and month. Same transaction rather than a later job: a play is in the report
 moment its batch is acknowledged, and there is no second bookkeeping of "what was
 rolled up already" that could double-count.
 
-Four rollups, all kept for good (purge drops only raw records):
+Rollups, all kept for good (purge drops only raw records):
 - play_hour: terminal x content x UTC hour (hour grouping with fine filters);
 - play_day: Asia/Shanghai day x terminal x content; play_month: local month x terminal
   x content (every other grouping: whole months from play_month, the other days from
   play_day);
 - play_hour_community: UTC hour x community (day and hour groupings without a finer
-  filter than the community).
+  filter than the community);
+- play_terminal_day / _month: local day or month x terminal, with the seconds of
+  full-screen broadcasts among them; play_content_day / _month: local day or month x
+  community x content. Reports read these unless a filter needs terminal x content.
 Each row is keyed by the building the terminal stood in when the records arrived, and
 carries that building's community and the item's topic. A terminal moved to another
 building therefore counts for its old building (and community) for what it reported
@@ -24,6 +27,7 @@ not rewritten.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Container
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,14 +38,19 @@ from player import protocol
 from server.config import PEOPLE_TZ
 from server.db import add_to, to_driver
 from server.models import (
+    Broadcast,
     Building,
     Community,
     ContentItem,
+    PlayContentDay,
+    PlayContentMonth,
     PlayDay,
     PlayHour,
     PlayHourCommunity,
     PlayMonth,
     PlayRecord,
+    PlayTerminalDay,
+    PlayTerminalMonth,
     Terminal,
 )
 
@@ -82,14 +91,18 @@ def ingest(s: Session, terminal: Terminal, records: list, now: datetime | None =
     if not valid:
         return accepted, rejected
 
-    # One round trip: the batch's items of this terminal's street, with where it stands.
+    # One round trip: the batch's items of this terminal's street, with where it stands
+    # and whether the item is a full-screen broadcast's (its time pre-empts the schedule).
+    full = select(Broadcast.content_id).where(Broadcast.mode == "full").scalar_subquery()
     found = s.connection().execute(
-        select(ContentItem.id, ContentItem.topic_id, Building.id, Building.community_id)
+        select(ContentItem.id, ContentItem.topic_id, Building.id, Building.community_id,
+               ContentItem.id.in_(full))
         .select_from(Building).join(Community)
         .join(ContentItem, ContentItem.street_id == Community.street_id)
         .where(Building.id == terminal.building_id,
                ContentItem.id.in_({r["content_id"] for r in valid.values()}))).all()
-    topics = {content_id: topic_id for content_id, topic_id, _, _ in found}
+    topics = {content_id: topic_id for content_id, topic_id, *_ in found}
+    broadcast = {content_id for content_id, *_, is_broadcast in found if is_broadcast}
     rows = []
     to_db = to_driver(s)
     received = to_db(datetime.now(UTC))
@@ -110,7 +123,7 @@ def ingest(s: Session, terminal: Terminal, records: list, now: datetime | None =
     building_id, community_id = found[0][2], found[0][3]
     roll_up(s, tid, building_id, community_id,
             [(values[2], values[4], start, values[8]) for values, start in rows
-             if values[0] in inserted])
+             if values[0] in inserted], broadcast)
     return accepted, rejected
 
 
@@ -149,13 +162,15 @@ def _insert_new(s: Session, rows: list[tuple]) -> set[str]:
 
 
 ADDED = ("seconds", "plays")  # what a rollup row adds up; the rest stays as first written
+TERMINAL_ADDED = ADDED + ("broadcast_seconds",)
 
 
 def roll_up(s: Session, terminal_id: int, building_id: int, community_id: int,
-            rows: list[tuple[int, int | None, datetime, float]]) -> None:
+            rows: list[tuple[int, int | None, datetime, float]],
+            broadcast: Container[int] = frozenset()) -> None:
     """Add newly inserted records of one terminal, as (content_id, topic_id, start,
     seconds), to every rollup: one upsert statement per table, the batch summed per key
-    in Python first."""
+    in Python first. `broadcast`: the items that are full-screen broadcasts."""
     hours: dict[tuple, list] = defaultdict(lambda: [0.0, 0, None])
     for content_id, topic_id, start, seconds in rows:
         acc = hours[(content_id, start.replace(minute=0, second=0, microsecond=0))]
@@ -186,6 +201,30 @@ def roll_up(s: Session, terminal_id: int, building_id: int, community_id: int,
     add_to(s, PlayHourCommunity, ("hour", "community_id"), ADDED,
            [{"hour": h, "community_id": community_id, "seconds": v[0], "plays": v[1]}
             for h, v in sorted(communal.items())])
+    # The terminal's and the items' own totals per day and month (no terminal x content).
+    mine: dict[tuple, list] = defaultdict(lambda: [0.0, 0, 0.0])
+    theirs: dict[tuple, list] = defaultdict(lambda: [0.0, 0, None])
+    for (content_id, day), (seconds, plays, topic_id) in days.items():
+        for grain, at in (("day", day), ("month", month_of(day))):
+            acc = mine[(grain, at)]
+            acc[0] += seconds
+            acc[1] += plays
+            acc[2] += seconds if content_id in broadcast else 0.0
+            acc = theirs[(grain, at, content_id)]
+            acc[0] += seconds
+            acc[1] += plays
+            acc[2] = topic_id
+    for grain, model in (("day", PlayTerminalDay), ("month", PlayTerminalMonth)):
+        add_to(s, model, (grain, "terminal_id", "building_id"), TERMINAL_ADDED,
+               [{grain: at, "terminal_id": terminal_id, "building_id": building_id,
+                 "community_id": community_id, "seconds": v[0], "plays": v[1],
+                 "broadcast_seconds": v[2]}
+                for (g, at), v in sorted(mine.items()) if g == grain])
+    for grain, model in (("day", PlayContentDay), ("month", PlayContentMonth)):
+        add_to(s, model, (grain, "community_id", "content_id"), ADDED,
+               [{grain: at, "community_id": community_id, "content_id": c, "topic_id": v[2],
+                 "seconds": v[0], "plays": v[1]}
+                for (g, at, c), v in sorted(theirs.items()) if g == grain])
 
 
 def purge(s: Session, keep_days: int, now: datetime | None = None) -> int:

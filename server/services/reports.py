@@ -1,18 +1,20 @@
 """Playback-hour reports from the rollups, grouped in Asia/Shanghai. No Flask.
 
 Played seconds come from the rollups kept at ingest (server/services/plays.py): whole
-local months from `play_month` and the other days from `play_day` for the groupings by
-topic, content, terminal, building and community; day and hour groupings from
-`play_hour_community`, or from `play_day` / `play_hour` when a filter is finer than the
-community. Every rollup carries its topic, building and community, so no query joins
-through the tree, and a year reads about 33,000 month rows instead of 5 million hours.
+local months from a month rollup and the other days from a day rollup. Groupings by
+terminal and building read the terminal's own totals (play_terminal_*), groupings by
+content, topic and community the items' per community (play_content_*); only a filter
+that needs both (a topic filter by terminal, say) reads terminal x content (play_day,
+play_month). Day and hour groupings read `play_hour_community`, or `play_day` /
+`play_hour` when a filter is finer than the community. Every rollup carries its scope's
+columns, so no query joins through the tree: a year of 76 terminals reads a few
+thousand rows per query, 30 days of 1,000 terminals some 30,000.
 
 Planned seconds and uptime are stored too (server/services/planned.py) and read the same
-way: closed days from their day and month rollups, the days not closed yet (today, and
-yesterday for its first ten minutes) from their hour rows, up to now; the hour now is in
-counts planned time in proportion to how much of it has passed. So a report of any
-length reads a bounded number of rows, one query per rollup and grouping. Staff see their
-own community's rows only.
+way: closed hours from their day and month rollups, the hour or two not closed yet from
+hour rows, up to now; the hour now is in counts planned time in proportion to how much
+of it has passed. So a report of any length reads a bounded number of rows, one query
+per rollup and grouping. Staff see their own community's rows only.
 """
 
 from __future__ import annotations
@@ -32,13 +34,21 @@ from server.models import (
     Building,
     Community,
     ContentItem,
+    PlannedContentDay,
+    PlannedContentMonth,
     PlannedDay,
     PlannedHour,
     PlannedMonth,
+    PlannedTerminalDay,
+    PlannedTerminalMonth,
+    PlayContentDay,
+    PlayContentMonth,
     PlayDay,
     PlayHour,
     PlayHourCommunity,
     PlayMonth,
+    PlayTerminalDay,
+    PlayTerminalMonth,
     Terminal,
     Topic,
     UptimeDay,
@@ -46,7 +56,7 @@ from server.models import (
     UptimeMonth,
 )
 from server.services import planned as planned_svc
-from server.services import plays, topics, tree
+from server.services import plays
 from server.services.access import Actor
 from server.services.errors import N_, Invalid
 
@@ -111,8 +121,35 @@ class Row:
 
 # --- which rollup answers what: one place ---------------------------------------------
 
-PLAYED = {"month": PlayMonth, "day": PlayDay}
-PLANNED = {"month": PlannedMonth, "day": PlannedDay}
+FILTERS = ("topic_id", "content_id", "terminal_id", "building_id", "community_id")
+TERMINAL_SIDE = frozenset({"terminal_id", "building_id", "community_id"})
+CONTENT_SIDE = frozenset({"content_id", "topic_id", "community_id"})
+
+
+@dataclass(frozen=True)
+class Family:
+    """Day and month rollups of one measure: terminal x content, and the two slices."""
+
+    fine: dict
+    by_terminal: dict
+    by_content: dict
+
+    def holding(self, columns: set[str], f: Filters) -> dict:
+        """The smallest rollup with these columns and the filters' own."""
+        needed = columns | {n for n in FILTERS if getattr(f, n) is not None}
+        if needed <= TERMINAL_SIDE:
+            return self.by_terminal
+        if needed <= CONTENT_SIDE:
+            return self.by_content
+        return self.fine
+
+
+PLAYED = Family({"month": PlayMonth, "day": PlayDay},
+                {"month": PlayTerminalMonth, "day": PlayTerminalDay},
+                {"month": PlayContentMonth, "day": PlayContentDay})
+PLANNED = Family({"month": PlannedMonth, "day": PlannedDay},
+                 {"month": PlannedTerminalMonth, "day": PlannedTerminalDay},
+                 {"month": PlannedContentMonth, "day": PlannedContentDay})
 UPTIME = {"month": UptimeMonth, "day": UptimeDay}
 
 
@@ -149,42 +186,86 @@ def _where(model, actor: Actor, f: Filters) -> list:
     conds = [model.community_id.in_(street.scalar_subquery())]
     if not actor.is_street_admin:
         conds.append(model.community_id == actor.community_id)
-    for name in ("topic_id", "content_id", "terminal_id", "building_id", "community_id"):
+    for name in FILTERS:
         value = getattr(f, name)
         if value is not None:
             conds.append(getattr(model, name) == value)
     return conds
 
 
-_TIME = {PlayDay: PlayDay.day, PlayMonth: PlayMonth.month, PlayHour: PlayHour.hour,
-         PlayHourCommunity: PlayHourCommunity.hour, PlannedDay: PlannedDay.day,
-         PlannedMonth: PlannedMonth.month, PlannedHour: PlannedHour.hour,
-         UptimeDay: UptimeDay.day, UptimeMonth: UptimeMonth.month, UptimeHour: UptimeHour.hour}
+def _time_column(model):
+    return getattr(model, "month", None) or getattr(model, "day", None) or model.hour
 
 
 def _time(model, lo, hi) -> list:
-    return [_TIME[model] >= lo, _TIME[model] < hi]
+    column = _time_column(model)
+    return [column >= lo, column < hi]
 
 
-@dataclass(frozen=True)
-class _Split:
-    """A period as its closed days (read from day and month rollups) and the open rest
-    (read from hour rows, up to now)."""
-
-    closed: Period | None
-    open_start: datetime | None
-    open_end: datetime | None
-    now: datetime
+Sums = dict[tuple, list[float]]
 
 
-def _split(s: Session, p: Period) -> _Split:
-    now = utcnow()
-    first_open = planned_svc.closed_before(s) or p.first
-    closed = (Period(p.first, min(p.last, first_open - timedelta(days=1)))
-              if p.first < first_open else None)
-    a = max(p.start, planned_svc.local_midnight(first_open))
-    b = min(p.end, now)
-    return _Split(closed, a, b, now) if a < b else _Split(closed, None, None, now)
+def _sum(s: Session, actor: Actor, p: Period, f: Filters, models: dict,
+         keys: tuple[str, ...], values: tuple[str, ...], only=None) -> Sums:
+    """Σ values per keys over the period's spans of one day/month rollup pair; `only(model)`
+    may add a condition on the model's own columns."""
+    out: Sums = defaultdict(lambda: [0.0] * len(values))
+    for model, lo, hi in _spans(p, models):
+        cols = [getattr(model, k) for k in keys]
+        extra = [only(model)] if only else []
+        q = (select(*cols, *(func.sum(getattr(model, v)) for v in values))
+             .where(*_where(model, actor, f), *_time(model, lo, hi), *extra).group_by(*cols))
+        for row in s.connection().execute(q):
+            acc = out[tuple(row[:len(keys)])]
+            for i, v in enumerate(row[len(keys):]):
+                acc[i] += v or 0.0
+    return out
+
+
+def _group(sums: Sums, index: int) -> Sums:
+    """The same sums by one of their keys ([seconds, plays, broadcast seconds], the last
+    0 where the sums have no such column)."""
+    out: Sums = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for key, values in sums.items():
+        acc = out[key[index]]
+        for i, v in enumerate(values):
+            acc[i] += v
+    return out
+
+
+# --- played ----------------------------------------------------------------------------
+
+BY_TERMINAL = ("terminal_id", "building_id")  # what the terminal slice is read by
+BY_CONTENT = ("content_id", "topic_id", "community_id")  # and the content slice
+SIDES = {"terminal": (BY_TERMINAL, 0), "building": (BY_TERMINAL, 1),
+         "content": (BY_CONTENT, 0), "topic": (BY_CONTENT, 1), "community": (BY_CONTENT, 2)}
+
+
+def _played_by_terminal(s: Session, actor: Actor, p: Period, f: Filters) -> Sums:
+    """[seconds, plays, seconds of full-screen broadcasts] per (terminal, building)."""
+    models = PLAYED.holding(set(BY_TERMINAL), f)
+    if models is PLAYED.by_terminal:
+        return _sum(s, actor, p, f, models, BY_TERMINAL,
+                    ("seconds", "plays", "broadcast_seconds"))
+    full = select(Broadcast.content_id).where(Broadcast.mode == "full").scalar_subquery()
+    broadcast = _sum(s, actor, p, f, models, BY_TERMINAL, ("seconds",),
+                     only=lambda model: model.content_id.in_(full))
+    return {key: [seconds, plays, broadcast[key][0] if key in broadcast else 0.0]
+            for key, (seconds, plays) in _sum(s, actor, p, f, models, BY_TERMINAL,
+                                              ("seconds", "plays")).items()}
+
+
+def _played_by_content(s: Session, actor: Actor, p: Period, f: Filters) -> Sums:
+    """[seconds, plays] per (content, topic, community)."""
+    return _sum(s, actor, p, f, PLAYED.holding(set(BY_CONTENT), f), BY_CONTENT,
+                ("seconds", "plays"))
+
+
+def _played(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> Sums:
+    """[seconds, plays, ...] per key of a grouping, from the slice that holds it."""
+    keys, index = SIDES[by]
+    read = _played_by_terminal if keys is BY_TERMINAL else _played_by_content
+    return _group(read(s, actor, p, f), index)
 
 
 LABELS = {
@@ -199,8 +280,14 @@ LABELS = {
 def _labels(s: Session, by: str, keys) -> dict:
     id_col, label_col = LABELS[by]
     keys = [k for k in keys if k is not None]
-    return dict(s.execute(select(id_col, label_col).where(id_col.in_(keys))).all()) if keys \
+    return dict(s.connection().execute(select(id_col, label_col).where(id_col.in_(keys))).all()) if keys \
         else {}
+
+
+def _rows(s: Session, by: str, sums: Sums) -> list[Row]:
+    labels = _labels(s, by, sums)
+    rows = [Row(k, labels.get(k) or f"#{k}", v[0], int(v[1])) for k, v in sums.items()]
+    return sorted(rows, key=lambda r: (-r.seconds, r.label))
 
 
 def _by_time(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> list[Row]:
@@ -210,13 +297,13 @@ def _by_time(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> list[R
                                                         p.last + timedelta(days=1)))
              .group_by(PlayDay.day))
         return [Row(d.isoformat(), d.isoformat(), seconds or 0.0, plays or 0)
-                for d, seconds, plays in s.execute(q.order_by(PlayDay.day))]
+                for d, seconds, plays in s.connection().execute(q.order_by(PlayDay.day))]
     model = PlayHour if _fine(f) else PlayHourCommunity
     q = (select(model.hour, func.sum(model.seconds), func.sum(model.plays))
          .where(*_where(model, actor, f), *_time(model, p.start, p.end))
          .group_by(model.hour))
     buckets: dict[str, Row] = {}
-    for hour, seconds, plays_ in s.execute(q):
+    for hour, seconds, plays_ in s.connection().execute(q):
         local = hour.astimezone(TZ)
         key = local.strftime("%Y-%m-%d") if by == "day" else local.strftime("%Y-%m-%d %H:00")
         row = buckets.setdefault(key, Row(key, key))
@@ -225,26 +312,42 @@ def _by_time(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> list[R
     return [buckets[k] for k in sorted(buckets)]
 
 
+def _check_group(by: str) -> None:
+    if by not in GROUPS:
+        raise Invalid(N_("Group by one of: %(groups)s."), field="by", groups=", ".join(GROUPS))
+
+
 def playback(s: Session, actor: Actor, p: Period, by: str, f: Filters | None = None
              ) -> list[Row]:
     f = f or Filters()
-    if by not in GROUPS:
-        raise Invalid(N_("Group by one of: %(groups)s."), field="by", groups=", ".join(GROUPS))
+    _check_group(by)
     if by in ("day", "hour"):
         return _by_time(s, actor, p, by, f)
-    rows: dict[int, Row] = {}
-    for model, lo, hi in _spans(p, PLAYED):
-        key = getattr(model, f"{by}_id")
-        q = (select(key, func.sum(model.seconds), func.sum(model.plays))
-             .where(*_where(model, actor, f), *_time(model, lo, hi)).group_by(key))
-        for k, seconds, plays_ in s.execute(q):
-            row = rows.setdefault(k, Row(k, ""))
-            row.seconds += seconds or 0.0
-            row.plays += plays_ or 0
-    labels = _labels(s, by, rows)
-    for k, row in rows.items():
-        row.label = labels.get(k) or f"#{k}"
-    return sorted(rows.values(), key=lambda r: (-r.seconds, r.label))
+    return _rows(s, by, _played(s, actor, p, by, f))
+
+
+# --- planned -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Split:
+    """A period as its closed hours (read from day and month rollups; the day the mark
+    falls in holds its closed hours only) and the open rest (read from hour rows, up to
+    now)."""
+
+    closed: Period | None
+    open_start: datetime | None
+    open_end: datetime | None
+    now: datetime
+
+
+def _split(s: Session, p: Period) -> _Split:
+    now = utcnow()
+    mark = planned_svc.closed_before(s) or p.start
+    last = mark.astimezone(TZ).date()
+    closed = Period(p.first, min(p.last, last)) if p.first <= last else None
+    a, b = max(p.start, mark), min(p.end, now)
+    return _Split(closed, a, b, now) if a < b else _Split(closed, None, None, now)
 
 
 def planned(s: Session, actor: Actor, p: Period, by: str, f: Filters | None = None
@@ -255,45 +358,50 @@ def planned(s: Session, actor: Actor, p: Period, by: str, f: Filters | None = No
     if by not in PLANNED_GROUPS:
         raise Invalid(N_("Planned time is grouped by one of: %(groups)s."), field="by",
                       groups=", ".join(PLANNED_GROUPS))
+    key = f"{by}_id"
     split = _split(s, p)
     out: dict[int, float] = defaultdict(float)
     if split.closed is not None:
-        for model, lo, hi in _spans(split.closed, PLANNED):
-            key = getattr(model, f"{by}_id")
-            q = (select(key, func.sum(model.seconds))
-                 .where(*_where(model, actor, f), *_time(model, lo, hi)).group_by(key))
-            for k, seconds in s.execute(q):
-                out[k] += seconds or 0.0
+        sums = _sum(s, actor, split.closed, f, PLANNED.holding({key}, f), (key,), ("seconds",))
+        for (k,), (seconds,) in sums.items():
+            out[k] += seconds
     if split.open_start is not None:
         now = split.now
         current = now.replace(minute=0, second=0, microsecond=0)
-        key = getattr(PlannedHour, f"{by}_id")
+        column = getattr(PlannedHour, key)
         where = _where(PlannedHour, actor, f)
-        q = (select(key, func.sum(PlannedHour.seconds))
+        q = (select(column, func.sum(PlannedHour.seconds))
              .where(*where, *_time(PlannedHour, split.open_start, min(split.open_end, current)))
-             .group_by(key))
-        for k, sec in s.execute(q):
+             .group_by(column))
+        for k, sec in s.connection().execute(q):
             out[k] += sec or 0.0
         if split.open_end > current:
-            for k, sec in _so_far(s, key, where, current, now):
+            for k, sec in _so_far(s, column, where, current, now):
                 out[k] += sec
     return dict(out)
 
 
 def _so_far(s: Session, key, where: list, current: datetime, now: datetime):
-    """The hour now is in: each terminal's planned seconds in the part of the hour that has
-    passed, in proportion to the part the row covers (a terminal added at 09:40 has a row
-    for 09:40-10:00, of which at 09:50 half has passed)."""
-    q = (select(key, PlannedHour.terminal_id, func.sum(PlannedHour.seconds))
-         .where(*where, PlannedHour.hour == current).group_by(key, PlannedHour.terminal_id))
-    rows = s.execute(q).all()
-    created = dict(s.execute(select(Terminal.id, Terminal.created_at)
-                             .where(Terminal.id.in_({r[1] for r in rows}))).all())
-    for k, tid, seconds in rows:
-        since = max(current, created.get(tid, current))
-        covered = (current + HOUR - since).total_seconds()
-        share = min(1.0, max(0.0, (now - since).total_seconds() / covered)) if covered else 0
+    """The hour now is in: planned seconds in the part of the hour that has passed, in
+    proportion to the part the rows cover. That is the hour's elapsed share, except for a
+    terminal added during the hour (at 09:40 its row covers 09:40-10:00, of which at
+    09:50 half has passed): those few are read apart."""
+    share = (now - current) / HOUR
+    q = (select(key, func.sum(PlannedHour.seconds))
+         .where(*where, PlannedHour.hour == current).group_by(key))
+    for k, seconds in s.connection().execute(q):
         yield k, (seconds or 0.0) * share
+    q = (select(key, Terminal.created_at, func.sum(PlannedHour.seconds))
+         .join(Terminal, Terminal.id == PlannedHour.terminal_id)
+         .where(*where, PlannedHour.hour == current, Terminal.created_at > current)
+         .group_by(key, Terminal.id, Terminal.created_at))
+    for k, created, seconds in s.connection().execute(q):
+        left = current + HOUR - created  # what its row covers
+        own = min(1.0, max(0.0, (now - created) / left)) if left > timedelta(0) else 0.0
+        yield k, (seconds or 0.0) * (own - share)  # instead of the elapsed share above
+
+
+# --- headline and planned against played ---------------------------------------------------
 
 
 @dataclass
@@ -310,36 +418,46 @@ class Headline:
         return self.seconds / 3600
 
 
+def _headline(by_terminal: Sums, by_content: Sums, planned_seconds: float | None
+              ) -> Headline:
+    seconds = sum(v[0] for v in by_content.values())
+    share = (seconds / planned_seconds) if planned_seconds else None
+    return Headline(len({k[1] for k in by_content if k[1] is not None}), seconds,
+                    int(sum(v[1] for v in by_content.values())),
+                    len({k[0] for k in by_terminal}), planned_seconds, share)
+
+
 def headline(s: Session, actor: Actor, p: Period, f: Filters | None = None,
              with_planned: bool = True) -> Headline:
     f = f or Filters()
-    topics, terminals, seconds, plays_ = set(), set(), 0.0, 0
-    for model, lo, hi in _spans(p, PLAYED):
-        q = (select(model.topic_id, model.terminal_id, func.sum(model.seconds),
-                    func.sum(model.plays))
-             .where(*_where(model, actor, f), *_time(model, lo, hi))
-             .group_by(model.topic_id, model.terminal_id))
-        for topic_id, terminal_id, sec, n in s.execute(q):
-            topics.add(topic_id)
-            terminals.add(terminal_id)
-            seconds += sec or 0.0
-            plays_ += n or 0
-    topics.discard(None)
-    planned_total = sum(planned(s, actor, p, "community", f).values()) if with_planned else None
-    share = (seconds / planned_total) if planned_total else None
-    return Headline(len(topics), seconds, plays_, len(terminals), planned_total, share)
+    total = sum(planned(s, actor, p, "community", f).values()) if with_planned else None
+    return _headline(_played_by_terminal(s, actor, p, f), _played_by_content(s, actor, p, f),
+                     total)
 
 
-def _terminals_in_scope(s: Session, actor: Actor, f: Filters) -> list:
+def _in_scope(actor: Actor, p: Period, f: Filters):
+    """The terminals the filters name that existed in the period (topic and content
+    filters aside), as a select of (id, name, created_at)."""
     q = (select(Terminal.id, Terminal.name, Terminal.created_at).join(Building).join(Community)
-         .where(Community.street_id == actor.street_id))
+         .where(Community.street_id == actor.street_id, Terminal.created_at < p.end))
     if not actor.is_street_admin:
         q = q.where(Building.community_id == actor.community_id)
     for col, value in ((Terminal.id, f.terminal_id), (Terminal.building_id, f.building_id),
                        (Building.community_id, f.community_id)):
         if value is not None:
             q = q.where(col == value)
-    return list(s.execute(q.order_by(Terminal.id)))
+    return q
+
+
+def _against(s: Session, by: str, plan: dict[int, float], played: Sums) -> list[Row]:
+    keys = set(plan) | set(played)
+    labels = _labels(s, by, keys)
+    rows = []
+    for key in sorted(keys, key=lambda k: (-plan.get(k, 0.0), str(labels.get(k, k)))):
+        got = played.get(key, (0.0, 0, 0.0))
+        rows.append(Row(key, labels.get(key) or f"#{key}", got[0], int(got[1]),
+                        {"planned": plan.get(key, 0.0)}))
+    return rows
 
 
 def planned_vs_played(s: Session, actor: Actor, p: Period, by: str = "content",
@@ -352,16 +470,12 @@ def planned_vs_played(s: Session, actor: Actor, p: Period, by: str = "content",
     emergency broadcast held the screen (pre-empted)."""
     f = f or Filters()
     plan = planned(s, actor, p, by, f)
-    played = {r.key: r for r in playback(s, actor, p, by, f)}
-    keys = set(plan) | set(played)
-    labels = _labels(s, by, keys)
-    rows = []
-    for key in sorted(keys, key=lambda k: (-plan.get(k, 0.0), str(labels.get(k, k)))):
-        got = played.get(key)
-        rows.append(Row(key, labels.get(key) or f"#{key}", got.seconds if got else 0.0,
-                        got.plays if got else 0, {"planned": plan.get(key, 0.0)}))
-    if by == "terminal":
-        _explain_shortfall(s, actor, p, f, rows)
+    if by != "terminal":
+        _check_group(by)
+        return _against(s, by, plan, _played(s, actor, p, by, f))
+    played = _group(_played_by_terminal(s, actor, p, f), 0)
+    rows = _against(s, by, plan, played)
+    _explain_shortfall(s, p, rows, played, _in_scope(actor, p, f))
     return rows
 
 
@@ -369,61 +483,47 @@ SHORTFALL_S = 60.0  # less than a minute short is not worth explaining
 REASONS = ("offline", "screen_off", "file_not_ready", "broadcast")
 
 
-def _explain_shortfall(s: Session, actor: Actor, p: Period, f: Filters, rows: list[Row]
+def _explain_shortfall(s: Session, p: Period, rows: list[Row], played: Sums, in_scope
                        ) -> None:
-    terminals = {t.id: t for t in _terminals_in_scope(s, actor, f)}
-    ids = [r.key for r in rows if r.key in terminals]
-    uptime = _uptime(s, ids, p)
-    preempted = _broadcast_seconds(s, actor, p, f)
-    end = min(p.end, utcnow())
+    """Every terminal in scope gets a row (one that neither played nor was planned too),
+    with its uptime and the reasons for its shortfall."""
+    terminals = {t.id: t for t in s.connection().execute(in_scope)}
+    labelled = {r.key for r in rows}
+    rows.extend(Row(t.id, t.name, 0.0, 0, {"planned": 0.0})
+                for t in terminals.values() if t.id not in labelled)
+    uptime = _uptime(s, in_scope.with_only_columns(Terminal.id), p)
+    start, end = p.start, min(p.end, utcnow())
     for row in rows:
         t = terminals.get(row.key)
-        if t is None:  # deleted since it played
+        if t is None:  # deleted since it played, or a filter left it out
             continue
         online, lit, missing = uptime.get(row.key, (0.0, 0.0, 0.0))
-        span = max(0.0, (end - max(p.start, t.created_at)).total_seconds())
+        span = max(0.0, (end - max(start, t.created_at)).total_seconds())
         row.extra.update(existed_seconds=span, online_seconds=online, screen_on_seconds=lit,
                          offline_seconds=max(0.0, span - online),
                          screen_off_seconds=max(0.0, online - lit),
                          file_not_ready_seconds=missing,
-                         broadcast_seconds=preempted.get(row.key, 0.0))
+                         broadcast_seconds=played[row.key][2] if row.key in played else 0.0)
         short = row.extra["planned"] - row.seconds > SHORTFALL_S
         row.extra["reasons"] = [r for r in REASONS if short
                                 and row.extra[f"{r}_seconds"] > SHORTFALL_S]
         row.extra["unexplained"] = short and not row.extra["reasons"]
 
 
-def _broadcast_seconds(s: Session, actor: Actor, p: Period, f: Filters) -> dict[int, float]:
-    """Seconds each terminal showed full-screen broadcasts in the period, from the play
-    rollups (kept for good, unlike raw records)."""
-    full = select(Broadcast.content_id).where(Broadcast.mode == "full").scalar_subquery()
-    out: dict[int, float] = defaultdict(float)
-    for model, lo, hi in _spans(p, PLAYED):
-        q = (select(model.terminal_id, func.sum(model.seconds))
-             .where(*_where(model, actor, f), *_time(model, lo, hi),
-                    model.content_id.in_(full))
-             .group_by(model.terminal_id))
-        for tid, seconds in s.execute(q):
-            out[tid] += seconds or 0.0
-    return dict(out)
-
-
-def _uptime(s: Session, terminal_ids: list[int], p: Period
-            ) -> dict[int, tuple[float, float, float]]:
-    """(online, screen on, file missing) seconds per terminal in the period."""
+def _uptime(s: Session, in_scope, p: Period) -> dict[int, tuple[float, float, float]]:
+    """(online, screen on, file missing) seconds per terminal of `in_scope` (a select of
+    terminal ids) in the period."""
     cols = ("online_seconds", "screen_on_seconds", "cache_missing_seconds")
     out: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-    if not terminal_ids:
-        return {}
     split = _split(s, p)
     parts = [(m, lo, hi) for m, lo, hi in _spans(split.closed, UPTIME)] if split.closed else []
     if split.open_start is not None:
         parts.append((UptimeHour, split.open_start, split.open_end))
     for model, lo, hi in parts:
         q = (select(model.terminal_id, *(func.sum(getattr(model, c)) for c in cols))
-             .where(model.terminal_id.in_(terminal_ids), *_time(model, lo, hi))
+             .where(model.terminal_id.in_(in_scope), *_time(model, lo, hi))
              .group_by(model.terminal_id))
-        for tid, *sums in s.execute(q):
+        for tid, *sums in s.connection().execute(q):
             acc = out[tid]
             for i, v in enumerate(sums):
                 acc[i] += v or 0.0
@@ -432,7 +532,8 @@ def _uptime(s: Session, terminal_ids: list[int], p: Period
 
 # --- the report page -------------------------------------------------------------------
 
-TABLE_ROWS = 1000  # the page shows this many rows; the exports carry them all
+TABLE_ROWS = 1000  # the page shows this many rows of a grouping; the exports carry them all
+TERMINAL_ROWS = 200  # and this many terminals, the largest shortfalls first
 
 
 @dataclass
@@ -443,20 +544,55 @@ class Page:
     head: Headline
     planned: list[Row]  # planned against played, by content
     terminals: list[Row]  # the same by terminal, with uptime and the shortfall's reasons
+    terminal_count: int
     topics: list[tuple[int, str]]
     communities: list[tuple[int, str]]
     buildings: list[tuple[int, str]]
 
 
 def page(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> Page:
-    rows = playback(s, actor, p, by, f)
-    terminals = planned_vs_played(s, actor, p, "terminal", f)
-    head = headline(s, actor, p, f, with_planned=False)
-    head.planned_seconds = sum(r.extra["planned"] for r in terminals)
-    head.share_played = (head.seconds / head.planned_seconds) if head.planned_seconds else None
+    """Each rollup is read once: played and planned by terminal and by content, uptime;
+    the grouping, headline and both tables are made from them."""
+    _check_group(by)
+    by_terminal = _played_by_terminal(s, actor, p, f)
+    by_content = _played_by_content(s, actor, p, f)
+    if by in ("day", "hour"):
+        rows = _by_time(s, actor, p, by, f)
+    else:
+        keys, index = SIDES[by]
+        rows = _rows(s, by, _group(by_terminal if keys is BY_TERMINAL else by_content, index))
+    played_t = _group(by_terminal, 0)
+    terminals = _against(s, "terminal", planned(s, actor, p, "terminal", f), played_t)
+    _explain_shortfall(s, p, terminals, played_t, _in_scope(actor, p, f))
+    head = _headline(by_terminal, by_content, sum(r.extra["planned"] for r in terminals))
+    terminals.sort(key=lambda r: (-(r.extra["planned"] - r.seconds), r.label))
     return Page(
-        rows=rows, head=head, planned=planned_vs_played(s, actor, p, "content", f),
-        terminals=terminals,
-        topics=[(t.id, t.name) for t in topics.list_topics(s, actor, active_only=False)],
-        communities=[(c.id, c.name) for c in tree.list_communities(s, actor)],
-        buildings=[(b.id, b.name) for b in tree.list_buildings(s, actor)])
+        rows=rows, head=head,
+        planned=_against(s, "content", planned(s, actor, p, "content", f),
+                         _group(by_content, 0)),
+        terminals=terminals[:TERMINAL_ROWS], terminal_count=len(terminals),
+        topics=_pairs(s, select(Topic.id, Topic.name).where(Topic.street_id == actor.street_id)
+                      .order_by(Topic.id)),
+        communities=_pairs(s, select(Community.id, Community.name)
+                           .where(Community.street_id == actor.street_id,
+                                  actor.community_clause(Community.id))
+                           .order_by(Community.id)),
+        buildings=_buildings(s, actor, f))
+
+
+MAX_BUILDINGS = 300  # more than a filter list can usefully show: choose a community first
+
+
+def _buildings(s: Session, actor: Actor, f: Filters) -> list[tuple[int, str]]:
+    q = (select(Building.id, Building.name).join(Community)
+         .where(Community.street_id == actor.street_id,
+                actor.community_clause(Building.community_id))
+         .order_by(Building.community_id, Building.name).limit(MAX_BUILDINGS + 1))
+    if f.community_id is not None:
+        q = q.where(Building.community_id == f.community_id)
+    rows = _pairs(s, q)
+    return rows if len(rows) <= MAX_BUILDINGS else []
+
+
+def _pairs(s: Session, q) -> list[tuple[int, str]]:
+    return [(i, name) for i, name in s.connection().execute(q)]

@@ -105,3 +105,38 @@ def test_each_app_test_starts_empty(app):
     assert db.query(Building).count() == 0
     helpers.building()
     db.commit()
+
+
+def test_the_upgrade_to_slices_keeps_every_played_second(tmp_path):
+    """Migration 0011 fills the per-terminal and per-item slices from the play rollups
+    there are, broadcasts apart, so a report reads the same numbers after the upgrade."""
+    from sqlalchemy import create_engine, text
+
+    from server import migrate
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate.upgrade(url, "0010")
+    engine = create_engine(url)  # without server.db's pragmas: foreign keys unchecked
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO play_day (day, terminal_id, content_id, building_id, "
+                          "topic_id, community_id, seconds, plays) VALUES "
+                          "('2026-11-02', 1, 10, 5, 3, 7, 600, 60), "
+                          "('2026-11-02', 1, 11, 5, 4, 7, 30, 1), "
+                          "('2026-11-02', 2, 10, 6, 3, 7, 300, 30)"))
+        conn.execute(text("INSERT INTO play_month (month, terminal_id, content_id, building_id,"
+                          " topic_id, community_id, seconds, plays) VALUES "
+                          "('2026-11-01', 1, 10, 5, 3, 7, 600, 60)"))
+        conn.execute(text("INSERT INTO broadcast (street_id, mode, content_id, text, reason, "
+                          "starts_at) VALUES (1, 'full', 11, '台风', 'x', '2026-11-02')"))
+    migrate.upgrade(url)
+    with engine.connect() as conn:
+        terminals = conn.execute(text("SELECT terminal_id, building_id, seconds, plays, "
+                                      "broadcast_seconds FROM play_terminal_day "
+                                      "ORDER BY terminal_id")).all()
+        items = conn.execute(text("SELECT content_id, topic_id, seconds, plays "
+                                  "FROM play_content_day ORDER BY content_id")).all()
+        month = conn.execute(text("SELECT seconds FROM play_terminal_month")).scalar()
+    engine.dispose()
+    assert [tuple(r) for r in terminals] == [(1, 5, 630.0, 61, 30.0), (2, 6, 300.0, 30, 0.0)]
+    assert [tuple(r) for r in items] == [(10, 3, 900.0, 90), (11, 4, 30.0, 1)]
+    assert month == 600.0

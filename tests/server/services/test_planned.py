@@ -12,7 +12,15 @@ from sqlalchemy import func, select
 
 import playlists as pm
 from server.db import SessionFactory, db
-from server.models import PlannedDay, PlannedHour, PlannedMonth, Role, Terminal
+from server.models import (
+    PlannedContentMonth,
+    PlannedDay,
+    PlannedHour,
+    PlannedMonth,
+    PlannedTerminalDay,
+    Role,
+    Terminal,
+)
 from server.services import changes, manifests, planned, reports
 from server.services import schedules as sched
 from server.services.access import Actor
@@ -112,21 +120,25 @@ def test_planned_time_starts_when_the_terminal_was_created(w, monkeypatch):
         assert by_terminal[late.id] == pytest.approx(seconds)
 
 
-def test_days_close_into_day_and_month_rows_once(w):
+def test_hours_close_into_day_and_month_rows_once(w):
     night_schedule(w, [("23:00", "01:00")])
     planned.refresh(db, at(D, 12))
-    assert planned.close_days(db, at(D, 12)) == [D - timedelta(days=1)]
-    # D is over at midnight but closes only ten minutes later.
-    assert planned.close_days(db, at(D + timedelta(days=1), 0, 5)) == []
-    assert planned.close_days(db, at(D + timedelta(days=1), 0, 15)) == [D]
-    assert planned.close_days(db, at(D + timedelta(days=1), 0, 20)) == []
+    closed = planned.close_hours(db, at(D, 12))  # from the creation, 36 hours ago
+    assert (closed[0], closed[-1]) == (at(D - timedelta(days=1), 0), at(D, 10))
+    # The hour 23:00 on D is over at midnight but closes only ten minutes later.
+    assert planned.close_hours(db, at(D + timedelta(days=1), 0, 5))[-1] == at(D, 22)
+    assert planned.close_hours(db, at(D + timedelta(days=1), 0, 15)) == [at(D, 23)]
+    assert planned.close_hours(db, at(D + timedelta(days=1), 0, 20)) == []
     days = dict(db.execute(select(PlannedDay.day, PlannedDay.seconds)).all())
     assert days == {D - timedelta(days=1): 7200.0, D: 7200.0}
     assert db.scalar(select(PlannedMonth.seconds).where(PlannedMonth.month == date(2026, 12, 1))
                      ) == 7200.0
     assert db.scalar(select(PlannedMonth.seconds).where(PlannedMonth.month == date(2026, 11, 1))
                      ) == 7200.0
-    assert planned.closed_before(db) == D + timedelta(days=1)
+    assert planned.closed_before(db) == at(D + timedelta(days=1), 0)
+    # The slices hold the same seconds.
+    assert db.scalar(select(func.sum(PlannedTerminalDay.seconds))) == 14400.0
+    assert db.scalar(select(func.sum(PlannedContentMonth.seconds))) == 14400.0
 
 
 def test_a_change_during_the_write_leaves_the_terminal_marked(w, monkeypatch):

@@ -20,7 +20,7 @@ from server.models import (
     Role,
     UptimeHour,
 )
-from server.services import fleet, plays, reports
+from server.services import fleet, planned, plays, reports
 from server.services import schedules as sched
 from server.services.access import Actor
 from tests import helpers
@@ -183,6 +183,8 @@ def test_shortfall_says_file_not_ready_from_the_heartbeats(w, monkeypatch):
     """Only the sum is kept: seconds online per hour while the player said its cache was
     not ready (uptime_hour.cache_missing_seconds)."""
     t = w["t1"]
+    t.created_at, t.planned_until = datetime(2026, 11, 30, tzinfo=SH), None
+    db.commit()
     clock = [datetime(2026, 12, 1, 9, 0, tzinfo=SH)]
     monkeypatch.setattr(fleet, "utcnow", lambda: clock[0])
     fleet.mark_online(db, t, now=clock[0])
@@ -200,6 +202,7 @@ def test_shortfall_says_file_not_ready_from_the_heartbeats(w, monkeypatch):
                           recurrence=sched.Recurrence(windows=[("09:00", "10:00")]),
                           targets=[sched.TargetIn("terminal", t.id)])
     db.commit()
+    planned.refresh(db, datetime(2026, 12, 1, 8, tzinfo=SH))
     monkeypatch.setattr(reports, "utcnow", lambda: datetime(2026, 12, 2, tzinfo=SH))
     rows = reports.planned_vs_played(db, w["admin"], reports.period(date(2026, 12, 1), None),
                                      "terminal")

@@ -108,7 +108,8 @@ def test_planned_against_played_agrees_with_a_hand_computed_case(w, monkeypatch)
     # Read from the hour rows while the day is open, from the day rows once it is closed.
     for close in (False, True):
         if close:
-            assert planned.close_days(db, now + timedelta(minutes=10))[-1] == date(2026, 12, 1)
+            closed = planned.close_hours(db, now + timedelta(minutes=10))
+            assert closed[-1] == datetime(2026, 12, 1, 23, tzinfo=SH)
         rows = reports.planned_vs_played(db, w["admin"], p, "content")
         assert [(r.label, r.extra["planned"], r.seconds) for r in rows] == [("台风海报", 3600.0,
                                                                              2700.0)]
@@ -156,3 +157,36 @@ def test_purge_drops_old_raw_records_and_keeps_the_rollups(w, runner):
     assert db.scalar(select(func.count()).select_from(PlayRecord)) == 1
     assert db.scalar(select(func.sum(PlayHour.seconds))) == 60.0
     assert runner.invoke(args=["report", "purge", "--days", "0"]).exit_code != 0
+
+
+def test_the_slices_agree_with_terminal_by_content(w):
+    """Groupings read per-terminal and per-item rollups; they must add up to play_day."""
+    from sqlalchemy import func, select
+
+    from server.models import Broadcast, PlayDay
+
+    t3 = helpers.terminal(helpers.building(w["donghe"], "2栋"))
+    alert = helpers.approved_image(w["donghe"], "暴雨预警", "防台风", seconds=60)
+    db.add(Broadcast(street_id=alert.street_id, mode="full", content_id=alert.id, reason="x",
+                     starts_at=datetime(2026, 12, 1, tzinfo=SH)))
+    for t in (w["t1"], w["t2"], t3):
+        t.created_at = datetime(2026, 11, 1, tzinfo=SH)
+    db.commit()
+    for t, item, hour, seconds in ((w["t1"], w["a"], 9, 600), (w["t1"], alert, 10, 120),
+                                   (t3, w["a"], 23, 4000), (w["t2"], w["b"], 8, 300)):
+        ingest(t, item, datetime(2026, 11, 30, hour, 0, tzinfo=SH), seconds)
+    p = reports.period(date(2026, 11, 15), date(2026, 12, 3))
+    for by in ("topic", "content", "terminal", "building", "community"):
+        key = getattr(PlayDay, f"{by}_id")
+        expected = dict(db.execute(select(key, func.sum(PlayDay.seconds)).group_by(key)).all())
+        got = {r.key: r.seconds for r in reports.playback(db, w["admin"], p, by)}
+        assert got == expected, by
+    rows = reports.planned_vs_played(db, w["admin"], p, "terminal")
+    assert {r.key: r.extra["broadcast_seconds"] for r in rows} == {
+        w["t1"].id: 120.0, w["t2"].id: 0.0, t3.id: 0.0}
+    # A filter that needs terminal x content reads play_day and gives the same rows.
+    only_a = reports.playback(db, w["admin"], p, "terminal",
+                              reports.Filters(content_id=w["a"].id))
+    assert {r.key: r.seconds for r in only_a} == {w["t1"].id: 600.0, t3.id: 4000.0}
+    h = reports.headline(db, w["admin"], p, with_planned=False)
+    assert (h.topics, h.seconds, h.terminals_reporting) == (2, 5020.0, 3)
