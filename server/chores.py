@@ -56,9 +56,9 @@ def detect_down() -> None:
 
 
 def detect_stuck() -> None:
-    with session_scope() as s:
-        events = health.detect_stuck(s, utcnow())
-    publish(events)
+    # In a job worker: it builds and walks the plan of every terminal whose picture has
+    # not changed for a while, which with a fleet showing long items is most of them.
+    publish(workpool.run_db(health.detect_stuck, utcnow()))
 
 
 def planned_time() -> None:

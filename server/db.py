@@ -52,6 +52,20 @@ class UTCDateTime(TypeDecorator):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def result_processor(self, dialect, coltype) -> Callable | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        # SQLite hands back the stored text, which SQLAlchemy parses with a regular
+        # expression: 15 µs a value, 130 ms for a year of hours. fromisoformat reads the
+        # same text in C.
+        def process(value: str | None) -> datetime | None:
+            if value is None:
+                return None
+            t = datetime.fromisoformat(value)
+            return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+        return process
+
 
 # Byte counts (file sizes, free disk) pass 2 GiB: 64 bits on PostgreSQL. SQLite's INTEGER
 # already holds 64 bits, and keeping it INTEGER there spares a table rebuild.

@@ -106,7 +106,7 @@ class Filters:
     community_id: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     key: object
     label: str
@@ -137,10 +137,10 @@ class Family:
     def holding(self, columns: set[str], f: Filters) -> dict:
         """The smallest rollup with these columns and the filters' own."""
         needed = columns | {n for n in FILTERS if getattr(f, n) is not None}
+        if needed <= CONTENT_SIDE:  # first: communities x items are fewer than terminals
+            return self.by_content
         if needed <= TERMINAL_SIDE:
             return self.by_terminal
-        if needed <= CONTENT_SIDE:
-            return self.by_content
         return self.fine
 
 
@@ -215,7 +215,7 @@ def _sum(s: Session, actor: Actor, p: Period, f: Filters, models: dict,
         extra = [only(model)] if only else []
         q = (select(*cols, *(func.sum(getattr(model, v)) for v in values))
              .where(*_where(model, actor, f), *_time(model, lo, hi), *extra).group_by(*cols))
-        for row in s.connection().execute(q):
+        for row in s.connection().execute(q).all():
             acc = out[tuple(row[:len(keys)])]
             for i, v in enumerate(row[len(keys):]):
                 acc[i] += v or 0.0
@@ -291,25 +291,27 @@ def _rows(s: Session, by: str, sums: Sums) -> list[Row]:
 
 
 def _by_time(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> list[Row]:
-    if by == "day" and _fine(f):
-        q = (select(PlayDay.day, func.sum(PlayDay.seconds), func.sum(PlayDay.plays))
-             .where(*_where(PlayDay, actor, f), *_time(PlayDay, p.first,
-                                                        p.last + timedelta(days=1)))
-             .group_by(PlayDay.day))
+    if by == "day":
+        model = PLAYED.holding(set(), f)["day"]
+        q = (select(model.day, func.sum(model.seconds), func.sum(model.plays))
+             .where(*_where(model, actor, f), *_time(model, p.first, p.last + timedelta(days=1)))
+             .group_by(model.day).order_by(model.day))
         return [Row(d.isoformat(), d.isoformat(), seconds or 0.0, plays or 0)
-                for d, seconds, plays in s.connection().execute(q.order_by(PlayDay.day))]
+                for d, seconds, plays in s.connection().execute(q).all()]
     model = PlayHour if _fine(f) else PlayHourCommunity
     q = (select(model.hour, func.sum(model.seconds), func.sum(model.plays))
          .where(*_where(model, actor, f), *_time(model, p.start, p.end))
-         .group_by(model.hour))
-    buckets: dict[str, Row] = {}
-    for hour, seconds, plays_ in s.connection().execute(q):
-        local = hour.astimezone(TZ)
-        key = local.strftime("%Y-%m-%d") if by == "day" else local.strftime("%Y-%m-%d %H:00")
-        row = buckets.setdefault(key, Row(key, key))
-        row.seconds += seconds or 0.0
-        row.plays += plays_ or 0
-    return [buckets[k] for k in sorted(buckets)]
+         .group_by(model.hour).order_by(model.hour))
+    rows: list[Row] = []
+    for hour, seconds, plays_ in s.connection().execute(q).all():
+        t = hour.astimezone(TZ)  # (strftime took a third of a year's 8,760 hours)
+        key = f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:00"
+        if rows and rows[-1].key == key:  # the hour a zone with summer time repeats
+            rows[-1].seconds += seconds or 0.0
+            rows[-1].plays += plays_ or 0
+        else:
+            rows.append(Row(key, key, seconds or 0.0, plays_ or 0))
+    return rows
 
 
 def _check_group(by: str) -> None:
@@ -373,7 +375,7 @@ def planned(s: Session, actor: Actor, p: Period, by: str, f: Filters | None = No
         q = (select(column, func.sum(PlannedHour.seconds))
              .where(*where, *_time(PlannedHour, split.open_start, min(split.open_end, current)))
              .group_by(column))
-        for k, sec in s.connection().execute(q):
+        for k, sec in s.connection().execute(q).all():
             out[k] += sec or 0.0
         if split.open_end > current:
             for k, sec in _so_far(s, column, where, current, now):
@@ -389,13 +391,13 @@ def _so_far(s: Session, key, where: list, current: datetime, now: datetime):
     share = (now - current) / HOUR
     q = (select(key, func.sum(PlannedHour.seconds))
          .where(*where, PlannedHour.hour == current).group_by(key))
-    for k, seconds in s.connection().execute(q):
+    for k, seconds in s.connection().execute(q).all():
         yield k, (seconds or 0.0) * share
     q = (select(key, Terminal.created_at, func.sum(PlannedHour.seconds))
          .join(Terminal, Terminal.id == PlannedHour.terminal_id)
          .where(*where, PlannedHour.hour == current, Terminal.created_at > current)
          .group_by(key, Terminal.id, Terminal.created_at))
-    for k, created, seconds in s.connection().execute(q):
+    for k, created, seconds in s.connection().execute(q).all():
         left = current + HOUR - created  # what its row covers
         own = min(1.0, max(0.0, (now - created) / left)) if left > timedelta(0) else 0.0
         yield k, (seconds or 0.0) * (own - share)  # instead of the elapsed share above
@@ -449,9 +451,10 @@ def _in_scope(actor: Actor, p: Period, f: Filters):
     return q
 
 
-def _against(s: Session, by: str, plan: dict[int, float], played: Sums) -> list[Row]:
+def _against(s: Session, by: str, plan: dict[int, float], played: Sums,
+             labels: dict | None = None) -> list[Row]:
     keys = set(plan) | set(played)
-    labels = _labels(s, by, keys)
+    labels = _labels(s, by, keys) if labels is None else labels
     rows = []
     for key in sorted(keys, key=lambda k: (-plan.get(k, 0.0), str(labels.get(k, k)))):
         got = played.get(key, (0.0, 0, 0.0))
@@ -473,21 +476,20 @@ def planned_vs_played(s: Session, actor: Actor, p: Period, by: str = "content",
     if by != "terminal":
         _check_group(by)
         return _against(s, by, plan, _played(s, actor, p, by, f))
-    played = _group(_played_by_terminal(s, actor, p, f), 0)
-    rows = _against(s, by, plan, played)
-    _explain_shortfall(s, p, rows, played, _in_scope(actor, p, f))
-    return rows
+    return _terminal_rows(s, actor, p, f, plan, _group(_played_by_terminal(s, actor, p, f), 0))
 
 
 SHORTFALL_S = 60.0  # less than a minute short is not worth explaining
 REASONS = ("offline", "screen_off", "file_not_ready", "broadcast")
 
 
-def _explain_shortfall(s: Session, p: Period, rows: list[Row], played: Sums, in_scope
-                       ) -> None:
-    """Every terminal in scope gets a row (one that neither played nor was planned too),
-    with its uptime and the reasons for its shortfall."""
-    terminals = {t.id: t for t in s.connection().execute(in_scope)}
+def _terminal_rows(s: Session, actor: Actor, p: Period, f: Filters, plan: dict[int, float],
+                   played: Sums) -> list[Row]:
+    """Planned against played for every terminal in scope (one that neither played nor
+    was planned too), with its uptime and the reasons for its shortfall."""
+    in_scope = _in_scope(actor, p, f)
+    terminals = {t.id: t for t in s.connection().execute(in_scope).all()}
+    rows = _against(s, "terminal", plan, played, {i: t.name for i, t in terminals.items()})
     labelled = {r.key for r in rows}
     rows.extend(Row(t.id, t.name, 0.0, 0, {"planned": 0.0})
                 for t in terminals.values() if t.id not in labelled)
@@ -508,6 +510,7 @@ def _explain_shortfall(s: Session, p: Period, rows: list[Row], played: Sums, in_
         row.extra["reasons"] = [r for r in REASONS if short
                                 and row.extra[f"{r}_seconds"] > SHORTFALL_S]
         row.extra["unexplained"] = short and not row.extra["reasons"]
+    return rows
 
 
 def _uptime(s: Session, in_scope, p: Period) -> dict[int, tuple[float, float, float]]:
@@ -523,7 +526,7 @@ def _uptime(s: Session, in_scope, p: Period) -> dict[int, tuple[float, float, fl
         q = (select(model.terminal_id, *(func.sum(getattr(model, c)) for c in cols))
              .where(model.terminal_id.in_(in_scope), *_time(model, lo, hi))
              .group_by(model.terminal_id))
-        for tid, *sums in s.connection().execute(q):
+        for tid, *sums in s.connection().execute(q).all():
             acc = out[tid]
             for i, v in enumerate(sums):
                 acc[i] += v or 0.0
@@ -561,9 +564,8 @@ def page(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> Page:
     else:
         keys, index = SIDES[by]
         rows = _rows(s, by, _group(by_terminal if keys is BY_TERMINAL else by_content, index))
-    played_t = _group(by_terminal, 0)
-    terminals = _against(s, "terminal", planned(s, actor, p, "terminal", f), played_t)
-    _explain_shortfall(s, p, terminals, played_t, _in_scope(actor, p, f))
+    terminals = _terminal_rows(s, actor, p, f, planned(s, actor, p, "terminal", f),
+                               _group(by_terminal, 0))
     head = _headline(by_terminal, by_content, sum(r.extra["planned"] for r in terminals))
     terminals.sort(key=lambda r: (-(r.extra["planned"] - r.seconds), r.label))
     return Page(
@@ -595,4 +597,4 @@ def _buildings(s: Session, actor: Actor, f: Filters) -> list[tuple[int, str]]:
 
 
 def _pairs(s: Session, q) -> list[tuple[int, str]]:
-    return [(i, name) for i, name in s.connection().execute(q)]
+    return [(i, name) for i, name in s.connection().execute(q).all()]
