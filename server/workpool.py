@@ -352,16 +352,8 @@ def _inline(fn: Callable, args: tuple, kwargs: dict, with_db: bool,
             return fn(*args, **kwargs)
         from server.db import SessionFactory
 
-        s = SessionFactory()
-        try:
-            value = fn(s, *args, **kwargs)
-            s.commit()
-            return value
-        except BaseException:
-            s.rollback()
-            raise
-        finally:
-            s.close()
+        with SessionFactory() as s:
+            return _in_session(s, fn, args, kwargs)
     except Exception as exc:
         if _is_memory(exc):
             from server.config import Settings
@@ -412,13 +404,18 @@ def _with_session(fn: Callable, args: tuple, kwargs: dict) -> Any:
         _engine = make_engine(settings.database_url, PoolSize(
             1, 1, settings.db_pool_timeout_s, f"signage {settings.node_name} job"))
     with Session(_engine, expire_on_commit=False) as s:
-        try:
-            value = fn(s, *args, **kwargs)
-            s.commit()
-            return value
-        except BaseException:
-            s.rollback()
-            raise
+        return _in_session(s, fn, args, kwargs)
+
+
+def _in_session(s, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """fn(s, ...), committed when it returns and rolled back when it raises."""
+    try:
+        value = fn(s, *args, **kwargs)
+        s.commit()
+        return value
+    except BaseException:
+        s.rollback()
+        raise
 
 
 def _answer(data: bytes, baseline_kb: int) -> tuple:

@@ -35,32 +35,33 @@ class PlannedHour(Base):
     seconds: Mapped[float] = mapped_column(default=0.0)
 
 
-class PlannedDay(Base):
-    """A closed local day (Asia/Shanghai) of planned_hour."""
+class _PlannedByTerminalContent:
+    """A closed day's or month's planned seconds of one terminal and item."""
+
+    terminal_id: Mapped[int]
+    content_id: Mapped[int]
+    building_id: Mapped[int]
+    topic_id: Mapped[int | None]
+    community_id: Mapped[int | None]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+
+
+class PlannedDay(_PlannedByTerminalContent, Base):
+    """Local days (Asia/Shanghai) of planned_hour: its closed hours."""
 
     __tablename__ = "planned_day"
-    __table_args__ = (Index("ix_planned_day_topic_day", "topic_id", "day"),)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    terminal_id: Mapped[int] = mapped_column(primary_key=True)
-    content_id: Mapped[int] = mapped_column(primary_key=True)
-    building_id: Mapped[int] = mapped_column(primary_key=True)
-    topic_id: Mapped[int | None]
-    community_id: Mapped[int | None]
-    seconds: Mapped[float] = mapped_column(default=0.0)
+    __table_args__ = (PrimaryKeyConstraint("day", "terminal_id", "content_id", "building_id"),
+                      Index("ix_planned_day_topic_day", "topic_id", "day"))
+    day: Mapped[date] = mapped_column(Date)
 
 
-class PlannedMonth(Base):
-    """The closed days of a local month (its first day), summed."""
+class PlannedMonth(_PlannedByTerminalContent, Base):
+    """Local months (their first day) of planned_hour: its closed hours."""
 
     __tablename__ = "planned_month"
-    __table_args__ = (Index("ix_planned_month_topic_month", "topic_id", "month"),)
-    month: Mapped[date] = mapped_column(Date, primary_key=True)
-    terminal_id: Mapped[int] = mapped_column(primary_key=True)
-    content_id: Mapped[int] = mapped_column(primary_key=True)
-    building_id: Mapped[int] = mapped_column(primary_key=True)
-    topic_id: Mapped[int | None]
-    community_id: Mapped[int | None]
-    seconds: Mapped[float] = mapped_column(default=0.0)
+    __table_args__ = (PrimaryKeyConstraint("month", "terminal_id", "content_id", "building_id"),
+                      Index("ix_planned_month_topic_month", "topic_id", "month"))
+    month: Mapped[date] = mapped_column(Date)
 
 
 class _PlannedByTerminal:
