@@ -6,9 +6,9 @@ rebooting together does not ask at the same second), STATUS every STATUS_INTERVA
 uploads, and the answers to COMMANDs. Event handlers only queue work for that thread: an
 ack cannot arrive while a handler blocks the client's read loop.
 
-Reconnection is ours (exponential backoff with jitter, up to MAX_BACKOFF_S) rather than the
-library's, so the same loop handles "never connected yet", "refused" and "dropped". Playback
-never waits for any of this: the player keeps playing from its saved manifest.
+Reconnection is ours (`Backoff`: 1 s doubling to a cap of 30 s, full jitter) rather than
+the library's, so the same loop handles "never connected yet", "refused" and "dropped".
+Playback never waits for any of this: the player keeps playing from its saved manifest.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ from player.protocol import (
 
 log = logging.getLogger(__name__)
 ACK_TIMEOUT_S = 30.0
-MAX_BACKOFF_S = 300.0
 PLAYS_INTERVAL_S = 2.0
 RETRY_S = 10.0
 
@@ -68,6 +67,41 @@ class TerminalSide(Protocol):
     def outbox(self) -> Any: ...
 
 
+class Backoff:
+    """How long to wait before the next connection attempt, for a lobby screen.
+
+    The first retries come within a second or two; the step doubles to a cap of CAP_S, so
+    a screen is back at most CAP_S after its server is; each wait is drawn uniformly
+    between zero and the step ("full jitter"), so a fleet that lost its server together
+    does not come back in lock-step; and the steps start over only after a connection
+    held HEALTHY_S, so a server that drops every connection at once is not hammered.
+    bench/bench_reconnect.py measures what these numbers give a fleet.
+    """
+
+    FIRST_S = 1.0
+    CAP_S = 30.0
+    HEALTHY_S = 60.0
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.attempt = 0
+        self.up_since: float | None = None
+
+    def delay(self) -> float:
+        step = min(self.CAP_S, self.FIRST_S * 2 ** min(self.attempt, 16))
+        self.attempt += 1
+        return self.rng.uniform(0.0, step)
+
+    def connected(self, now: float) -> None:
+        self.up_since = now
+
+    def lost(self, now: float) -> None:
+        """The connection is gone (or never was): start over if it had held long enough."""
+        if self.up_since is not None and now - self.up_since >= self.HEALTHY_S:
+            self.attempt = 0
+        self.up_since = None
+
+
 class TerminalClient:
     def __init__(self, side: TerminalSide, server_url: str, credential: str, *,
                  rng: random.Random | None = None,
@@ -84,6 +118,7 @@ class TerminalClient:
         self.credential = credential
         self.rng = rng or random.Random()
         self.monotonic = monotonic
+        self.backoff = Backoff(self.rng)
         self.sio = socketio.Client(reconnection=False, logger=False, engineio_logger=False)
         ns = TERMINAL_NAMESPACE
         self.sio.on("connect", self._on_connect, namespace=ns)
@@ -172,7 +207,6 @@ class TerminalClient:
     # --- the loop -----------------------------------------------------------------------
 
     def run(self) -> None:
-        backoff = 1.0
         next_status = next_sync = next_plays = 0.0
         while not self._stop.is_set():
             if self.revoked is not None:
@@ -181,12 +215,11 @@ class TerminalClient:
                 self.side.on_revoked(self.revoked)
                 return
             if not self.sio.connected:
+                self.backoff.lost(self.monotonic())
                 if not self._connect():
-                    # jitter spreads a fleet's reconnections after a server restart
-                    self._stop.wait(backoff * (0.5 + self.rng.random()))
-                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+                    self._stop.wait(self.backoff.delay())
                     continue
-                backoff = 1.0
+                self.backoff.connected(self.monotonic())
             self._wake.clear()  # before the work: a nudge arriving during it is not lost
             now = self.monotonic()
             if self._need_hello and self._try(self.hello):
