@@ -138,6 +138,8 @@ class TerminalClient:
         self.connected = threading.Event()
         self.hellos = 0  # counters for tests and the fleet summary
         self.connects = 0
+        self.disconnects = 0
+        self.connect_failures = 0
         self.plays_sent = 0
         self.last_error: str | None = None
 
@@ -174,11 +176,14 @@ class TerminalClient:
 
     def _on_connect(self) -> None:
         self.connects += 1
+        log.info("connected to %s", self.server_url)
         self._need_hello = True
         self.connected.set()
         self._wake.set()
 
     def _on_disconnect(self, *args: Any) -> None:
+        self.disconnects += 1
+        log.info("disconnected from %s", self.server_url)
         self.connected.clear()
         self._wake.set()
 
@@ -266,6 +271,7 @@ class TerminalClient:
                              wait_timeout=15, retry=False)
             return True
         except (socketio.exceptions.ConnectionError, ValueError, OSError) as e:
+            self.connect_failures += 1
             self.last_error = f"connect: {e}"
             log.info("cannot connect to %s: %s", self.server_url, e)
             self._disconnect()

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--ramp", type=float, default=0.0, help="spread the starts over S seconds")
     p.add_argument("--size", type=parse_size, default=(192, 96))
-    p.add_argument("--log-level", default="WARNING")
+    p.add_argument("--log-level", default="INFO")
     args = p.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
@@ -92,10 +92,15 @@ def main(argv: list[str] | None = None) -> int:
         list(pool.map(lambda t: t.stop("shutdown"), terminals.values()))
     # totals were written by stop(); read them back from each data folder's totals.json
     out: dict[str, dict] = {"total": {}, "terminals": {}}
-    for tid in terminals:
+    for tid, t in terminals.items():
         out["terminals"][tid] = json.loads((args.data / tid / "totals.json").read_text())
+        c = t.client
+        out["terminals"][tid].update(
+            connects=c.connects if c else 0, disconnects=c.disconnects if c else 0,
+            connect_failures=c.connect_failures if c else 0)
     keys = ("recorded_s", "accepted_s", "rejected_s", "pending_s", "recorded_n",
-            "accepted_n", "rejected_n", "pending_n", "bytes_downloaded")
+            "accepted_n", "rejected_n", "pending_n", "bytes_downloaded", "connects",
+            "disconnects", "connect_failures")
     out["total"] = {k: sum(v[k] for v in out["terminals"].values()) for k in keys}
     out["total"]["terminals"] = len(terminals)
     print(json.dumps(out, sort_keys=True))

@@ -77,6 +77,8 @@ def test_fleet_runs_players_with_their_own_credentials_and_folders(tmp_path) -> 
             assert out["terminals"][str(n)]["recorded_n"] >= 1
         assert out["total"]["accepted_n"] == len(server.plays)
         assert out["total"]["accepted_s"] == pytest.approx(seconds(server.plays.values()))
+        assert out["total"]["connects"] >= 3 and out["total"]["connect_failures"] == 0
+        assert r.stderr.count("connected to " + server.url) >= 3  # logged, at INFO
 
 
 def test_cli_rejects_a_sync_interval_under_a_second() -> None:
