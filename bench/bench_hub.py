@@ -118,11 +118,12 @@ class Node:
             self.process.wait()
 
 
-def _gunicorn(app: str, env: dict, port: int, log: Path) -> Node:
+def _gunicorn(app: str, env: dict, port: int, log: Path,
+              conf: str = "server/gunicorn_conf.py") -> Node:
     env = {**env, "PORT": str(port)}
     with log.open("a") as out:
         proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "server/gunicorn_conf.py", app], env=env, cwd=ROOT,
+            [str(BIN / "gunicorn"), "-c", conf, app], env=env, cwd=ROOT,
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -12,7 +12,11 @@ any pushed event with one ack-carrying event asking for a reply of `--reply-byte
 Commands: {"cmd": "status"} -> counts and this process's CPU seconds;
 {"cmd": "arm"} -> forget recorded answer times; {"cmd": "times"} -> the wall-clock
 times (time.time()) at which each terminal got the answer to its reaction since `arm`;
-{"cmd": "quit"}.
+{"cmd": "acks"} -> the latency (ms, send to ack) of every heartbeat answered since the
+previous `acks`, which it forgets; the first `acks` answers [] and starts the recording
+(bench_hub never asks, so nothing accumulates there). A drain of its own, independent of
+`arm`, so that a reaction timed inside a window of heartbeats does not cut the window
+(bench/bench_staff_load.py); {"cmd": "quit"}.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ class Swarm:
         self.late_heartbeats = 0  # ack later than one interval: the server fell behind
         self.errors: list[str] = []
         self.times: list[float] = []
+        self.acks: list[float] | None = None  # heartbeat latencies (ms) since the last `acks`
         self.manifest_bytes = 0  # size of the manifests received in `hello` answers
         self.clients: list[socketio.AsyncClient] = []
 
@@ -159,6 +164,8 @@ class Swarm:
                 self.heartbeat_errors += 1
                 self.error(f"status: {err!r}")
             took = time.monotonic() - t0
+            if self.acks is not None:  # refused or failed too: what the terminal waited
+                self.acks.append(took * 1000)
             if took > interval:
                 self.late_heartbeats += 1
             await asyncio.sleep(max(0.0, interval - took))
@@ -195,6 +202,8 @@ class Swarm:
                 out = {"ok": True}
             elif cmd == "times":
                 out = {"times": self.times}
+            elif cmd == "acks":
+                out, self.acks = {"acks": self.acks or []}, []
             elif cmd == "quit":
                 break
             else:
