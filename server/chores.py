@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import format_datetime, gettext
 
 from player import protocol
-from server import workpool
+from server import liveness, scheduler, workpool
 from server.db import session_scope, utcnow
 from server.hub import staff
 from server.scheduler import register_job
@@ -49,9 +49,13 @@ def publish(events: list[health.AlertEvent]) -> None:
 
 
 def detect_down() -> None:
+    """Judged from when the server listened: this process up or back from a stall, and
+    this scheduler leading (a new leader cannot tell what happened before it led)."""
     missed = current_app.config["SIGNAGE"].missed_heartbeats
+    since = max((t for t in (liveness.available_since(), scheduler.leads_since()) if t),
+                default=None)
     with session_scope() as s:
-        events = health.detect_down(s, utcnow(), missed)
+        events = health.detect_down(s, utcnow(), missed, since)
     publish(events)
 
 

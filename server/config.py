@@ -99,7 +99,7 @@ class Settings:
     # "embedded": every web worker is a scheduler candidate (one leads, by a database lease);
     # "off": web nodes leave it to dedicated `flask --app server scheduler` processes.
     scheduler: str = "embedded"
-    scheduler_lease_s: float = 30.0  # a dead leader is replaced within 1 1/3 of this
+    scheduler_lease_s: float = 10.0  # a dead leader is replaced within 1 1/3 of this
     missed_heartbeats: int = 3  # a terminal silent for this many STATUS intervals is down
     # CPU-heavy jobs (media decoding, notice rendering, exports) run in this many worker
     # processes, each job under these limits (server/workpool.py), never on the event loop.
@@ -132,7 +132,7 @@ class Settings:
             font=env.get("SIGNAGE_FONT") or None,
             play_retention_days=int(env.get("SIGNAGE_PLAY_RETENTION_DAYS") or 90),
             scheduler=_choice(env, "SIGNAGE_SCHEDULER", ("embedded", "off")),
-            scheduler_lease_s=float(env.get("SIGNAGE_SCHEDULER_LEASE_S") or 30),
+            scheduler_lease_s=float(env.get("SIGNAGE_SCHEDULER_LEASE_S") or 10),
             missed_heartbeats=int(env.get("SIGNAGE_MISSED_HEARTBEATS") or 3),
             job_workers=_number(env, "SIGNAGE_JOB_WORKERS", 2, int, 1),
             job_timeout_s=_number(env, "SIGNAGE_JOB_TIMEOUT_S", 120.0, float, 1.0),

@@ -44,11 +44,17 @@ def post_worker_init(worker) -> None:
     except Exception as exc:  # no font: notices will say so when someone writes one
         worker.log.warning("no CJK font yet: %s", exc)
 
+    from server import liveness
     from server.scheduler import log, start_embedded
 
-    # Leadership changes go to gunicorn's error log with everything else.
-    log.handlers, log.propagate = worker.log.error_log.handlers, False
-    log.setLevel(logging.INFO)
+    # Leadership changes and the server's own outages go to gunicorn's error log.
+    for logger in (log, liveness.log):
+        logger.handlers, logger.propagate = worker.log.error_log.handlers, False
+        logger.setLevel(logging.INFO)
+    if worker.wsgi.config.get("SIGNAGE") is not None:  # None: the bench's bare app
+        # First: connections of gone processes are marked offline before any new one,
+        # and health is judged from when this process listens.
+        liveness.start(worker.wsgi)
     start_embedded(worker.wsgi)
     from server import checkpointer
 
@@ -70,9 +76,10 @@ def post_worker_init(worker) -> None:
 
 
 def worker_exit(server, worker) -> None:
-    from server import looplag, workpool
+    from server import liveness, looplag, workpool
     from server.scheduler import stop_embedded
 
     stop_embedded()  # hands the lease over at once instead of after it expires
     workpool.stop()
     looplag.stop()
+    liveness.stop()

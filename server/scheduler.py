@@ -4,7 +4,8 @@ Every candidate (each gunicorn worker after fork, see server/gunicorn_conf.py, o
 `flask --app server scheduler` process) runs a lease loop: one conditional UPDATE takes the
 lease when it is free or expired, or renews it when held. The holder resumes its APScheduler;
 the others keep theirs paused and try again every `renew_s`, so a killed leader is replaced
-within lease_s + renew_s. The create_app factory never starts one (DESIGN.md).
+within lease_s + renew_s (a holder on the same machine whose process has ended: at once). The
+create_app factory never starts one (DESIGN.md).
 
 Each run of a job also claims its period in the database (scheduler_job.slot) with one more
 conditional UPDATE, so a job runs at most once per period even across a change of leader, a
@@ -33,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -99,6 +100,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._leader = False
         self._valid_until = 0.0  # monotonic end of the lease as this process holds it
+        self.leads_since: datetime | None = None  # health judges from then (nodes.py)
         self.runs: dict[str, int] = {}  # runs done here, by job id (for logs and tests)
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -169,9 +171,15 @@ class Scheduler:
         now = datetime.now(UTC)
         try:
             with self.engine.begin() as conn:
+                held_by = conn.execute(select(SchedulerLease.holder)
+                                       .where(SchedulerLease.name == LEASE)).scalar()
+                # A holder on this machine whose process has ended is gone now, not only
+                # when its lease runs out: a restarted worker leads at once.
+                free = [SchedulerLease.holder == self.holder, SchedulerLease.expires_at < now]
+                if held_by and _process_gone(held_by):
+                    free.append(SchedulerLease.holder == held_by)
                 got = conn.execute(update(SchedulerLease).where(
-                    SchedulerLease.name == LEASE,
-                    or_(SchedulerLease.holder == self.holder, SchedulerLease.expires_at < now),
+                    SchedulerLease.name == LEASE, or_(*free),
                 ).values(holder=self.holder,
                          expires_at=now + timedelta(seconds=self.lease_s))).rowcount == 1
         except SQLAlchemyError as e:
@@ -184,6 +192,7 @@ class Scheduler:
         if got != self._leader:
             self._leader = got
             if got:
+                self.leads_since = now
                 log.info("scheduler %s leads: running the jobs", self.holder)
                 for job_id in list(self.jobs):
                     self._catch_up(job_id)
@@ -225,6 +234,27 @@ class Scheduler:
         except Exception:
             log.exception("job %s failed", job_id)
         self.runs[job_id] = self.runs.get(job_id, 0) + 1
+
+
+def _process_gone(holder: str) -> bool:
+    """A holder ("host:pid:tag") on this machine whose process no longer runs."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def leads_since() -> datetime | None:
+    """Since when this process's scheduler has led (None: it does not)."""
+    return max((c.leads_since for c in list(_candidates) if c.is_leader and c.leads_since),
+               default=None)
 
 
 # --- the scheduler embedded in each web worker ------------------------------------------

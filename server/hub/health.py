@@ -12,12 +12,24 @@ import logging
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
-from server import looplag
-from server.db import db
+from server import liveness, looplag
+from server.db import db, utcnow
 from server.hub import queue, terminals
+from server.services import nodes
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
+
+
+def _iso(t) -> str | None:
+    return t.isoformat().replace("+00:00", "Z") if t is not None else None
+
+
+def _events() -> list:
+    try:
+        return nodes.recent_events(db, utcnow())
+    except Exception:  # the database away: said above
+        return []
 
 
 @bp.route("/healthz")
@@ -36,5 +48,10 @@ def healthz():
             "terminals": len(terminals.connections),  # connections this node holds
             # How late the event loop wakes a sleeper (server/looplag.py); null where no
             # monitor runs (tests, the CLI).
-            "loop_lag_ms": looplag.snapshot()}
+            "loop_lag_ms": looplag.snapshot(),
+            # When this process began to listen (or came back from a stall), and the
+            # server's own outages and stalls of the last day (server/services/nodes.py).
+            "available_since": _iso(liveness.available_since()),
+            "server_events": [{"kind": e.kind, "node": e.node, "from": _iso(e.started_at),
+                               "to": _iso(e.ended_at)} for e in _events()]}
     return jsonify(body), 200 if body["ok"] else 503

@@ -115,7 +115,7 @@ def _accept_connections(batch: list[Slot]) -> None:
                 connections[b.data[0]] = t.id
                 socketio.server.enter_room(b.data[0], room(t.id), namespace=NS)
         ids = {t.id for t in found if t is not None}
-        fleet.mark_online_many(db, ids)
+        fleet.mark_online_many(db, ids, node=_app[0].config["SIGNAGE"].node_name)
         db.commit()
         staff.publish_terminals(db, sorted(ids))
     for b, t in zip(batch, found, strict=True):

@@ -29,6 +29,7 @@ from server.models.fleet import (
     UptimeMonth,
 )
 from server.models.health import Alert, TerminalEvent
+from server.models.nodes import ServerEvent, ServerNode
 from server.models.planned import (
     ClosedHours,
     PlannedContentDay,
@@ -71,6 +72,8 @@ __all__ = [
     "Alert",
     "JobRun",
     "SchedulerLease",
+    "ServerEvent",
+    "ServerNode",
     "TerminalEvent",
     "ApiToken",
     "AuditEntry",

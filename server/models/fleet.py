@@ -43,6 +43,8 @@ class TerminalState(Base):
     free_disk_bytes: Mapped[int | None] = mapped_column(ByteCount)
     clock_offset_s: Mapped[float] = mapped_column(default=0.0)
     player_version: Mapped[str] = mapped_column(String(40), default="")
+    # The server process that holds (or last held) its connection (server/models/nodes.py).
+    node: Mapped[str | None] = mapped_column(String(120))
     # Health (services/health.py): "ok" | "down" | "stuck", and since when.
     health: Mapped[str] = mapped_column(String(8), default="ok", server_default="ok")
     health_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

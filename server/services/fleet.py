@@ -157,11 +157,13 @@ def state_of(s: Session, terminal_id: int) -> TerminalState:
     return st
 
 
-def mark_online_many(s: Session, terminal_ids: set[int], now: datetime | None = None) -> None:
+def mark_online_many(s: Session, terminal_ids: set[int], now: datetime | None = None,
+                     node: str | None = None) -> None:
+    """Connected, to the server process `node` (services/nodes.py)."""
     now = now or utcnow()
     for st in states_of(s, terminal_ids).values():
         health.note_online(s, st, now)
-        st.online, st.connected_since, st.last_seen_at = True, now, now
+        st.online, st.connected_since, st.last_seen_at, st.node = True, now, now, node
 
 
 def mark_online(s: Session, terminal: Terminal, now: datetime | None = None) -> None:

@@ -34,7 +34,7 @@ from playlists.resolver import (
     timeline,
 )
 from server.models import Alert, Building, Community, Terminal, TerminalEvent, TerminalState
-from server.services import broadcasts, tree
+from server.services import broadcasts, nodes, tree
 from server.services.access import Actor
 from server.services.errors import N_
 
@@ -59,6 +59,7 @@ EVENT_KINDS = {
     "recovered": N_("recovered"),
 }
 EVENT_REASONS = {"": "", "disconnected": N_("disconnected"), "silent": N_("no heartbeat"),
+                 "server": N_("its server process stopped"),
                  "frozen": N_("frozen picture"), "dark": N_("black picture"),
                  "healthy": N_("healthy again")}
 
@@ -164,22 +165,40 @@ def _states(s: Session, *where):
         .where(*where).order_by(TerminalState.terminal_id)).all()
 
 
-def detect_down(s: Session, now: datetime, missed_heartbeats: int = 3) -> list[AlertEvent]:
-    """Silent terminals go offline and down; down terminals heard again recover."""
-    cutoff = now - timedelta(seconds=missed_heartbeats * protocol.STATUS_INTERVAL_S)
-    silent = TerminalState.last_seen_at < cutoff
-    rows = _states(s, or_(
-        and_(silent, or_(TerminalState.online, TerminalState.health != DOWN)),
-        and_(TerminalState.health == DOWN, ~silent, TerminalState.online)))
+def detect_down(s: Session, now: datetime, missed_heartbeats: int = 3,
+                server_since: datetime | None = None) -> list[AlertEvent]:
+    """Silent terminals go offline and down; down terminals heard again recover.
+
+    Silence counts only while the server listened (services/nodes.py): from when the
+    terminal was last heard, or, if its server was away after that (a restart, a stall,
+    its node gone, a new leader judging: `server_since`), from when the server was back,
+    and then with GRACE to reconnect instead of the heartbeat window. A terminal whose
+    node is gone is offline at once, and down only if it is not back within GRACE."""
+    window = timedelta(seconds=missed_heartbeats * protocol.STATUS_INTERVAL_S)
+    live = nodes.alive(s, now)
+    seen = nodes.last_seen(s)
+    dead = [n for n in seen if n not in live]  # nodes known, and gone
+    candidates = _states(s, or_(
+        TerminalState.last_seen_at < now - window,
+        and_(TerminalState.online, TerminalState.node.in_(dead)),
+        and_(TerminalState.health == DOWN, TerminalState.online)))
     out = []
-    for st, t, community_id in rows:
-        if st.last_seen_at < cutoff:
-            note_offline(s, st, now, "silent")
+    for st, t, community_id in candidates:
+        gone = st.node in dead
+        # Since when its server listened: the judge, its node, or the node it must leave.
+        back = max((x for x in (server_since, live.get(st.node), seen.get(st.node) if gone
+                                else None) if x is not None), default=None)
+        if back is None or st.last_seen_at >= back:
+            silent = now - st.last_seen_at > window
+        else:  # the server was away after it was last heard: time to come back
+            silent = now - back > nodes.GRACE
+        if (silent or gone) and st.online:
+            note_offline(s, st, now, "silent" if silent else "server")
             st.online = False
-            if st.health != DOWN and t.revoked_at is None:
-                out.append(_set_health(s, st, community_id, DOWN, "silent",
-                                       {"since": protocol.iso(st.last_seen_at)}, now))
-        else:
+        if silent and st.health != DOWN and t.revoked_at is None:
+            out.append(_set_health(s, st, community_id, DOWN, "silent",
+                                   {"since": protocol.iso(st.last_seen_at)}, now))
+        elif not silent and st.health == DOWN and st.online:
             out.append(_set_health(s, st, community_id, OK, "healthy", {}, now))
     return out
 

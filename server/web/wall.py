@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from server import hub
-from server.db import db
+from server.db import db, utcnow
 from server.errors import translate
 from server.hub import queue, staff
-from server.services import fleet, tree, wall
+from server.services import fleet, nodes, tree, wall
 from server.services.access import TREE_EDITORS
 from server.services.errors import ServiceError
 from server.web.helpers import actor, require_login
@@ -23,6 +23,7 @@ def index():
     return render_template(
         "wall/index.html", tiles=wall.tiles(db, a), communities=tree.list_communities(db, a),
         can_command=a.role in TREE_EDITORS, queue_problems=queue.problems(),
+        server_events=nodes.recent_events(db, utcnow()),
         config={"namespace": staff.NS, "event": staff.TERMINAL_EVENT,
                 "tiles_url": url_for("wall.tiles"), "commands_url": url_for("wall.commands"),
                 "terminal_url": url_for("terminals.show", terminal_id=0),
