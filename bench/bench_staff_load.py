@@ -57,7 +57,9 @@ take figures from: `--profile DIR` records the gevent worker with py-spy (`recor
 round's heaviest frames, and dumps the job workers' stacks during each typed broadcast's
 POST; `--gc-log` serves with bench/gunicorn_gc_conf.py (the product's settings plus a
 gc callback) and counts the worker's full garbage collections per round, with their
-durations; `--kinds page,upload,export` chooses the B rounds' staff loops.
+durations; `--kinds page,upload,export` chooses the B rounds' staff loops, and
+`--kinds burn,burn` replaces them with two busy loops at nice 10 (as the job workers run):
+the machine's CPU taken without any request to the server.
 """
 
 from __future__ import annotations
@@ -293,6 +295,15 @@ class Staff:
     def loop(self, kind: str) -> None:
         from server.services.reports import GROUPS
 
+        if kind == "burn":  # the control: CPU taken at the job workers' priority, no requests
+            burner = subprocess.Popen(["nice", "-n", "10", sys.executable, "-c",
+                                       "while True: pass"])
+            self.running.wait()
+            while self.running.is_set():
+                time.sleep(0.2)
+            burner.kill()
+            burner.wait()
+            return
         i = 0
         while self.running.is_set():
             if kind == "page":
@@ -733,7 +744,8 @@ def main() -> None:
     p.add_argument("--window", type=float, help="seconds per round")
     p.add_argument("--profile", type=Path, help="py-spy the gevent worker into this folder")
     p.add_argument("--kinds", default=",".join(KINDS),
-                   help="the staff loops of the B rounds (diagnosis: one kind at a time)")
+                   help="the staff loops of the B rounds (diagnosis: one kind at a time; "
+                   "`burn,burn`: two busy loops at nice 10 instead, CPU without requests)")
     p.add_argument("--gc-log", action="store_true",
                    help="serve with bench/gunicorn_gc_conf.py: full gc passes per round")
     p.add_argument("--staff", help=argparse.SUPPRESS)  # the staff script's own process
@@ -744,8 +756,8 @@ def main() -> None:
     if args.staff:
         return Staff(args.staff, args.gif, args.first, args.last).serve()
     kinds = tuple(k for k in args.kinds.split(",") if k)
-    if not kinds or set(kinds) - set(KINDS):
-        p.error(f"--kinds: some of {','.join(KINDS)}")
+    if not kinds or set(kinds) - {*KINDS, "burn"}:
+        p.error(f"--kinds: some of {','.join(KINDS)}, or burn (repeatable)")
     figs = run(quick=args.quick, terminals=args.terminals, rounds=args.rounds,
                window=args.window, profile=args.profile, kinds=kinds, gc_log=args.gc_log)
     print(json.dumps(figs, ensure_ascii=False, indent=2, default=str))
