@@ -1,6 +1,6 @@
 """All tables. Import from here so Alembic sees every model."""
 
-from server.models.accounts import ApiToken, Role, User
+from server.models.accounts import ApiToken, LoginSession, Role, User
 from server.models.audit import AuditEntry
 from server.models.broadcast import AlertTemplate, Broadcast, BroadcastDelivery, BroadcastTarget
 from server.models.content import (
@@ -76,6 +76,7 @@ __all__ = [
     "ServerNode",
     "TerminalEvent",
     "ApiToken",
+    "LoginSession",
     "AuditEntry",
     "Blob",
     "ContentItem",

@@ -35,6 +35,11 @@ class User(Base):
     street: Mapped[Street] = relationship()
     community: Mapped[Community | None] = relationship()
 
+    # The key of the sign-in (LoginSession) this instance was loaded for or made by; not
+    # a column. It is Flask-Login's "alternative token": the session cookie names the
+    # sign-in, not the user, so ending the sign-in's row ends every copy of the cookie.
+    login_key = None
+
     # Flask-Login protocol, kept here so the model needs no Flask import.
     @property
     def is_authenticated(self) -> bool:
@@ -65,3 +70,15 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user: Mapped[User] = relationship()
+
+
+class LoginSession(Base):
+    """One sign-in of a staff browser. Its cookie holds a random key; only the key's SHA-256
+    is stored. Deleting the row signs the browser out for good, whatever copies of the
+    cookie exist (Flask's session cookie is client-side and cannot be taken back)."""
+
+    __tablename__ = "login_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
