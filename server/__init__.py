@@ -90,11 +90,12 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     login_manager.session_protection = "strong"
 
     from server.models import User
+    from server.services import accounts
 
     @login_manager.user_loader
-    def _load_user(user_id: str) -> User | None:
-        user = db.get(User, int(user_id))
-        return user if user is not None and user.active else None
+    def _load_user(login_key: str) -> User | None:
+        # The cookie names a sign-in (User.get_id), not a user: ended sign-ins load no one.
+        return accounts.user_for_session(db, login_key)
 
     # Explicit async mode: auto-detection would pick whatever happens to be installed.
     # The client manager is always given: Flask-SocketIO keeps init_app's options between

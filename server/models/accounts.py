@@ -54,7 +54,9 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        if self.login_key is None:  # a user id in the cookie could never be revoked
+            raise RuntimeError("sign in through server.services.accounts.start_session")
+        return self.login_key
 
 
 class ApiToken(Base):

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, true
 
 from server.models import Role, User
-from server.services.errors import N_, Forbidden, NotFound
+from server.services.errors import N_, Forbidden, NotFound, ServiceError
 
 # Roles allowed to change the community tree and accounts.
 TREE_EDITORS = (Role.street_admin, Role.community_admin)
+ADMIN_ROLES = frozenset(TREE_EDITORS)
 
 
 @dataclass(frozen=True)
@@ -62,3 +63,57 @@ class Actor:
         self.require_role(*TREE_EDITORS)
         if community_id is None and not self.is_street_admin:
             raise Forbidden(N_("Only street administrators can change street-wide objects."))
+
+
+# --- Staff accounts: the one rule (docs/security.md) ------------------------------------
+
+
+def account_roles(actor: Actor) -> tuple[Role, ...]:
+    """The roles `actor` may give to the accounts it manages: every role for a street
+    admin, the non-admin ones for a community admin, none for anyone else."""
+    if actor.is_street_admin:
+        return tuple(Role)
+    if actor.role == Role.community_admin:
+        return tuple(r for r in Role if r not in ADMIN_ROLES)
+    return ()
+
+
+def account_refusal(actor: Actor, role: Role, community_id: int | None) -> ServiceError | None:
+    """Why `actor` may not manage an account with `role` in `community_id`, or None.
+
+    Checked for the account as it is and as a change would leave it, so a community admin
+    can neither touch a peer admin nor make one. Street admins manage every account of
+    their street (callers check the street); community admins the non-admin accounts of
+    their own community; nobody else manages accounts."""
+    if actor.role not in ADMIN_ROLES:
+        return _not_an_admin()
+    if actor.is_street_admin:
+        return None
+    if role in ADMIN_ROLES:
+        return Forbidden(N_("Only street administrators can create or change administrator "
+                            "accounts; ask a street administrator."))
+    if community_id is not None and community_id != actor.community_id:
+        return NotFound(N_("No such %(what)s."), what="community")
+    return None
+
+
+def _not_an_admin() -> Forbidden:
+    return Forbidden(N_("Only administrators can manage accounts; "
+                        "ask your community administrator."))
+
+
+def require_account_admin(actor: Actor) -> None:
+    """For the accounts pages as a whole: only admins manage any account."""
+    if actor.role not in ADMIN_ROLES:
+        raise _not_an_admin()
+
+
+def may_manage_account(actor: Actor, role: Role, community_id: int | None) -> bool:
+    """For pages: whether to offer the change at all."""
+    return account_refusal(actor, role, community_id) is None
+
+
+def require_account_manager(actor: Actor, role: Role, community_id: int | None) -> None:
+    refusal = account_refusal(actor, role, community_id)
+    if refusal is not None:
+        raise refusal

@@ -6,17 +6,17 @@ import hashlib
 import re
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server import workpool
 from server.db import utcnow
-from server.models import ApiToken, Community, Role, User
+from server.models import ApiToken, Community, LoginSession, Role, User
 from server.services import audit
-from server.services.access import TREE_EDITORS, Actor
-from server.services.errors import N_, Conflict, Forbidden, Invalid, NotFound
+from server.services.access import Actor, require_account_manager
+from server.services.errors import N_, Conflict, Invalid, NotFound
 
 USER_FIELDS = ("username", "display_name", "role", "community_id", "active")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
@@ -75,6 +75,14 @@ def get_user(s: Session, actor: Actor, user_id: int) -> User:
     return u
 
 
+def manageable_user(s: Session, actor: Actor, user_id: int) -> User:
+    """An account `actor` may change: out of sight is 404, in sight but not its to manage
+    (a peer admin, or any account for a non-admin) 403."""
+    u = get_user(s, actor, user_id)
+    require_account_manager(actor, u.role, u.community_id)
+    return u
+
+
 def create_user(
     s: Session,
     actor: Actor,
@@ -114,14 +122,19 @@ def create_user(
 
 
 def update_user(s: Session, actor: Actor, user_id: int, **changes: object) -> User:
-    u = get_user(s, actor, user_id)
-    actor.require_role(*TREE_EDITORS)
+    """A role change, a move to another community, a password reset and a deactivation
+    also sign the account out everywhere and revoke its API tokens (`end_access`)."""
+    u = manageable_user(s, actor, user_id)  # the account as it is
     before = audit.snapshot(u, USER_FIELDS)
     role_ = _role(str(changes.get("role", u.role)))
     community_id = changes.get("community_id", u.community_id)
-    _check_assignment(s, actor, role_, community_id)  # type: ignore[arg-type]
+    _check_assignment(s, actor, role_, community_id)  # type: ignore[arg-type]  # as it will be
     if u.id == actor.id and (role_ != u.role or changes.get("active") is False):
         raise Invalid(N_("You cannot demote or deactivate your own account."), field="role")
+    if u.id == actor.id and changes.get("password"):
+        # Here it would sign out the admin's own browser; there it needs the old password.
+        raise Invalid(N_("Change your own password on the “My account” page."),
+                      field="password")
     u.role = role_
     u.community_id = None if role_ == Role.street_admin else community_id  # type: ignore[assignment]
     if "display_name" in changes:
@@ -135,18 +148,33 @@ def update_user(s: Session, actor: Actor, user_id: int, **changes: object) -> Us
     after = audit.snapshot(u, USER_FIELDS)
     if changes.get("password"):
         after["password"] = "changed"
+    if _access_changed(before, after):
+        after["sessions_ended"], after["tokens_revoked"] = end_access(s, u)
     audit.record(s, actor, "update", "user", u.id, label=u.username, community_id=u.community_id,
                  before=before, after=after)
     return u
 
 
+def _access_changed(before: dict, after: dict) -> bool:
+    """What an open session or a token must not outlive: a new password, a new role or
+    community (the staff socket's rooms were chosen by them), a deactivation."""
+    return ("password" in after or before["role"] != after["role"]
+            or before["community_id"] != after["community_id"]
+            or (before["active"] and not after["active"]))
+
+
 def change_own_password(s: Session, user: User, old: str, new: str) -> None:
+    """Ends every other sign-in and every API token of the account: whoever else knew the
+    old password is out. The sign-in that made the change (user.login_key) stays."""
     if not _matches(user.password_hash, old):
         raise Invalid(N_("The current password is wrong."), field="old_password")
     check_password_strength(new)
     user.password_hash = hash_password(new)
+    sessions, tokens = end_access(s, user, keep=user.login_key)
     audit.record(s, Actor.of(user), "update", "user", user.id, label=user.username,
-                 community_id=user.community_id, after={"password": "changed"})
+                 community_id=user.community_id,
+                 after={"password": "changed", "sessions_ended": sessions,
+                        "tokens_revoked": tokens})
 
 
 def _role(value: str) -> Role:
@@ -157,11 +185,10 @@ def _role(value: str) -> Role:
 
 
 def _check_assignment(s: Session, actor: Actor, role: Role, community_id: int | None) -> None:
-    """Street admins assign anything; community admins only non-admin roles in their community."""
-    actor.require_role(*TREE_EDITORS)
+    """The account as a change leaves it: allowed to `actor` (the rule is in access.py),
+    and in a community of the actor's street unless it is a street admin's."""
+    require_account_manager(actor, role, community_id)
     if role == Role.street_admin:
-        if not actor.is_street_admin:
-            raise Forbidden(N_("Only street administrators can create street administrators."))
         return
     if community_id is None:
         raise Invalid(N_("Every account except street administrators belongs to a community."),
@@ -169,6 +196,47 @@ def _check_assignment(s: Session, actor: Actor, role: Role, community_id: int | 
     c = s.get(Community, community_id)
     if c is None or c.street_id != actor.street_id or not actor.sees(c.id):
         raise NotFound(N_("No such %(what)s."), what="community")
+
+
+# --- Sign-ins (Flask-Login sessions) --------------------------------------------------
+
+
+def start_session(s: Session, user: User) -> str:
+    """A new sign-in; its key goes into the session cookie (User.get_id returns it)."""
+    key = secrets.token_urlsafe(32)
+    s.add(LoginSession(user_id=user.id, key_hash=_digest(key)))
+    user.login_key = key
+    return key
+
+
+def user_for_session(s: Session, key: str) -> User | None:
+    """The user of a live sign-in, or None: ended, unknown, or the account is inactive."""
+    user = s.scalar(select(User).join(LoginSession, LoginSession.user_id == User.id)
+                    .where(LoginSession.key_hash == _digest(key)))
+    if user is None or not user.active:
+        return None
+    user.login_key = key
+    return user
+
+
+def end_session(s: Session, key: str | None) -> None:
+    """Logout: this sign-in is over, whatever copies of its cookie exist."""
+    if key:
+        s.execute(delete(LoginSession).where(LoginSession.key_hash == _digest(key)))
+
+
+def end_access(s: Session, user: User, keep: str | None = None) -> tuple[int, int]:
+    """Signs the account out everywhere but the sign-in `keep`, and revokes every API
+    token it has. Returns how many sign-ins and tokens ended."""
+    q = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if keep:
+        q = q.where(LoginSession.key_hash != _digest(keep))
+    sessions = s.execute(q).rowcount
+    tokens = s.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
+    return sessions, tokens
 
 
 # --- API tokens ---------------------------------------------------------------

@@ -61,7 +61,8 @@ def change_password():
             accounts.change_own_password(db, current_user, form.old_password.data,
                                          form.new_password.data)
             db.commit()
-            flash(gettext("Password changed."), "ok")
+            flash(gettext("Password changed. Your other sign-ins and API tokens have ended."),
+                  "ok")
             return redirect(url_for("account.index"))
         except ServiceError as err:
             show_error(form, err)

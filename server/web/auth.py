@@ -37,6 +37,7 @@ def login():
         if user is None:
             flash(gettext("Wrong user name or password."), "error")
         else:
+            accounts.start_session(db, user)
             login_user(user)
             audit.record(db, Actor.of(user), "login", "user", user.id, label=user.username,
                          community_id=user.community_id)
@@ -52,5 +53,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # The cookie is client-side: only ending its sign-in makes a copy of it worthless.
+    accounts.end_session(db, current_user.login_key)
+    db.commit()
     logout_user()
     return redirect(url_for("auth.login"))
