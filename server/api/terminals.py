@@ -31,6 +31,7 @@ class Terminals(MethodView):
 
     @blp.arguments(TerminalSchema)
     @blp.response(201, TerminalSchema)
+    @blp.refuses(404, 409)
     def post(self, data):
         t = tree.create_terminal(db, actor(), **data)
         db.commit()
@@ -40,6 +41,7 @@ class Terminals(MethodView):
 @blp.route("/commands", methods=["POST"])
 @blp.arguments(GroupCommandSchema)
 @blp.response(201, CommandOut(many=True))
+@blp.refuses(404)
 def group_command(data):
     """The same command to a group of terminals, stored with its answer per terminal."""
     cmds = fleet.create_commands(db, actor(), data["terminal_ids"], data["kind"], data["args"])
@@ -56,6 +58,7 @@ class TerminalItem(MethodView):
 
     @blp.arguments(TerminalPatchSchema(partial=True))
     @blp.response(200, TerminalSchema)
+    @blp.refuses(409)
     def patch(self, data, terminal_id: int):
         t = tree.update_terminal(db, actor(), terminal_id, **data)
         db.commit()
@@ -82,8 +85,7 @@ def pair(data, terminal_id: int):
 def revoke(terminal_id: int):
     """Revoke the terminal's credential: refused at its next connect, dropped now."""
     t = fleet.revoke(db, actor(), terminal_id)
-    db.commit()
-    hub.drop(t.id)
+    db.commit()  # its sockets are dropped after the commit, on every node (server.hub)
     return t
 
 

@@ -7,13 +7,18 @@ service, answer in the ack. Pushes are sent only after the commit that caused th
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 from sqlalchemy import event
 
 from player import protocol
 from server.db import SessionFactory
 from server.extensions import socketio
-from server.services import broadcasts, changes
+from server.hub import queue
+from server.services import broadcasts, changes, fleet
+
+log = logging.getLogger(__name__)
 
 
 def register(app: Flask) -> None:
@@ -41,6 +46,12 @@ def nudge(terminal_ids: set[int]) -> None:
 @event.listens_for(SessionFactory, "after_commit")
 def _nudge_after_commit(session) -> None:
     """Save first, then emit: terminals hear of a change only once it is stored."""
+    ended = fleet.ended_credentials(session)
+    if ended:
+        try:
+            drop(ended)
+        except Exception:  # the commit stands; a socket missed is refused at its next event
+            log.exception("dropping the sockets of ended credentials failed")
     ids = changes.pending_nudges(session)
     if ids:
         nudge(ids)
@@ -54,6 +65,7 @@ def _nudge_after_commit(session) -> None:
 def _forget_after_rollback(session) -> None:
     changes.pending_nudges(session)
     broadcasts.pending_pushes(session)
+    fleet.ended_credentials(session)
 
 
 def send_command(terminal_id: int, command_id: int, kind: str, args: dict) -> None:
@@ -67,10 +79,12 @@ def send_commands(commands) -> None:
         send_command(c.terminal_id, c.id, c.kind, c.args)
 
 
-def drop(terminal_id: int) -> None:
-    """A revoked terminal: told on every node, and its connections here closed now."""
-    from server.hub.terminals import disconnect_terminal
+def drop(ended: list[fleet.Ended]) -> None:
+    """Credentials that ended (revoked, replaced, terminal deleted): the sockets holding
+    them are told why and closed, here now and on every other node through the message
+    queue (a disconnect by sid could not reach them: a node knows only its own sids).
+    Called after the commit that ended them (fleet.ended_credentials)."""
+    from server.hub.terminals import drop_ended
 
-    socketio.emit(protocol.REVOKED, {"reason": "credential revoked"}, to=room(terminal_id),
-                  namespace=protocol.TERMINAL_NAMESPACE)
-    disconnect_terminal(terminal_id)
+    queue.publish_drop(ended)
+    drop_ended(ended)

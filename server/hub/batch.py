@@ -38,6 +38,7 @@ class Slot:
     terminal_id: int
     data: Any
     at: datetime
+    credential: str | None = None  # the hash of the one the socket connected with
     result: dict | None = None
     lead: bool = False
     done: threading.Event = field(default_factory=threading.Event)
@@ -59,8 +60,9 @@ class GroupCommit:
         self._queue: list[Slot] = []
         self._writing = False
 
-    def submit(self, terminal_id: int, data: Any, at: datetime) -> dict:
-        slot = Slot(terminal_id, data, at)
+    def submit(self, terminal_id: int, data: Any, at: datetime,
+               credential: str | None = None) -> dict:
+        slot = Slot(terminal_id, data, at, credential)
         with self._lock:
             self._queue.append(slot)
             slot.lead = not self._writing

@@ -11,6 +11,11 @@ and listens for it. A process that does not hear its own heartbeat back within
 `LATE_AFTER` intervals has a problem; the heartbeats of other processes say which nodes
 are alive and what each of them sees (a deaf node can still publish its own complaint).
 `QueueWatch.report()` is what the fleet wall and /healthz show.
+
+The same channel carries one more message of ours, DROP: credentials that ended (a terminal
+revoked, re-paired or deleted), so that every node closes the sockets that hold them
+(server.hub.drop). python-socketio can disconnect a socket on another node only by its sid,
+which the node that ended the credential does not know.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 HEARTBEAT = "signage_heartbeat"  # a pubsub "method" python-socketio itself never uses
+DROP = "signage_drop"  # [[terminal id, its credential now or None, reason], ...]
+_OURS = b"signage_"  # what both methods start with: other messages are not parsed
 LATE_AFTER = 3  # heartbeat intervals without hearing ourselves before it is a problem
 PEER_GONE_AFTER = 6  # intervals without a peer's heartbeat before we stop listing it
 
@@ -119,6 +126,8 @@ class WatchedRedisManager(socketio.RedisManager):
                    "retry": Retry(NoBackoff(), 0), **kwargs.pop("redis_options", {})}
         super().__init__(url, channel=channel, redis_options=options, **kwargs)
         self.watch = watch
+        # Called with the DROP of another node (server.hub.terminals.drop_ended).
+        self.on_drop: Callable[[list], None] | None = None
 
     def initialize(self) -> None:
         super().initialize()
@@ -141,26 +150,61 @@ class WatchedRedisManager(socketio.RedisManager):
         self.watch.sent(receivers, None if receivers is not None else "Redis unreachable")
         self.watch.check()
 
+    def publish_drop(self, ended: list) -> None:
+        """Tell the other nodes (this one has dropped its own sockets already)."""
+        self._publish({"method": DROP, "host_id": self.host_id,
+                       "ended": [list(e) for e in ended]})
+
     def _listen(self) -> Iterator[Any]:
-        tag = HEARTBEAT.encode()
         for message in super()._listen():
-            if isinstance(message, bytes) and tag in message:
+            if isinstance(message, bytes) and _OURS in message:
                 try:
                     data = json.loads(message)
                 except ValueError:
                     data = None
-                if isinstance(data, dict) and data.get("method") == HEARTBEAT:
+                method = data.get("method") if isinstance(data, dict) else None
+                if method == HEARTBEAT:
                     self.watch.heard(data, own=data.get("host_id") == self.host_id)
                     continue
+                if method == DROP:
+                    self._dropped(data)
+                    continue
             yield message
+
+    def _dropped(self, data: dict[str, Any]) -> None:
+        if data.get("host_id") == self.host_id or self.on_drop is None:
+            return
+        # Not in this listener: closing sockets runs their disconnect handlers (database
+        # work), and the listener must go on delivering the channel's other messages.
+        self.server.start_background_task(self.on_drop, data.get("ended") or [])
+
+
+def _manager() -> WatchedRedisManager | None:
+    from server.extensions import socketio as flask_socketio
+
+    manager = getattr(flask_socketio.server, "manager", None)
+    return manager if isinstance(manager, WatchedRedisManager) else None
 
 
 def watch() -> QueueWatch | None:
     """This process's watch, or None when no message queue is configured."""
-    from server.extensions import socketio as flask_socketio
+    manager = _manager()
+    return manager.watch if manager is not None else None
 
-    manager = getattr(flask_socketio.server, "manager", None)
-    return manager.watch if isinstance(manager, WatchedRedisManager) else None
+
+def publish_drop(ended: list) -> None:
+    """DROP to the other nodes: (terminal id, credential now, reason) for each credential
+    that ended. Nothing without a message queue (this process is the only node)."""
+    manager = _manager()
+    if manager is not None:
+        manager.publish_drop(ended)
+
+
+def on_drop(handler: Callable[[list], None]) -> None:
+    """What this node does with another node's DROP."""
+    manager = _manager()
+    if manager is not None:
+        manager.on_drop = handler
 
 
 def problems() -> list[tuple[str, str]]:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from flask import Flask
 from socketio.exceptions import ConnectionRefusedError
@@ -20,14 +22,27 @@ from player import protocol
 from server import looplag
 from server.db import db, session_scope, utcnow
 from server.extensions import socketio
-from server.hub import room, staff
+from server.hub import queue, room, staff
 from server.hub.batch import GroupCommit, Slot
 from server.models import Terminal
 from server.services import broadcasts, fleet, manifests, plays, wall
 
 log = logging.getLogger(__name__)
 NS = protocol.TERMINAL_NAMESPACE
-connections: dict[str, int] = {}  # connections held by this process
+
+
+class Link(NamedTuple):
+    """A connection: its terminal, and the hash of the credential it connected with. Its
+    events count only while that is still the terminal's credential; the id alone would
+    let a socket outlive its pairing, or its terminal and speak for the next one to get
+    the id."""
+
+    terminal_id: int
+    credential: str
+
+
+connections: dict[str, Link] = {}  # connections held by this process, by sid
+held: Counter[int] = Counter()  # how many of them each terminal has
 frames: dict[int, str | None] = {}  # last screenshot_sha256 per terminal connected here
 _handlers: dict[str, Callable] = {}  # event -> handler(sid, ...)
 _app: list[Flask] = []  # the app the handlers run in (tests build many, one at a time)
@@ -40,9 +55,11 @@ def register(app: Flask) -> None:
     """Put the handlers on this app's Socket.IO server (init_app makes a new one)."""
     _app[:] = [app]
     connections.clear()  # a new server holds no connections yet
+    held.clear()
     frames.clear()
     for event, fn in _handlers.items():
         socketio.server.on(event, fn, namespace=NS)
+    queue.on_drop(drop_ended)
 
 
 def _in_app(fn: Callable, event: str) -> Callable:
@@ -64,19 +81,34 @@ def on(event: str):
     return wrap
 
 
-def _refuse(sid: str) -> dict:
-    """A revoked terminal is told so and dropped at its next event."""
-    socketio.server.emit(protocol.REVOKED, {"reason": "credential revoked"}, to=sid,
-                         namespace=NS)
+def _refuse(sid: str, reason: str = "credential revoked") -> dict:
+    """A connection whose credential ended is told so and dropped."""
+    socketio.server.emit(protocol.REVOKED, {"reason": reason}, to=sid, namespace=NS)
     socketio.server.disconnect(sid, namespace=NS)
     return REVOKED
 
 
+def drop_ended(ended: Iterable[tuple[int, str | None, str]]) -> None:
+    """Close this node's connections that hold a credential which ended: (terminal id,
+    its credential now or None, reason), from server.hub.drop or another node's DROP."""
+    now = {int(tid): (current, str(reason)) for tid, current, reason in ended}
+    for sid, link in list(connections.items()):
+        current, reason = now.get(link.terminal_id, (link.credential, ""))
+        if current != link.credential:
+            _refuse(sid, reason)
+
+
+def _holds(credential: str | None, current: str | None) -> bool:
+    """A connection accepted with `credential` still speaks for a terminal holding `current`."""
+    return credential is not None and credential == current
+
+
 def _terminal(sid: str) -> Terminal | None:
-    """The connection's terminal, re-checked on every event so a revocation bites at once."""
-    tid = connections.get(sid)
-    t = db.get(Terminal, tid) if tid is not None else None
-    if t is None or t.revoked_at is not None or t.credential_hash is None:
+    """The connection's terminal, re-checked on every event: it still has the credential
+    this connection was accepted with, so a revocation or re-pairing bites at once."""
+    link = connections.get(sid)
+    t = db.get(Terminal, link.terminal_id) if link is not None else None
+    if t is None or t.revoked_at is not None or not _holds(link.credential, t.credential_hash):
         return None
     return t
 
@@ -112,7 +144,8 @@ def _accept_connections(batch: list[Slot]) -> None:
         found = fleet.terminals_for_credentials(db, [b.data[1] for b in batch])
         for b, t in zip(batch, found, strict=True):
             if t is not None:
-                connections[b.data[0]] = t.id
+                connections[b.data[0]] = Link(t.id, t.credential_hash)
+                held[t.id] += 1
                 socketio.server.enter_room(b.data[0], room(t.id), namespace=NS)
         ids = {t.id for t in found if t is not None}
         fleet.mark_online_many(db, ids, node=_app[0].config["SIGNAGE"].node_name)
@@ -137,8 +170,13 @@ def connect(sid, _environ, auth=None):
 
 @on("disconnect")
 def on_disconnect(sid, *_args):
-    tid = connections.pop(sid, None)
-    if tid is not None and tid not in connections.values():
+    link = connections.pop(sid, None)
+    if link is None:
+        return
+    tid = link.terminal_id
+    held[tid] -= 1
+    if held[tid] <= 0:
+        del held[tid]
         frames.pop(tid, None)
         with session_scope():
             fleet.mark_offline(db, tid)
@@ -171,28 +209,41 @@ def batched(name: str, check, write, linger_s: float = 0.005):
     group = GroupCommit(_in_app(write, f"{name} (group commit)"), linger_s)
 
     def inner(sid, payload=None):
-        tid = connections.get(sid)
+        link = connections.get(sid)
         try:
             data = check(payload)
         except protocol.ProtocolError as err:
             return {"ok": False, "error": err.reason}
-        result = group.submit(tid, data, utcnow()) if tid is not None else REVOKED
+        result = (group.submit(link.terminal_id, data, utcnow(), link.credential)
+                  if link is not None else REVOKED)
         return _refuse(sid) if result is REVOKED else result
 
     _handlers[name] = inner
     return inner
 
 
+def _current(batch: list[Slot], creds: dict[int, str]) -> tuple[list[Slot], set[int]]:
+    """The events whose connection still holds its terminal's credential (`creds`: what
+    the batch's one query says each live terminal holds now), and their terminals; the
+    others are answered REVOKED."""
+    mine = []
+    for b in batch:
+        if _holds(b.credential, creds.get(b.terminal_id)):
+            mine.append(b)
+        else:
+            b.result = REVOKED
+    return mine, {b.terminal_id for b in mine}
+
+
 def _write_statuses(batch: list[Slot]) -> None:
-    # A heartbeat written after its terminal disconnected would mark it online again.
+    # A heartbeat written after its connection closed would mark its terminal online again.
     here = set(connections.values())
     for b in batch:
-        if b.terminal_id not in here:
+        if (b.terminal_id, b.credential) not in here:
             b.result = {"ok": False, "error": "disconnected before the heartbeat was stored"}
-    batch = [b for b in batch if b.terminal_id in here]
+    batch = [b for b in batch if b.result is None]
     with session_scope():
-        live = fleet.live_terminal_ids(db, {b.terminal_id for b in batch})
-        mine = [b for b in batch if b.terminal_id in live]
+        mine, live = _current(batch, fleet.live_credentials(db, {b.terminal_id for b in batch}))
         states = fleet.live_states(db, live)
         before = {tid: wall.signature(states[tid], frames.get(tid)) for tid in live}
         fleet.record_statuses(db, [(b.terminal_id, b.data, b.at) for b in mine], states)
@@ -200,7 +251,7 @@ def _write_statuses(batch: list[Slot]) -> None:
         # disconnect handled meanwhile has marked its terminal offline, which the write
         # above undid. A disconnect handled after this line waits for this transaction's
         # row lock, so offline wins either way.
-        gone = {b.terminal_id for b in mine} - set(connections.values())
+        gone = live - held.keys()
         fleet.keep_offline(db, gone)
         for b in mine:
             if b.terminal_id not in gone:
@@ -210,38 +261,33 @@ def _write_statuses(batch: list[Slot]) -> None:
         staff.publish_terminals(db, [tid for tid in live
                                      if wall.signature(states[tid], frames.get(tid))
                                      != before[tid]])
-    for b in batch:
-        b.result = OK if b.terminal_id in live else REVOKED
+    for b in mine:
+        b.result = OK
 
 
 def _write_broadcast_acks(batch: list[Slot]) -> None:
     with session_scope():
-        live = fleet.live_terminal_ids(db, {b.terminal_id for b in batch})
-        mine = [b for b in batch if b.terminal_id in live]
+        mine, _ids = _current(batch, fleet.live_credentials(db, {b.terminal_id for b in batch}))
         errors = broadcasts.acknowledge_many(db, [(b.terminal_id, b.data) for b in mine])
     for b, error in zip(mine, errors, strict=True):
         b.result = {"ok": False, "error": error} if error else OK
-    for b in batch:
-        if b.terminal_id not in live:
-            b.result = REVOKED
 
 
 def _answer_syncs(batch: list[Slot]) -> None:
     """HELLO and SYNC: the server's time, active broadcasts, and the manifest if the
     terminal holds an older version (built for the whole batch at once)."""
     with session_scope():
-        live = fleet.live_terminals(db, {b.terminal_id for b in batch})
+        found = fleet.live_terminals(db, {b.terminal_id for b in batch})
+        mine, ids = _current(batch, {tid: t.credential_hash for tid, t in found.items()})
+        live = {tid: found[tid] for tid in ids}
         now = utcnow()
-        behind = {b.terminal_id for b in batch if b.terminal_id in live
-                  and b.data["manifest_version"] != live[b.terminal_id].manifest_version}
+        behind = {b.terminal_id for b in mine
+                  if b.data["manifest_version"] != live[b.terminal_id].manifest_version}
         built = manifests.manifests(db, [live[tid] for tid in sorted(behind)], now)
         active = broadcasts.active_for_many(db, list(live.values()), now)
         synced = []
-        for b in batch:
-            t = live.get(b.terminal_id)
-            if t is None:
-                b.result = REVOKED
-                continue
+        for b in mine:
+            t = live[b.terminal_id]
             # What it holds once it has this answer; HELLO says its player version, SYNC not.
             player = str(b.data["player_version"])[:40] if "player_version" in b.data else None
             synced.append((t.id, t.manifest_version, player))
@@ -263,9 +309,3 @@ batched(protocol.BROADCAST_SHOWN, protocol.check_broadcast_shown, _write_broadca
 @on("*")
 def unknown_event(event, _sid, *_args):
     return {"ok": False, "error": f"unknown event {event!r}"}
-
-
-def disconnect_terminal(terminal_id: int) -> None:
-    for sid, tid in list(connections.items()):
-        if tid == terminal_id:
-            socketio.server.disconnect(sid, namespace=NS)

@@ -7,9 +7,10 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 from types import SimpleNamespace
+from typing import NamedTuple
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import event, inspect, select, update
+from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.orm.util import identity_key
 
 from player import protocol
@@ -48,6 +49,44 @@ def issue_credential(s: Session, terminal: Terminal) -> str:
     terminal.credential_issued_at = utcnow()
     terminal.revoked_at = None
     return plaintext
+
+
+class Ended(NamedTuple):
+    """A credential that ended: sockets of `terminal_id` holding any credential other than
+    `current` (None: the terminal has none now) are to be closed, told `reason`."""
+
+    terminal_id: int
+    current: str | None
+    reason: str
+
+
+ENDED_KEY = "signage_ended_credentials"
+
+
+def ended_credentials(s: Session) -> list[Ended]:
+    """Taken once, after the commit (or dropped after a rollback): what server.hub drops."""
+    return list(s.info.pop(ENDED_KEY, {}).values())
+
+
+def _ended(target: Terminal, current: str | None, reason: str) -> None:
+    s = object_session(target)
+    if s is not None:
+        s.info.setdefault(ENDED_KEY, {})[target.id] = Ended(target.id, current, reason)
+
+
+# A socket lives exactly as long as its credential. Noted at the flush, whichever service
+# revokes, re-pairs, re-provisions or deletes, so none can forget it; server.hub closes
+# the sockets after the commit, on every node.
+@event.listens_for(Terminal, "after_update")
+def _credential_changed(_mapper, _connection, target: Terminal) -> None:
+    if inspect(target).attrs.credential_hash.history.has_changes():
+        current = target.credential_hash
+        _ended(target, current, "credential replaced" if current else "credential revoked")
+
+
+@event.listens_for(Terminal, "after_delete")
+def _terminal_deleted(_mapper, _connection, target: Terminal) -> None:
+    _ended(target, None, "terminal deleted")
 
 
 def _claimed_id(credential: object) -> int | None:
@@ -153,6 +192,12 @@ def state_of(s: Session, terminal_id: int) -> TerminalState:
     st = s.get(TerminalState, terminal_id)
     if st is None:
         st = TerminalState(terminal_id=terminal_id)
+        # The column defaults now, not at INSERT: a terminal that never reported reads
+        # as offline with its screen on, never as nulls (the API documents them so).
+        for column in TerminalState.__table__.columns:
+            if getattr(st, column.key) is None and column.default is not None \
+                    and column.default.is_scalar:
+                setattr(st, column.key, column.default.arg)
         s.add(st)
     return st
 
@@ -171,7 +216,12 @@ def mark_online(s: Session, terminal: Terminal, now: datetime | None = None) -> 
 
 
 def mark_offline(s: Session, terminal_id: int) -> None:
-    st = state_of(s, terminal_id)
+    """Its last connection here closed. A deleted terminal has no state left to mark."""
+    st = s.get(TerminalState, terminal_id)
+    if st is None:
+        if s.get(Terminal, terminal_id) is None:
+            return
+        st = state_of(s, terminal_id)
     health.note_offline(s, st, utcnow(), "disconnected")
     st.online = False
 
@@ -195,13 +245,16 @@ def _live(ids: set[int]):
 
 def live_terminals(s: Session, ids: set[int]) -> dict[int, Screen]:
     """The terminals among `ids` whose credential still holds (one query for a batch), as
-    rows of SCREEN."""
-    return {t.id: t for t in s.execute(select(*SCREEN).where(*_live(ids)))}
+    rows of SCREEN plus `credential_hash` (a socket speaks for its terminal only while it
+    holds that credential)."""
+    return {t.id: t for t in s.execute(select(*SCREEN, Terminal.credential_hash)
+                                       .where(*_live(ids)))}
 
 
-def live_terminal_ids(s: Session, ids: set[int]) -> set[int]:
-    """The same, ids only (what a heartbeat batch needs)."""
-    return set(s.scalars(select(Terminal.id).where(*_live(ids))))
+def live_credentials(s: Session, ids: set[int]) -> dict[int, str]:
+    """The same, as terminal id -> its credential's hash (what a heartbeat batch needs)."""
+    q = select(Terminal.id, Terminal.credential_hash).where(*_live(ids))
+    return {tid: credential for tid, credential in s.execute(q)}
 
 
 def states_of(s: Session, ids: set[int]) -> dict[int, TerminalState]:

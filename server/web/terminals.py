@@ -48,9 +48,8 @@ def pair(terminal_id: int):
 def revoke(terminal_id: int):
     if not DeleteForm().validate_on_submit():
         abort(400)
-    t = fleet.revoke(db, actor(), terminal_id)
-    db.commit()
-    hub.drop(t.id)
+    fleet.revoke(db, actor(), terminal_id)
+    db.commit()  # its sockets are dropped after the commit, on every node (server.hub)
     return redirect(url_for("terminals.show", terminal_id=terminal_id))
 
 
