@@ -157,3 +157,15 @@ def test_an_admin_changes_its_own_password_on_its_account_page_only(app, client)
     assert signed_in(here) and token_works(tok, client)
     assert "请在“我的账号”页面修改自己的密码" in here.get(f"/users/{me.id}/edit").get_data(
         as_text=True)
+
+
+def test_a_captured_cookie_opens_no_staff_socket_after_logout(app):
+    from tests.server.hub.test_staff_hub import NS, StaffClient
+
+    u = helpers.user()
+    c = browser(app, u)
+    captured = c.get_cookie("session").value
+    assert StaffClient(app, replay(app, captured)).is_connected(NS)
+    page = c.get("/").get_data(as_text=True)
+    c.post("/logout", data={"csrf_token": helpers.csrf_token(page)})
+    assert not StaffClient(app, replay(app, captured)).is_connected(NS)
