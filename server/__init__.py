@@ -118,8 +118,10 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server import api, errors, hub, web
+    from server import api, errors, hub, inputs, web
 
+    # Before any rule is added: an <int:...> past what a column holds is a 404.
+    app.url_map.converters["int"] = inputs.BoundedIntConverter
     errors.register(app)
     web.register(app)
     api.register(app)

@@ -8,7 +8,18 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from server.db import db
-from server.services.errors import ServiceError
+from server.services.errors import N_, ServiceError
+
+# Messages of marshmallow and webargs, listed so Babel extracts them and an API answer
+# reads in the user's language (_flatten translates each one).
+VALIDATION_MESSAGES = (
+    N_("Missing data for required field."), N_("Unknown field."), N_("Field may not be null."),
+    N_("Not a valid integer."), N_("Not a valid string."), N_("Not a valid number."),
+    N_("Not a valid boolean."), N_("Not a valid list."), N_("Not a valid datetime."),
+    N_("Not a valid date."), N_("Not a valid mapping type."), N_("Invalid input type."),
+    N_("Not a valid aware datetime."), N_("Invalid JSON body."),
+    N_("Special numeric values (nan or infinity) are not permitted."),
+)
 
 
 def is_api_request() -> bool:
@@ -75,20 +86,25 @@ def http_error_json(err: HTTPException):
     data = getattr(err, "data", None) or {}
     messages = data.get("messages") if isinstance(data, dict) else None
     if messages:
-        # webargs/marshmallow: {"json": {"field": ["msg"]}} -> one readable sentence.
-        fields = {}
+        # webargs/marshmallow: {"json": {"field": ["msg"]}} -> one readable sentence;
+        # {"json": ["Invalid JSON body."]} is about the whole body.
+        fields, whole = {}, []
         for location in messages.values():
             if isinstance(location, dict):
                 fields.update(location)
-        parts = [f"{name}: {' '.join(_flatten(msgs))}" for name, msgs in fields.items()]
+            else:
+                whole += _flatten(location)
+        parts = whole + [" ".join(_flatten(msgs)) if name == "_schema"
+                         else f"{name}: {' '.join(_flatten(msgs))}"
+                         for name, msgs in fields.items()]
         message = gettext("Invalid input") + " — " + "; ".join(parts)
         status = 422 if status == 400 and fields else status
-    return api_error(status, CODES.get(status, "error"), message, fields=fields)
+    return api_error(status, CODES.get(status, "error"), message, fields=fields or None)
 
 
 def _flatten(msgs) -> list[str]:
     if isinstance(msgs, str):
-        return [msgs]
+        return [gettext(msgs)]
     if isinstance(msgs, dict):
         return [f"{k}: {' '.join(_flatten(v))}" for k, v in msgs.items()]
     return [m for x in msgs for m in _flatten(x)]

@@ -5,11 +5,18 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_smorest import Api
 
+from server.api.docs import ErrorResponses
+from server.api.schemas import ErrorSchema
 from server.errors import http_error_json, is_api_request
 from server.extensions import csrf
 
 
 class SignageApi(Api):
+    # The document's error schema is the one server/errors.py answers with, and each
+    # operation lists its statuses (server/api/docs.py) instead of a catch-all "default".
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
     def handle_http_exception(self, error):
         # flask-smorest registers this for the whole app; pages keep their HTML errors.
         if is_api_request():
@@ -18,7 +25,7 @@ class SignageApi(Api):
                                message=error.description), error.code
 
 
-api = SignageApi()
+api = SignageApi(spec_kwargs={"extra_plugins": [ErrorResponses()]})
 
 
 def register(app: Flask) -> None:

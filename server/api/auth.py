@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import g, request
 from flask_babel import gettext
-from flask_smorest import Blueprint
 
+from server import inputs
+from server.api.docs import SignageBlueprint
 from server.db import db
 from server.errors import api_error
 from server.models import User
@@ -26,9 +27,17 @@ def authenticate():
     return None
 
 
-def blueprint(name: str, url_prefix: str, description: str) -> Blueprint:
-    blp = Blueprint(name, __name__, url_prefix=f"/api/v1{url_prefix}", description=description)
+def refuse_unstorable_text() -> None:
+    """Text PostgreSQL or UTF-8 cannot hold is a 422 before any view sees it."""
+    body = request.get_json(silent=True) if request.is_json else None
+    inputs.check_text(request.view_args or {}, request.args.to_dict(flat=False), body)
+
+
+def blueprint(name: str, url_prefix: str, description: str) -> SignageBlueprint:
+    blp = SignageBlueprint(name, __name__, url_prefix=f"/api/v1{url_prefix}",
+                           description=description)
     blp.before_request(authenticate)
+    blp.before_request(refuse_unstorable_text)
     return blp
 
 

@@ -24,6 +24,7 @@ class Broadcasts(MethodView):
 
     @blp.arguments(BroadcastSchema)
     @blp.response(201, BroadcastOut)
+    @blp.refuses(404)
     def post(self, data):
         """Send now. Bypasses review; needs a reason; audited."""
         a = actor()
@@ -41,6 +42,7 @@ class BroadcastItem(MethodView):
         return svc.progress(db, actor(), broadcast_id)
 
     @blp.response(200, BroadcastOut)
+    @blp.refuses(422)
     def delete(self, broadcast_id: int):
         """Cancel: every screen returns to its schedule."""
         a = actor()
@@ -57,6 +59,7 @@ class Templates(MethodView):
 
     @blp.arguments(AlertTemplateSchema)
     @blp.response(201, AlertTemplateSchema)
+    @blp.refuses(404)
     def post(self, data):
         tpl = svc.create_template(db, actor(), **data)
         db.commit()

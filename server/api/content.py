@@ -57,6 +57,7 @@ def _meta(args: dict) -> svc.Meta:
 @blp.arguments(UploadArgs, location="query")
 @blp.response(201, ContentSchema)
 @blp.doc(**RAW_BODY)
+@blp.refuses(404, 413)
 def upload(args):
     """Upload one image or clip as the raw request body; metadata in the query string."""
     item = svc.upload(db, actor(), blob_store(), request.stream, args["filename"], _meta(args),
@@ -68,6 +69,7 @@ def upload(args):
 @blp.route("/content/notices", methods=["POST"])
 @blp.arguments(NoticeCreateSchema)
 @blp.response(201, ContentSchema)
+@blp.refuses(404)
 def create_notice(data):
     text = svc.NoticeText(**{k.removeprefix("notice_"): data[k] for k in NOTICE_TEXT})
     item = svc.create_notice(db, actor(), blob_store(), _meta(data), text, settings().font)
@@ -83,6 +85,7 @@ class ContentItemView(MethodView):
 
     @blp.arguments(ContentPatchSchema)
     @blp.response(200, ContentSchema)
+    @blp.refuses(409)
     def patch(self, data, item_id: int):
         current = svc.get_item(db, actor(), item_id)
         text = None
@@ -99,6 +102,7 @@ class ContentItemView(MethodView):
 @blp.route("/content/<int:item_id>/file", methods=["PUT"])
 @blp.response(200, ContentSchema)
 @blp.doc(**RAW_BODY)
+@blp.refuses(409, 413)
 def replace_file(item_id: int):
     """Replace the file of an image or clip (sends approved content back to review)."""
     item = svc.replace_file(db, actor(), blob_store(), item_id, request.stream,
@@ -110,6 +114,7 @@ def replace_file(item_id: int):
 def _simple(name: str, fn):
     @blp.route(f"/content/<int:item_id>/{name}", methods=["POST"], endpoint=name)
     @blp.response(200, ContentSchema)
+    @blp.refuses(409)
     def view(item_id: int):
         item = fn(db, actor(), item_id)
         db.commit()
@@ -127,6 +132,7 @@ archive = _simple("archive", svc.archive)
 @blp.route("/content/<int:item_id>/reject", methods=["POST"])
 @blp.arguments(RejectSchema)
 @blp.response(200, ContentSchema)
+@blp.refuses(409)
 def reject(data, item_id: int):
     """Reject a submitted item; the reason is required and shown to the editor."""
     item = svc.reject(db, actor(), item_id, data["reason"])

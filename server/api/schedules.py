@@ -71,6 +71,7 @@ class Playlists(MethodView):
 
     @blp.arguments(PlaylistSchema)
     @blp.response(201)
+    @blp.refuses(404)
     def post(self, data):
         p = svc.create_playlist(db, actor(), data["name"], _entries(data["entries"]),
                                 data["community_id"])
@@ -93,6 +94,7 @@ class PlaylistItem(MethodView):
         return _dump_playlist(p)
 
     @blp.response(204)
+    @blp.refuses(409)
     def delete(self, playlist_id: int):
         svc.delete_playlist(db, actor(), playlist_id)
         db.commit()
@@ -106,6 +108,7 @@ class Schedules(MethodView):
 
     @blp.arguments(ScheduleSchema)
     @blp.response(201)
+    @blp.refuses(404)
     def post(self, data):
         sc = svc.create_schedule(
             db, actor(), name=data["name"], playlist_id=data["playlist_id"], kind=data["kind"],
@@ -156,6 +159,7 @@ class ScreenPlans(MethodView):
 
     @blp.arguments(ScreenPlanSchema)
     @blp.response(201)
+    @blp.refuses(404)
     def post(self, data):
         sp = svc.create_screen_plan(
             db, actor(), name=data["name"], screen_on=data["screen_on"],

@@ -1,23 +1,82 @@
-"""Request and response shapes. Unknown fields are refused (marshmallow's default)."""
+"""Request and response shapes. Unknown fields are refused (marshmallow's default).
+
+Integers, instants and dates are bounded (server/inputs.py): out of range is a 422 here,
+and the OpenAPI document carries the bounds.
+"""
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from playlists.validation import PRIORITY_RANGE
+from server.inputs import INT_MAX, INT_MIN, TIME_RANGE, in_time_range
 from server.models import ColourMode, Role
+from server.services.schedules import MESSAGES
 from server.services.tree import MAX_PIXELS_SIDE
 
 Name = lambda n=120: fields.String(required=True, validate=validate.Length(1, n))  # noqa: E731
 
 
+class Int(fields.Integer):
+    """An integer a database column holds; narrower bounds may be given."""
+
+    def __init__(self, *, minimum: int = INT_MIN, maximum: int = INT_MAX,
+                 error: str | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.validators.insert(0, validate.Range(minimum, maximum, error=error))
+
+
+def Id(**kwargs) -> Int:  # noqa: N802 - reads as a field type
+    """A row's id: 1 to the largest the column holds."""
+    return Int(minimum=1, **kwargs)
+
+
+def _in_range(value) -> bool:
+    if not in_time_range(value):
+        raise validate.ValidationError(TIME_RANGE)
+    return True
+
+
+class Instant(fields.AwareDateTime):
+    """An aware date-time in the years 2000-2099."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.validators.insert(0, _in_range)
+
+
+class Day(fields.Date):
+    """A date in the years 2000-2099."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.validators.insert(0, _in_range)
+
+
+class ErrorDetail(Schema):
+    code = fields.String(required=True, metadata={
+        "description": "Stable, for programs: not_found, invalid, conflict, forbidden, ..."})
+    message = fields.String(required=True, metadata={
+        "description": "For people, in their language: what to change"})
+    field = fields.String(metadata={"description": "The input the message is about"})
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), metadata={
+        "description": "Validation messages by input name"})
+
+
+class ErrorSchema(Schema):
+    """Every error answer of the API: {"error": {"code", "message", ...}}."""
+
+    error = fields.Nested(ErrorDetail, required=True)
+
+
 class CommunitySchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Int(dump_only=True)
     name = Name(80)
 
 
 class BuildingSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    community_id = fields.Integer(required=True, strict=True)
+    id = Int(dump_only=True)
+    community_id = Id(required=True, strict=True)
     name = Name()
     address = fields.String(load_default="", validate=validate.Length(max=200))
     terminal_count = fields.Function(lambda b: len(b.terminals), dump_only=True)
@@ -28,26 +87,26 @@ class BuildingPatchSchema(BuildingSchema):
 
 
 class BuildingQuery(Schema):
-    community_id = fields.Integer()
+    community_id = Id()
 
 
 class TerminalSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    building_id = fields.Integer(required=True, strict=True)
-    community_id = fields.Integer(dump_only=True)
+    id = Int(dump_only=True)
+    building_id = Id(required=True, strict=True)
+    community_id = Id(dump_only=True)
     name = Name()
     location = fields.String(load_default="", validate=validate.Length(max=200))
-    width = fields.Integer(required=True, strict=True,
+    width = Int(required=True, strict=True,
                            validate=validate.Range(1, MAX_PIXELS_SIDE))
-    height = fields.Integer(required=True, strict=True,
+    height = Int(required=True, strict=True,
                             validate=validate.Range(1, MAX_PIXELS_SIDE))
     colour_mode = fields.String(load_default="full",
                                 validate=validate.OneOf([m.value for m in ColourMode]))
     tags = fields.List(fields.String(validate=validate.Length(1, 40)),
                        load_default=list, validate=validate.Length(max=20))
-    manifest_version = fields.Integer(dump_only=True)
+    manifest_version = Int(dump_only=True)
     paired = fields.Function(lambda t: t.credential_hash is not None, dump_only=True)
-    revoked_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    revoked_at = Instant(dump_only=True, allow_none=True)
 
 
 class TerminalPatchSchema(TerminalSchema):
@@ -55,16 +114,16 @@ class TerminalPatchSchema(TerminalSchema):
 
 
 class TerminalQuery(Schema):
-    community_id = fields.Integer()
-    building_id = fields.Integer()
+    community_id = Id()
+    building_id = Id()
 
 
 class UserSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Int(dump_only=True)
     username = fields.String(required=True, validate=validate.Length(3, 40))
     display_name = fields.String(load_default="", validate=validate.Length(max=80))
     role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
-    community_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    community_id = Id(allow_none=True, load_default=None, strict=True)
     active = fields.Boolean(load_default=True)
     password = fields.String(load_only=True, required=True, validate=validate.Length(10, 200))
 
@@ -72,52 +131,52 @@ class UserSchema(Schema):
 class UserPatchSchema(Schema):
     display_name = fields.String(validate=validate.Length(max=80))
     role = fields.String(validate=validate.OneOf([r.value for r in Role]))
-    community_id = fields.Integer(allow_none=True, strict=True)
+    community_id = Id(allow_none=True, strict=True)
     active = fields.Boolean()
     password = fields.String(load_only=True, validate=validate.Length(10, 200))
 
 
 class TopicSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Int(dump_only=True)
     name = fields.String(dump_only=True)
     active = fields.Boolean(dump_only=True)
 
 
 class RenditionSchema(Schema):
-    width = fields.Integer()
-    height = fields.Integer()
+    width = Int()
+    height = Int()
     colour_mode = fields.Function(lambda r: r.colour_mode.value)
-    page = fields.Integer()
+    page = Int()
     mode = fields.String()
     scroll_speed_px_s = fields.Float(allow_none=True)
-    font_px = fields.Integer()
+    font_px = Int()
     sha256 = fields.String(attribute="blob_sha256")
 
 
 class _ContentMeta(Schema):
     title = fields.String(validate=validate.Length(1, 120))
-    topic_id = fields.Integer(strict=True)
-    community_id = fields.Integer(allow_none=True, strict=True)
-    valid_from = fields.AwareDateTime(allow_none=True)
-    valid_until = fields.AwareDateTime(allow_none=True)
+    topic_id = Id(strict=True)
+    community_id = Id(allow_none=True, strict=True)
+    valid_from = Instant(allow_none=True)
+    valid_until = Instant(allow_none=True)
     duration_s = fields.Float(validate=validate.Range(1, 3600))
     tags = fields.List(fields.String(validate=validate.Length(1, 40)),
                        validate=validate.Length(max=20))
 
 
 class ContentSchema(_ContentMeta):
-    id = fields.Integer(dump_only=True)
+    id = Int(dump_only=True)
     kind = fields.Function(lambda c: c.kind.value, dump_only=True)
     status = fields.Function(lambda c: c.status.value, dump_only=True)
-    revision = fields.Integer(dump_only=True)
-    sha256 = fields.String(attribute="blob_sha256", dump_only=True)
-    thumbnail_sha256 = fields.String(dump_only=True)
+    revision = Int(dump_only=True)
+    sha256 = fields.String(attribute="blob_sha256", dump_only=True, allow_none=True)
+    thumbnail_sha256 = fields.String(dump_only=True, allow_none=True)
     mime = fields.String(dump_only=True)
-    width = fields.Integer(dump_only=True)
-    height = fields.Integer(dump_only=True)
-    media_duration_s = fields.Float(dump_only=True)
+    width = Int(dump_only=True, allow_none=True)
+    height = Int(dump_only=True, allow_none=True)
+    media_duration_s = fields.Float(dump_only=True, allow_none=True)
     play_seconds = fields.Float(dump_only=True)
-    codec = fields.String(dump_only=True)
+    codec = fields.String(dump_only=True, allow_none=True)
     original_name = fields.String(dump_only=True)
     notice_title = fields.String()
     notice_body = fields.String()
@@ -131,15 +190,15 @@ class UploadArgs(_ContentMeta):
     """Metadata of a raw-body upload, in the query string."""
 
     title = fields.String(required=True, validate=validate.Length(1, 120))
-    topic_id = fields.Integer(required=True)
-    community_id = fields.Integer(allow_none=True)
+    topic_id = Id(required=True)
+    community_id = Id(allow_none=True)
     filename = fields.String(load_default="", validate=validate.Length(max=1000))
     tags = fields.String(load_default="", validate=validate.Length(max=400))
 
 
 class NoticeCreateSchema(_ContentMeta):
     title = fields.String(required=True, validate=validate.Length(1, 120))
-    topic_id = fields.Integer(required=True, strict=True)
+    topic_id = Id(required=True, strict=True)
     notice_title = fields.String(load_default="", validate=validate.Length(max=80))
     notice_body = fields.String(required=True, validate=validate.Length(max=2000))
     notice_footer = fields.String(load_default="", validate=validate.Length(max=80))
@@ -156,7 +215,7 @@ class ContentPatchSchema(_ContentMeta):
 class ContentQuery(Schema):
     status = fields.String(validate=validate.OneOf(
         ["draft", "submitted", "approved", "rejected", "archived"]))
-    topic_id = fields.Integer()
+    topic_id = Id()
     kind = fields.String(validate=validate.OneOf(["image", "video", "notice"]))
     q = fields.String(validate=validate.Length(max=60))
 
@@ -166,16 +225,16 @@ class RejectSchema(Schema):
 
 
 class EntrySchema(Schema):
-    content_id = fields.Integer(required=True, strict=True)
+    content_id = Id(required=True, strict=True)
     duration_s = fields.Float(allow_none=True, load_default=None)
-    valid_from = fields.AwareDateTime(allow_none=True, load_default=None)
-    valid_until = fields.AwareDateTime(allow_none=True, load_default=None)
+    valid_from = Instant(allow_none=True, load_default=None)
+    valid_until = Instant(allow_none=True, load_default=None)
 
 
 class PlaylistSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Int(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(1, 120))
-    community_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    community_id = Id(allow_none=True, load_default=None, strict=True)
     entries = fields.List(fields.Nested(EntrySchema), load_default=list,
                           validate=validate.Length(max=500))
 
@@ -188,28 +247,31 @@ class PlaylistPatchSchema(Schema):
 class TargetSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(
         ["street", "community", "building", "terminal", "tag"]))
-    ref_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    ref_id = Id(allow_none=True, load_default=None, strict=True)
     tag = fields.String(allow_none=True, load_default=None, validate=validate.Length(1, 40))
 
 
 class _Recurrence(Schema):
-    start_date = fields.Date(allow_none=True)
-    end_date = fields.Date(allow_none=True)
-    weekdays = fields.List(fields.Integer(strict=True), validate=validate.Length(max=7))
+    start_date = Day(allow_none=True)
+    end_date = Day(allow_none=True)
+    weekdays = fields.List(Int(strict=True, minimum=0, maximum=6,
+                                 error=MESSAGES["weekday_out_of_range"]),
+                             validate=validate.Length(max=7))
     windows = fields.List(fields.List(fields.String(validate=validate.Length(4, 8)),
                                       validate=validate.Length(2, 2)),
                           validate=validate.Length(max=24))
-    valid_from = fields.AwareDateTime(allow_none=True)
-    valid_until = fields.AwareDateTime(allow_none=True)
-    priority = fields.Integer(strict=True)
+    valid_from = Instant(allow_none=True)
+    valid_until = Instant(allow_none=True)
+    priority = Int(strict=True, minimum=PRIORITY_RANGE[0], maximum=PRIORITY_RANGE[1],
+                   error=MESSAGES["priority_out_of_range"])
 
 
 class ScheduleSchema(_Recurrence):
-    id = fields.Integer(dump_only=True)
+    id = Int(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(1, 120))
-    playlist_id = fields.Integer(required=True, strict=True)
+    playlist_id = Id(required=True, strict=True)
     kind = fields.String(load_default="normal")
-    community_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    community_id = Id(allow_none=True, load_default=None, strict=True)
     active = fields.Boolean(dump_only=True)
     targets = fields.List(fields.Nested(TargetSchema), required=True,
                           validate=validate.Length(max=500))
@@ -217,29 +279,30 @@ class ScheduleSchema(_Recurrence):
 
 class SchedulePatchSchema(_Recurrence):
     name = fields.String(validate=validate.Length(1, 120))
-    playlist_id = fields.Integer(strict=True)
+    playlist_id = Id(strict=True)
     kind = fields.String()
     active = fields.Boolean()
     targets = fields.List(fields.Nested(TargetSchema), validate=validate.Length(max=500))
 
 
 class ScreenPlanSchema(_Recurrence):
-    id = fields.Integer(dump_only=True)
+    id = Int(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(1, 120))
     screen_on = fields.Boolean(load_default=True)
-    brightness = fields.Integer(load_default=100, strict=True)
-    community_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    brightness = Int(load_default=100, strict=True, minimum=0, maximum=100,
+                     error=MESSAGES["brightness_out_of_range"])
+    community_id = Id(allow_none=True, load_default=None, strict=True)
     targets = fields.List(fields.Nested(TargetSchema), required=True,
                           validate=validate.Length(max=500))
 
 
 class TimelineQuery(Schema):
-    start = fields.AwareDateTime(required=True)
-    end = fields.AwareDateTime(required=True)
+    start = Instant(required=True)
+    end = Instant(required=True)
 
 
 class ResolveQuery(Schema):
-    at = fields.AwareDateTime(required=True)
+    at = Instant(required=True)
 
 
 class PairSchema(Schema):
@@ -252,14 +315,14 @@ class CommandSchema(Schema):
 
 
 class GroupCommandSchema(Schema):
-    terminal_ids = fields.List(fields.Integer(strict=True), required=True)
+    terminal_ids = fields.List(Id(strict=True), required=True)
     kind = fields.String(required=True)
     args = fields.Dict(load_default=dict)
 
 
 class CommandOut(Schema):
-    id = fields.Integer()
-    terminal_id = fields.Integer()
+    id = Int()
+    terminal_id = Id()
     kind = fields.String()
     args = fields.Dict()
     created_at = fields.AwareDateTime()
@@ -269,28 +332,28 @@ class CommandOut(Schema):
 
 
 class TerminalStateSchema(Schema):
-    terminal_id = fields.Integer()
+    terminal_id = Id()
     online = fields.Boolean()
     last_seen_at = fields.AwareDateTime(allow_none=True)
-    manifest_version = fields.Integer()
-    playing_content_id = fields.Integer(allow_none=True)
+    manifest_version = Int()
+    playing_content_id = Id(allow_none=True)
     playing_since = fields.AwareDateTime(allow_none=True)
     screen_on = fields.Boolean()
-    brightness = fields.Integer()
+    brightness = Int()
     cache_ready = fields.Boolean()
     clock_offset_s = fields.Float()
     player_version = fields.String()
 
 
 class ReportQuery(Schema):
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = Day(data_key="from")
+    to = Day()
     by = fields.String(load_default="topic")
-    topic_id = fields.Integer()
-    content_id = fields.Integer()
-    terminal_id = fields.Integer()
-    building_id = fields.Integer()
-    community_id = fields.Integer()
+    topic_id = Id()
+    content_id = Id()
+    terminal_id = Id()
+    building_id = Id()
+    community_id = Id()
 
 
 class BroadcastSchema(Schema):
@@ -300,14 +363,14 @@ class BroadcastSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 500))
     text = fields.String(load_default="", validate=validate.Length(max=500))
     title = fields.String(load_default="", validate=validate.Length(max=80))
-    content_id = fields.Integer(allow_none=True, load_default=None, strict=True)
-    template_id = fields.Integer(allow_none=True, load_default=None, strict=True)
-    ends_at = fields.AwareDateTime(allow_none=True, load_default=None)
-    community_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    content_id = Id(allow_none=True, load_default=None, strict=True)
+    template_id = Id(allow_none=True, load_default=None, strict=True)
+    ends_at = Instant(allow_none=True, load_default=None)
+    community_id = Id(allow_none=True, load_default=None, strict=True)
 
 
 class DeliveryOut(Schema):
-    terminal_id = fields.Integer()
+    terminal_id = Id()
     name = fields.String()
     shown_at = fields.AwareDateTime(allow_none=True)
     thumbnail = fields.Boolean()
@@ -316,7 +379,7 @@ class DeliveryOut(Schema):
 
 
 class BroadcastOut(Schema):
-    id = fields.Integer()
+    id = Int()
     state = fields.String()
     mode = fields.String()
     title = fields.String()
@@ -324,14 +387,14 @@ class BroadcastOut(Schema):
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime(allow_none=True)
     cancelled_at = fields.AwareDateTime(allow_none=True)
-    shown = fields.Integer()
-    total = fields.Integer()
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    shown = Int()
+    total = Int()
+    counts = fields.Dict(keys=fields.String(), values=Int())
     terminals = fields.List(fields.Nested(DeliveryOut))
 
 
 class AlertTemplateSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Int(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(1, 40))
-    content_id = fields.Integer(required=True, strict=True)
-    community_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    content_id = Id(required=True, strict=True)
+    community_id = Id(allow_none=True, load_default=None, strict=True)

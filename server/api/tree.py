@@ -25,6 +25,7 @@ class Communities(MethodView):
 
     @blp.arguments(CommunitySchema)
     @blp.response(201, CommunitySchema)
+    @blp.refuses(409)
     def post(self, data):
         c = tree.create_community(db, actor(), data["name"])
         db.commit()
@@ -47,6 +48,7 @@ class Buildings(MethodView):
 
     @blp.arguments(BuildingSchema)
     @blp.response(201, BuildingSchema)
+    @blp.refuses(404, 409)
     def post(self, data):
         b = tree.create_building(db, actor(), data["community_id"], data["name"], data["address"])
         db.commit()
@@ -61,12 +63,14 @@ class BuildingItem(MethodView):
 
     @blp.arguments(BuildingPatchSchema(partial=True))
     @blp.response(200, BuildingSchema)
+    @blp.refuses(409)
     def patch(self, data, building_id: int):
         b = tree.update_building(db, actor(), building_id, **data)
         db.commit()
         return b
 
     @blp.response(204)
+    @blp.refuses(409)
     def delete(self, building_id: int):
         tree.delete_building(db, actor(), building_id)
         db.commit()

@@ -20,6 +20,7 @@ class Users(MethodView):
 
     @blp.arguments(UserSchema)
     @blp.response(201, UserSchema)
+    @blp.refuses(404, 409)
     def post(self, data):
         data.pop("active", None)
         u = accounts.create_user(db, actor(), **data)

@@ -97,7 +97,7 @@ def create_template(s: Session, actor: Actor, name: str, content_id: int,
                     community_id: int | None = None) -> AlertTemplate:
     """A template points at an item that went through normal review."""
     actor.require_role(*SENDERS)
-    owner = owner_community(actor, community_id)
+    owner = owner_community(s, actor, community_id)
     name = (name or "").strip()
     if not 1 <= len(name) <= 40:
         raise Invalid(N_("%(field)s must be 1 to %(max)d characters."), field="name", max=40)
@@ -198,7 +198,7 @@ def _typed_item(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
 def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
          font: str | None = None) -> Broadcast:
     actor.require_role(*SENDERS)
-    owner = owner_community(actor, b.community_id)
+    owner = owner_community(s, actor, b.community_id)
     if b.mode not in protocol.BROADCAST_MODES:
         raise Invalid(N_("Choose full screen or ticker."), field="mode")
     reason = (b.reason or "").strip()

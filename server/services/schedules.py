@@ -69,9 +69,13 @@ def _raise_first(errors: list[validation.FieldError], field_prefix: str = "") ->
         raise err
 
 
-def owner_community(actor: Actor, community_id: int | None) -> int | None:
-    """Community staff always plan for their own community; street admins choose."""
+def owner_community(s: Session, actor: Actor, community_id: int | None) -> int | None:
+    """Community staff always plan for their own community; street admins choose one of
+    the street's (an unknown one is a 404, not a foreign-key error at INSERT)."""
     if actor.is_street_admin:
+        if community_id is not None and (
+                (c := s.get(Community, community_id)) is None or c.street_id != actor.street_id):
+            raise NotFound(N_("No such %(what)s."), what="community", field="community_id")
         return community_id
     if community_id not in (None, actor.community_id):
         raise NotFound(N_("No such %(what)s."), what="community", field="community_id")
@@ -144,7 +148,7 @@ def _name(value: str) -> str:
 def create_playlist(s: Session, actor: Actor, name: str, entries: list[EntryIn],
                     community_id: int | None = None) -> Playlist:
     actor.require_role(*PLANNERS)
-    p = Playlist(street_id=actor.street_id, community_id=owner_community(actor, community_id),
+    p = Playlist(street_id=actor.street_id, community_id=owner_community(s, actor, community_id),
                  name=_name(name), created_by=actor.id)
     p.entries = _entries(s, actor, entries)
     s.add(p)
@@ -339,7 +343,7 @@ def create_schedule(s: Session, actor: Actor, *, name: str, playlist_id: int, ki
     actor.require_role(*PLANNERS)
     if kind == ScheduleKind.interrupt and not actor.is_street_admin:
         actor.require_role(Role.street_admin, Role.community_admin)
-    community_id = owner_community(actor, community_id)
+    community_id = owner_community(s, actor, community_id)
     playlist = get_playlist(s, actor, playlist_id)
     if not playlist.entries:
         raise Invalid(MESSAGES["playlist_empty"], field="playlist_id")
@@ -416,7 +420,7 @@ def create_screen_plan(s: Session, actor: Actor, *, name: str, screen_on: bool,
                        brightness: int, recurrence: Recurrence, targets: list[TargetIn],
                        community_id: int | None = None) -> ScreenPlan:
     actor.require_role(Role.street_admin, Role.community_admin)
-    community_id = owner_community(actor, community_id)
+    community_id = owner_community(s, actor, community_id)
     if not isinstance(brightness, int) or not 0 <= brightness <= 100:
         raise Invalid(MESSAGES["brightness_out_of_range"], field="brightness")
     _check_recurrence(recurrence)

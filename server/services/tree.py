@@ -183,19 +183,24 @@ def update_terminal(s: Session, actor: Actor, terminal_id: int, **changes: objec
     t = get_terminal(s, actor, terminal_id)
     actor.require_edit(t.building.community_id, "terminal")
     before = audit.snapshot(t, TERMINAL_FIELDS)
-    if "building_id" in changes and changes["building_id"] != t.building_id:
+    moved = "building_id" in changes and changes["building_id"] != t.building_id
+    if moved:
         target = get_building(s, actor, int(changes["building_id"]))  # type: ignore[arg-type]
         actor.require_edit(target.community_id, "building")
-        t.building_id = target.id
-        s.flush()
-        s.expire(t, ["building"])
-    if "name" in changes:
-        t.name = _clean(str(changes["name"]), "name")
-    if "location" in changes:
-        t.location = str(changes["location"]).strip()
-    _apply_terminal(t, **{k: v for k, v in changes.items()
-                          if k in ("width", "height", "colour_mode", "tags")})
+    # One flush for the move, the rename and the rest: a name taken in the new building is
+    # a 409 (an autoflush on the way, e.g. loading the old tags, would raise it bare).
+    with s.no_autoflush:
+        if moved:
+            t.building_id = target.id
+        if "name" in changes:
+            t.name = _clean(str(changes["name"]), "name")
+        if "location" in changes:
+            t.location = str(changes["location"]).strip()
+        _apply_terminal(t, **{k: v for k, v in changes.items()
+                              if k in ("width", "height", "colour_mode", "tags")})
     _flush_unique(s, "terminal", t.name)
+    if moved:
+        s.expire(t, ["building"])
     audit.record(s, actor, "update", "terminal", t.id, label=t.name,
                  community_id=t.building.community_id,
                  before=before, after=audit.snapshot(t, TERMINAL_FIELDS))
