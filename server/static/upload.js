@@ -7,6 +7,9 @@
   const input = document.getElementById("files");
   const zone = document.getElementById("dropzone");
   const list = document.getElementById("upload-list");
+  // With the script each file goes as soon as it is chosen; the button is for no-script posts.
+  document.getElementById("upload-submit").hidden = true;
+  form.addEventListener("submit", (e) => e.preventDefault());
 
   function meta() {
     const params = new URLSearchParams();

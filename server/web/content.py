@@ -7,7 +7,7 @@ from datetime import datetime
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 from wtforms.fields.choices import SelectChoice
 
@@ -17,7 +17,7 @@ from server.errors import translate
 from server.models import ContentKind
 from server.services import content as svc
 from server.services import topics, tree
-from server.services.errors import ServiceError
+from server.services.errors import N_, Invalid, ServiceError
 from server.storage import blob_store, send_blob, settings, upload_limits
 from server.web.forms import (
     TEMPLATE_LABELS,
@@ -126,29 +126,66 @@ def upload_page():
 
 @bp.route("/content/upload", methods=["POST"])
 def upload():
-    """One file as the raw request body (streamed to disk), metadata in the query string.
+    """Files in, one draft each. Two ways to send them:
 
-    The page's script sends each dropped file this way, with a progress bar per file.
+    - the raw request body, metadata in the query string: the page's script streams each
+      dropped file this way (straight to disk), with a progress bar per file;
+    - a standard multipart/form-data form, metadata as form fields: what a browser without
+      JavaScript or a script (curl -F file=@a.jpg) sends.
+
+    A script gets JSON; a browser's form post is redirected to what it made.
     """
     a = actor()
-    args = request.args
+    values = request.values  # query string and form fields alike
+    multipart = request.mimetype == "multipart/form-data"
     try:
-        meta = svc.Meta(
-            title=args.get("title", ""), topic_id=args.get("topic_id", type=int) or 0,
-            community_id=args.get("community_id", type=int) or None,
-            valid_from=_aware(_parse_local(args.get("valid_from"))),
-            valid_until=_aware(_parse_local(args.get("valid_until"))),
-            duration_s=args.get("duration_s", type=float) or 10.0,
-            tags=_tags(args.get("tags")),
-        )
-        filename = unquote(request.headers.get("X-Filename", ""))
-        item = svc.upload(db, a, blob_store(), request.stream, filename, meta, upload_limits())
-        db.commit()
+        if multipart:
+            files = [(f.stream, f.filename or "") for _k, f in request.files.items(multi=True)
+                     if f.filename or f.content_length]
+            if not files:
+                raise Invalid(N_("Choose a file to upload (the form field “file”)."),
+                              field="file")
+        else:
+            files = [(request.stream, unquote(request.headers.get("X-Filename", "")))]
+        items = []
+        for stream, filename in files:
+            item = svc.upload(db, a, blob_store(), stream, filename,
+                              _upload_meta(values, filename, several=len(files) > 1),
+                              upload_limits())
+            db.commit()
+            items.append(item)
     except ServiceError as err:
         db.rollback()
+        if multipart and _wants_html():
+            flash(translate(err), "error")
+            return redirect(url_for("content.upload_page"))
         return jsonify({"error": {"code": err.code, "message": translate(err),
                                   "field": err.field}}), err.status
-    return jsonify({"id": item.id, "url": url_for("content.item", item_id=item.id)}), 201
+    if multipart and _wants_html():
+        if len(items) == 1:
+            return redirect(url_for("content.item", item_id=items[0].id))
+        flash(gettext("%(n)d files uploaded.", n=len(items)), "ok")
+        return redirect(url_for("content.index", status="draft"))
+    out = [{"id": i.id, "url": url_for("content.item", item_id=i.id)} for i in items]
+    return jsonify({**out[0], "items": out} if multipart else out[0]), 201
+
+
+def _upload_meta(values, filename: str, several: bool) -> svc.Meta:
+    title = values.get("title", "")
+    if several or not title:  # each file of several is titled after its own name
+        title = (filename.rsplit(".", 1)[0] or filename)[:120]
+    return svc.Meta(
+        title=title, topic_id=values.get("topic_id", type=int) or 0,
+        community_id=values.get("community_id", type=int) or None,
+        valid_from=_aware(_parse_local(values.get("valid_from"))),
+        valid_until=_aware(_parse_local(values.get("valid_until"))),
+        duration_s=values.get("duration_s", type=float) or 10.0,
+        tags=_tags(values.get("tags")),
+    )
+
+
+def _wants_html() -> bool:
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
 def _parse_local(value: str | None) -> datetime | None:

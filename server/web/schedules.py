@@ -414,7 +414,13 @@ def new_schedule():
 @bp.route("/schedules/<int:schedule_id>/edit", methods=["GET", "POST"])
 def edit_schedule(schedule_id: int):
     sc = svc.get_schedule(db, actor(), schedule_id)
-    form = ScheduleForm(obj=sc)
+    if request.method == "POST":
+        # Who may plan is decided before the form is read (a viewer gets a 403, whatever
+        # it sent); what a POST leaves out is empty, never the row's raw values.
+        actor().require_role(*svc.PLANNERS)
+        form = ScheduleForm()
+    else:
+        form = ScheduleForm(obj=sc)
     _schedule_choices(form)
     errors: dict[str, list[str]] = {}
     if request.method == "GET":
