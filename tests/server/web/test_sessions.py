@@ -142,10 +142,11 @@ def test_a_self_service_password_change_keeps_this_browser_and_ends_the_others(a
         "old_password": helpers.PASSWORD, "new_password": NEW_PASSWORD,
         "csrf_token": helpers.csrf_token(here.get("/account/").get_data(as_text=True))})
     assert r.status_code == 302
+    after = here.get(r.headers["Location"])  # the flash, before another page takes it
     assert not signed_in(elsewhere)
     assert not token_works(tok, client)
     assert signed_in(here) and signed_in(replay(app, captured_here))
-    assert "其他设备上的登录和 API 令牌均已失效" in here.get("/account/").get_data(as_text=True)
+    assert "其他设备上的登录和 API 令牌均已失效" in after.get_data(as_text=True)
 
 
 def test_an_admin_changes_its_own_password_on_its_account_page_only(app, client):
