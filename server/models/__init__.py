@@ -124,3 +124,22 @@ __all__ = [
     "PlayTerminalMonth",
     "User",
 ]
+
+
+def _ids_never_reused() -> None:
+    """Every table whose key is one integer id never hands an id out twice: SQLite would
+    give the highest deleted id to the next row (AUTOINCREMENT prevents it; PostgreSQL's
+    sequences never go back), and a credential, a URL, an audit entry or a report row that
+    named a deleted terminal, item or account would come to name another. All of them, so
+    that no table can be forgotten; migration 0014 rebuilt the existing ones."""
+    from sqlalchemy import Integer
+
+    from server.db import Base
+
+    for table in Base.metadata.tables.values():
+        key = list(table.primary_key.columns)
+        if len(key) == 1 and key[0].name == "id" and isinstance(key[0].type, Integer):
+            table.dialect_kwargs["sqlite_autoincrement"] = True
+
+
+_ids_never_reused()

@@ -134,3 +134,25 @@ def test_events_are_checked_against_the_credential_not_the_id(w, event):
         "ok": False, "error": "credential revoked"}
     assert not c.is_connected(NS)
     assert db.scalar(select(func.count()).select_from(PlayRecord)) == 0
+
+
+def test_another_nodes_drop_is_handed_on_and_not_delivered_as_a_socket_message(monkeypatch):
+    """The DROP on the Redis channel (the real thing across nodes is in tests/multinode)."""
+    import json
+    from types import SimpleNamespace
+
+    import socketio
+
+    from server.hub.queue import DROP, QueueWatch, WatchedRedisManager
+
+    m = WatchedRedisManager("redis://127.0.0.1:6379/0", "test", QueueWatch("node1", 1.0))
+    m.server = SimpleNamespace(start_background_task=lambda fn, *args: fn(*args))
+    got: list = []
+    m.on_drop = got.append
+    ended = [[7, None, "terminal deleted"]]
+    mine = json.dumps({"method": DROP, "host_id": m.host_id, "ended": ended}).encode()
+    theirs = json.dumps({"method": DROP, "host_id": "other", "ended": ended}).encode()
+    emit = json.dumps({"method": "emit", "event": "x", "data": ["signage_drop"]}).encode()
+    monkeypatch.setattr(socketio.RedisManager, "_listen", lambda self: iter([mine, theirs, emit]))
+    assert list(m._listen()) == [emit]
+    assert got == [ended]  # its own was handled before it was published
