@@ -236,10 +236,9 @@ def _current(batch: list[Slot], creds: dict[int, str]) -> tuple[list[Slot], set[
 
 
 def _write_statuses(batch: list[Slot]) -> None:
-    # A heartbeat written after its connection closed would mark its terminal online again.
-    here = set(connections.values())
+    # A heartbeat written after its terminal disconnected would mark it online again.
     for b in batch:
-        if (b.terminal_id, b.credential) not in here:
+        if b.terminal_id not in held:
             b.result = {"ok": False, "error": "disconnected before the heartbeat was stored"}
     batch = [b for b in batch if b.result is None]
     with session_scope():
