@@ -8,18 +8,27 @@ through server.extensions.socketio, so with a message queue it reaches staff on 
 
 from __future__ import annotations
 
+import logging
+
+from flask import request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from server.db import db, session_scope
+from server.db import SessionFactory, db, session_scope
 from server.extensions import socketio
-from server.services import tree, wall
+from server.services import accounts, tree, wall
 from server.services.access import Actor
 
 NS = "/staff"
 STREET_ROOM = "street"
 TERMINAL_EVENT = "terminal"  # payload: a wall tile (server.services.wall)
+log = logging.getLogger(__name__)
+
+# This process's staff sockets: sid -> (user id, hash of the sign-in key that let it in).
+# A socket must not outlive its sign-in: it would go on hearing the community's events.
+_sign_ins: dict[str, tuple[int, str]] = {}
 
 
 def community_room(community_id: int) -> str:
@@ -54,6 +63,36 @@ def connect(auth=None):
             raise ConnectionRefusedError("sign in first")
         for r in rooms_for(db, Actor.of(current_user)):
             join_room(r)
+        _sign_ins[request.sid] = (current_user.id, accounts.key_hash(current_user.login_key))
+
+
+@socketio.on("disconnect", namespace=NS)
+def disconnect(*_reason) -> None:
+    _sign_ins.pop(request.sid, None)
+
+
+def close_signed_out(ended: list[accounts.SignOut]) -> None:
+    """Close this process's sockets of the sign-ins that ended. (With several nodes, one
+    held by another node stays open until its page is left; none can open anew.)"""
+    for sid, (user_id, key_hash) in list(_sign_ins.items()):
+        if any(e.covers(user_id, key_hash) for e in ended):
+            _sign_ins.pop(sid, None)
+            socketio.server.disconnect(sid, namespace=NS)
+
+
+@event.listens_for(SessionFactory, "after_commit")
+def _close_after_commit(session) -> None:
+    ended = accounts.signed_out(session)
+    if ended and _sign_ins:
+        try:
+            close_signed_out(ended)
+        except Exception:  # the commit stands; the sign-in is over for any new request
+            log.exception("closing the staff sockets of ended sign-ins failed")
+
+
+@event.listens_for(SessionFactory, "after_rollback")
+def _forget_after_rollback(session) -> None:
+    accounts.signed_out(session)
 
 
 @socketio.on("*", namespace=NS)

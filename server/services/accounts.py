@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from typing import NamedTuple
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -200,6 +201,31 @@ def _check_assignment(s: Session, actor: Actor, role: Role, community_id: int | 
 
 # --- Sign-ins (Flask-Login sessions) --------------------------------------------------
 
+SIGNED_OUT_KEY = "signage_signed_out"
+
+
+class SignOut(NamedTuple):
+    """Sign-ins a transaction ended, for what else holds them: the staff sockets they let
+    in (server/hub/staff.py closes those after the commit)."""
+
+    user_id: int
+    key_hash: str | None = None  # only this sign-in; None: every one of the user's
+    keep_hash: str | None = None  # but this one
+
+    def covers(self, user_id: int, key_hash: str) -> bool:
+        return (user_id == self.user_id and self.key_hash in (None, key_hash)
+                and key_hash != self.keep_hash)
+
+
+def signed_out(s: Session) -> list[SignOut]:
+    """Taken once, after the commit (or dropped after a rollback)."""
+    return s.info.pop(SIGNED_OUT_KEY, [])
+
+
+def key_hash(key: str) -> str:
+    return _digest(key)
+
+
 
 def start_session(s: Session, user: User) -> str:
     """A new sign-in; its key goes into the session cookie (User.get_id returns it)."""
@@ -219,19 +245,24 @@ def user_for_session(s: Session, key: str) -> User | None:
     return user
 
 
-def end_session(s: Session, key: str | None) -> None:
-    """Logout: this sign-in is over, whatever copies of its cookie exist."""
-    if key:
-        s.execute(delete(LoginSession).where(LoginSession.key_hash == _digest(key)))
+def end_session(s: Session, user: User) -> None:
+    """Logout: the sign-in `user` was loaded for is over, whatever copies of its cookie
+    exist."""
+    if user.login_key:
+        digest = _digest(user.login_key)
+        s.execute(delete(LoginSession).where(LoginSession.key_hash == digest))
+        s.info.setdefault(SIGNED_OUT_KEY, []).append(SignOut(user.id, key_hash=digest))
 
 
 def end_access(s: Session, user: User, keep: str | None = None) -> tuple[int, int]:
     """Signs the account out everywhere but the sign-in `keep`, and revokes every API
     token it has. Returns how many sign-ins and tokens ended."""
+    keep_hash = _digest(keep) if keep else None
     q = delete(LoginSession).where(LoginSession.user_id == user.id)
-    if keep:
-        q = q.where(LoginSession.key_hash != _digest(keep))
+    if keep_hash:
+        q = q.where(LoginSession.key_hash != keep_hash)
     sessions = s.execute(q).rowcount
+    s.info.setdefault(SIGNED_OUT_KEY, []).append(SignOut(user.id, keep_hash=keep_hash))
     tokens = s.execute(
         update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())

@@ -54,7 +54,7 @@ def login():
 @login_required
 def logout():
     # The cookie is client-side: only ending its sign-in makes a copy of it worthless.
-    accounts.end_session(db, current_user.login_key)
+    accounts.end_session(db, current_user)
     db.commit()
     logout_user()
     return redirect(url_for("auth.login"))

@@ -170,3 +170,25 @@ def test_a_captured_cookie_opens_no_staff_socket_after_logout(app):
     page = c.get("/").get_data(as_text=True)
     c.post("/logout", data={"csrf_token": helpers.csrf_token(page)})
     assert not StaffClient(app, replay(app, captured)).is_connected(NS)
+
+
+def test_staff_sockets_close_with_their_sign_in(app, client):
+    """An open wall keeps hearing its community's events: its socket is closed when its
+    sign-in ends, and only then."""
+    from tests.server.hub.test_staff_hub import NS, StaffClient
+
+    admin = helpers.token(helpers.user(Role.street_admin))
+    u = helpers.user()
+    here, elsewhere, third = browser(app, u), browser(app, u), browser(app, u)
+    sockets = {b: StaffClient(app, b) for b in (here, elsewhere, third)}
+    assert all(s.is_connected(NS) for s in sockets.values())
+    page = third.get("/").get_data(as_text=True)
+    third.post("/logout", data={"csrf_token": helpers.csrf_token(page)})
+    assert not sockets[third].is_connected(NS)
+    assert sockets[here].is_connected(NS) and sockets[elsewhere].is_connected(NS)
+    here.post("/account/password", data={
+        "old_password": helpers.PASSWORD, "new_password": NEW_PASSWORD,
+        "csrf_token": helpers.csrf_token(here.get("/account/").get_data(as_text=True))})
+    assert sockets[here].is_connected(NS) and not sockets[elsewhere].is_connected(NS)
+    client.patch(f"/api/v1/users/{u.id}", json={"active": False}, headers=admin)
+    assert not sockets[here].is_connected(NS)
