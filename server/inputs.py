@@ -63,9 +63,14 @@ def _strings(value: object, name: str) -> Iterator[tuple[str, str]]:
             yield from _strings(v, name)
 
 
+# Inputs the code cleans itself before keeping them: an upload's file name becomes a safe
+# display name (content/names.py), whatever a browser or a script sent.
+CLEANED = frozenset({"filename"})
+
+
 def check_text(*sources: object) -> None:
     """Raise Invalid (422) naming the first field whose text cannot be stored."""
     for source in sources:
         for field, text in _strings(source, ""):
-            if not storable(text):
+            if field not in CLEANED and not storable(text):
                 raise Invalid(UNSTORABLE, field=field if storable(field) else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g, request
 from flask_babel import gettext
+from werkzeug.exceptions import BadRequest
 
 from server import inputs
 from server.api.docs import SignageBlueprint
@@ -29,7 +30,10 @@ def authenticate():
 
 def refuse_unstorable_text() -> None:
     """Text PostgreSQL or UTF-8 cannot hold is a 422 before any view sees it."""
-    body = request.get_json(silent=True) if request.is_json else None
+    try:
+        body = request.get_json(silent=True) if request.is_json else None
+    except RecursionError:  # not a ValueError: silent=True lets it through
+        raise BadRequest(gettext("The JSON body is nested too deeply.")) from None
     inputs.check_text(request.view_args or {}, request.args.to_dict(flat=False), body)
 
 

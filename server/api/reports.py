@@ -6,7 +6,7 @@ from flask import request
 
 from server import reporting, workpool
 from server.api.auth import actor, blueprint
-from server.api.schemas import ReportQuery
+from server.api.schemas import PlaybackOut, ReportQuery
 from server.services import reports
 
 blp = blueprint("api_reports", "/reports", "Playback-hour reports")
@@ -14,7 +14,7 @@ blp = blueprint("api_reports", "/reports", "Playback-hour reports")
 
 @blp.route("/playback")
 @blp.arguments(ReportQuery, location="query")
-@blp.response(200)
+@blp.response(200, PlaybackOut)
 def playback(_args):
     """Play hours for a period (local dates, Asia/Shanghai), grouped and filtered."""
     req = reporting.parse(request.args)
@@ -22,7 +22,7 @@ def playback(_args):
     head = workpool.run_db(reports.headline, actor(), req.period, req.filters,
                            with_planned=False)
     return {
-        "from": req.period.first.isoformat(), "to": req.period.last.isoformat(), "by": req.by,
+        "from": req.period.first, "to": req.period.last, "by": req.by,
         "headline": {"topics": head.topics, "hours": round(head.hours, 4),
                      "seconds": head.seconds, "plays": head.plays,
                      "terminals_reporting": head.terminals_reporting},

@@ -9,12 +9,18 @@ from flask.views import MethodView
 import playlists as pm
 from server.api.auth import actor, blueprint
 from server.api.schemas import (
+    PlaylistOut,
     PlaylistPatchSchema,
     PlaylistSchema,
+    ResolveOut,
     ResolveQuery,
+    ScheduleOut,
     SchedulePatchSchema,
     ScheduleSchema,
+    ScreenPlanCreated,
+    ScreenPlanOut,
     ScreenPlanSchema,
+    TimelineOut,
     TimelineQuery,
 )
 from server.db import db
@@ -49,8 +55,7 @@ def _recurrence(data: dict, base: svc.Recurrence | None = None) -> svc.Recurrenc
 def _dump_schedule(sc) -> dict:
     return {"id": sc.id, "name": sc.name, "playlist_id": sc.playlist_id, "kind": sc.kind.value,
             "priority": sc.priority, "active": sc.active, "community_id": sc.community_id,
-            "start_date": sc.start_date.isoformat() if sc.start_date else None,
-            "end_date": sc.end_date.isoformat() if sc.end_date else None,
+            "start_date": sc.start_date, "end_date": sc.end_date,
             "weekdays": sc.weekdays, "windows": sc.windows,
             "targets": [{"kind": t.kind.value, "ref_id": t.ref_id, "tag": t.tag}
                         for t in sc.targets]}
@@ -65,12 +70,12 @@ def _dump_playlist(p) -> dict:
 
 @blp.route("/playlists")
 class Playlists(MethodView):
-    @blp.response(200)
+    @blp.response(200, PlaylistOut(many=True))
     def get(self):
         return [_dump_playlist(p) for p in svc.list_playlists(db, actor())]
 
     @blp.arguments(PlaylistSchema)
-    @blp.response(201)
+    @blp.response(201, PlaylistOut)
     @blp.refuses(404)
     def post(self, data):
         p = svc.create_playlist(db, actor(), data["name"], _entries(data["entries"]),
@@ -81,12 +86,12 @@ class Playlists(MethodView):
 
 @blp.route("/playlists/<int:playlist_id>")
 class PlaylistItem(MethodView):
-    @blp.response(200)
+    @blp.response(200, PlaylistOut)
     def get(self, playlist_id: int):
         return _dump_playlist(svc.get_playlist(db, actor(), playlist_id))
 
     @blp.arguments(PlaylistPatchSchema)
-    @blp.response(200)
+    @blp.response(200, PlaylistOut)
     def patch(self, data, playlist_id: int):
         entries = _entries(data["entries"]) if "entries" in data else None
         p = svc.update_playlist(db, actor(), playlist_id, name=data.get("name"), entries=entries)
@@ -102,12 +107,12 @@ class PlaylistItem(MethodView):
 
 @blp.route("/schedules")
 class Schedules(MethodView):
-    @blp.response(200)
+    @blp.response(200, ScheduleOut(many=True))
     def get(self):
         return [_dump_schedule(sc) for sc in svc.list_schedules(db, actor())]
 
     @blp.arguments(ScheduleSchema)
-    @blp.response(201)
+    @blp.response(201, ScheduleOut)
     @blp.refuses(404)
     def post(self, data):
         sc = svc.create_schedule(
@@ -120,12 +125,12 @@ class Schedules(MethodView):
 
 @blp.route("/schedules/<int:schedule_id>")
 class ScheduleItem(MethodView):
-    @blp.response(200)
+    @blp.response(200, ScheduleOut)
     def get(self, schedule_id: int):
         return _dump_schedule(svc.get_schedule(db, actor(), schedule_id))
 
     @blp.arguments(SchedulePatchSchema)
-    @blp.response(200)
+    @blp.response(200, ScheduleOut)
     def patch(self, data, schedule_id: int):
         current = svc.get_schedule(db, actor(), schedule_id)
         base = None
@@ -151,14 +156,14 @@ class ScheduleItem(MethodView):
 
 @blp.route("/screen-plans")
 class ScreenPlans(MethodView):
-    @blp.response(200)
+    @blp.response(200, ScreenPlanOut(many=True))
     def get(self):
         return [{"id": sp.id, "name": sp.name, "screen_on": sp.screen_on,
                  "brightness": sp.brightness, "windows": sp.windows, "priority": sp.priority}
                 for sp in svc.list_screen_plans(db, actor())]
 
     @blp.arguments(ScreenPlanSchema)
-    @blp.response(201)
+    @blp.response(201, ScreenPlanCreated)
     @blp.refuses(404)
     def post(self, data):
         sp = svc.create_screen_plan(
@@ -185,7 +190,7 @@ def _segment(seg) -> dict:
 
 @blp.route("/terminals/<int:terminal_id>/timeline")
 @blp.arguments(TimelineQuery, location="query")
-@blp.response(200)
+@blp.response(200, TimelineOut)
 def timeline(args, terminal_id: int):
     """The expanded plan of one terminal between two instants (at most 31 days)."""
     t = tree.get_terminal(db, actor(), terminal_id)
@@ -198,7 +203,7 @@ def timeline(args, terminal_id: int):
 
 @blp.route("/terminals/<int:terminal_id>/resolve")
 @blp.arguments(ResolveQuery, location="query")
-@blp.response(200)
+@blp.response(200, ResolveOut)
 def resolve(args, terminal_id: int):
     """What plays on the terminal at an instant, and until when that holds."""
     t = tree.get_terminal(db, actor(), terminal_id)

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 from playlists.validation import PRIORITY_RANGE
 from server.inputs import INT_MAX, INT_MIN, TIME_RANGE, in_time_range
 from server.models import ColourMode, Role
+from server.services.reports import GROUPS
 from server.services.schedules import MESSAGES
 from server.services.tree import MAX_PIXELS_SIDE
 
@@ -348,7 +349,7 @@ class TerminalStateSchema(Schema):
 class ReportQuery(Schema):
     from_ = Day(data_key="from")
     to = Day()
-    by = fields.String(load_default="topic")
+    by = fields.String(load_default="topic", validate=validate.OneOf(GROUPS))
     topic_id = Id()
     content_id = Id()
     terminal_id = Id()
@@ -398,3 +399,111 @@ class AlertTemplateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 40))
     content_id = Id(required=True, strict=True)
     community_id = Id(allow_none=True, load_default=None, strict=True)
+
+
+# --- answers built as dicts in the views; declared so the document says what they hold ---
+
+
+class TargetOut(Schema):
+    kind = fields.String(required=True)
+    ref_id = Int(required=True, allow_none=True)
+    tag = fields.String(required=True, allow_none=True)
+
+
+class EntryOut(Schema):
+    content_id = Int(required=True)
+    duration_s = fields.Float(required=True, allow_none=True)
+    valid_from = fields.AwareDateTime(required=True, allow_none=True)
+    valid_until = fields.AwareDateTime(required=True, allow_none=True)
+
+
+class PlaylistOut(Schema):
+    id = Int(required=True)
+    name = fields.String(required=True)
+    community_id = Int(required=True, allow_none=True)
+    entries = fields.List(fields.Nested(EntryOut), required=True)
+
+
+Windows = lambda: fields.List(fields.List(fields.String()), required=True)  # noqa: E731
+
+
+class ScheduleOut(Schema):
+    id = Int(required=True)
+    name = fields.String(required=True)
+    playlist_id = Int(required=True)
+    kind = fields.String(required=True)
+    priority = Int(required=True)
+    active = fields.Boolean(required=True)
+    community_id = Int(required=True, allow_none=True)
+    start_date = fields.Date(required=True, allow_none=True)
+    end_date = fields.Date(required=True, allow_none=True)
+    weekdays = fields.List(Int(), required=True)
+    windows = Windows()
+    targets = fields.List(fields.Nested(TargetOut), required=True)
+
+
+class ScreenPlanOut(Schema):
+    id = Int(required=True)
+    name = fields.String(required=True)
+    screen_on = fields.Boolean(required=True)
+    brightness = Int(required=True)
+    windows = Windows()
+    priority = Int(required=True)
+
+
+class ScreenPlanCreated(Schema):
+    id = Int(required=True)
+    name = fields.String(required=True)
+
+
+class SegmentOut(Schema):
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True)
+    schedule_id = Int(required=True, allow_none=True)
+    kind = fields.String(required=True)
+    content_id = Int(required=True, allow_none=True)
+    sha256 = fields.String(required=True, allow_none=True)
+    topic_id = Int(required=True, allow_none=True)
+
+
+class TimelineOut(Schema):
+    terminal_id = Int(required=True)
+    segments = fields.List(fields.Nested(SegmentOut), required=True)
+
+
+class ResolveOut(Schema):
+    terminal_id = Int(required=True)
+    kind = fields.String(required=True)
+    schedule_id = Int(required=True, allow_none=True)
+    content_id = Int(required=True, allow_none=True)
+    sha256 = fields.String(required=True, allow_none=True)
+    offset_s = fields.Float(required=True)
+    item_start = fields.AwareDateTime(required=True, allow_none=True)
+    item_end = fields.AwareDateTime(required=True, allow_none=True)
+    valid_until = fields.AwareDateTime(required=True)
+    screen_on = fields.Boolean(required=True)
+    brightness = Int(required=True)
+
+
+class HeadlineOut(Schema):
+    topics = Int(required=True)
+    hours = fields.Float(required=True)
+    seconds = fields.Float(required=True)
+    plays = Int(required=True)
+    terminals_reporting = Int(required=True)
+
+
+class ReportRowOut(Schema):
+    key = fields.Raw(required=True, metadata={"description": "The group's id, date or hour"})
+    label = fields.String(required=True)
+    seconds = fields.Float(required=True)
+    hours = fields.Float(required=True)
+    plays = Int(required=True)
+
+
+class PlaybackOut(Schema):
+    from_ = fields.Date(data_key="from", required=True)
+    to = fields.Date(required=True)
+    by = fields.String(required=True)
+    headline = fields.Nested(HeadlineOut, required=True)
+    rows = fields.List(fields.Nested(ReportRowOut), required=True)

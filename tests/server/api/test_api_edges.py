@@ -114,6 +114,12 @@ def test_malformed_json_says_what_is_wrong(client, w):
     assert "JSON" in message
 
 
+def test_json_nested_too_deeply_is_a_bad_request(client, w):
+    r = client.post("/api/v1/buildings", data="[" * 100_000 + "]" * 100_000,
+                    content_type="application/json", headers=w["admin"])
+    assert "嵌套" in _refused(r, 400)["message"]
+
+
 def test_a_body_that_is_not_an_object_says_so(client, w):
     r = client.post("/api/v1/buildings", json=[1, 2], headers=w["admin"])
     assert "JSON 对象" in _refused(r)["message"]
@@ -182,3 +188,13 @@ def test_integer_parameters_are_bounded_in_the_document(spec):
     assert param["schema"]["maximum"] == 2**31 - 1
     body = _schema(spec, "Building")["properties"]["community_id"]
     assert body["maximum"] == 2**31 - 1
+
+
+def test_resolve_and_timeline_of_a_terminal_with_nothing_scheduled(client, w):
+    r = client.get(f"/api/v1/terminals/{w['t'].id}/resolve",
+                   query_string={"at": "2099-12-31T23:59:59Z"}, headers=w["admin"])
+    assert r.status_code == 200, r.json
+    r = client.get(f"/api/v1/terminals/{w['t'].id}/timeline",
+                   query_string={"start": "2099-12-01T00:00:00Z", "end": "2099-12-31T23:59:59Z"},
+                   headers=w["admin"])
+    assert r.status_code == 200, r.json

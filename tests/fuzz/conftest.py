@@ -1,0 +1,109 @@
+"""A live server of its own for the API fuzzer: gunicorn as `make run` starts it, on a
+database nobody else's tests touch (a temporary SQLite file; on PostgreSQL a database
+named after SIGNAGE_TEST_DATABASE_URL's with `_fuzz` added, made and dropped here), seeded
+with the demo street so ids 1, 2, ... name real rows."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests import live
+
+DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("SIGNAGE_TEST_DATABASE_URL") else [])
+ROLES = {"street_admin": ("admin", live.ADMIN_PASSWORD),
+         "community_editor": ("donghe_editor", live.DEMO_PASSWORD)}
+
+
+def _own_postgres_database() -> Iterator[str]:
+    base = make_url(os.environ["SIGNAGE_TEST_DATABASE_URL"])
+    name = f"{base.database}_fuzz"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield base.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def fuzz_database(request, tmp_path_factory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('fuzz-db') / 'fuzz.db'}"
+    else:
+        yield from _own_postgres_database()
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(fuzz_database, tmp_path_factory) -> Iterator[live.LiveServer]:
+    srv = live.start(fuzz_database, tmp_path_factory.mktemp("fuzz"), content=True)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def fuzz_tokens(fuzz_server) -> dict[str, dict[str, str]]:
+    return {role: live.admin_token(fuzz_server.url, f"fuzz-{role}", user, password)
+            for role, (user, password) in ROLES.items()}
+
+
+@dataclass
+class Tally:
+    """What the fuzzer sent one server and what it got, printed when the server stops."""
+
+    started: float = field(default_factory=time.monotonic)
+    operations: set[str] = field(default_factory=set)
+    statuses: Counter = field(default_factory=Counter)
+
+    def add(self, operation: str, status: int) -> None:
+        self.operations.add(operation)
+        self.statuses[status] += 1
+
+    def summary(self) -> str:
+        requests = sum(self.statuses.values())
+        codes = ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items()))
+        return (f"{len(self.operations)} operations, {requests} requests (examples) in "
+                f"{time.monotonic() - self.started:.0f} s ({codes})")
+
+
+@pytest.fixture(params=sorted(ROLES))
+def fuzz_role(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def fuzz_headers(fuzz_tokens, fuzz_role) -> dict[str, str]:
+    return fuzz_tokens[fuzz_role]
+
+
+SUMMARIES: list[str] = []
+
+
+@pytest.fixture(scope="module")
+def fuzz_tallies(fuzz_database) -> Iterator[dict[str, Tally]]:
+    tallies: dict[str, Tally] = {}
+    yield tallies
+    db = "postgresql" if fuzz_database.startswith("postgresql") else "sqlite"
+    SUMMARIES.extend(f"API fuzz [{db}, {role}]: {tally.summary()}"
+                     for role, tally in sorted(tallies.items()))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in SUMMARIES:
+        terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def fuzz_tally(fuzz_tallies, fuzz_role) -> Tally:
+    return fuzz_tallies.setdefault(fuzz_role, Tally())
