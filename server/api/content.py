@@ -141,7 +141,11 @@ def reject(data, item_id: int):
 
 
 @blp.route("/content/<int:item_id>/blobs/<sha>")
-@blp.response(200)
+@blp.response(200, description="The file as stored (its own type: image, video or PNG)")
+@blp.alt_response(206, description="The part a Range header asked for", success=True)
+@blp.alt_response(304, description="Not modified (If-None-Match: the hash is the ETag)",
+                  success=True)
+@blp.refuses(416)
 def download(item_id: int, sha: str):
     """Download the item's file, thumbnail or a rendition (range requests supported)."""
     b = svc.blob_for(db, actor(), item_id, sha)
