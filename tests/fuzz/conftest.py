@@ -77,9 +77,30 @@ class Tally:
                 f"{time.monotonic() - self.started:.0f} s ({codes})")
 
 
-@pytest.fixture(params=sorted(ROLES))
+# The editor goes first on each server: the admin's run may reset, move or deactivate the
+# editor's account (ids 1, 2, ... are real rows), which ends the editor's token.
+ROLE_ORDER = ("community_editor", "street_admin")
+
+
+@pytest.fixture(params=ROLE_ORDER)
 def fuzz_role(request) -> str:
     return request.param
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items) -> None:
+    """Each server's editor items, then its admin items; operations in document order."""
+    def key(item) -> tuple[int, int]:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "fuzz_database" not in params:
+            return (-1, -1)
+        return (DATABASES.index(params["fuzz_database"]),
+                ROLE_ORDER.index(params.get("fuzz_role", ROLE_ORDER[0])))
+    fuzz = [i for i in items if "tests/fuzz/" in i.nodeid]
+    if fuzz:
+        first = items.index(fuzz[0])
+        rest = [i for i in items if "tests/fuzz/" not in i.nodeid]
+        items[:] = rest[:first] + sorted(fuzz, key=key) + rest[first:]
 
 
 @pytest.fixture
