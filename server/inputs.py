@@ -7,6 +7,7 @@ says so, never an overflow deep in SQLite, PostgreSQL or the date arithmetic.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
@@ -23,6 +24,7 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)  # exclusive
 TIME_RANGE = N_("Times and dates must be in the years 2000 to 2099.")
 UNSTORABLE = N_("%(field)s contains a character that cannot be stored "
                 "(a NUL character or an unpaired surrogate).")
+NOT_FINITE = N_("%(field)s must be a finite number (not NaN or Infinity).")
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -50,17 +52,17 @@ def storable(text: str) -> bool:
     return True
 
 
-def _strings(value: object, name: str) -> Iterator[tuple[str, str]]:
-    """(field name, text) for every string in a JSON value, keys included."""
-    if isinstance(value, str):
-        yield name, value
-    elif isinstance(value, dict):
+def _leaves(value: object, name: str) -> Iterator[tuple[str, object]]:
+    """(field name, value) for every string and number in a JSON value, keys included."""
+    if isinstance(value, dict):
         for k, v in value.items():
             yield name or str(k), str(k)
-            yield from _strings(v, name or str(k))
+            yield from _leaves(v, name or str(k))
     elif isinstance(value, list):
         for v in value:
-            yield from _strings(v, name)
+            yield from _leaves(v, name)
+    else:
+        yield name, value
 
 
 # Inputs the code cleans itself before keeping them: an upload's file name becomes a safe
@@ -68,9 +70,14 @@ def _strings(value: object, name: str) -> Iterator[tuple[str, str]]:
 CLEANED = frozenset({"filename"})
 
 
-def check_text(*sources: object) -> None:
-    """Raise Invalid (422) naming the first field whose text cannot be stored."""
+def check_values(*sources: object) -> None:
+    """Raise Invalid (422) naming the first field whose text cannot be stored, or whose
+    number is NaN or infinite (Python reads them from JSON; PostgreSQL's json refuses
+    them, and no field means them)."""
     for source in sources:
-        for field, text in _strings(source, ""):
-            if field not in CLEANED and not storable(text):
-                raise Invalid(UNSTORABLE, field=field if storable(field) else None)
+        for field, value in _leaves(source, ""):
+            name = field if storable(field) else None
+            if isinstance(value, str) and field not in CLEANED and not storable(value):
+                raise Invalid(UNSTORABLE, field=name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise Invalid(NOT_FINITE, field=name)

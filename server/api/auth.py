@@ -28,20 +28,21 @@ def authenticate():
     return None
 
 
-def refuse_unstorable_text() -> None:
-    """Text PostgreSQL or UTF-8 cannot hold is a 422 before any view sees it."""
+def refuse_unstorable_input() -> None:
+    """Text PostgreSQL or UTF-8 cannot hold, NaN and Infinity are a 422 before any view
+    sees them."""
     try:
         body = request.get_json(silent=True) if request.is_json else None
     except RecursionError:  # not a ValueError: silent=True lets it through
         raise BadRequest(gettext("The JSON body is nested too deeply.")) from None
-    inputs.check_text(request.view_args or {}, request.args.to_dict(flat=False), body)
+    inputs.check_values(request.view_args or {}, request.args.to_dict(flat=False), body)
 
 
 def blueprint(name: str, url_prefix: str, description: str) -> SignageBlueprint:
     blp = SignageBlueprint(name, __name__, url_prefix=f"/api/v1{url_prefix}",
                            description=description)
     blp.before_request(authenticate)
-    blp.before_request(refuse_unstorable_text)
+    blp.before_request(refuse_unstorable_input)
     return blp
 
 

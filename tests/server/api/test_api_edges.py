@@ -107,6 +107,14 @@ def test_text_a_database_cannot_store_is_invalid(client, w, text):
     assert _refused(r)["field"] == "q"
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_numbers_json_cannot_hold_are_invalid(client, w, number):
+    body = '{"kind": "screenshot", "args": {"max_side": ' + number + '}}'
+    r = client.post(f"/api/v1/terminals/{w['t'].id}/commands", data=body,
+                    content_type="application/json", headers=w["admin"])
+    assert _refused(r)["field"] == "args"
+
+
 def test_malformed_json_says_what_is_wrong(client, w):
     r = client.post("/api/v1/buildings", data=b'{"name": ', headers=w["admin"],
                     content_type="application/json")
