@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Blueprint, flash
+from flask import Blueprint, flash, request
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from server import inputs
 from server.db import db
 from server.errors import translate
 from server.services.access import Actor
@@ -49,3 +50,10 @@ def require_login(bp: Blueprint) -> None:
     @login_required
     def _login() -> None:
         return None
+
+    @bp.before_request
+    def _storable_input() -> None:
+        # A NUL or a lone surrogate in a form is a 422 page, not a database error (the
+        # API's rule, server/inputs.py).
+        inputs.check_values(request.form.to_dict(flat=False), request.args.to_dict(flat=False),
+                            request.view_args or {})

@@ -88,3 +88,11 @@ def test_a_multipart_form_without_a_file_says_which_field_to_send(client, w):
     r = _upload_form(client, w, [])
     assert r.status_code == 422
     assert r.json["error"]["field"] == "file" and "file" in r.json["error"]["message"]
+
+
+def test_a_nul_in_a_form_is_refused_with_a_page_that_says_so(client, w):
+    helpers.login(client, helpers.user(Role.street_admin))
+    r = helpers.post_form(client, "/buildings/new", {"community_id": str(w["donghe"].id),
+                                                     "name": "东和花园", "address": "东和\x00路"})
+    assert r.status_code == 422
+    assert "无法保存的字符" in r.get_data(as_text=True)
