@@ -502,7 +502,7 @@ class ReportRowOut(Schema):
 
 
 class PlaybackOut(Schema):
-    from_ = fields.Date(data_key="from", required=True)
+    from_ = fields.Date(data_key="from", attribute="from", required=True)
     to = fields.Date(required=True)
     by = fields.String(required=True)
     headline = fields.Nested(HeadlineOut, required=True)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -50,6 +51,13 @@ def fuzz_server(fuzz_database, tmp_path_factory) -> Iterator[live.LiveServer]:
     srv = live.start(fuzz_database, tmp_path_factory.mktemp("fuzz"), content=True)
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="module")
+def fuzz_session(fuzz_server) -> Iterator[requests.Session]:
+    """One keep-alive connection for the run, as a script would hold."""
+    with requests.Session() as session:
+        yield session
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,7 @@ def test_the_live_server_serves_this_document(fuzz_server):
           derandomize=os.environ.get("SIGNAGE_FUZZ_RANDOM") != "1",
           suppress_health_check=list(HealthCheck))
 @schema.parametrize()
-def test_api_answers_as_documented(case, fuzz_server, fuzz_headers, fuzz_tally):
-    response = case.call(base_url=fuzz_server.url, headers=fuzz_headers)
+def test_api_answers_as_documented(case, fuzz_server, fuzz_session, fuzz_headers, fuzz_tally):
+    response = case.call(base_url=fuzz_server.url, session=fuzz_session, headers=fuzz_headers)
     fuzz_tally.add(case.operation.label, response.status_code)
     case.validate_response(response, checks=CHECKS, headers=fuzz_headers)

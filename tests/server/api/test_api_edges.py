@@ -206,3 +206,11 @@ def test_resolve_and_timeline_of_a_terminal_with_nothing_scheduled(client, w):
                    query_string={"start": "2099-12-01T00:00:00Z", "end": "2099-12-31T23:59:59Z"},
                    headers=w["admin"])
     assert r.status_code == 200, r.json
+
+
+def test_the_playback_report_answers_its_period(client, w):
+    r = client.get("/api/v1/reports/playback", query_string={"from": "2026-12-01",
+                                                              "to": "2026-12-02"},
+                   headers=w["admin"])
+    assert r.status_code == 200
+    assert (r.json["from"], r.json["to"], r.json["by"]) == ("2026-12-01", "2026-12-02", "topic")
