@@ -180,12 +180,12 @@ def report_playback(first, last, by, fmt, username, community_id, output) -> Non
         who = Actor.system(demo.ensure_street(db).id)
     req = reporting.parse({"from": first, "to": last, "by": by,
                            "community_id": community_id})
-    rows = reports.playback(db, who, req.period, req.by, req.filters)
     if fmt == "json":
+        rows = reports.playback(db, who, req.period, req.by, req.filters)
         body = json.dumps([{"key": r.key, "label": r.label, "seconds": r.seconds,
                             "plays": r.plays} for r in rows], ensure_ascii=False).encode()
     else:
-        body, _mime, _name = reporting.export(rows, req, fmt)
+        body, _mime, _name = reporting.export(who, req, fmt)
     if output:
         with open(output, "wb") as f:
             f.write(body)

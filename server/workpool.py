@@ -202,7 +202,8 @@ class _Child:
 
 
 class Pool:
-    """`size` long-lived worker processes; a job waits for a free one (queue of idle ones)."""
+    """`size` long-lived worker processes, and one more kept for urgent jobs; a job waits for
+    a free one of its kind (a queue of idle ones each)."""
 
     def __init__(self, size: int, env: dict[str, str], timeout_s: float,
                  memory_mb: int) -> None:
@@ -212,20 +213,27 @@ class Pool:
         # memory stays with the child and counts toward the next job's limit.
         env = {**env, "MALLOC_ARENA_MAX": "2"}
         self.children = [_Child(env, n) for n in range(size)]
+        # An emergency broadcast must not queue behind staff's exports and uploads: staff
+        # load kept both workers busy and a typed broadcast's POST waited 1.3-2.6 s for one.
+        self.urgent = _Child(env, size)
         # First in, first out: a child just replaced (still warming up) goes to the back.
         self._idle: queue.Queue[_Child] = queue.Queue()
         for child in self.children:
             self._idle.put(child)
+        self._urgent: queue.Queue[_Child] = queue.Queue()
+        self._urgent.put(self.urgent)
 
     def submit(self, fn: Callable, args: tuple, kwargs: dict, *, with_db: bool,
-               timeout_s: float | None = None, memory_mb: int | None = None) -> Any:
+               timeout_s: float | None = None, memory_mb: int | None = None,
+               urgent: bool = False) -> Any:
         timeout_s = self.timeout_s if timeout_s is None else float(timeout_s)
         memory_mb = self.memory_mb if memory_mb is None else int(memory_mb)
         # Pickled before a worker is taken: a function that cannot be sent is the caller's
         # bug, and raises here as pickle's own error.
         frame = pickle.dumps((fn, args, kwargs, memory_mb, with_db), pickle.HIGHEST_PROTOCOL)
+        idle = self._urgent if urgent else self._idle
         try:
-            child = self._idle.get(timeout=timeout_s)
+            child = idle.get(timeout=timeout_s)
         except queue.Empty:
             raise JobFailed("job_busy") from None
         name = getattr(fn, "__qualname__", repr(fn))
@@ -253,11 +261,11 @@ class Pool:
             if reply[-1]:  # the child asks to be retired (it grew, or ran out of memory)
                 child.replace()
         finally:
-            self._idle.put(child)
+            idle.put(child)
         return _outcome(reply, memory_mb, name)
 
     def close(self) -> None:
-        for child in self.children:
+        for child in [*self.children, self.urgent]:
             child.stopped = True
             child.close(kill=False)
 
@@ -319,16 +327,19 @@ def running() -> bool:
 
 
 def run(fn: Callable[..., T], *args: Any, timeout_s: float | None = None,
-        memory_mb: int | None = None, **kwargs: Any) -> T:
+        memory_mb: int | None = None, urgent: bool = False, **kwargs: Any) -> T:
     """`fn(*args, **kwargs)` in a worker process; its result, or what it raised.
 
     `fn` is a module-level function; arguments and result travel pickled. Raises JobFailed
     past the memory or time limit (defaults: SIGNAGE_JOB_MEMORY_MB, SIGNAGE_JOB_TIMEOUT_S).
+    `urgent`: on the worker kept for short jobs that must not wait for staff's heavy ones
+    (an emergency broadcast's rendering; nothing anyone can repeat at will, like a
+    sign-in, which would let a stranger occupy it).
     """
     if _pool is None:
         return _inline(fn, args, kwargs, False, memory_mb)
     return _pool.submit(fn, args, kwargs, with_db=False, timeout_s=timeout_s,
-                        memory_mb=memory_mb)
+                        memory_mb=memory_mb, urgent=urgent)
 
 
 def run_db(fn: Callable[..., T], *args: Any, timeout_s: float | None = None,

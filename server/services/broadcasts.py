@@ -185,7 +185,7 @@ def _typed_item(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
     # the render would stall every other writer of the worker.
     variants = contents.render_variants(contents.notice_sizes(s, actor.street_id, owner),
                                         notice.title, notice.body, notice.footer,
-                                        notice.template, font)
+                                        notice.template, font, urgent=True)
     meta = contents.Meta(title=title or text[:TICKER_TITLE_CHARS],
                          topic_id=broadcast_topic(s, actor.street_id).id, community_id=owner,
                          tags=b.tags)

@@ -267,14 +267,16 @@ def render_pngs(sizes: list[tuple[int, int, str]], title: str, body: str, footer
 
 
 def render_variants(sizes: Iterable[tuple[int, int, ColourMode]], title: str, body: str,
-                    footer: str, template: str, font: str | None = None) -> list[Variant]:
+                    footer: str, template: str, font: str | None = None,
+                    urgent: bool = False) -> list[Variant]:
     """Render the notice at every size, in a job worker (one job for all sizes: a typed
     broadcast reaches every size of the fleet); each variant holds its PNG page(s) or its
     refusal. Call it before writing anything in the transaction: on SQLite a write lock
-    held while the request waits would stall every other writer."""
+    held while the request waits would stall every other writer. `urgent`: a broadcast's
+    (workpool.run)."""
     sizes = list(sizes)
     results = workpool.run(render_pngs, [(w, h, mode.value) for w, h, mode in sizes], title,
-                           body, footer, template, font)
+                           body, footer, template, font, urgent=urgent)
     out = []
     for (w, h, mode), result in zip(sizes, results, strict=True):
         v = Variant(w, h, mode)

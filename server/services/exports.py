@@ -1,7 +1,8 @@
 """Report exports: a report's rows as a plain table, and that table as CSV or XLSX bytes.
 
-Plain functions of plain data (no session, no Flask): building a big workbook is CPU work,
-so the server runs `to_xlsx` and `to_csv` in a job worker (server/reporting.py)."""
+No Flask. Reading a year of rows and building a workbook of them is CPU work, so the
+server runs all of it, `report_file`, in one job worker (server/reporting.py): only the
+file's bytes come back to the event loop, not thousands of rows to unpickle."""
 
 from __future__ import annotations
 
@@ -51,3 +52,17 @@ def to_xlsx(columns: list[str], data: list[list], title: str) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def to_file(rows: Iterable[_Row], by: str, headers: dict[str, str], fmt: str,
+            title: str) -> bytes:
+    cols, data = table(rows, by, headers)
+    return to_csv(cols, data) if fmt == "csv" else to_xlsx(cols, data, title)
+
+
+def report_file(s, actor, period, by: str, filters, fmt: str, headers: dict[str, str],
+                title: str) -> bytes:
+    """The report's rows read and laid out as a file, in one job (workpool.run_db)."""
+    from server.services import reports  # reports is heavy; plain callers need not load it
+
+    return to_file(reports.playback(s, actor, period, by, filters), by, headers, fmt, title)

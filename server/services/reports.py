@@ -543,7 +543,8 @@ TERMINAL_ROWS = 200  # and this many terminals, the largest shortfalls first
 class Page:
     """Everything the report page shows, computed in one go (in a worker process)."""
 
-    rows: list[Row]
+    rows: list[Row]  # the first TABLE_ROWS: only they cross back to the event loop
+    row_count: int
     head: Headline
     planned: list[Row]  # planned against played, by content
     terminals: list[Row]  # the same by terminal, with uptime and the shortfall's reasons
@@ -569,7 +570,7 @@ def page(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> Page:
     head = _headline(by_terminal, by_content, sum(r.extra["planned"] for r in terminals))
     terminals.sort(key=lambda r: (-(r.extra["planned"] - r.seconds), r.label))
     return Page(
-        rows=rows, head=head,
+        rows=rows[:TABLE_ROWS], row_count=len(rows), head=head,
         planned=_against(s, "content", planned(s, actor, p, "content", f),
                          _group(by_content, 0)),
         terminals=terminals[:TERMINAL_ROWS], terminal_count=len(terminals),

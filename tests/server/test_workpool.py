@@ -279,3 +279,20 @@ def test_under_gevent_the_loop_keeps_running_while_a_job_computes(tmp_path):
     assert result["worker_nice"] >= 10
     assert result["worker_has_gevent"] is False
     assert result["worker_arenas"] == "2"
+
+
+def test_an_urgent_job_does_not_wait_for_busy_workers(tmp_path):
+    """An emergency broadcast's rendering runs while staff's jobs hold every other worker."""
+    workpool.stop()
+    workpool.start(settings_for(tmp_path))  # one worker, and the urgent one
+    try:
+        hold = threading.Thread(target=workpool.run, args=(time.sleep, 4), daemon=True)
+        hold.start()
+        assert wait_for(lambda: workpool._pool._idle.empty())
+        with pytest.raises(JobFailed) as busy:
+            workpool.run(add, 1, 2, timeout_s=1)
+        assert busy.value.code == "job_busy"
+        assert workpool.run(add, 1, 2, urgent=True, timeout_s=10) == 3
+        hold.join(30)
+    finally:
+        workpool.stop()

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 
+from player import protocol
 from server import reporting, workpool
-from server.services import exports, reports
+from server.db import db
+from server.models import Role
+from server.services import exports, plays, reports
+from server.services.access import Actor
+from tests import helpers
 
 HEADERS = {"topic": "主题", "hours": "播放小时", "seconds": "播放秒数", "plays": "播放次数"}
 
@@ -56,13 +62,24 @@ def pool(app):
     workpool.stop()
 
 
-def test_an_export_is_built_in_a_job_worker(app, pool):
+def test_an_export_is_read_and_built_in_a_job_worker(app, pool):
+    """The rows are read in the job too: only the file's bytes come back."""
+    donghe = helpers.community("东和")
+    t = helpers.terminal(helpers.building(donghe, "1栋"))
+    item = helpers.approved_image(donghe, "台风海报", "防台风", seconds=10)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    recs = [protocol.play_record(content_id=item.id, schedule_id=None, sha256=item.blob_sha256,
+                                 start=a, end=b) for a, b in protocol.split_at_hours(
+                                     start, start + timedelta(seconds=5400))]
+    assert plays.ingest(db, t, recs, now=datetime(2026, 12, 31, tzinfo=UTC))[1] == []
+    db.commit()
     req = reporting.Request(reports.period(date(2026, 12, 1), date(2026, 12, 1)), "topic",
                             reports.Filters())
-    rows = [reports.Row(key=1, label="防台风", seconds=5400.0, plays=2)]
-    body, mime, name = reporting.export(rows, req, "xlsx")
-    assert mime.endswith("spreadsheetml.sheet") and name.endswith(".xlsx")
-    ws = load_workbook(io.BytesIO(body)).active
-    assert [c.value for c in ws[2]] == ["防台风", 1.5, 5400.0, 2]
-    body, mime, name = reporting.export(rows, req, "csv")
+    admin = Actor.of(helpers.user(Role.street_admin))
+    with app.test_request_context():
+        body, mime, name = reporting.export(admin, req, "xlsx")
+        assert mime.endswith("spreadsheetml.sheet") and name.endswith(".xlsx")
+        ws = load_workbook(io.BytesIO(body)).active
+        assert [c.value for c in ws[2]] == ["防台风", 1.5, 5400.0, 2]
+        body, mime, name = reporting.export(admin, req, "csv")
     assert "防台风,1.5,5400.0,2" in body.decode("utf-8-sig") and name.endswith(".csv")

@@ -7,10 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
+from player import protocol
 from server.db import db
-from server.models import Role
-from server.services import planned, reports
+from server.models import ContentItem, Role
+from server.services import planned, plays, reports
 from server.services import schedules as sched
 from server.services.access import Actor
 from tests import helpers
@@ -52,3 +54,18 @@ def test_planned_against_played_covers_more_than_a_month(setup, client):
     page = client.get("/reports/?from=2026-11-01&to=2026-12-01&by=content").get_data(True)
     table = page.split('id="planned-table"')[1].split("</table>")[0]
     assert "台风海报" in table and "<td>744.00</td>" in table  # 31 days of 24 hours
+
+
+def test_a_long_grouping_shows_its_first_rows_and_says_how_many(setup, client, monkeypatch):
+    """Only the shown rows come back from the job worker; the page still counts them all."""
+    item = db.scalar(select(ContentItem))
+    start = datetime(2026, 11, 1, 0, 0, tzinfo=SH)
+    recs = [protocol.play_record(content_id=item.id, schedule_id=None, sha256=item.blob_sha256,
+                                 start=a, end=b)
+            for a, b in protocol.split_at_hours(start, start + timedelta(hours=48))]
+    assert plays.ingest(db, setup, recs, now=datetime(2026, 12, 31, tzinfo=UTC))[1] == []
+    db.commit()
+    monkeypatch.setattr(reports, "TABLE_ROWS", 24)
+    page = client.get("/reports/?from=2026-11-01&to=2026-11-02&by=hour").get_data(True)
+    assert 'id="rows-cut"' in page and "48" in page.split('id="rows-cut"')[1].split("</p>")[0]
+    assert page.split('id="report-table"')[1].split("</table>")[0].count("<tr>") == 24 + 1
