@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests import live
 from tests.conftest import clean_database
@@ -118,3 +119,50 @@ def make_player(server, credentials, unused_terminals, tmp_path):
         if p.process and p.process.poll() is None:
             p.process.kill()
             p.process.wait()
+
+
+def pair(url: str, token: dict[str, str], terminal_id: int) -> str:
+    """Pair a terminal as a new player would (code on its screen, staff type it in) and
+    return the credential the player gets."""
+    from player import protocol
+
+    start = requests.post(url + protocol.PAIRING_PATH, timeout=10).json()
+    r = requests.post(f"{url}/api/v1/terminals/{terminal_id}/pair", json={"code": start["code"]},
+                      headers=token, timeout=10)
+    assert r.status_code == 200, r.text
+    poll = url + protocol.PAIRING_POLL_PATH.format(poll_token=start["poll_token"])
+    return requests.get(poll, timeout=10).json()["credential"]
+
+
+class TerminalSocket:
+    """A bare terminal connection (python-socketio, websocket) that keeps what it receives:
+    for tests about the socket itself rather than a player's behaviour."""
+
+    def __init__(self, url: str, credential: str) -> None:
+        import socketio
+
+        from player import protocol
+
+        self.ns = protocol.TERMINAL_NAMESPACE
+        self.received: list[tuple[str, object]] = []
+        self.closed_at: float | None = None
+        self.sio = socketio.Client(reconnection=False)
+        self.sio.on("*", lambda event, data=None: self.received.append((event, data)),
+                    namespace=self.ns)
+        self.sio.on("disconnect", self._closed, namespace=self.ns)
+        self.sio.connect(url, auth={"credential": credential,
+                                    "protocol": protocol.PROTOCOL_VERSION},
+                         namespaces=[self.ns], transports=["websocket"], wait_timeout=15)
+
+    def _closed(self, *_reason) -> None:
+        self.closed_at = time.monotonic()
+
+    def call(self, event: str, payload: dict) -> dict:
+        return self.sio.call(event, payload, namespace=self.ns, timeout=15)
+
+    @property
+    def connected(self) -> bool:
+        return self.closed_at is None and self.sio.connected
+
+    def close(self) -> None:
+        self.sio.disconnect()

@@ -8,7 +8,8 @@ import time
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.e2e.conftest import wait_for
+from player.protocol import REVOKED, SYNC
+from tests.e2e.conftest import TerminalSocket, pair, wait_for
 
 
 def server_seconds(database_url: str, terminal_id: int) -> float:
@@ -104,3 +105,43 @@ def test_player_plays_from_cache_with_the_server_down(server, make_player, datab
     p.stop()
     t = p.totals()
     assert same(server_seconds(database_url, p.terminal_id), t["accepted_s"], t["recorded_s"])
+
+
+def test_a_deleted_terminals_socket_never_speaks_for_the_next_one(server, admin_token):
+    """The review's takeover: terminal X of 东和 is connected and deleted; a 田心 terminal
+    Y is created and paired next. X's socket is closed at the delete, Y gets an id nobody
+    had, and nothing of Y's ever reaches X's socket."""
+    api = server.url + "/api/v1"
+
+    def post(path: str, body: dict) -> dict:
+        r = requests.post(api + path, json=body, headers=admin_token, timeout=10)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    communities = {c["name"]: c["id"] for c in requests.get(
+        api + "/communities", headers=admin_token, timeout=10).json()}
+    donghe = requests.get(api + "/buildings", params={"community_id": communities["东和"]},
+                          headers=admin_token, timeout=10).json()[0]
+    x = post("/terminals", {"building_id": donghe["id"], "name": "将删除的屏", "width": 384,
+                            "height": 192})
+    old = TerminalSocket(server.url, pair(server.url, admin_token, x["id"]))
+    try:
+        assert old.call(SYNC, {"manifest_version": 0})["manifest"]["terminal"]["id"] == x["id"]
+        deleted_at = time.monotonic()
+        r = requests.delete(f"{api}/terminals/{x['id']}", headers=admin_token, timeout=10)
+        assert r.status_code == 204
+        wait_for(lambda: not old.connected, timeout=5, interval=0.01,
+                 what="the deleted terminal's socket to close")
+        assert old.closed_at - deleted_at < 1.0
+        tianxin = post("/buildings", {"community_id": communities["田心"], "name": "田心一栋"})
+        y = post("/terminals", {"building_id": tianxin["id"], "name": "田心屏", "width": 192,
+                                "height": 96})
+        assert y["id"] > x["id"]  # never X's id again
+        new = TerminalSocket(server.url, pair(server.url, admin_token, y["id"]))
+        try:
+            assert new.call(SYNC, {"manifest_version": 0})["manifest"]["terminal"]["id"] == y["id"]
+        finally:
+            new.close()
+        assert old.received == [(REVOKED, {"reason": "terminal deleted"})]
+    finally:
+        old.close()

@@ -9,13 +9,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 import socketio
 from sqlalchemy import create_engine, text
 
-from player.protocol import PROTOCOL_VERSION, SHA256_RE, SYNC, TERMINAL_NAMESPACE
+from player.protocol import PROTOCOL_VERSION, REVOKED, SHA256_RE, SYNC, TERMINAL_NAMESPACE
 from tests import live
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import TerminalSocket, pair, wait_for
 from tests.multinode.conftest import (
     POOL_OVERFLOW,
     POOL_SIZE,
@@ -273,3 +274,32 @@ def test_three_nodes_one_scheduler(cluster, pg_url):
         assert lease()[0] == current[cluster.index(leaders[0])]
     finally:
         engine.dispose()
+
+
+def test_deleting_or_re_pairing_on_one_node_drops_the_socket_another_holds(
+        cluster, admin_token, credentials, unused_terminals):
+    """A socket lives exactly as long as its credential, whichever node holds it: the
+    node that ends the credential tells the others through Redis."""
+    holder, staff_node = cluster[1], cluster[0]
+    for end in ("delete", "re-pair"):
+        tid = next(unused_terminals)
+        sock = TerminalSocket(holder.url, credentials[tid])
+        try:
+            assert sock.call(SYNC, {"manifest_version": 0})["ok"]
+            ended_at = time.monotonic()
+            if end == "delete":
+                r = requests.delete(f"{staff_node.url}/api/v1/terminals/{tid}",
+                                    headers=admin_token, timeout=10)
+                assert r.status_code == 204
+            else:
+                fresh = pair(staff_node.url, admin_token, tid)
+            wait_for(lambda sock=sock: not sock.connected, timeout=5, interval=0.01,
+                     what=f"the socket on another node to close after the {end}")
+            assert sock.closed_at - ended_at < 1.0, end
+            reason = "terminal deleted" if end == "delete" else "credential replaced"
+            assert sock.received == [(REVOKED, {"reason": reason})]
+        finally:
+            sock.close()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        TerminalSocket(holder.url, credentials[tid])  # the old credential is dead
+    TerminalSocket(holder.url, fresh).close()  # the new one works
