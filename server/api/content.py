@@ -140,7 +140,7 @@ def reject(data, item_id: int):
     return item
 
 
-@blp.route("/content/<int:item_id>/blobs/<sha>")
+@blp.route("/content/<int:item_id>/blobs/<string(length=64):sha>")
 @blp.response(200, description="The file as stored (its own type: image, video or PNG)")
 @blp.alt_response(206, description="The part a Range header asked for", success=True)
 @blp.alt_response(304, description="Not modified (If-None-Match: the hash is the ETag)",

@@ -14,6 +14,7 @@ from apispec import BasePlugin
 from flask_smorest import Blueprint
 
 READ = frozenset({"get", "head", "options"})
+URI_TOO_LONG = "URI_TOO_LONG"  # gunicorn's answer, not the app's: no error body
 
 
 class SignageBlueprint(Blueprint):
@@ -29,7 +30,15 @@ class SignageBlueprint(Blueprint):
 
 class ErrorResponses(BasePlugin):
     """401 everywhere (a bearer token is required); 404 for an id in the path; 400 for a
-    JSON body that does not parse; 422 for any input that fails validation."""
+    JSON body that does not parse; 422 for any input that fails validation; 414 where a
+    query string can outgrow gunicorn's request line (4094 bytes: 1,000 characters of
+    Chinese, percent-encoded, already do), answered by gunicorn before the app."""
+
+    def init_spec(self, spec) -> None:
+        super().init_spec(spec)
+        spec.components.response(URI_TOO_LONG, {
+            "description": "The request line is longer than the server takes (4094 bytes); "
+                           "nothing was done. Send long text in a body."})
 
     def operation_helper(self, path=None, operations=None, **kwargs) -> None:
         for method, op in (operations or {}).items():
@@ -39,7 +48,8 @@ class ErrorResponses(BasePlugin):
                 codes.append(404)
             params = op.get("parameters", [])
             body = op.get("requestBody", {}).get("content", {})
-            if body or any(isinstance(p, dict) and p.get("in") == "query" for p in params):
+            query = any(isinstance(p, dict) and p.get("in") == "query" for p in params)
+            if body or query:
                 codes.append(422)
             if "application/json" in body:
                 codes.append(400)
@@ -49,3 +59,5 @@ class ErrorResponses(BasePlugin):
             for code in codes:
                 if str(code) not in given:
                     responses[str(code)] = HTTPStatus(code).name
+            if query and "414" not in given:
+                responses["414"] = URI_TOO_LONG

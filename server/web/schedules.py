@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 import playlists as pm
 from playlists.clock import INF
+from server import inputs
 from server.config import PEOPLE_TZ
 from server.db import db
 from server.errors import translate
@@ -516,6 +517,8 @@ def _monday(value: str | None) -> date:
         day = date.fromisoformat(value) if value else None
     except ValueError:
         day = None
+    if day is not None and not inputs.in_time_range(day):
+        day = None  # the week of year 9999 would overflow its own arithmetic
     day = day or datetime.now(TZ).date()
     return day - timedelta(days=day.weekday())
 
@@ -651,6 +654,8 @@ def _parse_at(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
+        return None
+    if not inputs.in_time_range(parsed.date()):
         return None
     return parsed.replace(tzinfo=None, microsecond=0)
 

@@ -96,3 +96,13 @@ def test_a_nul_in_a_form_is_refused_with_a_page_that_says_so(client, w):
                                                      "name": "东和花园", "address": "东和\x00路"})
     assert r.status_code == 422
     assert "无法保存的字符" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("when", ["9999-12-31", "0001-01-01"])
+def test_a_calendar_week_or_preview_far_from_now_shows_now(client, w, when):
+    helpers.login(client, w["editor"])
+    t = helpers.terminal(helpers.building(w["donghe"]))
+    r = client.get("/schedules/calendar", query_string={"terminal_id": t.id, "week": when})
+    assert r.status_code == 200
+    r = client.get(f"/terminals/{t.id}/preview", query_string={"at": when + "T12:00"})
+    assert r.status_code == 200
