@@ -74,15 +74,19 @@ class Tally:
     operations: set[str] = field(default_factory=set)
     statuses: Counter = field(default_factory=Counter)
 
-    def add(self, operation: str, status: int) -> None:
+    waited: float = 0.0  # for answers: the server's share of the time
+
+    def add(self, operation: str, status: int, waited: float) -> None:
         self.operations.add(operation)
         self.statuses[status] += 1
+        self.waited += waited
 
     def summary(self) -> str:
         requests = sum(self.statuses.values())
         codes = ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items()))
         return (f"{len(self.operations)} operations, {requests} requests (examples) in "
-                f"{time.monotonic() - self.started:.0f} s ({codes})")
+                f"{time.monotonic() - self.started:.0f} s, {self.waited:.0f} s of it waiting "
+                f"for answers ({codes})")
 
 
 # The editor goes first on each server: the admin's run may reset, move or deactivate the

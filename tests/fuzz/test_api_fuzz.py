@@ -62,5 +62,5 @@ def test_the_live_server_serves_this_document(fuzz_server):
 @schema.parametrize()
 def test_api_answers_as_documented(case, fuzz_server, fuzz_session, fuzz_headers, fuzz_tally):
     response = case.call(base_url=fuzz_server.url, session=fuzz_session, headers=fuzz_headers)
-    fuzz_tally.add(case.operation.label, response.status_code)
+    fuzz_tally.add(case.operation.label, response.status_code, response.elapsed)
     case.validate_response(response, checks=CHECKS, headers=fuzz_headers)
