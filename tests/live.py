@@ -61,8 +61,10 @@ def login(url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> 
 
     s = requests.Session()
     page = s.get(url + "/login", timeout=10).text
+    # The password check waits for a job worker; right after a server starts on a loaded
+    # machine its workers may still be warming up (workpool.READY_S): seconds, not a fault.
     r = s.post(url + "/login", data={"username": username, "password": password,
-                                     "csrf_token": csrf_token(page)}, timeout=10)
+                                     "csrf_token": csrf_token(page)}, timeout=60)
     assert r.status_code == 200, r.text[:500]
     return s
 
