@@ -69,13 +69,11 @@ def login(url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> 
     return s
 
 
-def admin_token(url: str, name: str, username: str = "admin",
-                password: str = ADMIN_PASSWORD) -> dict[str, str]:
-    """A personal API token of the street admin (or of `username`), made on the account
-    page."""
+def admin_token(url: str, name: str) -> dict[str, str]:
+    """A personal API token of the street admin, made on the account page."""
     from tests.helpers import csrf_token
 
-    s = login(url, username, password)
+    s = login(url)
     page = s.get(url + "/account/", timeout=10).text
     page = s.post(url + "/account/tokens", data={"name": name, "csrf_token": csrf_token(page)},
                   timeout=10).text
