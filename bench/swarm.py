@@ -2,12 +2,13 @@
 bench/bench_hub.py (one JSON object per line each way).
 
 Each simulated terminal is one python-socketio AsyncClient on the WebSocket transport
-(no polling), no reconnection (a drop is counted, not hidden). In `hub` mode it speaks
-player/protocol.py like a real player: `hello` with its held manifest version on
-connect, `status` every STATUS_INTERVAL_S, `sync` every SYNC_INTERVAL_S ± 20 % and after
-every `manifest_changed` nudge, and answers `broadcast` with `broadcast_shown`. In
-`bare` mode (against bench/bare_server.py) it sends the same `status` payloads and answers
-any pushed event with one ack-carrying event asking for a reply of `--reply-bytes`.
+(no polling), no reconnection (a drop is counted, not hidden) unless `--reconnect` (below).
+In `hub` mode it speaks player/protocol.py like a real player: `hello` with its held
+manifest version on connect, `status` every STATUS_INTERVAL_S, `sync` every
+SYNC_INTERVAL_S ± 20 % and after every `manifest_changed` nudge, and answers `broadcast`
+with `broadcast_shown`. In `bare` mode (against bench/bare_server.py) it sends the same
+`status` payloads and answers any pushed event with one ack-carrying event asking for a
+reply of `--reply-bytes`.
 
 Commands: {"cmd": "status"} -> counts and this process's CPU seconds;
 {"cmd": "arm"} -> forget recorded answer times; {"cmd": "times"} -> the wall-clock
@@ -17,18 +18,37 @@ previous `acks`, which it forgets; the first `acks` answers [] and starts the re
 (bench_hub never asks, so nothing accumulates there). A drain of its own, independent of
 `arm`, so that a reaction timed inside a window of heartbeats does not cut the window
 (bench/bench_staff_load.py); {"cmd": "quit"}.
+
+`--reconnect` (or RECONNECT_ENV=1 in its environment, which is how bench/bench_reconnect.py
+reaches it through bench_hub's `Swarm`): each terminal runs the player's own loop
+(player/client.py `TerminalClient.run`): after a drop or a failed attempt it tries again
+after `player.client.Backoff`'s delay, the player's object itself (1 s doubling to 30 s,
+full jitter, starting over after 60 s connected), not python-socketio's reconnection,
+whose schedule differs. After each connect it re-syncs: in `hub` mode `hello` with the
+manifest version it holds (the player sends nothing else first: the hello ack carries the
+manifest when the terminal's is not the current one), in `bare` mode one event acked with
+`reply_bytes`; a failed re-sync is retried every RETRY_S while connected, as the player's
+loop does. Then heartbeats (the first at once, as the player's loop sends it after a
+reconnect) and periodic syncs until the next drop. `arm` also forgets the per-terminal
+record and takes an optional "reply_bytes" (bare: the size of the product's re-sync
+answer, known only once the product has been timed); {"cmd": "recon"} -> per terminal,
+the wall-clock times it was connected and re-synced since `arm` (null: not yet), with the
+connection attempts, each failed attempt as [time, kind] and the re-sync answers' size.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import copy
 import json
 import os
 import random
 import resource
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import socketio
@@ -36,11 +56,19 @@ import socketio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from player import protocol  # noqa: E402
+from player.client import ACK_TIMEOUT_S, Backoff  # noqa: E402
 
 NS = protocol.TERMINAL_NAMESPACE
 BROADCAST = "broadcast"  # the live-operations contract (issue #7)
 BROADCAST_SHOWN = "broadcast_shown"
 BARE_PUSHES = ("manifest_changed", BROADCAST)
+RECONNECT_ENV = "BENCH_SWARM_RECONNECT"
+# --reconnect: the player's bounds on one attempt (player/client.py): the namespace's answer
+# within its wait_timeout of 15 s, after engine.io's 5 s request timeout for the handshake
+# (aiohttp's WebSocket handshake has no bound of its own short of 5 minutes).
+CONNECT_WAIT_S = 15.0
+ATTEMPT_TIMEOUT_S = 5.0 + CONNECT_WAIT_S
+RETRY_S = 1.0  # the player's loop turns once a second while connected
 
 
 ITEM_S = 10  # the seed's playlist shows each item for about this long
@@ -64,6 +92,46 @@ def raise_nofile() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+@dataclass
+class Recon:
+    """One terminal under --reconnect: its back-off, and its record since the last `arm`."""
+
+    backoff: Backoff
+    up: bool = False  # connected and re-synced now
+    ever: bool = False  # has been up once (`connected` counts terminals, not connections)
+    connected_at: float | None = None
+    resynced_at: float | None = None
+    attempts: int = 0
+
+    def starts_over(self, now: float) -> bool:
+        """Would its back-off start from the first step if it lost the connection now?
+        Asked of a copy, so the answer is Backoff's own rule."""
+        probe = copy.copy(self.backoff)
+        probe.lost(now)
+        return probe.attempt == 0
+
+
+def _failure_kind(err: BaseException) -> str:
+    """What a failed attempt ran into; python-socketio wraps engine.io's error, which
+    hides aiohttp's, so the chain is walked."""
+    if isinstance(err, TimeoutError):
+        return "timeout"
+    seen: BaseException | None = err
+    while seen is not None:
+        name = type(seen).__name__
+        if name == "ClientConnectorError":
+            return "refused"
+        if name == "WSServerHandshakeError":
+            return f"http {getattr(seen, 'status', '?')}"
+        if name in ("ServerDisconnectedError", "ClientOSError"):
+            return "reset"
+        seen = seen.__cause__ or seen.__context__
+    text = str(err)
+    if "namespaces failed" in text:
+        return "connect refused"  # the server's connect handler said no, or did not answer
+    return text[:40] or type(err).__name__
+
+
 class Swarm:
     def __init__(self, args: argparse.Namespace, credentials: list[str]) -> None:
         self.args = args
@@ -79,16 +147,22 @@ class Swarm:
         self.acks: list[float] | None = None  # heartbeat latencies (ms) since the last `acks`
         self.manifest_bytes = 0  # size of the manifests received in `hello` answers
         self.clients: list[socketio.AsyncClient] = []
+        self.recon: list[Recon] = []  # --reconnect only; the rest below is since `arm`
+        self.fail_log: list[tuple[float, str]] = []
+        self.resync_failures = 0
+        self.resync_bytes: list[int] = []
+        self.manifests_resent = 0  # re-syncs whose answer carried a manifest
+        self.quitting = False
 
     def error(self, text: str) -> None:
         if len(self.errors) < 5:
             self.errors.append(text)
 
-    async def terminal(self, credential: str, gate: asyncio.Semaphore) -> None:
+    def client(self, held: dict, lost: asyncio.Event | None = None) -> socketio.AsyncClient:
+        """One terminal's client with the player's handlers; `lost` is set when it drops."""
         hub = self.args.mode == "hub"
         sio = socketio.AsyncClient(reconnection=False)
         self.clients.append(sio)
-        held = {"version": 0}
 
         async def answer(event: str, payload: dict, *, record: bool) -> None:
             try:
@@ -120,23 +194,37 @@ class Swarm:
 
         async def on_disconnect(*_args):
             self.dropped += 1
+            if lost is not None:
+                lost.set()
 
         sio.on(protocol.MANIFEST_CHANGED, on_push, namespace=NS)
         sio.on(BROADCAST, on_broadcast, namespace=NS)
         sio.on("disconnect", on_disconnect, namespace=NS)
+        return sio
+
+    async def hello(self, sio: socketio.AsyncClient, held: dict, timeout: float) -> dict:
+        ack = await sio.call(protocol.HELLO, {
+            "protocol": protocol.PROTOCOL_VERSION, "player_version": "bench-swarm",
+            "manifest_version": held["version"], "cache": [],
+            "clock": protocol.iso(protocol.now_utc())}, namespace=NS, timeout=timeout)
+        if not isinstance(ack, dict) or "manifest_version" not in ack:
+            raise RuntimeError(f"hello refused: {ack}")
+        held["version"] = ack["manifest_version"]
+        return ack
+
+    async def terminal(self, credential: str, gate: asyncio.Semaphore) -> None:
+        if self.args.reconnect:
+            return await self.reconnecting(credential, gate)
+        hub = self.args.mode == "hub"
+        held = {"version": 0}
+        sio = self.client(held)
         async with gate:
             try:
                 auth = {"credential": credential, "protocol": protocol.PROTOCOL_VERSION}
                 await sio.connect(self.args.url, auth=auth if hub else None, namespaces=[NS],
                                   transports=["websocket"], wait_timeout=60)
                 if hub:
-                    ack = await sio.call(protocol.HELLO, {
-                        "protocol": protocol.PROTOCOL_VERSION, "player_version": "bench-swarm",
-                        "manifest_version": 0, "cache": [],
-                        "clock": protocol.iso(protocol.now_utc())}, namespace=NS, timeout=120)
-                    if not isinstance(ack, dict) or "manifest_version" not in ack:
-                        raise RuntimeError(f"hello refused: {ack}")
-                    held["version"] = ack["manifest_version"]
+                    ack = await self.hello(sio, held, timeout=120)
                     self.manifest_bytes += len(json.dumps(ack.get("manifest"),
                                                           ensure_ascii=False).encode())
             except Exception as err:  # noqa: BLE001
@@ -147,9 +235,115 @@ class Swarm:
         await asyncio.gather(self.heartbeat(sio), self.periodic_sync(sio, held) if hub
                              else asyncio.sleep(0))
 
-    async def heartbeat(self, sio: socketio.AsyncClient) -> None:
+    # --- --reconnect ---------------------------------------------------------------------
+
+    async def reconnecting(self, credential: str, gate: asyncio.Semaphore) -> None:
+        """The player's loop (TerminalClient.run): Backoff.lost before every attempt,
+        Backoff.delay after a failed one, Backoff.connected after a connect; only the
+        first attempt waits for the start-up gate (a fleet coming back is not gated: the
+        jitter spreads it)."""
+        hub = self.args.mode == "hub"
+        rec = Recon(Backoff(random.Random()))
+        self.recon.append(rec)
+        held = {"version": 0}
+        lost = asyncio.Event()
+        sio = self.client(held, lost)
+        gated = True
+        while not self.quitting:
+            rec.backoff.lost(time.monotonic())
+            lost.clear()  # before the attempt: a drop during the re-sync is not missed
+            if gated:
+                async with gate:
+                    ok = await self.attempt(sio, credential, rec)
+                gated = False
+            else:
+                ok = await self.attempt(sio, credential, rec)
+            if not ok:
+                await asyncio.sleep(rec.backoff.delay())
+                continue
+            rec.backoff.connected(time.monotonic())
+            if rec.connected_at is None:
+                rec.connected_at = time.time()
+            while sio.connected and not await self.resync(sio, held, rec):
+                await asyncio.sleep(RETRY_S)
+            if not sio.connected:
+                continue  # dropped before its re-sync: start over
+            rec.up = True
+            # The first connection spreads its heartbeats like the default mode; after a
+            # reconnect the player's loop sends its STATUS at once, right after HELLO.
+            tasks = [asyncio.create_task(self.heartbeat(sio, 0.0 if rec.ever else None))]
+            if hub:
+                tasks.append(asyncio.create_task(self.periodic_sync(sio, held)))
+            if not rec.ever:
+                rec.ever = True
+                self.connected += 1
+            try:
+                await lost.wait()
+            finally:
+                rec.up = False
+                for t in tasks:  # a periodic sync asleep must not outlive its connection
+                    t.cancel()
+
+    async def attempt(self, sio: socketio.AsyncClient, credential: str, rec: Recon) -> bool:
+        rec.attempts += 1
+        auth = ({"credential": credential, "protocol": protocol.PROTOCOL_VERSION}
+                if self.args.mode == "hub" else None)
+        try:
+            await asyncio.wait_for(sio.connect(self.args.url, auth=auth, namespaces=[NS],
+                                               transports=["websocket"],
+                                               wait_timeout=CONNECT_WAIT_S),
+                                   ATTEMPT_TIMEOUT_S)
+            return True
+        except Exception as err:  # noqa: BLE001 - counted by kind, and retried
+            self.fail_log.append((time.time(), _failure_kind(err)))
+            with contextlib.suppress(Exception):  # as the player: a clean client to retry
+                await sio.disconnect()
+            return False
+
+    async def resync(self, sio: socketio.AsyncClient, held: dict, rec: Recon) -> bool:
+        """hub: `hello` with the version held; its ack names the current version and carries
+        the manifest if the held one is not it, so once answered the terminal holds the
+        current manifest. bare: one event acked with the product's answer's size."""
+        try:
+            if self.args.mode == "hub":
+                ack = await self.hello(sio, held, timeout=ACK_TIMEOUT_S)
+                if ack.get("manifest") is not None:  # the first connect's, or one it missed
+                    self.manifests_resent += 1
+                    self.manifest_bytes += len(json.dumps(ack["manifest"],
+                                                          ensure_ascii=False).encode())
+            else:
+                ack = await sio.call("answer", {"id": 0, "reply_bytes": self.args.reply_bytes},
+                                     namespace=NS, timeout=ACK_TIMEOUT_S)
+                if not isinstance(ack, dict) or not ack.get("ok"):
+                    raise RuntimeError(f"answer refused: {ack}")
+        except Exception as err:  # noqa: BLE001 - counted, and retried while connected
+            self.resync_failures += 1
+            self.error(f"re-sync: {err!r}")
+            return False
+        if rec.resynced_at is None:
+            rec.resynced_at = time.time()
+        self.resync_bytes.append(len(json.dumps(ack, ensure_ascii=False).encode()))
+        return True
+
+    def arm_recon(self) -> None:
+        for r in self.recon:
+            r.connected_at = r.resynced_at = None
+            r.attempts = 0
+        self.fail_log, self.resync_bytes = [], []
+        self.resync_failures = self.manifests_resent = 0
+
+    def recon_report(self) -> dict:
+        return {"connected_at": [r.connected_at for r in self.recon],
+                "resynced_at": [r.resynced_at for r in self.recon],
+                "attempts": sum(r.attempts for r in self.recon), "failures": self.fail_log,
+                "resync_failures": self.resync_failures,
+                "manifests_resent": self.manifests_resent,
+                "resync_bytes": (sum(self.resync_bytes) / len(self.resync_bytes)
+                                 if self.resync_bytes else 0)}
+
+    async def heartbeat(self, sio: socketio.AsyncClient, delay: float | None = None) -> None:
         interval = protocol.STATUS_INTERVAL_S
-        await asyncio.sleep(random.uniform(0, interval))
+        await asyncio.sleep(random.uniform(0, interval) if delay is None else delay)
         while sio.connected:
             t0 = time.monotonic()
             try:
@@ -183,23 +377,36 @@ class Swarm:
 
     def report(self) -> dict:
         ru = resource.getrusage(resource.RUSAGE_SELF)
+        now = time.monotonic()
         return {"connected": self.connected, "failed": self.failed, "dropped": self.dropped,
                 "heartbeats": self.heartbeats, "heartbeat_errors": self.heartbeat_errors,
                 "late_heartbeats": self.late_heartbeats, "cpu_s": ru.ru_utime + ru.ru_stime,
                 "rss_mb": ru.ru_maxrss / 1024, "n_times": len(self.times),
-                "manifest_bytes": self.manifest_bytes, "errors": self.errors}
+                "manifest_bytes": self.manifest_bytes, "errors": self.errors,
+                # --reconnect: up now, re-synced since `arm`, and up with a back-off that
+                # would start from its first step (held 60 s, or never failed) if lost now
+                "up": sum(r.up for r in self.recon),
+                "linked": sum(c.connected for c in self.clients),  # re-synced or not yet
+                "resynced": sum(r.resynced_at is not None for r in self.recon),
+                "fresh": sum(r.up and r.starts_over(now) for r in self.recon)}
 
     async def commands(self) -> None:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
         while line := await reader.readline():
-            cmd = json.loads(line)["cmd"]
+            msg = json.loads(line)
+            cmd = msg["cmd"]
             if cmd == "status":
                 out = self.report()
             elif cmd == "arm":
                 self.times = []
+                self.arm_recon()
+                if "reply_bytes" in msg:
+                    self.args.reply_bytes = int(msg["reply_bytes"])
                 out = {"ok": True}
+            elif cmd == "recon":
+                out = self.recon_report()
             elif cmd == "times":
                 out = {"times": self.times}
             elif cmd == "acks":
@@ -215,6 +422,10 @@ class Swarm:
         gate = asyncio.Semaphore(self.args.connect_concurrency)
         tasks = [asyncio.create_task(self.terminal(c, gate)) for c in self.credentials]
         await self.commands()
+        self.quitting = True
+        if self.args.reconnect:  # first, or a loop would reconnect what is disconnected
+            for t in tasks:
+                t.cancel()
         for sio in self.clients:
             if sio.connected:
                 await sio.disconnect()
@@ -230,6 +441,9 @@ def main() -> None:
     p.add_argument("--count", type=int, help="bare: number of plain clients")
     p.add_argument("--reply-bytes", type=int, default=0, help="bare: size of the ack asked for")
     p.add_argument("--connect-concurrency", type=int, default=20)
+    p.add_argument("--reconnect", action="store_true",
+                   default=os.environ.get(RECONNECT_ENV) == "1",
+                   help="retry after a drop or a failed attempt on the player's Backoff")
     args = p.parse_args()
     raise_nofile()
     hub = args.mode == "hub"
