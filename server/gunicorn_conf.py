@@ -51,21 +51,21 @@ def post_worker_init(worker) -> None:
     for logger in (log, liveness.log):
         logger.handlers, logger.propagate = worker.log.error_log.handlers, False
         logger.setLevel(logging.INFO)
-    if worker.wsgi.config.get("SIGNAGE") is not None:  # None: the bench's bare app
+    from server import checkpointer, looplag, workpool
+
+    settings = worker.wsgi.config.get("SIGNAGE")
+    if settings is not None:  # None: the bench's bare app
         # First: connections of gone processes are marked offline before any new one,
         # and health is judged from when this process listens.
         liveness.start(worker.wsgi)
-    start_embedded(worker.wsgi)
-    from server import checkpointer
-
-    checkpointer.start_for(worker.wsgi.extensions.get("signage_engine"))
-    from server import looplag, workpool
-
-    # CPU-heavy work (decoding uploads, rendering notices, exports) goes to job worker
-    # processes started now, warm, so this worker's event loop stays with the terminals.
-    settings = worker.wsgi.config.get("SIGNAGE")
-    if settings is not None:  # None: the bench's bare app
+        # CPU-heavy work (decoding uploads, rendering notices, exports, the scheduler's
+        # planned-time job) goes to job worker processes, so this worker's event loop stays
+        # with the terminals. Started before the scheduler: a job falling due before the pool
+        # exists runs inline, on the loop (the first planned-time run for 5,000 new
+        # terminals held it 12-56 s).
         workpool.start(settings)
+    start_embedded(worker.wsgi)
+    checkpointer.start_for(worker.wsgi.extensions.get("signage_engine"))
     # How late the loop runs (/healthz), and who held it when it stalls (a WARNING).
     looplag.start()
     worker.wsgi.wsgi_app = looplag.LabelRequests(worker.wsgi.wsgi_app)
