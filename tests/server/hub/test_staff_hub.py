@@ -150,3 +150,16 @@ def test_the_staff_namespace_listens_to_nothing(two):
     wall = staff_socket(two["app"], helpers.user(Role.street_admin))
     ack = wall.emit("status", {}, namespace=NS, callback=True)
     assert ack["ok"] is False
+
+
+def test_no_tiles_are_built_when_no_staff_socket_listens(two, monkeypatch):
+    """After a restart every reconnecting terminal would otherwise cost a wall tile."""
+    built = []
+    monkeypatch.setattr(staff, "_sign_ins", {})  # other tests' test clients linger in it
+    monkeypatch.setattr(staff.wall, "tiles_of", lambda s, ids: built.append(ids) or [])
+    staff.publish_terminals(db, [two["td"].id])
+    assert built == []
+    wall = staff_socket(two["app"], helpers.user(Role.street_admin))
+    staff.publish_terminals(db, [two["td"].id])
+    assert built == [[two["td"].id]]
+    wall.disconnect(namespace=NS)
