@@ -41,6 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from server.db import db
 from server.models import JobRun, SchedulerLease
+from server.services import nodes
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"
@@ -239,16 +240,7 @@ class Scheduler:
 def _process_gone(holder: str) -> bool:
     """A holder ("host:pid:tag") on this machine whose process no longer runs."""
     host, _, rest = holder.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return nodes.process_gone(host, rest.partition(":")[0])
 
 
 def leads_since() -> datetime | None:

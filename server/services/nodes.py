@@ -38,7 +38,13 @@ def _pid_gone(name: str) -> bool:
     """A node of this machine whose process has ended (names are host-pid by default):
     known at once, not only after GONE."""
     host, _, pid = name.rpartition("-")
-    if host != socket.gethostname() or not pid.isdigit():
+    return process_gone(host, pid)
+
+
+def process_gone(host: str, pid: str) -> bool:
+    """A process of this machine (`host` its hostname) that no longer runs; False for
+    another machine's, or this process's own."""
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
         return False
     try:
         os.kill(int(pid), 0)
