@@ -61,8 +61,14 @@ def init(street: str) -> None:
 @click.command("seed-demo")
 @click.option("--content/--no-content", default=True, show_default=True,
               help="Also create approved demo notices and a clip scheduled to all of 东和.")
-def seed_demo(content: bool) -> None:
+@click.option("--history", "history_days", type=click.IntRange(1, 30), default=None,
+              metavar="DAYS",
+              help="Also play DAYS of the demo schedule, ending now, through the player's "
+                   "own playback loop on a simulated clock and the server's ingest of proof "
+                   "of play (implies --content; needs a database without plays).")
+def seed_demo(content: bool, history_days: int | None) -> None:
     """Create 沙头角街道, its four communities and 76 terminals in 东和, plus demo staff."""
+    content = content or history_days is not None
     result = demo.seed(db)
     street = demo.ensure_street(db)
     system = Actor.system(street.id)
@@ -94,6 +100,26 @@ def seed_demo(content: bool) -> None:
     if made:
         shown = password if generated else "(from SIGNAGE_DEMO_PASSWORD)"
         click.echo(f"Demo accounts {', '.join(made)} with password: {shown}")
+    if history_days is not None:
+        _seed_history(history_days)
+
+
+def _seed_history(days: int) -> None:
+    from server.services import demo_history
+
+    if demo.ensure_rush_hours(db):
+        db.commit()
+    try:
+        done = demo_history.run(db, days, progress=click.echo)
+    except demo_history.HistoryRefused as err:
+        db.rollback()
+        click.echo(f"History not added: {err}. It needs a database without proof of play "
+                   "(a new SIGNAGE_DATA_DIR or DATABASE_URL).")
+        return
+    click.echo(f"History: {done.terminals} terminals played {days} days "
+               f"({done.start:%Y-%m-%d %H:%M} to {done.end:%Y-%m-%d %H:%M} UTC): "
+               f"{done.records} proof-of-play records, {len(done.topics)} topics, "
+               f"{done.seconds / 3600:,.1f} play hours, in {done.elapsed_s:.0f} s.")
 
 
 @click.command("create-user")

@@ -86,12 +86,54 @@ def seed(s: Session) -> dict[str, int]:
 # --- demo content: notices, a clip, a playlist and schedules for all of 东和 -----------
 
 DEMO_PLAYLIST = "东和社区日常播放"
+# (topic, template, heading, body): one approved notice per topic. With the clip
+# (党建宣传) the library covers 36 topics, the seed's "共播放36个主题信息". Bodies stay
+# short enough for the 128x64 panels.
 DEMO_NOTICES = (
     ("防台风", "warning", "台风预警", "台风“海葵”预计今晚登陆，请关好门窗，收好阳台物品，非必要不外出。"),
     ("垃圾分类", "convenience", "垃圾分类", "厨余垃圾请于每晚7点至9点投放到楼下分类点，谢谢配合。"),
     ("便民服务", "notice", "停水通知", "因管道维修，6月3日9:00至17:00停水，请提前储水。"),
     ("社区活动", "event", "邻里节", "本周六上午在党群服务中心举办“左邻右里”邻里节，欢迎参加。"),
+    ("通知公告", "notice", "电梯年检", "本月15日起各栋电梯依次年检，每部停用约2小时，敬请谅解。"),
+    ("安全宣传", "warning", "高空抛物", "高空抛物是违法行为，危害他人安全，请管好自家阳台物品。"),
+    ("文明创建", "notice", "文明城市", "共建文明城市，不乱扔垃圾、不乱停车、不占用消防通道。"),
+    ("反诈宣传", "warning", "谨防诈骗", "陌生来电索要验证码、要求转账的都是诈骗，请拨打96110咨询。"),
+    ("消防安全", "warning", "消防安全", "楼道严禁堆放杂物，电动车禁止入户充电，发现火情请拨119。"),
+    ("疫苗接种", "notice", "疫苗接种", "社区健康服务中心周二、周四上午提供流感疫苗接种，请带身份证。"),
+    ("政策宣传", "notice", "政策解读", "深圳市积分入户新政已实施，详情可到党群服务中心咨询。"),
+    ("平安建设", "notice", "平安东和", "义警巡逻队每晚巡查小区，欢迎居民报名加入平安志愿者。"),
+    ("禁毒宣传", "warning", "珍爱生命", "远离毒品，守护家庭。发现涉毒线索请拨打110举报。"),
+    ("健康教育", "convenience", "健康讲座", "本周三下午社康中心举办高血压防治讲座，欢迎中老年居民参加。"),
+    ("爱国卫生", "convenience", "卫生大扫除", "本周末开展爱国卫生运动，请清理家中积水，防止蚊虫滋生。"),
+    ("文明养犬", "notice", "文明养犬", "遛狗请牵绳，及时清理犬只粪便，烈性犬禁止饲养。"),
+    ("燃气安全", "warning", "燃气安全", "使用燃气时请保持通风，人走关阀，闻到异味请立即开窗并报修。"),
+    ("电动车安全", "warning", "电动车充电", "电动自行车请到集中充电点充电，严禁推入电梯和楼道。"),
+    ("防溺水", "warning", "防溺水", "暑期请看管好孩子，不到海边、水库私自游泳。"),
+    ("交通安全", "notice", "交通安全", "沙深路口学生上下学高峰车流大，请减速慢行、礼让行人。"),
+    ("法治宣传", "notice", "法律咨询", "每周五下午驻点律师在党群服务中心提供免费法律咨询。"),
+    ("敬老爱老", "event", "长者饭堂", "东和长者饭堂已开放，60岁以上老人凭卡就餐可享优惠。"),
+    ("志愿服务", "event", "志愿者招募", "党群志愿服务驿站招募志愿者，可在“i志愿”平台报名。"),
+    ("民生微实事", "notice", "民生微实事", "2025年民生微实事项目征集中，您的建议可投入社区意见箱。"),
+    ("就业服务", "convenience", "就业招聘", "本月20日盐田区举办招聘会，岗位信息可到社区工作站查询。"),
+    ("社保医保", "convenience", "医保缴费", "城乡居民医保缴费已开始，可通过“i深圳”App办理。"),
+    ("退役军人服务", "notice", "退役军人", "退役军人服务站设在党群服务中心，工作日均可办理相关业务。"),
+    ("妇女儿童", "event", "四点半课堂", "四点半课堂为双职工家庭孩子提供课后托管，请到社区报名。"),
+    ("心理健康", "convenience", "心理咨询", "社区心理服务室每周六开放，提供免费心理咨询，严格保密。"),
+    ("食品安全", "notice", "食品安全", "购买食品请认准正规商户，发现问题食品请拨打12315投诉。"),
+    ("控烟宣传", "notice", "控烟", "电梯、楼道等室内公共场所禁止吸烟，违者最高罚款500元。"),
+    ("节水节电", "convenience", "节约用水", "随手关紧水龙头，一水多用，共建节水型社区。"),
+    ("防汛防涝", "warning", "防汛提示", "暴雨期间请勿在地下车库停留，低洼处车辆请及时转移。"),
+    ("登革热防控", "warning", "防蚊灭蚊", "清除积水、防蚊灭蚊是预防登革热的关键，请每周清理一次。"),
+    ("征兵宣传", "notice", "征兵报名", "2025年征兵网上报名已开始，适龄青年可登录全国征兵网报名。"),
 )
+# Default topics plus the ones the notices above use: 36 that play, and 紧急广播
+# (broadcasts' own topic), which a quiet week does not.
+DEMO_TOPICS = tuple(dict.fromkeys(
+    [name for name, *_ in DEMO_NOTICES] + ["党建宣传"]))
+# Lobby screens light up for the morning and evening rush and stay dark otherwise, the
+# way 东和 runs them to save power: 07:00-09:30 and 17:30-21:30, 6.5 hours a day.
+SCREEN_OFF_WINDOWS = [("09:30", "17:30"), ("21:30", "07:00")]
+NOTICE_SECONDS = 15
 
 
 def _demo_clip(path) -> None:
@@ -127,6 +169,9 @@ def seed_content(s: Session, store, font: str | None = None) -> dict[str, int]:
     if existing is not None:
         return {"playlist": existing.id, "created": 0}
     topics.ensure_defaults(s, street.id)
+    known = set(s.scalars(select(Topic.name).where(Topic.street_id == street.id)))
+    s.add_all(Topic(street_id=street.id, name=n) for n in DEMO_TOPICS if n not in known)
+    s.flush()
     donghe = s.scalar(select(Community).where(Community.name == "东和",
                                               Community.street_id == street.id))
     editor = Actor.of(s.scalar(select(User).where(User.username == "donghe_editor")))
@@ -135,7 +180,7 @@ def seed_content(s: Session, store, font: str | None = None) -> dict[str, int]:
     items = []
     for name, template, heading, body in DEMO_NOTICES:
         meta = content_svc.Meta(title=heading, topic_id=topic[name], community_id=donghe.id,
-                                duration_s=10)
+                                duration_s=NOTICE_SECONDS)
         text = content_svc.NoticeText(title=heading, body=body, footer="便民热线 0755-25550000",
                                       template=template)
         items.append(content_svc.create_notice(s, editor, store, meta, text, font))
@@ -166,3 +211,27 @@ def seed_content(s: Session, store, font: str | None = None) -> dict[str, int]:
     schedules.create_schedule(s, editor, name="便民热线垫片", playlist_id=filler.id,
                               kind="filler", recurrence=schedules.Recurrence(), targets=target)
     return {"playlist": playlist.id, "created": len(items) + 1}
+
+
+RUSH_HOURS_PLAN = "高峰时段以外关屏"
+
+
+def ensure_rush_hours(s: Session) -> bool:
+    """The screen plan that keeps 东和's lobby screens dark outside the morning and evening
+    rush (created with the demo's history, whose hours it shapes; the plain demo plays
+    all day so a live check never depends on the time of day). Returns True if created."""
+    from server.models import ScreenPlan, User
+    from server.services import schedules
+    from server.services.access import Actor
+
+    if s.scalar(select(ScreenPlan.id).where(ScreenPlan.name == RUSH_HOURS_PLAN)) is not None:
+        return False
+    street = ensure_street(s)
+    donghe = s.scalar(select(Community).where(Community.name == "东和",
+                                              Community.street_id == street.id))
+    admin = Actor.of(s.scalar(select(User).where(User.username == "donghe_admin")))
+    schedules.create_screen_plan(
+        s, admin, name=RUSH_HOURS_PLAN, screen_on=False, brightness=0,
+        recurrence=schedules.Recurrence(windows=SCREEN_OFF_WINDOWS),
+        targets=[schedules.TargetIn("community", donghe.id)], community_id=donghe.id)
+    return True
