@@ -43,11 +43,13 @@ test: test-deps
 	$(BIN)/ruff check .
 	SIGNAGE_ASYNC_MODE=threading $(BIN)/pytest $(PYTEST_ARGS)
 
-# make demo [DURATION=<seconds>] [TERMINALS=<n>]: the seed's 76 screens, simulated.
+# make demo [DURATION=<seconds>] [TERMINALS=<n>] [HISTORY=<days>]: the seed's 76 screens,
+# simulated; HISTORY first plays that many past days (a database without plays needed).
 DURATION ?=
 TERMINALS ?= 76
+HISTORY ?=
 demo: deps
-	$(BIN)/python -m server.demo --terminals $(TERMINALS) $(if $(DURATION),--duration $(DURATION))
+	$(BIN)/python -m server.demo --terminals $(TERMINALS) $(if $(DURATION),--duration $(DURATION)) $(if $(HISTORY),--history $(HISTORY))
 
 bench: deps
 	$(BIN)/python -m bench.run
