@@ -419,6 +419,12 @@ class Headline:
     def hours(self) -> float:
         return self.seconds / 3600
 
+    @property
+    def hours_figure(self) -> str:
+        """The page header's hours, as a report handed upward writes them: whole hours with
+        thousands separators once there are many ("1,482"), tenths below that."""
+        return f"{self.hours:,.0f}" if self.hours >= 100 else f"{self.hours:,.1f}"
+
 
 def _headline(by_terminal: Sums, by_content: Sums, planned_seconds: float | None
               ) -> Headline:
