@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.db import utcnow
 from server.models import Building, ColourMode, Community, Role, Street, Terminal, TerminalTag
@@ -12,6 +13,7 @@ from server.services import audit, planned
 from server.services.access import Actor
 from server.services.changes import touch as touch_terminals
 from server.services.errors import N_, Conflict, Invalid, NotFound
+from server.services.naming import by_name, name_key
 
 BUILDING_FIELDS = ("name", "address", "community_id")
 TERMINAL_FIELDS = ("name", "location", "width", "height", "colour_mode", "building_id", "tags")
@@ -38,8 +40,8 @@ def get_street(s: Session, actor: Actor) -> Street:
 
 def list_communities(s: Session, actor: Actor) -> list[Community]:
     q = select(Community).where(Community.street_id == actor.street_id)
-    q = q.where(actor.community_clause(Community.id)).order_by(Community.id)
-    return list(s.scalars(q))
+    q = q.where(actor.community_clause(Community.id))
+    return by_name(s.scalars(q))
 
 
 def get_community(s: Session, actor: Actor, community_id: int) -> Community:
@@ -67,12 +69,14 @@ def list_buildings(s: Session, actor: Actor, community_id: int | None = None) ->
         select(Building)
         .join(Community)
         .where(Community.street_id == actor.street_id, actor.community_clause(Building.community_id))
-        .options(selectinload(Building.terminals))
-        .order_by(Building.community_id, Building.name)
+        .options(selectinload(Building.terminals), selectinload(Building.community))
     )
     if community_id is not None:
         q = q.where(Building.community_id == community_id)
-    return list(s.scalars(q))
+    buildings = sorted(s.scalars(q), key=lambda b: (name_key(b.community.name), name_key(b.name)))
+    for b in buildings:  # each building's terminals in the same order, without marking a change
+        set_committed_value(b, "terminals", by_name(b.terminals))
+    return buildings
 
 
 def get_building(s: Session, actor: Actor, building_id: int) -> Building:
@@ -138,14 +142,15 @@ def list_terminals(
         .join(Building)
         .join(Community)
         .where(Community.street_id == actor.street_id, actor.community_clause(Building.community_id))
-        .options(selectinload(Terminal.tag_rows), selectinload(Terminal.building))
-        .order_by(Building.name, Terminal.name)
+        .options(selectinload(Terminal.tag_rows),
+                 selectinload(Terminal.building).selectinload(Building.community))
     )
     if community_id is not None:
         q = q.where(Building.community_id == community_id)
     if building_id is not None:
         q = q.where(Terminal.building_id == building_id)
-    return list(s.scalars(q))
+    return sorted(s.scalars(q), key=lambda t: (name_key(t.building.community.name),
+                                                name_key(t.building.name), name_key(t.name)))
 
 
 def get_terminal(s: Session, actor: Actor, terminal_id: int) -> Terminal:

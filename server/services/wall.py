@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -25,6 +24,7 @@ from server.models import (
 from server.services import tree
 from server.services.access import Actor
 from server.services.errors import N_, NotFound
+from server.services.naming import name_key
 
 # A terminal whose clock is further off than this is flagged (schedules would drift).
 CLOCK_WARN_S = 2.0
@@ -32,11 +32,6 @@ CLOCK_WARN_S = 2.0
 # What a tile's "will it play?" says, worst first.
 READINESS = ("unknown", "outdated", "downloading", "ready")
 SCREENSHOT = N_("screenshot")  # the noun in "No such screenshot."
-
-
-def _natural(text: str) -> list:
-    """Sort key: numbers inside names sort as numbers (2栋 before 10栋)."""
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text)]
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -146,7 +141,8 @@ def tiles(s: Session, actor: Actor) -> list[dict]:
          .join(Community, Building.community_id == Community.id)
          .where(Community.street_id == actor.street_id,
                 actor.community_clause(Building.community_id)))
-    rows = sorted(s.execute(q), key=lambda r: (r[2].id, _natural(r[1].name), _natural(r[0].name)))
+    rows = sorted(s.execute(q), key=lambda r: (name_key(r[2].name), r[2].id, name_key(r[1].name),
+                                             name_key(r[0].name)))
     return _tiles(s, [tuple(r) for r in rows])
 
 
