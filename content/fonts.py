@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
-from PIL import ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 from .errors import ContentError
 
@@ -94,6 +94,119 @@ def font_cmap(spec: FontSpec) -> frozenset[int]:
 @functools.lru_cache(maxsize=256)
 def load_font(spec: FontSpec, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(spec.path, size, index=spec.index)
+
+
+@functools.lru_cache(maxsize=16)
+def bitmap_strikes(spec: FontSpec) -> frozenset[int]:
+    """Pixel sizes at which the face carries hand-drawn bitmaps (its EBLC strikes)."""
+    try:
+        with TTFont(spec.path, fontNumber=spec.index, lazy=True) as tt:
+            if "EBLC" not in tt:
+                return frozenset()
+            return frozenset(s.bitmapSizeTable.ppemY for s in tt["EBLC"].strikes)
+    except Exception:
+        return frozenset()
+
+
+@functools.lru_cache(maxsize=16)
+def pixel_face(spec: FontSpec) -> FontSpec:
+    """The face of the same font file drawn for on/off pixels, if it has one.
+
+    WenQuanYi Zen Hei ships a "Sharp" face (index 2 of wqy-zenhei.ttc): the same outlines
+    plus hand-drawn bitmaps at 12-16 px, each stroke one pixel on the grid, the way the
+    12x12 and 16x16 dot-matrix fonts of Chinese LED signs are made. FreeType draws those
+    bitmaps instead of rasterising the outline at exactly those sizes. Other fonts: the
+    face itself."""
+    if bitmap_strikes(spec):
+        return spec
+    try:
+        with TTFont(spec.path, fontNumber=spec.index, lazy=True) as tt:
+            cmap = frozenset(tt.getBestCmap() or {})
+        for index in range(8):
+            if index == spec.index:
+                continue
+            other = FontSpec(spec.path, index)
+            with TTFont(spec.path, fontNumber=index, lazy=True) as tt:
+                if ("EBLC" in tt and "Mono" not in tt["name"].getDebugName(4)
+                        and cmap <= frozenset(tt.getBestCmap() or {})):
+                    return other
+    except Exception:  # not a collection, or no more faces in it
+        pass
+    return spec
+
+
+# Punctuation that Chinese typesetting sets on a full em (GB/T 15834) but that CJK fonts
+# share with Latin text and give a narrow advance: “东和花园”消 then crowds the quote into
+# the next character (on the 12 px bitmaps the quote's bitmap is a full cell wide, so it
+# even overlaps it). Next to a Chinese character each of these gets its own em cell, its
+# ink in the half facing the text it belongs to: opening right, closing left.
+_EM_PUNCT = {"“": "open", "‘": "open", "”": "close", "’": "close", "·": "centre"}
+
+
+def _is_cjk(ch: str) -> bool:
+    return ord(ch) >= 0x2E80
+
+
+def _em_cells(text: str) -> list[int]:
+    """Indexes of the punctuation in text that gets a full em cell."""
+    out = []
+    for i, ch in enumerate(text):
+        if ch in _EM_PUNCT and ((i > 0 and _is_cjk(text[i - 1]))
+                                or (i + 1 < len(text) and _is_cjk(text[i + 1]))):
+            out.append(i)
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _ink_x(spec: FontSpec, size: int, ch: str) -> tuple[int, int]:
+    """Horizontal ink extent of ch drawn at x=0, as drawn (bitmap strike or outline)."""
+    font = load_font(spec, size)
+    im = Image.new("1", (size * 3, size * 2), 0)
+    d = ImageDraw.Draw(im)
+    d.fontmode = "1"
+    d.text((size, 0), ch, font=font, fill=255, anchor="la")
+    box = im.getbbox()
+    return (box[0] - size, box[2] - size) if box else (0, 0)
+
+
+def text_length(spec: FontSpec, size: int, text: str) -> float:
+    """Advance width of a line as draw_text draws it."""
+    font = load_font(spec, size)
+    cells = _em_cells(text)
+    if not cells:
+        return font.getlength(text)
+    width, start = 0.0, 0
+    for i in cells:
+        width += font.getlength(text[start:i]) + size
+        start = i + 1
+    return width + font.getlength(text[start:])
+
+
+def draw_text(d: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, spec: FontSpec,
+              size: int, fill: int | tuple[int, int, int]) -> None:
+    """Draw one line ("la" anchor), setting full-width punctuation on its own em."""
+    font = load_font(spec, size)
+    x, y = xy
+    start = 0
+    for i in [*_em_cells(text), len(text)]:
+        run = text[start:i]
+        if run:
+            d.text((round(x), y), run, font=font, fill=fill, anchor="la")
+            x += font.getlength(run)
+        if i == len(text):
+            break
+        ch = text[i]
+        left, right = _ink_x(spec, size, ch)
+        ink, half = right - left, size // 2
+        if _EM_PUNCT[ch] == "open":
+            at = half if ink <= size - half else size - ink
+        elif _EM_PUNCT[ch] == "close":
+            at = half - ink if ink <= half else 0
+        else:
+            at = (size - ink) // 2
+        d.text((round(x) + max(0, at) - left, y), ch, font=font, fill=fill, anchor="la")
+        x += size
+        start = i + 1
 
 
 def _needs_glyph(ch: str) -> bool:

@@ -4,10 +4,14 @@
 - No line ends with opening punctuation (（「『《 etc.).
 - Latin words and numbers ("WiFi", "0755-12345678") stay whole unless a single word is
   wider than the line; then it is split by character.
+- Chinese words stay whole the same way: a line breaks between the words a real
+  segmenter (jieba's dictionary and HMM, through rjieba, its Rust port) finds, so
+  东和花园 may break as 东和|花园 but never as 东和花|园.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -28,9 +32,32 @@ _SPACE_RE = re.compile(r"[ \t\u3000]+")
 Measure = Callable[[str], float]
 
 
+@functools.cache
+def _segmenter() -> Callable[[str], list[tuple[str, int, int]]]:
+    """Loaded on first use, once per process (a job worker renders many notices): the
+    dictionary takes ~0.2 s and ~30 MB, which a process that never lays out Chinese text
+    should not pay. rjieba rather than jieba itself: the same dictionary and HMM, loaded
+    8x faster in a third of the memory (jieba: 1.7 s, 83 MB, per worker process)."""
+    import rjieba
+
+    return rjieba.tokenize
+
+
+@functools.lru_cache(maxsize=256)
+def word_ends(text: str) -> frozenset[int]:
+    """Offsets in text where a segmented word ends (a break is allowed there). Cached: a
+    notice's paragraphs are wrapped at many sizes while its layout is searched."""
+    return frozenset(end for _word, _start, end in _segmenter()(text))
+
+
+def _is_cjk_word_char(ch: str) -> bool:
+    return ch.isalpha() and ord(ch) >= 0x2E80  # ideographs, kana; not punctuation
+
+
 def tokenize(text: str) -> list[str]:
     """Split one paragraph into unbreakable units; spaces are their own tokens (' ')."""
     raw: list[str] = []
+    ends = word_ends(text) if any(_is_cjk_word_char(c) for c in text) else frozenset()
     i = 0
     while i < len(text):
         m = _SPACE_RE.match(text, i)
@@ -43,8 +70,12 @@ def tokenize(text: str) -> list[str]:
             raw.append(m.group())
             i = m.end()
             continue
-        raw.append(text[i])
-        i += 1
+        j = i + 1
+        if _is_cjk_word_char(text[i]):  # a Chinese word: up to where the segmenter ends it
+            while j < len(text) and j not in ends and _is_cjk_word_char(text[j]):
+                j += 1
+        raw.append(text[i:j])
+        i = j
     # Glue closers to what precedes them and openers to what follows them.
     glued: list[str] = []
     pending_open = ""

@@ -17,7 +17,15 @@ from os import PathLike
 from PIL import Image, ImageDraw
 
 from .errors import ContentError
-from .fonts import FontSpec, find_cjk_font, load_font, missing_glyphs
+from .fonts import (
+    FontSpec,
+    bitmap_strikes,
+    draw_text,
+    find_cjk_font,
+    missing_glyphs,
+    pixel_face,
+    text_length,
+)
 from .notice_layout import Block, Layout, block_height, largest, layout_at, metrics, must, pages_at
 from .themes import TEMPLATES, Theme
 
@@ -49,6 +57,8 @@ class RenderOptions:
     scroll_min_aspect: float = 4.0  # width/height at or above which scrolling is offered
     scroll_chars_per_s: float = 3.0  # reading speed used for the suggested scroll speed
     font: str | PathLike[str] | FontSpec | None = None  # else $SIGNAGE_FONT, else fontconfig
+    # Below min_font_px only where the panel can still read it (see legible_floor).
+    pixel_font_fallback: bool = True
 
 
 @dataclass
@@ -118,13 +128,12 @@ def _draw(im: Image.Image, mono: bool) -> ImageDraw.ImageDraw:
 def _draw_block(d: ImageDraw.ImageDraw, spec: FontSpec, block: Block, y0: int, pad: int,
                 inner_w: int, fill: int | tuple[int, int, int], centre: bool) -> None:
     m = metrics(spec, block.px)
-    font = load_font(spec, block.px)
     # Body is a left-aligned block centred as a whole; title and footer lines are centred.
-    block_w = max(font.getlength(line) for line in block.lines)
+    block_w = max(text_length(spec, block.px, line) for line in block.lines)
     for i, line in enumerate(block.lines):
-        width = font.getlength(line) if centre else block_w
+        width = text_length(spec, block.px, line) if centre else block_w
         x = pad + max(0, round((inner_w - width) / 2))
-        d.text((x, y0 + i * (m.ink_h + m.gap) - m.top), line, font=font, fill=fill, anchor="la")
+        draw_text(d, (x, y0 + i * (m.ink_h + m.gap) - m.top), line, spec, block.px, fill)
 
 
 def _render_pages(spec: FontSpec, t: Target, theme: Theme, lay: Layout) -> NoticeRender:
@@ -175,8 +184,8 @@ def _render_pages(spec: FontSpec, t: Target, theme: Theme, lay: Layout) -> Notic
     )
 
 
-def _render_scroll(spec: FontSpec, n: Notice, t: Target, theme: Theme, opts: RenderOptions
-                   ) -> NoticeRender:
+def _render_scroll(spec: FontSpec, n: Notice, t: Target, theme: Theme, opts: RenderOptions,
+                   min_px: int) -> NoticeRender:
     pad = _padding(t)
     inner_h = t.height - 2 * pad
     gap = "\u3000\u3000"
@@ -187,26 +196,25 @@ def _render_scroll(spec: FontSpec, n: Notice, t: Target, theme: Theme, opts: Ren
     if n.footer:
         segments.append((gap + n.footer, "accent"))
     full = "".join(s for s, _ in segments)
-    hi = max(opts.min_font_px, t.height)
-    size = largest(opts.min_font_px, hi, lambda s: metrics(spec, s).ink_h <= inner_h)
+    hi = max(min_px, t.height)
+    size = largest(min_px, hi, lambda s: metrics(spec, s).ink_h <= inner_h)
     if size is None:
         raise ContentError(
             "notice_does_not_fit", "panel is too short for the minimum font size",
-            width=t.width, height=t.height, min_font_px=opts.min_font_px,
+            width=t.width, height=t.height, min_font_px=min_px,
             reason="panel_too_short",
         )
     # Shrink if the strip would be absurdly long (memory, player texture limits).
-    size = largest(opts.min_font_px, size,
-                    lambda s: load_font(spec, s).getlength(full) + 2 * pad <= _MAX_SCROLL_WIDTH)
+    size = largest(min_px, size,
+                    lambda s: text_length(spec, s, full) + 2 * pad <= _MAX_SCROLL_WIDTH)
     if size is None:
         raise ContentError(
             "notice_does_not_fit", "text is too long even for a scrolling strip",
-            width=t.width, height=t.height, min_font_px=opts.min_font_px,
+            width=t.width, height=t.height, min_font_px=min_px,
             reason="too_long_for_scroll", max_scroll_width=_MAX_SCROLL_WIDTH,
         )
-    font = load_font(spec, size)
     m = metrics(spec, size)
-    width = math.ceil(font.getlength(full)) + 2 * pad
+    width = math.ceil(text_length(spec, size, full)) + 2 * pad
     mono = t.color_mode == "mono"
     im = _new_canvas(t, theme, width)
     d = _draw(im, mono)
@@ -214,8 +222,8 @@ def _render_scroll(spec: FontSpec, n: Notice, t: Target, theme: Theme, opts: Ren
     x = float(pad)
     for text, role in segments:
         colour = _LIT if mono else (theme.accent if role == "accent" else theme.text)
-        d.text((round(x), y), text, font=font, fill=colour, anchor="la")
-        x += font.getlength(text)
+        draw_text(d, (x, y), text, spec, size, colour)
+        x += text_length(spec, size, text)
     speed = min(960.0, max(24.0, round(opts.scroll_chars_per_s * size, 1)))
     return NoticeRender(
         images=[im], mode="scroll", font_px=size, title_px=size if n.title else None,
@@ -253,9 +261,45 @@ def render_notice(notice: Notice, target: Target, options: RenderOptions | None 
             font=spec.path,
         )
     theme = TEMPLATES[n.template]
+    try:
+        return _fit(spec, n, target, theme, opts, opts.min_font_px)
+    except ContentError as err:
+        floor = legible_floor(target, spec, opts)
+        if err.code != "notice_does_not_fit" or floor is None:
+            raise
+    # Neither more pages nor a scroll strip fit at the usual minimum: go down to this
+    # panel's own legible minimum before refusing (the refusal then names that size).
+    return _fit(floor[0], n, target, theme, opts, floor[1])
+
+
+def legible_floor(target: Target, spec: FontSpec, opts: RenderOptions
+                  ) -> tuple[FontSpec, int] | None:
+    """The smaller (face, size) a panel can still read, below opts.min_font_px, or None.
+
+    The usual 16 px is the least at which an outline CJK font keeps every stroke of a
+    complex character apart; anti-aliased on a full-colour panel, anything smaller turns
+    to blur, and the full-colour panels here are the big ones read from afar (a
+    1920x320 strip at an estate gate, viewed across the road), so they keep 16.
+    A single-colour panel shows on/off pixels only: a font with hand-drawn bitmaps for
+    those pixels (WenQuanYi Zen Hei Sharp: 12-16 px) is legible down to its smallest
+    bitmap, 12 px, the 12x12 dot matrix that Chinese LED modules use for full GB2312 text
+    (a 128x64 lift-lobby panel is read from a metre or two). An outline is never drawn
+    below 16 px on such a panel: without anti-aliasing its strokes merge or vanish."""
+    if not opts.pixel_font_fallback or target.color_mode != "mono":
+        return None
+    face = pixel_face(spec)
+    strikes = bitmap_strikes(face)
+    if not strikes or min(strikes) >= opts.min_font_px:
+        return None
+    return face, min(strikes)
+
+
+def _fit(spec: FontSpec, n: Notice, target: Target, theme: Theme, opts: RenderOptions,
+         min_px: int) -> NoticeRender:
+    """One page at the largest size, else a scroll strip (wide panels), else the fewest
+    pages, all at min_px or more."""
     pad = _padding(target)
     inner_w, inner_h = target.width - 2 * pad, target.height - 2 * pad
-    min_px = opts.min_font_px
 
     # Words and numbers are split only when no size keeps them whole ("strict" first).
     def layout(size: int, strict: bool) -> Layout | None:
@@ -268,7 +312,7 @@ def render_notice(notice: Notice, target: Target, options: RenderOptions | None 
             return _render_pages(spec, target, theme, must(layout(best, strict)))
     wide = target.width / target.height >= opts.scroll_min_aspect
     if wide and opts.allow_scroll:
-        return _render_scroll(spec, n, target, theme, opts)
+        return _render_scroll(spec, n, target, theme, opts, min_px)
     strict = True
     smallest = layout(min_px, strict)
     if smallest is None:

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .fonts import FontSpec, load_font
+from .fonts import FontSpec, load_font, text_length
 from .linebreak import wrap_text
 
 # Reference glyphs spanning CJK, brackets and Latin descenders: their ink box is the line box.
@@ -32,7 +32,7 @@ def block_height(spec: FontSpec, size: int, n: int) -> int:
 
 
 def measure(spec: FontSpec, size: int) -> Callable[[str], float]:
-    return load_font(spec, size).getlength
+    return functools.partial(text_length, spec, size)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Layout:
 
 def _fit_one_line(spec: FontSpec, text: str, width: int, hi: int, lo: int) -> int | None:
     for size in range(hi, lo - 1, -1):
-        if load_font(spec, size).getlength(text) <= width:
+        if text_length(spec, size, text) <= width:
             return size
     return None
 
@@ -91,13 +91,16 @@ def _pages_fixed(spec: FontSpec, title: Block | None, body: Block, footer: Block
     return pages
 
 
-def _pages_flow(spec: FontSpec, blocks: list[Block], h: int, sep: int
-                ) -> list[list[Block]] | None:
+def _pages_flow(spec: FontSpec, blocks: list[Block], h: int, sep: int,
+                head_px: int | None = None) -> list[list[Block]] | None:
     """Title, body and footer lines flowed through pages (for panels too small to repeat
-    the title and footer on every page)."""
+    the title and footer on every page). With head_px, every page after the title's own
+    starts with a one-line running head (filled in by running_heads once the page count
+    is known), so a continuation page still says what it continues."""
     pages: list[list[Block]] = []
     page: list[Block] = []
     used = 0
+    titled = False  # the title block has been placed: later pages get a head
     for block in blocks:
         m = metrics(spec, block.px)
         if m.ink_h > h:
@@ -108,14 +111,46 @@ def _pages_flow(spec: FontSpec, blocks: list[Block], h: int, sep: int
             if used + extra > h:
                 pages.append(page)
                 page, used, same, extra = [], 0, False, m.ink_h
+                if titled and head_px is not None:
+                    page = [Block("title", head_px, ("",))]
+                    used = metrics(spec, head_px).ink_h
+                    extra += sep
+                    if used + extra > h:
+                        return None
             if same:
                 page[-1] = Block(block.role, block.px, (*page[-1].lines, line))
             else:
                 page.append(Block(block.role, block.px, (line,)))
             used += extra
+        titled = titled or block.role == "title"
     if page:
         pages.append(page)
     return pages
+
+
+def running_head(spec: FontSpec, title: str, k: int, n: int, w: int, px: int) -> str:
+    """The title with its page mark, e.g. "停水通知(2/3)", shortened with … to fit w."""
+    mark = f"({k}/{n})"
+    for cut in range(len(title), -1, -1):
+        text = title if cut == len(title) else title[:cut].rstrip() + "…"
+        if cut == 0:
+            text = ""
+        if text_length(spec, px, text + mark) <= w:
+            return text + mark
+    return mark
+
+
+def _fill_heads(spec: FontSpec, pages: list[list[Block]], title: str, w: int
+                ) -> list[list[Block]]:
+    n = len(pages)
+    out = []
+    for k, page in enumerate(pages, 1):
+        if page and page[0].role == "title" and page[0].lines == ("",):
+            head = page[0]
+            page = [Block("title", head.px, (running_head(spec, title, k, n, w, head.px),)),
+                    *page[1:]]
+        out.append(page)
+    return out
 
 
 def layout_at(spec: FontSpec, title_text: str, body_text: str, footer_text: str | None,
@@ -142,10 +177,11 @@ def layout_at(spec: FontSpec, title_text: str, body_text: str, footer_text: str 
             if got is None:
                 return None
             title = Block("title", got[0], tuple(got[1]))
-        candidates = [
-            _pages_fixed(spec, title, body, footer, h, sep),
-            _pages_flow(spec, [b for b in (title, body, footer) if b], h, sep),
-        ]
+        flowed = _pages_flow(spec, [b for b in (title, body, footer) if b], h, sep,
+                             size if title else None)
+        if flowed is not None and title_text:
+            flowed = _fill_heads(spec, flowed, title_text, w)
+        candidates = [_pages_fixed(spec, title, body, footer, h, sep), flowed]
         for pages in candidates:  # fixed first: it wins ties
             if pages is not None and (best is None or len(pages) < best.page_count):
                 best = Layout(size, title.px if title else None,

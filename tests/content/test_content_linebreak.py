@@ -61,7 +61,7 @@ def test_impossible_width_returns_none() -> None:
 
 
 def test_tokenize_glues_punctuation() -> None:
-    assert tokenize("（注意）：WiFi 0755-1234。") == ["（注", "意）：", "WiFi", " ", "0755-1234。"]
+    assert tokenize("（注意）：WiFi 0755-1234。") == ["（注意）：", "WiFi", " ", "0755-1234。"]
 
 
 _ALPHABET = "中文社区公告停水电梯维修abcXYZ0123-. " + "".join(NO_LINE_START) + "".join(NO_LINE_END)
