@@ -49,6 +49,7 @@ from server.models import (
     PlayMonth,
     PlayTerminalDay,
     PlayTerminalMonth,
+    Street,
     Terminal,
     Topic,
     UptimeDay,
@@ -59,6 +60,7 @@ from server.services import planned as planned_svc
 from server.services import plays
 from server.services.access import Actor
 from server.services.errors import N_, Invalid
+from server.services.naming import name_key
 
 TZ = ZoneInfo(PEOPLE_TZ)
 GROUPS = ("topic", "content", "terminal", "building", "community", "day", "hour")
@@ -287,7 +289,7 @@ def _labels(s: Session, by: str, keys) -> dict:
 def _rows(s: Session, by: str, sums: Sums) -> list[Row]:
     labels = _labels(s, by, sums)
     rows = [Row(k, labels.get(k) or f"#{k}", v[0], int(v[1])) for k, v in sums.items()]
-    return sorted(rows, key=lambda r: (-r.seconds, r.label))
+    return sorted(rows, key=lambda r: (-r.seconds, name_key(r.label)))
 
 
 def _by_time(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> list[Row]:
@@ -462,7 +464,7 @@ def _against(s: Session, by: str, plan: dict[int, float], played: Sums,
     keys = set(plan) | set(played)
     labels = _labels(s, by, keys) if labels is None else labels
     rows = []
-    for key in sorted(keys, key=lambda k: (-plan.get(k, 0.0), str(labels.get(k, k)))):
+    for key in sorted(keys, key=lambda k: (-plan.get(k, 0.0), name_key(str(labels.get(k, k))))):
         got = played.get(key, (0.0, 0, 0.0))
         rows.append(Row(key, labels.get(key) or f"#{key}", got[0], int(got[1]),
                         {"planned": plan.get(key, 0.0)}))
@@ -558,11 +560,14 @@ class Page:
     topics: list[tuple[int, str]]
     communities: list[tuple[int, str]]
     buildings: list[tuple[int, str]]
+    as_of: datetime | None = None  # the figures run up to here (the period's end or now)
 
 
-def page(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> Page:
+def page(s: Session, actor: Actor, p: Period, by: str, f: Filters, limit: bool = True
+         ) -> Page:
     """Each rollup is read once: played and planned by terminal and by content, uptime;
-    the grouping, headline and both tables are made from them."""
+    the grouping, headline and both tables are made from them. `limit=False` keeps every
+    row (the exports: a file carries all of them)."""
     _check_group(by)
     by_terminal = _played_by_terminal(s, actor, p, f)
     by_content = _played_by_content(s, actor, p, f)
@@ -574,18 +579,18 @@ def page(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> Page:
     terminals = _terminal_rows(s, actor, p, f, planned(s, actor, p, "terminal", f),
                                _group(by_terminal, 0))
     head = _headline(by_terminal, by_content, sum(r.extra["planned"] for r in terminals))
-    terminals.sort(key=lambda r: (-(r.extra["planned"] - r.seconds), r.label))
+    terminals.sort(key=lambda r: (-(r.extra["planned"] - r.seconds), name_key(r.label)))
     return Page(
-        rows=rows[:TABLE_ROWS], row_count=len(rows), head=head,
+        rows=rows[:TABLE_ROWS] if limit else rows, row_count=len(rows), head=head,
         planned=_against(s, "content", planned(s, actor, p, "content", f),
                          _group(by_content, 0)),
-        terminals=terminals[:TERMINAL_ROWS], terminal_count=len(terminals),
-        topics=_pairs(s, select(Topic.id, Topic.name).where(Topic.street_id == actor.street_id)
-                      .order_by(Topic.id)),
-        communities=_pairs(s, select(Community.id, Community.name)
-                           .where(Community.street_id == actor.street_id,
-                                  actor.community_clause(Community.id))
-                           .order_by(Community.id)),
+        terminals=terminals[:TERMINAL_ROWS] if limit else terminals,
+        terminal_count=len(terminals), as_of=min(p.end, utcnow()),
+        topics=_by_name(_pairs(s, select(Topic.id, Topic.name)
+                               .where(Topic.street_id == actor.street_id))),
+        communities=_by_name(_pairs(s, select(Community.id, Community.name)
+                                    .where(Community.street_id == actor.street_id,
+                                           actor.community_clause(Community.id)))),
         buildings=_buildings(s, actor, f))
 
 
@@ -600,8 +605,39 @@ def _buildings(s: Session, actor: Actor, f: Filters) -> list[tuple[int, str]]:
     if f.community_id is not None:
         q = q.where(Building.community_id == f.community_id)
     rows = _pairs(s, q)
-    return rows if len(rows) <= MAX_BUILDINGS else []
+    return _by_name(rows) if len(rows) <= MAX_BUILDINGS else []
 
 
 def _pairs(s: Session, q) -> list[tuple[int, str]]:
     return [(i, name) for i, name in s.connection().execute(q).all()]
+
+
+def _by_name(pairs: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    return sorted(pairs, key=lambda p: name_key(p[1]))
+
+
+def scope_names(s: Session, actor: Actor, f: Filters) -> dict[str, str | None]:
+    """The names a report is titled and filtered by: the street, the community (the
+    staff member's own or the one filtered on), and each filter's item by its kind."""
+    street = s.scalar(select(Street.name).where(Street.id == actor.street_id))
+    names: dict[str, str | None] = {"street": street}
+    community_id = f.community_id if f.community_id is not None else (
+        None if actor.is_street_admin else actor.community_id)
+    in_street = {  # a name from another street is not shown, only its number
+        "community": select(Community.name).where(Community.street_id == actor.street_id),
+        "building": select(Building.name).join(Community)
+        .where(Community.street_id == actor.street_id),
+        "terminal": select(Terminal.name).join(Building).join(Community)
+        .where(Community.street_id == actor.street_id),
+        "topic": select(Topic.name).where(Topic.street_id == actor.street_id),
+        "content": select(ContentItem.title).where(ContentItem.street_id == actor.street_id),
+    }
+    for kind, value in (("community", community_id), ("building", f.building_id),
+                        ("terminal", f.terminal_id), ("topic", f.topic_id),
+                        ("content", f.content_id)):
+        if value is not None:
+            name = s.scalar(in_street[kind].where(LABELS[kind][0] == value))
+            names[kind] = name or f"#{value}"
+        else:
+            names[kind] = None
+    return names
