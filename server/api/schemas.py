@@ -127,6 +127,9 @@ class UserSchema(Schema):
     community_id = Id(allow_none=True, load_default=None, strict=True)
     active = fields.Boolean(load_default=True)
     password = fields.String(load_only=True, required=True, validate=validate.Length(10, 200))
+    may_broadcast = fields.Boolean(load_default=False, metadata={
+        "description": "May send emergency broadcasts (granted to a reviewer or editor; "
+                       "administrators always may, viewers never)."})
 
 
 class UserPatchSchema(Schema):
@@ -135,6 +138,7 @@ class UserPatchSchema(Schema):
     community_id = Id(allow_none=True, strict=True)
     active = fields.Boolean()
     password = fields.String(load_only=True, validate=validate.Length(10, 200))
+    may_broadcast = fields.Boolean()
 
 
 class TopicSchema(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, UTCDateTime, utcnow
@@ -31,6 +31,9 @@ class User(Base):
     # None only for street admins; everyone else belongs to one community.
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Granted to a reviewer or editor: may send emergency broadcasts (admins always may;
+    # the rule is server.services.access.may_broadcast).
+    may_broadcast: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     street: Mapped[Street] = relationship()
     community: Mapped[Community | None] = relationship()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, ByteCount, UTCDateTime, utcnow
@@ -82,6 +82,9 @@ class ContentItem(Base):
     notice_body: Mapped[str] = mapped_column(Text, default="")
     notice_footer: Mapped[str] = mapped_column(String(80), default="")
     notice_template: Mapped[str] = mapped_column(String(20), default="notice")
+    # Text typed for an emergency broadcast: listed with the broadcasts, never in the
+    # library, the review queue or a playlist picker (reports still count its play).
+    broadcast_text: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     # Review trail.
     created_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))

@@ -12,6 +12,15 @@ from server.services.errors import N_, Forbidden, NotFound, ServiceError
 # Roles allowed to change the community tree and accounts.
 TREE_EDITORS = (Role.street_admin, Role.community_admin)
 ADMIN_ROLES = frozenset(TREE_EDITORS)
+# Emergency broadcasts skip review, so sending one is a right of its own: administrators
+# always have it; an administrator may grant it to a reviewer or an editor
+# (User.may_broadcast); viewers never have it.
+BROADCAST_GRANTABLE = (Role.reviewer, Role.editor)
+
+
+def may_broadcast(role: Role, granted: bool) -> bool:
+    """The one rule for who may send and cancel emergency broadcasts."""
+    return role in ADMIN_ROLES or (granted and role in BROADCAST_GRANTABLE)
 
 
 @dataclass(frozen=True)
@@ -21,10 +30,12 @@ class Actor:
     role: Role
     street_id: int
     community_id: int | None
+    broadcast_granted: bool = False  # User.may_broadcast; see may_broadcast
 
     @classmethod
     def of(cls, user: User) -> Actor:
-        return cls(user.id, user.username, user.role, user.street_id, user.community_id)
+        return cls(user.id, user.username, user.role, user.street_id, user.community_id,
+                   bool(user.may_broadcast))
 
     @classmethod
     def system(cls, street_id: int, name: str = "cli") -> Actor:
@@ -47,6 +58,21 @@ class Actor:
     def require_role(self, *roles: Role) -> None:
         if self.role not in roles:
             raise Forbidden(N_("Your role does not allow this action."))
+
+    @property
+    def may_broadcast(self) -> bool:
+        return may_broadcast(self.role, self.broadcast_granted)
+
+    def require_broadcast(self, community_id: int | None = None,
+                          what: str = "broadcast") -> None:
+        """Send or cancel a broadcast owned by `community_id` (None: street-wide, which only
+        street admins send)."""
+        self.require_community(community_id, what)
+        if not self.may_broadcast:
+            raise Forbidden(N_("You may not send emergency broadcasts; a street or community "
+                               "administrator can grant you this right."))
+        if community_id is None and not self.is_street_admin:
+            raise Forbidden(N_("Only street administrators can change street-wide objects."))
 
     def require_community(self, community_id: int | None, what: str = "object") -> None:
         """Out-of-scope objects are reported as missing, never as forbidden."""

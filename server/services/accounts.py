@@ -16,10 +16,10 @@ from server import workpool
 from server.db import utcnow
 from server.models import ApiToken, Community, LoginSession, Role, User
 from server.services import audit
-from server.services.access import Actor, require_account_manager
+from server.services.access import BROADCAST_GRANTABLE, Actor, require_account_manager
 from server.services.errors import N_, Conflict, Invalid, NotFound
 
-USER_FIELDS = ("username", "display_name", "role", "community_id", "active")
+USER_FIELDS = ("username", "display_name", "role", "community_id", "active", "may_broadcast")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "sgn_"
@@ -93,6 +93,7 @@ def create_user(
     role: str,
     community_id: int | None,
     display_name: str = "",
+    may_broadcast: bool = False,
 ) -> User:
     role_ = _role(role)
     _check_assignment(s, actor, role_, community_id)
@@ -108,6 +109,7 @@ def create_user(
         role=role_,
         street_id=actor.street_id,
         community_id=community_id if role_ != Role.street_admin else None,
+        may_broadcast=_broadcast_grant(role_, may_broadcast),
     )
     s.add(u)
     try:
@@ -142,6 +144,8 @@ def update_user(s: Session, actor: Actor, user_id: int, **changes: object) -> Us
         u.display_name = str(changes["display_name"]).strip()[:80]
     if "active" in changes:
         u.active = bool(changes["active"])
+    u.may_broadcast = _broadcast_grant(role_, bool(changes.get("may_broadcast",
+                                                               u.may_broadcast)))
     if changes.get("password"):
         check_password_strength(str(changes["password"]))
         u.password_hash = hash_password(str(changes["password"]))
@@ -176,6 +180,12 @@ def change_own_password(s: Session, user: User, old: str, new: str) -> None:
                  community_id=user.community_id,
                  after={"password": "changed", "sessions_ended": sessions,
                         "tokens_revoked": tokens})
+
+
+def _broadcast_grant(role: Role, granted: bool) -> bool:
+    """Stored only where it means something (access.may_broadcast): administrators always
+    have the right and viewers never, so a grant does not linger to wake on a role change."""
+    return bool(granted) and role in BROADCAST_GRANTABLE
 
 
 def _role(value: str) -> Role:

@@ -12,9 +12,10 @@ Terminals that were offline get it in their next HELLO/SYNC answer while it is a
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -29,9 +30,12 @@ from server.models import (
     Broadcast,
     BroadcastDelivery,
     BroadcastTarget,
+    ColourMode,
+    Community,
     ContentItem,
     ContentKind,
     ContentStatus,
+    Role,
     Screen,
     Terminal,
     TerminalState,
@@ -39,7 +43,7 @@ from server.models import (
 )
 from server.services import audit, changes
 from server.services import content as contents
-from server.services.access import TREE_EDITORS, Actor
+from server.services.access import Actor
 from server.services.errors import N_, Invalid, NotFound
 from server.services.schedules import TargetIn, check_targets, owner_community
 
@@ -48,7 +52,6 @@ PUSH_KEY = "signage_broadcast_push"
 MAX_TEXT = 500
 MAX_DAYS = 7
 TICKER_TITLE_CHARS = 40
-SENDERS = TREE_EDITORS  # street admins anywhere, community admins for their own community
 
 
 @dataclass
@@ -96,8 +99,8 @@ def _approved_item(s: Session, actor: Actor, content_id: int) -> ContentItem:
 def create_template(s: Session, actor: Actor, name: str, content_id: int,
                     community_id: int | None = None) -> AlertTemplate:
     """A template points at an item that went through normal review."""
-    actor.require_role(*SENDERS)
     owner = owner_community(s, actor, community_id)
+    actor.require_broadcast(owner, "alert template")
     name = (name or "").strip()
     if not 1 <= len(name) <= 40:
         raise Invalid(N_("%(field)s must be 1 to %(max)d characters."), field="name", max=40)
@@ -118,7 +121,7 @@ def delete_template(s: Session, actor: Actor, template_id: int) -> None:
     tpl = s.get(AlertTemplate, template_id)
     if tpl is None or tpl.street_id != actor.street_id:
         raise NotFound(N_("No such %(what)s."), what="alert template")
-    actor.require_edit(tpl.community_id, "alert template")
+    actor.require_broadcast(tpl.community_id, "alert template")
     audit.record(s, actor, "delete", "alert_template", tpl.id, label=tpl.name,
                  community_id=tpl.community_id, before={"content_id": tpl.content_id})
     changes.touch(s, _terminals_in(s, tpl.street_id, tpl.community_id))
@@ -171,34 +174,74 @@ def _blob_for(item: ContentItem, terminal: Screen) -> tuple[str | None, str]:
     return pages[0].blob_sha256, "text" if pages[0].mode == "scroll" else "image"
 
 
-def _typed_item(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
-                owner: int | None, font: str | None) -> ContentItem:
+def _notice_text(b: BroadcastIn) -> contents.NoticeText:
     text = b.text.strip()
     if not 1 <= len(text) <= MAX_TEXT:
         raise Invalid(N_("%(field)s must be 1 to %(max)d characters."), field="text",
                       max=MAX_TEXT)
-    title = (b.title or "").strip()
-    notice = contents.NoticeText(title=title, body=text)
+    notice = contents.NoticeText(title=(b.title or "").strip(), body=text)
     notice.check()
+    return notice
+
+
+def _typed_item(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
+                owner: int | None, font: str | None, sizes: list[SizeGroup]) -> ContentItem:
+    """Rendered for the sizes of the screens it goes to (what the confirmation showed), so a
+    panel it does not reach cannot refuse it."""
+    notice = _notice_text(b)
     # Rendered (in a job worker) before this transaction's first write, which may be the
     # broadcast topic just below: on SQLite a write lock held while the request waits for
     # the render would stall every other writer of the worker.
-    variants = contents.render_variants(contents.notice_sizes(s, actor.street_id, owner),
+    variants = contents.render_variants([(g.width, g.height, g.colour_mode) for g in sizes],
                                         notice.title, notice.body, notice.footer,
                                         notice.template, font, urgent=True)
-    meta = contents.Meta(title=title or text[:TICKER_TITLE_CHARS],
+    meta = contents.Meta(title=notice.title or notice.body[:TICKER_TITLE_CHARS],
                          topic_id=broadcast_topic(s, actor.street_id).id, community_id=owner,
                          tags=b.tags)
-    item = contents.create_notice(s, actor, store, meta, notice, font, variants=variants)
-    # Sent under the sender's authority (and audited with the reason), not reviewed.
+    # The broadcast right covers writing the broadcast's own text, also for a reviewer
+    # granted it (the library's rule lets only editors and admins write notices).
+    writer = actor if actor.role != Role.reviewer else replace(actor, role=Role.editor)
+    item = contents.create_notice(s, writer, store, meta, notice, font, variants=variants)
+    # Sent under the sender's authority (and audited with the reason), not reviewed; listed
+    # with the broadcasts, not in the library.
     item.status, item.reviewed_by, item.reviewed_at = ContentStatus.approved, actor.id, utcnow()
+    item.broadcast_text = True
     return item
 
 
-def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
-         font: str | None = None) -> Broadcast:
-    actor.require_role(*SENDERS)
+@dataclass
+class SizeGroup:
+    """The target screens of one size and colour mode, and what they will show."""
+
+    width: int
+    height: int
+    colour_mode: ColourMode
+    terminals: int
+    png: bytes | None = None  # true pixels: the first page (a broadcast shows only it)
+    pages: int = 0  # pages the text needs at this size (more than one: only the first shows)
+    scroll: bool = False  # a strip that scrolls across the screen
+    blob: str | None = None  # an existing item's file (template or approved item)
+    media: str = "image"
+    error: Invalid | None = None  # why this size cannot show it
+
+
+@dataclass
+class Plan:
+    """What a send would do, checked and not yet written: the confirmation shows it."""
+
+    owner: int | None
+    checked: list[tuple]
+    terminals: list  # rows of SCREEN
+    communities: list[str]
+    sizes: list[SizeGroup]
+    item: ContentItem | None  # a template's or approved item's; None for typed text
+
+
+def check(s: Session, actor: Actor, b: BroadcastIn) -> Plan:
+    """Everything `send` refuses, refused without writing or rendering; and the screens the
+    targets reach, by size and community (what the sender confirms)."""
     owner = owner_community(s, actor, b.community_id)
+    actor.require_broadcast(owner)
     if b.mode not in protocol.BROADCAST_MODES:
         raise Invalid(N_("Choose full screen or ticker."), field="mode")
     reason = (b.reason or "").strip()
@@ -220,6 +263,7 @@ def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
     if sources != 1:
         raise Invalid(N_("Type a text, or choose one template or one approved item."),
                       field="text")
+    item = None
     if b.template_id is not None:
         tpl = s.get(AlertTemplate, b.template_id)
         if tpl is None or tpl.street_id != actor.street_id or not actor.sees(tpl.community_id):
@@ -228,7 +272,59 @@ def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
     elif b.content_id is not None:
         item = _approved_item(s, actor, b.content_id)
     else:
-        item = _typed_item(s, actor, store, b, owner, font)
+        _notice_text(b)
+    targets = [SimpleNamespace(kind=k, ref_id=r, tag=t) for k, r, t in checked]
+    terminals = _reached(s, SimpleNamespace(street_id=actor.street_id, community_id=owner,
+                                            targets=targets))
+    if not terminals:
+        raise Invalid(N_("These targets contain no paired terminal."), field="targets")
+    by_size = Counter((t.width, t.height, t.colour_mode) for t in terminals)
+    sizes = [SizeGroup(w, h, ColourMode(m), n) for (w, h, m), n in
+             sorted(by_size.items(), key=lambda kv: (-kv[1], -kv[0][0] * kv[0][1]))]
+    ids = {p.terminal_id: p.community_id for p in changes.places(
+        s, actor.street_id, [t.id for t in terminals])}
+    names = dict(s.execute(select(Community.id, Community.name)
+                           .where(Community.id.in_(set(ids.values())))).all())
+    return Plan(owner, checked, terminals, sorted(names.values()), sizes, item)
+
+
+def preview(s: Session, actor: Actor, b: BroadcastIn, font: str | None = None) -> Plan:
+    """`check`, and what each target screen size will show: typed text rendered for each
+    size (in a job worker, as sending renders it), a template's or item's own file."""
+    plan = check(s, actor, b)
+    if b.mode == "ticker":
+        return plan  # the player draws the ticker's text itself, over what plays
+    if plan.item is not None:
+        for g in plan.sizes:
+            g.blob, g.media = _blob_for(plan.item, g)  # type: ignore[arg-type]
+            if plan.item.kind != ContentKind.notice:
+                g.blob = plan.item.thumbnail_sha256 or g.blob
+        return plan
+    notice = _notice_text(b)
+    variants = contents.render_variants([(g.width, g.height, g.colour_mode) for g in plan.sizes],
+                                        notice.title, notice.body, notice.footer,
+                                        notice.template, font, urgent=True)
+    for g, v in zip(plan.sizes, variants, strict=True):
+        if v.error is not None:
+            g.error = v.error
+        elif v.render is not None:
+            g.png, g.pages = v.render.pages[0], len(v.render.pages)
+            g.scroll = v.render.mode == "scroll"
+    return plan
+
+
+def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
+         font: str | None = None, confirmed_terminals: int | None = None) -> Broadcast:
+    """`confirmed_terminals`: the count the sender confirmed; if the targets now reach a
+    different number of screens the send is refused, to be confirmed again."""
+    plan = check(s, actor, b)
+    if confirmed_terminals is not None and confirmed_terminals != len(plan.terminals):
+        raise Invalid(N_("The targets now reach %(count)d screens, not the %(confirmed)d you "
+                         "confirmed; check and confirm again."), field="targets",
+                      count=len(plan.terminals), confirmed=confirmed_terminals)
+    owner, checked, now = plan.owner, plan.checked, utcnow()
+    item = plan.item or _typed_item(s, actor, store, b, owner, font, plan.sizes)
+    reason = b.reason.strip()
     ticker_text = b.text.strip() or item.notice_body or item.title
     bc = Broadcast(street_id=actor.street_id, community_id=owner, mode=b.mode,
                    content_id=item.id, text=ticker_text[:MAX_TEXT], reason=reason,
@@ -251,7 +347,7 @@ def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
     return bc
 
 
-def _reached(s: Session, bc: Broadcast) -> list:
+def _reached(s: Session, bc: Broadcast | SimpleNamespace) -> list:
     reached = changes.reach(bc)
     ids = [p.terminal_id for p in changes.places(s, bc.street_id) if reached(p)]
     if not ids:
@@ -270,7 +366,7 @@ def _get(s: Session, actor: Actor, broadcast_id: int) -> Broadcast:
 
 def cancel(s: Session, actor: Actor, broadcast_id: int) -> Broadcast:
     bc = _get(s, actor, broadcast_id)
-    actor.require_edit(bc.community_id, "broadcast")
+    actor.require_broadcast(bc.community_id)
     if bc.cancelled_at is not None or not bc.active_at(utcnow()):
         raise Invalid(N_("This broadcast has already ended."), field="id")
     bc.cancelled_at, bc.cancelled_by = utcnow(), actor.id

@@ -368,7 +368,8 @@ def list_items(s: Session, actor: Actor, *, status: str | None = None,
                search: str | None = None, limit: int = 500) -> list[ContentItem]:
     q = (select(ContentItem)
          .where(ContentItem.street_id == actor.street_id,
-                actor.community_clause(ContentItem.community_id))
+                actor.community_clause(ContentItem.community_id),
+                ContentItem.broadcast_text.is_(False))  # broadcasts list their own texts
          .options(selectinload(ContentItem.topic))
          .order_by(ContentItem.updated_at.desc(), ContentItem.id.desc()).limit(limit))
     if status:

@@ -41,17 +41,22 @@
       setTimeout(refresh, 3000);
       return;
     }
-    document.getElementById("shown").textContent = p.shown;
-    document.getElementById("total").textContent = p.total;
-    document.getElementById("state").textContent = d["state" + p.state[0].toUpperCase() + p.state.slice(1)];
-    const bar = document.getElementById("bar");
-    bar.value = p.shown;
-    bar.max = p.total;
+    if (p.state !== d.state) {
+      // Cancelled or ended meanwhile: the page says when, and how many screens it reached.
+      window.location.reload();
+      return;
+    }
+    if (p.state === "active") {
+      document.getElementById("shown").textContent = p.shown;
+      document.getElementById("total").textContent = p.total;
+      const bar = document.getElementById("bar");
+      bar.value = p.shown;
+      bar.max = p.total;
+    }
     // not-yet-showing first: they are what the sender has to act on
     const rows = p.terminals.slice().sort((a, b) => (!!a.shown_at - !!b.shown_at) || a.name.localeCompare(b.name));
     body.replaceChildren(...rows.map(row));
     if (p.state === "active") setTimeout(refresh, 1000);
-    else document.getElementById("cancel-broadcast")?.remove();
   }
   refresh();
 })();

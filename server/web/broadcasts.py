@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
@@ -13,6 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from server.config import PEOPLE_TZ
 from server.db import db
+from server.errors import translate
 from server.services import broadcasts as svc
 from server.services import schedules as schedules_svc
 from server.services.errors import ServiceError
@@ -24,6 +26,9 @@ from server.web.schedules import TargetFields, show_field_error, target_choices,
 bp = Blueprint("broadcasts", __name__, url_prefix="/broadcasts")
 TZ = ZoneInfo(PEOPLE_TZ)
 NONE = 0
+CONFIRMED = "confirmed_terminals"  # the count the sender saw on the confirmation page
+# Not carried from the form to the confirmation page and back: the page makes its own.
+NOT_CARRIED = {"csrf_token", CONFIRMED, "back", "confirm"}
 
 require_login(bp)
 
@@ -64,7 +69,8 @@ def _index(form: BroadcastForm | None = None, template_form: TemplateForm | None
         _choices(form)
     items = svc.list_broadcasts(db, a)
     return render_template(
-        "broadcasts/index.html", form=form, errors=errors or {},
+        "broadcasts/index.html", form=form, errors=errors or {}, today=_today(),
+        may_send=a.may_broadcast,
         broadcasts=[svc.progress(db, a, b.id) for b in items],
         templates=svc.list_templates(db, a), template_form=template_form or TemplateForm(),
         approved=schedules_svc.approved_content(db, a), action_form=DeleteForm()), status
@@ -75,11 +81,21 @@ def index():
     return _index()
 
 
+def _today() -> str:
+    return datetime.now(TZ).strftime("%Y-%m-%d")
+
+
 @bp.route("/", methods=["POST"])
 def send():
+    """Two steps, so nothing is sent by one click or an Enter key: the form's POST shows the
+    confirmation page (what each screen size shows, how many screens); only that page's
+    POST, carrying the count it showed, sends. "Back" returns to the form as it was."""
     form = BroadcastForm()
     _choices(form)
     errors: dict[str, list[str]] = {}
+    if "back" in request.form:
+        form.validate()  # shows the form again as typed, with its errors if any
+        return _index(form, errors=errors)
     if form.validate_on_submit():
         try:
             b = svc.BroadcastIn(
@@ -88,7 +104,13 @@ def send():
                 template_id=form.template_id.data or None,
                 content_id=form.content_id.data or None,
                 ends_at=form.ends_at.data.replace(tzinfo=TZ) if form.ends_at.data else None)
-            bc = svc.send(db, actor(), blob_store(), b, settings().font)
+            confirmed = request.form.get(CONFIRMED, "")
+            if not confirmed.isdigit():
+                plan = svc.preview(db, actor(), b, settings().font)
+                db.rollback()
+                return _confirm_page(form, b, plan)
+            bc = svc.send(db, actor(), blob_store(), b, settings().font,
+                          confirmed_terminals=int(confirmed))
             db.commit()
             return redirect(url_for("broadcasts.show", broadcast_id=bc.id))
         except ServiceError as err:
@@ -97,10 +119,21 @@ def send():
     return _index(form, status=422, errors=errors)
 
 
+def _confirm_page(form: BroadcastForm, b: svc.BroadcastIn, plan: svc.Plan):
+    carried = [(k, v) for k, v in request.form.items(multi=True) if k not in NOT_CARRIED]
+    sizes = [{"g": g, "png": base64.b64encode(g.png).decode() if g.png else None,
+              "error": translate(g.error) if g.error else None} for g in plan.sizes]
+    return render_template("broadcasts/confirm.html", form=form, b=b, plan=plan,
+                           sizes=sizes, carried=carried, confirmed_field=CONFIRMED,
+                           total=len(plan.terminals),
+                           blocked=any(g.error for g in plan.sizes))
+
+
 @bp.route("/<int:broadcast_id>")
 def show(broadcast_id: int):
-    return render_template("broadcasts/show.html", p=svc.progress(db, actor(), broadcast_id),
-                           action_form=DeleteForm())
+    a = actor()
+    return render_template("broadcasts/show.html", p=svc.progress(db, a, broadcast_id),
+                           action_form=DeleteForm(), today=_today(), may_send=a.may_broadcast)
 
 
 @bp.route("/<int:broadcast_id>/progress.json")
@@ -115,10 +148,21 @@ def progress(broadcast_id: int):
     return jsonify(p)
 
 
+@bp.route("/<int:broadcast_id>/cancel")
+def confirm_cancel(broadcast_id: int):
+    """Cancelling asks first: it takes the broadcast off every screen at once."""
+    p = svc.progress(db, actor(), broadcast_id)
+    if p["state"] != "active":
+        return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))
+    return render_template("broadcasts/cancel.html", p=p, action_form=DeleteForm())
+
+
 @bp.route("/<int:broadcast_id>/cancel", methods=["POST"])
 def cancel(broadcast_id: int):
     if not DeleteForm().validate_on_submit():
         abort(400)
+    if "confirm" not in request.form:  # not from the confirmation page: ask there
+        return redirect(url_for("broadcasts.confirm_cancel", broadcast_id=broadcast_id))
     try:
         svc.cancel(db, actor(), broadcast_id)
         db.commit()

@@ -62,6 +62,7 @@ class UserForm(FlaskForm):
     community_id = SelectField(_l("Community"), coerce=int)
     password = PasswordField(_l("Password"), validators=[Optional(), Length(max=200)])
     active = BooleanField(_l("Active"), default=True)
+    may_broadcast = BooleanField(_l("May send emergency broadcasts"))
 
 
 class TokenForm(FlaskForm):

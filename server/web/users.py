@@ -57,6 +57,7 @@ def new():
                 db, actor(), username=form.username.data, password=form.password.data or "",
                 role=form.role.data, community_id=form.community_id.data or None,
                 display_name=form.display_name.data or "",
+                may_broadcast=form.may_broadcast.data,
             )
             db.commit()
             return redirect(url_for("users.index"))
@@ -84,7 +85,8 @@ def edit(user_id: int):
 def _changes(form: UserForm) -> dict[str, object]:
     changes: dict[str, object] = {
         "role": form.role.data, "community_id": form.community_id.data or None,
-        "display_name": form.display_name.data or "", "active": form.active.data}
+        "display_name": form.display_name.data or "", "active": form.active.data,
+        "may_broadcast": form.may_broadcast.data}
     if form.password.data:
         changes["password"] = form.password.data
     return changes

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from server.db import db
-from server.models import Broadcast, Role
+import re
+from html import unescape
+from zoneinfo import ZoneInfo
+
+from werkzeug.datastructures import MultiDict
+
+from server.config import PEOPLE_TZ
+from server.db import db, utcnow
+from server.models import Broadcast, BroadcastDelivery, Role
+from server.services import broadcasts as svc
 from server.services import fleet
+from server.services.access import Actor
+from server.services.schedules import TargetIn
+from server.storage import blob_store
 from tests import helpers as h
+
+TZ = ZoneInfo(PEOPLE_TZ)
 
 
 def _fleet():
@@ -17,26 +30,89 @@ def _fleet():
     return c, ts
 
 
-def test_send_watch_and_cancel_from_the_pages(client):
+def _hidden_fields(html: str, form_id: str) -> list[tuple[str, str]]:
+    form = html[html.index(f'id="{form_id}"'):]
+    form = form[:form.index("</form>")]
+    out = []
+    for tag in re.findall(r"<input[^>]*>", form):
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', tag))
+        if attrs.get("type") == "hidden":
+            out.append((unescape(attrs["name"]), unescape(attrs.get("value", ""))))
+    return out
+
+
+FORM = {"mode": "full", "text": "明天 9:00-17:00 停水\n请提前储水", "title": "停水通知",
+        "template_id": "0", "content_id": "0", "reason": "水务公司通知"}
+
+
+def test_send_asks_first_with_a_preview_per_size_and_the_count(client):
     c, ts = _fleet()
+    fleet.issue_credential(db, h.terminal(h.building(c), 128, 64))
+    db.commit()
     h.login(client, h.user(Role.street_admin))
     page = client.get("/broadcasts/")
     assert page.status_code == 200 and "紧急广播" in page.get_data(as_text=True)
-    r = h.post_form(client, "/broadcasts/", {
-        "mode": "full", "text": "明天 9:00-17:00 停水", "title": "停水通知",
-        "template_id": "0", "content_id": "0", "communities": str(c.id),
-        "reason": "水务公司通知"})
+    r = h.post_form(client, "/broadcasts/", {**FORM, "communities": str(c.id)})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and db.query(Broadcast).count() == 0  # asked, not sent
+    assert "立即发送到 3 块屏幕" in html and "东和" in html
+    sizes = re.findall(r'data-size="([^"]+)"', html)
+    assert sorted(sizes) == ["128x64-full", "384x192-full"]
+    assert html.count('src="data:image/png;base64,') == 2
+    fields = _hidden_fields(html, "confirm-form")
+    assert ("text", FORM["text"]) in fields  # the newline survives the round trip
+    back = client.post("/broadcasts/", data=MultiDict([*fields, ("back", "1")]))
+    assert back.status_code == 200 and db.query(Broadcast).count() == 0
+    assert "请提前储水" in back.get_data(as_text=True)  # the form as typed
+    r = client.post("/broadcasts/", data=MultiDict([*fields, ("confirm", "1")]))
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     bc = db.query(Broadcast).one()
-    show = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert "停水通知" in show and 'id="cancel-broadcast"' in show
+    assert len(bc.deliveries) == 3 and bc.content.notice_body == FORM["text"]
+
+
+def test_a_changed_reach_is_confirmed_again(client):
+    c, ts = _fleet()
+    h.login(client, h.user(Role.street_admin))
+    html = h.post_form(client, "/broadcasts/", {**FORM, "communities": str(c.id)}
+                       ).get_data(as_text=True)
+    fleet.issue_credential(db, h.terminal(h.building(c)))  # a third screen meanwhile
+    db.commit()
+    r = client.post("/broadcasts/", data=MultiDict([*_hidden_fields(html, "confirm-form"),
+                                                    ("confirm", "1")]))
+    assert r.status_code == 422 and db.query(Broadcast).count() == 0
+    assert "3 块屏幕" in r.get_data(as_text=True)
+
+
+def test_watch_and_cancel_asks_then_reads_cancelled_with_the_time(client):
+    c, ts = _fleet()
+    admin = h.user(Role.street_admin)
+    h.login(client, admin)
+    bc = svc.send(db, Actor.of(admin), blob_store(), svc.BroadcastIn(
+        mode="full", targets=[TargetIn("community", c.id)], reason="演练", text="停水"))
+    db.commit()
+    show = client.get(f"/broadcasts/{bc.id}").get_data(as_text=True)
+    assert 'id="cancel-broadcast"' in show and f"/broadcasts/{bc.id}/cancel" in show
     p = client.get(f"/broadcasts/{bc.id}/progress.json").get_json()
     assert (p["shown"], p["total"], p["state"]) == (0, 2, "active")
     assert p["terminals"][0]["problem"] == "offline"
-    page = client.get(f"/broadcasts/{bc.id}").get_data(as_text=True)
-    r = client.post(f"/broadcasts/{bc.id}/cancel", data={"csrf_token": h.csrf_token(page)})
+    ask = client.get(f"/broadcasts/{bc.id}/cancel").get_data(as_text=True)
+    assert "2 块屏幕" in ask and 'id="confirm-cancel"' in ask
+    # A POST that did not come through the question is sent to it, not obeyed.
+    r = client.post(f"/broadcasts/{bc.id}/cancel", data={"csrf_token": h.csrf_token(ask)})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/{bc.id}/cancel")
+    assert client.get(f"/broadcasts/{bc.id}/progress.json").get_json()["state"] == "active"
+    db.query(BroadcastDelivery).filter_by(terminal_id=ts[0].id).update(
+        {"shown_at": utcnow()})
+    db.commit()
+    r = client.post(f"/broadcasts/{bc.id}/cancel",
+                    data={"csrf_token": h.csrf_token(ask), "confirm": "1"})
     assert r.status_code == 302
-    assert client.get(f"/broadcasts/{bc.id}/progress.json").get_json()["state"] == "cancelled"
+    db.expire_all()
+    at = db.get(Broadcast, bc.id).cancelled_at.astimezone(TZ).strftime("%H:%M")
+    for url in (f"/broadcasts/{bc.id}", "/broadcasts/"):
+        html = client.get(url).get_data(as_text=True)
+        assert f"已于 {at} 取消" in html and "曾送达 1 块屏幕" in html
+        assert "正在显示" not in html
 
 
 def test_a_form_without_reason_or_target_is_shown_again_with_the_errors(client):
@@ -51,13 +127,25 @@ def test_a_form_without_reason_or_target_is_shown_again_with_the_errors(client):
     assert r.status_code == 422 and db.query(Broadcast).count() == 0
 
 
-def test_editors_cannot_send(client):
+def test_editors_without_the_right_see_why_and_cannot_send(client):
     c, _ts = _fleet()
     h.login(client, h.user(Role.editor, c))
+    page = client.get("/broadcasts/").get_data(as_text=True)
+    assert 'id="send-broadcast"' not in page and 'id="no-broadcast-right"' in page
     r = h.post_form(client, "/broadcasts/", {"mode": "full", "text": "x", "template_id": "0",
                                              "content_id": "0", "communities": str(c.id),
                                              "reason": "试试"})
     assert r.status_code == 403 and db.query(Broadcast).count() == 0
+
+
+def test_a_granted_editor_sees_the_form(client):
+    c, _ts = _fleet()
+    u = h.user(Role.editor, c)
+    u.may_broadcast = True
+    db.commit()
+    h.login(client, u)
+    page = client.get("/broadcasts/").get_data(as_text=True)
+    assert 'id="send-broadcast"' in page and 'id="no-broadcast-right"' not in page
 
 
 def test_api_send_progress_cancel_and_refusals(client):
