@@ -1,0 +1,91 @@
+"""`seed-demo --history`: a day of the demo schedule played by the player's own loop on a
+simulated clock, stored through the server's ingest, read back by the reports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import pytest
+from sqlalchemy import func, select
+
+from server.db import db
+from server.models import Playlist, PlayRecord, Schedule, Terminal, Topic, UptimeHour, User
+from server.services import demo, demo_history, plays, reports
+from server.services.access import Actor
+from tests.helpers import PASSWORD, login
+
+ON = ((time(7, 0), time(9, 30)), (time(17, 30), time(21, 30)))  # the rush-hours plan's
+ON_SECONDS_A_DAY = 6.5 * 3600
+
+
+def _one_of_each_size(terminals: list[Terminal]) -> list[Terminal]:
+    sizes: dict[tuple, Terminal] = {}
+    for t in terminals:
+        sizes.setdefault((t.width, t.height, t.colour_mode), t)
+    return list(sizes.values())
+
+
+def _local(t: datetime) -> datetime:
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(plays.TZ)  # SQLite: naive UTC
+
+
+def _lit(start: datetime, end: datetime) -> bool:
+    """[start, end) lies in one of the day's screen-on windows, in Shanghai time."""
+    a, b = _local(start), _local(end)
+    return a < b and a.date() == b.date() and any(
+        lo <= a.time() and b.time() <= hi for lo, hi in ON)
+
+
+def test_a_day_of_history_is_the_seeds_headline_backed_by_proof_of_play(
+        runner, client, monkeypatch) -> None:
+    monkeypatch.setenv("SIGNAGE_DEMO_PASSWORD", PASSWORD)
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert demo.ensure_rush_hours(db)
+    db.commit()
+    chosen = _one_of_each_size(demo_history.donghe_terminals(db))
+    assert len(chosen) == 5  # every panel size of 东和, mono included
+    done = demo_history.run(db, 1, terminals=chosen)
+    ids = [t.id for t in chosen]
+
+    records = db.execute(select(PlayRecord.terminal_id, PlayRecord.content_id,
+                                PlayRecord.schedule_id, PlayRecord.topic_id,
+                                PlayRecord.start, PlayRecord.end, PlayRecord.seconds)).all()
+    assert {r.terminal_id for r in records} == set(ids) and len(records) == done.records
+    # Each terminal: exactly its 6.5 lit hours of the day, nothing while the screen is off.
+    for tid in ids:
+        assert sum(r.seconds for r in records if r.terminal_id == tid) == pytest.approx(
+            ON_SECONDS_A_DAY, abs=1e-3)
+    assert all(_lit(r.start, r.end) for r in records)
+    # What played is the demo schedule's playlist, all 36 topics of it.
+    main = db.scalar(select(Schedule).where(Schedule.name == "全天播放"))
+    playlist = db.get(Playlist, main.playlist_id)
+    assert {r.schedule_id for r in records} == {main.id}
+    assert {r.content_id for r in records} == {e.content_id for e in playlist.entries}
+    played_topics = set(db.scalars(select(Topic.name).where(
+        Topic.id.in_({r.topic_id for r in records}))))
+    assert played_topics == set(demo.DEMO_TOPICS) and len(played_topics) == 36
+
+    # The report: its headline is the records' seconds, planned against played is 100 %.
+    admin = Actor.of(db.scalar(select(User).where(User.username == "donghe_admin")))
+    first = done.start.astimezone(plays.TZ).date()
+    p = reports.period(first, done.end.astimezone(plays.TZ).date())
+    head = reports.headline(db, admin, p)
+    total = db.scalar(select(func.sum(PlayRecord.seconds)))
+    assert head.topics == 36
+    assert head.seconds == pytest.approx(total, abs=1e-3)
+    assert head.seconds == pytest.approx(len(ids) * ON_SECONDS_A_DAY, abs=1e-3)
+    rows = reports.planned_vs_played(db, admin, p, "terminal")
+    for row in (r for r in rows if r.key in ids):
+        assert row.seconds == pytest.approx(row.extra["planned"], rel=1e-3), row
+        assert row.extra["screen_on_seconds"] == pytest.approx(ON_SECONDS_A_DAY, abs=1e-3)
+        assert not row.extra["reasons"] and not row.extra["unexplained"]
+    assert db.scalar(select(func.count()).select_from(UptimeHour)) > 0
+
+    login(client, db.scalar(select(User).where(User.username == "donghe_admin")))
+    page = client.get(f"/reports/?from={p.first}&to={p.last}").get_data(as_text=True)
+    assert f"36 个主题 · {head.hours_figure} 播放小时" in page
+    assert head.hours_figure == "32.5"
+
+    # Once there is proof of play, a second history is refused, not added on top.
+    with pytest.raises(demo_history.HistoryRefused):
+        demo_history.run(db, 1, terminals=chosen)
