@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import base64
+
 from flask.views import MethodView
 
 from server.api.auth import actor, blueprint
-from server.api.schemas import AlertTemplateSchema, BroadcastOut, BroadcastSchema
+from server.api.schemas import (
+    AlertTemplateSchema,
+    BroadcastOut,
+    BroadcastPreviewOut,
+    BroadcastSchema,
+)
 from server.db import db
+from server.errors import translate
 from server.services import broadcasts as svc
 from server.services.schedules import TargetIn
 from server.storage import blob_store, settings
 
 blp = blueprint("api_broadcasts", "/broadcasts",
-                "Emergency broadcasts: pushed at once, acknowledged by every screen")
+                "Emergency broadcasts: pushed at once, acknowledged by every screen. Sending, "
+                "cancelling and alert templates need the broadcast right: street and community "
+                "administrators, and reviewers or editors an administrator granted it "
+                "(may_broadcast on /users); others get 403.")
+
+
+def _broadcast_in(data: dict) -> tuple[svc.BroadcastIn, int | None]:
+    expect = data.pop("expect_terminals", None)
+    data["targets"] = [TargetIn(**t) for t in data["targets"]]
+    return svc.BroadcastIn(**data), expect
 
 
 @blp.route("")
@@ -26,12 +43,36 @@ class Broadcasts(MethodView):
     @blp.response(201, BroadcastOut)
     @blp.refuses(404)
     def post(self, data):
-        """Send now. Bypasses review; needs a reason; audited."""
+        """Send now. Needs the broadcast right and a reason; bypasses review; audited.
+
+        Show your user POST /broadcasts/preview first and pass the number of screens they
+        confirmed as expect_terminals."""
         a = actor()
-        data["targets"] = [TargetIn(**t) for t in data["targets"]]
-        bc = svc.send(db, a, blob_store(), svc.BroadcastIn(**data), settings().font)
+        b, expect = _broadcast_in(data)
+        bc = svc.send(db, a, blob_store(), b, settings().font, confirmed_terminals=expect)
         db.commit()
         return svc.progress(db, a, bc.id)
+
+
+@blp.route("/preview")
+class BroadcastPreview(MethodView):
+    @blp.arguments(BroadcastSchema)
+    @blp.response(200, BroadcastPreviewOut)
+    @blp.refuses(404)
+    def post(self, data):
+        """What a send would do, without sending: the screens and communities it reaches and,
+        per screen size and colour mode, the picture those screens show. Refused as a send
+        would be (403 without the broadcast right, 422 for bad input)."""
+        b, _expect = _broadcast_in(data)
+        plan = svc.preview(db, actor(), b, settings().font)
+        db.rollback()
+        return {"terminals": len(plan.terminals), "communities": plan.communities,
+                "sizes": [{"width": g.width, "height": g.height,
+                           "colour_mode": g.colour_mode.value, "terminals": g.terminals,
+                           "png_base64": base64.b64encode(g.png).decode() if g.png else None,
+                           "pages": g.pages, "scroll": g.scroll, "blob_sha256": g.blob,
+                           "error": translate(g.error) if g.error else None}
+                          for g in plan.sizes]}
 
 
 @blp.route("/<int:broadcast_id>")
@@ -44,7 +85,7 @@ class BroadcastItem(MethodView):
     @blp.response(200, BroadcastOut)
     @blp.refuses(422)
     def delete(self, broadcast_id: int):
-        """Cancel: every screen returns to its schedule."""
+        """Cancel: every screen returns to its schedule. Needs the broadcast right."""
         a = actor()
         svc.cancel(db, a, broadcast_id)
         db.commit()

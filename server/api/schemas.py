@@ -372,6 +372,31 @@ class BroadcastSchema(Schema):
     template_id = Id(allow_none=True, load_default=None, strict=True)
     ends_at = Instant(allow_none=True, load_default=None)
     community_id = Id(allow_none=True, load_default=None, strict=True)
+    expect_terminals = Int(load_default=None, allow_none=True, metadata={
+        "description": "The number of screens the sender confirmed (from /broadcasts/preview): "
+                       "if the targets now reach a different number, nothing is sent (422)."})
+
+
+class SizePreviewOut(Schema):
+    width = Int()
+    height = Int()
+    colour_mode = fields.String()
+    terminals = Int(metadata={"description": "target screens of this size and colour mode"})
+    png_base64 = fields.String(allow_none=True, metadata={
+        "description": "typed text rendered at true pixels: what these screens show (the "
+                       "first page only: a broadcast shows one page); null for a ticker"})
+    pages = Int(metadata={"description": "pages the text needs here; more than 1: shorten it"})
+    scroll = fields.Boolean(metadata={"description": "the text scrolls across the screen"})
+    blob_sha256 = fields.String(allow_none=True, metadata={
+        "description": "the file these screens show of a template or approved item"})
+    error = fields.String(allow_none=True, metadata={
+        "description": "why these screens cannot show the text (sending would be refused)"})
+
+
+class BroadcastPreviewOut(Schema):
+    terminals = Int(metadata={"description": "screens the broadcast would reach"})
+    communities = fields.List(fields.String())
+    sizes = fields.List(fields.Nested(SizePreviewOut))
 
 
 class DeliveryOut(Schema):

@@ -48,6 +48,18 @@ class ContentStatus(enum.StrEnum):
 
 
 class ContentItem(Base):
+    """An item of the library. Its id is what playlists, schedules and reports name.
+
+    An edit of approved content is a second row, the *pending edit* (`draft_of_id` names
+    the live row), with its own file or renditions: the approved row keeps playing, and
+    nothing pending reaches a screen because playlists only ever name live rows and a
+    pending row is never approved. Approval copies the edit onto the live row and deletes
+    it, in one transaction, so terminals see one change straight to the new version and
+    the id (and so the reports' counts) stays. A row rather than a version table: a
+    pending row is an ordinary item (same renditions, blobs, rendering and checks), where
+    a version table would duplicate every column and the renditions' ownership.
+    """
+
     __tablename__ = "content_item"
     __table_args__ = (Index("ix_content_item_scope", "street_id", "community_id", "status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,12 +103,20 @@ class ContentItem(Base):
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reject_reason: Mapped[str] = mapped_column(String(500), default="")
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set on a pending edit: the approved item it will replace when approved.
+    draft_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("content_item.id", ondelete="CASCADE"), unique=True)
     # Bumped by every change to what appears on screen.
     revision: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     topic: Mapped[Topic] = relationship()
+    # The pending edit of this (approved) item, if any.
+    pending: Mapped[ContentItem | None] = relationship(
+        foreign_keys=[draft_of_id], uselist=False, viewonly=True)
     renditions: Mapped[list[NoticeRendition]] = relationship(
         cascade="all, delete-orphan",
         order_by="(NoticeRendition.width.desc(), NoticeRendition.height, "

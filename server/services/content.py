@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 import content as lib
 from server import workpool
@@ -25,7 +25,11 @@ from server.models import (
     ContentKind,
     ContentStatus,
     NoticeRendition,
+    Playlist,
+    PlaylistEntry,
     Role,
+    Schedule,
+    User,
 )
 from server.services import audit, changes, topics, tree
 from server.services.access import Actor
@@ -358,7 +362,10 @@ def create_notice(s: Session, actor: Actor, store: lib.BlobStore, meta: Meta,
 
 def get_item(s: Session, actor: Actor, item_id: int) -> ContentItem:
     item = s.get(ContentItem, item_id)
-    if item is None or item.street_id != actor.street_id or not actor.sees(item.community_id):
+    # A pending edit is reached through its live item only: no playlist, template or
+    # broadcast can name it, so nothing pending can reach a screen.
+    if item is None or item.draft_of_id is not None or item.street_id != actor.street_id \
+            or not actor.sees(item.community_id):
         raise NotFound(N_("No such %(what)s."), what="content item")
     return item
 
@@ -370,10 +377,15 @@ def list_items(s: Session, actor: Actor, *, status: str | None = None,
          .where(ContentItem.street_id == actor.street_id,
                 actor.community_clause(ContentItem.community_id),
                 ContentItem.broadcast_text.is_(False))  # broadcasts list their own texts
-         .options(selectinload(ContentItem.topic))
+         .where(ContentItem.draft_of_id.is_(None))  # pending edits show on their item
+         .options(selectinload(ContentItem.topic), selectinload(ContentItem.pending))
          .order_by(ContentItem.updated_at.desc(), ContentItem.id.desc()).limit(limit))
     if status:
-        q = q.where(ContentItem.status == ContentStatus(status))
+        # An approved item whose edit waits for review is found under both states.
+        edit = aliased(ContentItem)
+        q = q.where(or_(ContentItem.status == ContentStatus(status),
+                        exists().where(edit.draft_of_id == ContentItem.id,
+                                       edit.status == ContentStatus(status))))
     if topic_id:
         q = q.where(ContentItem.topic_id == topic_id)
     if kind:
@@ -383,12 +395,148 @@ def list_items(s: Session, actor: Actor, *, status: str | None = None,
     return list(s.scalars(q))
 
 
-def review_queue(s: Session, actor: Actor) -> list[ContentItem]:
+@dataclass
+class Change:
+    """One difference between the playing version and the edit under review."""
+
+    field: str  # N_() label
+    before: object
+    after: object
+    kind: str = "text"  # text | time | long (a notice body: shown old above new)
+
+
+@dataclass
+class Placement:
+    """Where an item plays: one playlist, the schedules that play it, the screens reached."""
+
+    playlist: Playlist
+    schedules: list[Schedule]
+    terminals: int
+
+
+@dataclass
+class Review:
+    """An entry of the review queue: `item` is what staff open and decide on (its id
+    stays); `version` is what is judged, the pending edit of a playing item or the new
+    item itself."""
+
+    item: ContentItem
+    version: ContentItem
+    submitter: User | None
+    changes: list[Change]
+    placements: list[Placement]
+
+    @property
+    def is_edit(self) -> bool:
+        return self.version is not self.item
+
+
+COMPARED = (
+    ("title", N_("Title"), "text"), ("notice_title", N_("Screen title"), "text"),
+    ("notice_body", N_("Notice text"), "long"), ("notice_footer", N_("Footer"), "text"),
+    ("notice_template", N_("Template"), "text"), ("original_name", N_("File"), "text"),
+    ("valid_from", N_("Valid from"), "time"), ("valid_until", N_("Valid until"), "time"),
+    ("duration_s", N_("Seconds on screen"), "text"),
+)
+
+
+def edit_changes(item: ContentItem) -> list[Change]:
+    """What the pending edit of `item` changes, field by field (a new file of the same
+    name counts too)."""
+    p = item.pending
+    if p is None:
+        return []
+    out = [Change(label, getattr(item, name), getattr(p, name), kind)
+           for name, label, kind in COMPARED if getattr(item, name) != getattr(p, name)]
+    if p.topic_id != item.topic_id:
+        out.append(Change(N_("Topic"), item.topic.name, p.topic.name))
+    if p.blob_sha256 != item.blob_sha256 and p.original_name == item.original_name:
+        out.append(Change(N_("File"), item.original_name, p.original_name))
+    return out
+
+
+def placements(s: Session, item_ids: Iterable[int]) -> dict[int, list[Placement]]:
+    """Where each item is scheduled: its playlists, their active schedules and how many
+    screens those reach (through changes.reach, the one definition of reaching)."""
+    ids = list(set(item_ids))
+    if not ids:
+        return {}
+    rows = s.execute(select(PlaylistEntry.content_id, Playlist)
+                     .join(Playlist, PlaylistEntry.playlist_id == Playlist.id)
+                     .where(PlaylistEntry.content_id.in_(ids)).distinct()
+                     .order_by(Playlist.name)).all()
+    by_playlist: dict[int, list[Schedule]] = {}
+    for sc in s.scalars(select(Schedule).where(
+            Schedule.playlist_id.in_({p.id for _i, p in rows}), Schedule.active.is_(True))
+            .options(selectinload(Schedule.targets)).order_by(Schedule.name)):
+        by_playlist.setdefault(sc.playlist_id, []).append(sc)
+    reached: dict[int, int] = {}
+    out: dict[int, list[Placement]] = {i: [] for i in ids}
+    for content_id, playlist in rows:
+        scs = by_playlist.get(playlist.id, [])
+        if playlist.id not in reached:
+            reached[playlist.id] = len(changes.terminals_of_schedules(s, [x.id for x in scs]))
+        out[content_id].append(Placement(playlist, scs, reached[playlist.id]))
+    return out
+
+
+def review_queue(s: Session, actor: Actor) -> list[Review]:
+    """New items submitted for review, and playing items whose edit waits, oldest first."""
     actor.require_role(*REVIEWERS)
-    return list_items(s, actor, status=ContentStatus.submitted.value)
+    items = list_items(s, actor, status=ContentStatus.submitted.value)
+    waiting = []
+    for item in items:
+        if item.pending is not None and item.pending.status == ContentStatus.submitted:
+            waiting.append(item.pending)
+        elif item.status == ContentStatus.submitted:
+            waiting.append(item)
+    people = {u.id: u for u in s.scalars(select(User).where(User.id.in_(
+        {v.submitted_by or v.created_by for v in waiting})))}
+    where = placements(s, [i.id for i in items])
+    out = []
+    for version in waiting:
+        item = version if version.draft_of_id is None else \
+            next(i for i in items if i.id == version.draft_of_id)
+        out.append(Review(item, version, people.get(version.submitted_by or version.created_by),
+                          edit_changes(item), where[item.id]))
+    out.sort(key=lambda r: (r.version.submitted_at or r.version.updated_at, r.item.id))
+    return out
 
 
 # --- editing and review -----------------------------------------------------------
+#
+# An approved item keeps playing while an edit of it waits: the first change to what it
+# shows makes a pending edit (ContentItem.draft_of_id); later edits go to that row until
+# a reviewer approves it (copied onto the item, one change for the terminals) or rejects
+# it (kept, rejected, for the editor to fix). Every step is audited under the item's id.
+
+# Not carried between an item and its pending edit: identity, review trail, membership.
+NOT_CARRIED = {"id", "street_id", "status", "created_by", "created_at", "reviewed_by",
+               "reviewed_at", "reject_reason", "submitted_by", "submitted_at", "draft_of_id",
+               "broadcast_text"}
+
+
+def _carried() -> list[str]:
+    return [c.key for c in ContentItem.__table__.columns if c.key not in NOT_CARRIED]
+
+
+def _copy_renditions(source: ContentItem, to: ContentItem) -> None:
+    names = [c.key for c in NoticeRendition.__table__.columns if c.key not in ("id", "item_id")]
+    for r in source.renditions:
+        to.renditions.append(NoticeRendition(**{n: getattr(r, n) for n in names}))
+
+
+def _start_edit(s: Session, actor: Actor, item: ContentItem) -> ContentItem:
+    """The pending edit of an approved item, starting as a copy of it (same blobs)."""
+    edit = ContentItem(street_id=item.street_id, status=ContentStatus.draft,
+                       created_by=actor.id, draft_of_id=item.id,
+                       **{name: getattr(item, name) for name in _carried()})
+    edit.revision = item.revision + 1
+    s.add(edit)
+    s.flush()
+    _copy_renditions(item, edit)
+    s.expire(item, ["pending"])
+    return edit
 
 
 def _editable(s: Session, actor: Actor, item_id: int) -> ContentItem:
@@ -401,65 +549,99 @@ def _editable(s: Session, actor: Actor, item_id: int) -> ContentItem:
     return item
 
 
-def _screen_changed(s: Session, actor: Actor, item: ContentItem) -> None:
-    """What is on screen changed: a new revision, and approved content goes back to review."""
-    item.revision += 1
-    if item.status == ContentStatus.approved:
-        item.status = ContentStatus.submitted
-        item.reviewed_by = item.reviewed_at = None
+def _screen_changed(s: Session, actor: Actor, item: ContentItem,
+                    live: ContentItem | None = None) -> None:
+    """What would be on screen changed: a new revision. A pending edit (`live`: the item
+    it edits) goes to review; the approved item itself keeps playing."""
+    if live is None:
+        item.revision += 1
+        return
+    item.revision = live.revision + 1
+    item.status = ContentStatus.submitted
+    item.submitted_by, item.submitted_at = actor.id, utcnow()
+    item.reviewed_by = item.reviewed_at = None
+    item.reject_reason = ""
+
+
+def _edit_target(s: Session, actor: Actor, item: ContentItem, screen: bool) -> ContentItem:
+    """Where a change goes: the pending edit if there is one; a new pending edit if it
+    changes what an approved item shows; else the item itself."""
+    if item.pending is not None:
+        return item.pending
+    if screen and item.status == ContentStatus.approved:
+        return _start_edit(s, actor, item)
+    return item
+
+
+def _recorded(s: Session, actor: Actor, item: ContentItem, target: ContentItem,
+              before: dict, extra: dict | None = None) -> None:
+    """The audit entry of an edit (under the item's id), and the terminals' nudge when
+    the item itself changed."""
+    after = audit.snapshot(target, ITEM_FIELDS) | (extra or {})
+    if target is not item:
+        after["pending_edit"] = True
+    audit.record(s, actor, "update", "content", item.id, label=item.title,
+                 community_id=item.community_id, before=before, after=after)
+    if target is item:
+        changes.content_changed(s, item.id)
 
 
 def update(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, *,
            meta: dict | None = None, text: NoticeText | None = None,
            font: str | None = None) -> ContentItem:
+    """Returns the item (its id is what everything names); an edit of approved content
+    is its `pending` edit until a reviewer approves it."""
     item = _editable(s, actor, item_id)
-    before = audit.snapshot(item, ITEM_FIELDS)
+    current = item.pending or item  # what the editor sees in the form and changes
+    before = audit.snapshot(current, ITEM_FIELDS)
     screen = False
     merged = None
     if meta:
         merged = Meta(
-            title=meta.get("title", item.title), topic_id=meta.get("topic_id", item.topic_id),
-            community_id=meta.get("community_id", item.community_id),
-            valid_from=meta.get("valid_from", item.valid_from),
-            valid_until=meta.get("valid_until", item.valid_until),
-            duration_s=meta.get("duration_s", item.duration_s),
-            tags=meta.get("tags", item.tags),
+            title=meta.get("title", current.title),
+            topic_id=meta.get("topic_id", current.topic_id),
+            community_id=meta.get("community_id", current.community_id),
+            valid_from=meta.get("valid_from", current.valid_from),
+            valid_until=meta.get("valid_until", current.valid_until),
+            duration_s=meta.get("duration_s", current.duration_s),
+            tags=meta.get("tags", current.tags),
         )
         _check_meta(s, actor, merged)
+        screen |= (merged.valid_from, merged.valid_until, merged.duration_s) != (
+            current.valid_from, current.valid_until, current.duration_s)
     variants = None
     if text is not None:
         if item.kind != ContentKind.notice:
             raise Invalid(N_("Only notices have text."), field="notice_body")
         text.check()
         if (text.title, text.body, text.footer, text.template) != (
-                item.notice_title, item.notice_body, item.notice_footer, item.notice_template):
+                current.notice_title, current.notice_body, current.notice_footer,
+                current.notice_template):
             # Rendered before the item changes: a change would be flushed by the sizes'
             # query and hold the write lock while the request waits for the render.
-            community_id = merged.community_id if merged else item.community_id
+            community_id = merged.community_id if merged else current.community_id
             variants = render_variants(notice_sizes(s, actor.street_id, community_id),
                                        text.title, text.body, text.footer, text.template, font)
             _first_error(variants)
+            screen = True
+    target = _edit_target(s, actor, item, screen)
     if merged:
-        screen |= (merged.valid_from, merged.valid_until, merged.duration_s) != (
-            item.valid_from, item.valid_until, item.duration_s)
-        item.title, item.topic_id, item.tags = merged.title, merged.topic_id, merged.tags
-        item.community_id = merged.community_id
-        item.valid_from, item.valid_until = merged.valid_from, merged.valid_until
-        item.duration_s = merged.duration_s
+        target.title, target.topic_id, target.tags = merged.title, merged.topic_id, merged.tags
+        target.community_id = merged.community_id
+        target.valid_from, target.valid_until = merged.valid_from, merged.valid_until
+        target.duration_s = merged.duration_s
     if variants is not None:
         assert text is not None
-        item.notice_title, item.notice_body = text.title, text.body
-        item.notice_footer, item.notice_template = text.footer, text.template
-        _store_renditions(s, store, item, variants)
-        screen = True
-    if screen:
-        _screen_changed(s, actor, item)
-    item.updated_at = utcnow()
+        target.notice_title, target.notice_body = text.title, text.body
+        target.notice_footer, target.notice_template = text.footer, text.template
+        _store_renditions(s, store, target, variants)
+    if target is not item:
+        _screen_changed(s, actor, target, live=item)
+    elif screen:
+        _screen_changed(s, actor, target)
+    target.updated_at = item.updated_at = utcnow()
     s.flush()
-    audit.record(s, actor, "update", "content", item.id, label=item.title,
-                 community_id=item.community_id, before=before,
-                 after=audit.snapshot(item, ITEM_FIELDS))
-    changes.content_changed(s, item.id)
+    _recorded(s, actor, item, target, before)
     return item
 
 
@@ -468,24 +650,26 @@ def replace_file(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, s
     item = _editable(s, actor, item_id)
     if item.kind == ContentKind.notice:
         raise Invalid(N_("A notice has no file; edit its text instead."), field="file")
-    before = audit.snapshot(item, ITEM_FIELDS) | {"sha256": item.blob_sha256}
+    current = item.pending or item
+    before = audit.snapshot(current, ITEM_FIELDS) | {"sha256": current.blob_sha256}
     try:
         ing = lib.ingest(stream, filename, store, limits, examine=_examine)
     except lib.ContentError as err:
         raise refusal(err, "file") from None
-    _apply_media(s, store, item, ing)
-    _screen_changed(s, actor, item)
-    item.updated_at = utcnow()
+    target = _edit_target(s, actor, item, screen=True)
+    _apply_media(s, store, target, ing)
+    _screen_changed(s, actor, target, live=item if target is not item else None)
+    target.updated_at = item.updated_at = utcnow()
     s.flush()
-    audit.record(s, actor, "update", "content", item.id, label=item.title,
-                 community_id=item.community_id, before=before,
-                 after=audit.snapshot(item, ITEM_FIELDS) | {"sha256": ing.sha256})
-    changes.content_changed(s, item.id)
+    _recorded(s, actor, item, target, before, {"sha256": ing.sha256})
     return item
 
 
 def _transition(s: Session, actor: Actor, item: ContentItem, to: ContentStatus,
-                allowed_from: tuple[ContentStatus, ...], *, reason: str = "") -> ContentItem:
+                allowed_from: tuple[ContentStatus, ...], *, reason: str = "",
+                live: ContentItem | None = None) -> ContentItem:
+    """`live`: `item` is its pending edit; the entry is the live item's and the terminals
+    are not concerned."""
     if item.status not in allowed_from:
         raise Conflict(N_("This content is “%(status)s” and cannot become “%(to)s”."),
                        status=item.status.value, to=to.value)
@@ -495,17 +679,40 @@ def _transition(s: Session, actor: Actor, item: ContentItem, to: ContentStatus,
     after: dict = {"status": to.value}
     if reason:
         after["reason"] = reason
+    if live is not None:
+        after["pending_edit"] = True
+    subject = live or item
     audit.record(s, actor, to.value if to != ContentStatus.submitted else "submit", "content",
-                 item.id, label=item.title, community_id=item.community_id, before=before,
-                 after=after)
-    changes.content_changed(s, item.id)
+                 subject.id, label=subject.title, community_id=subject.community_id,
+                 before=before, after=after)
+    if live is None:
+        changes.content_changed(s, item.id)
     return item
 
 
 def submit(s: Session, actor: Actor, item_id: int) -> ContentItem:
     item = _editable(s, actor, item_id)
-    return _transition(s, actor, item, ContentStatus.submitted,
-                       (ContentStatus.draft, ContentStatus.rejected))
+    target = item.pending or item
+    _transition(s, actor, target, ContentStatus.submitted,
+                (ContentStatus.draft, ContentStatus.rejected),
+                live=item if target is not item else None)
+    target.submitted_by, target.submitted_at = actor.id, utcnow()
+    return item
+
+
+def discard_edit(s: Session, actor: Actor, item_id: int) -> ContentItem:
+    """Drop the pending edit of an approved item; the approved version plays on."""
+    item = _editable(s, actor, item_id)
+    edit = item.pending
+    if edit is None:
+        raise Conflict(N_("This content has no pending edit."))
+    audit.record(s, actor, "discard", "content", item.id, label=item.title,
+                 community_id=item.community_id,
+                 before=audit.snapshot(edit, ITEM_FIELDS) | {"pending_edit": True})
+    s.delete(edit)
+    s.flush()
+    s.expire(item, ["pending"])
+    return item
 
 
 def _reviewable(s: Session, actor: Actor, item_id: int) -> ContentItem:
@@ -513,27 +720,60 @@ def _reviewable(s: Session, actor: Actor, item_id: int) -> ContentItem:
     actor.require_role(*REVIEWERS)
     if item.community_id is None and not actor.is_street_admin:
         raise Forbidden(N_("Only street administrators can change street-wide objects."))
-    if item.created_by == actor.id:
+    judged = item.pending or item
+    if actor.id in (judged.created_by, judged.submitted_by):
         raise Forbidden(N_("You cannot review content you created; ask another reviewer."))
     return item
 
 
+def _swap_in(s: Session, item: ContentItem, edit: ContentItem) -> None:
+    """The approved edit becomes the item: its fields and pages, then it is deleted."""
+    for name in _carried():
+        setattr(item, name, getattr(edit, name))
+    item.renditions.clear()
+    s.flush()  # the old pages go first: (item, size, page) is unique
+    _copy_renditions(edit, item)
+    s.delete(edit)
+    s.flush()
+    s.expire(item, ["pending"])
+
+
 def approve(s: Session, actor: Actor, item_id: int) -> ContentItem:
+    """A pending edit replaces the playing version in this one transaction: one
+    manifest change for each terminal, straight to the new version."""
     item = _reviewable(s, actor, item_id)
-    _transition(s, actor, item, ContentStatus.approved, (ContentStatus.submitted,))
+    edit = item.pending
+    if edit is None:
+        _transition(s, actor, item, ContentStatus.approved, (ContentStatus.submitted,))
+        item.reviewed_by, item.reviewed_at, item.reject_reason = actor.id, utcnow(), ""
+        return item
+    if edit.status != ContentStatus.submitted:
+        raise Conflict(N_("This content is “%(status)s” and cannot become “%(to)s”."),
+                       status=edit.status.value, to=ContentStatus.approved.value)
+    before = audit.snapshot(item, ITEM_FIELDS)
+    _swap_in(s, item, edit)
     item.reviewed_by, item.reviewed_at, item.reject_reason = actor.id, utcnow(), ""
+    item.submitted_by, item.submitted_at = edit.submitted_by, edit.submitted_at
+    item.updated_at = utcnow()
+    audit.record(s, actor, ContentStatus.approved.value, "content", item.id, label=item.title,
+                 community_id=item.community_id, before=before,
+                 after=audit.snapshot(item, ITEM_FIELDS) | {"pending_edit": True})
+    changes.content_changed(s, item.id)
     return item
 
 
 def reject(s: Session, actor: Actor, item_id: int, reason: str) -> ContentItem:
+    """A rejected edit stays as the editor left it, marked rejected; the approved
+    version plays on."""
     reason = (reason or "").strip()
     if not 1 <= len(reason) <= 500:
         raise Invalid(N_("Give a reason for the rejection (up to 500 characters)."),
                       field="reason")
     item = _reviewable(s, actor, item_id)
-    _transition(s, actor, item, ContentStatus.rejected, (ContentStatus.submitted,),
-                reason=reason)
-    item.reviewed_by, item.reviewed_at, item.reject_reason = actor.id, utcnow(), reason
+    judged = item.pending or item
+    _transition(s, actor, judged, ContentStatus.rejected, (ContentStatus.submitted,),
+                reason=reason, live=item if judged is not item else None)
+    judged.reviewed_by, judged.reviewed_at, judged.reject_reason = actor.id, utcnow(), reason
     return item
 
 
@@ -542,14 +782,23 @@ def archive(s: Session, actor: Actor, item_id: int) -> ContentItem:
     actor.require_role(*EDITORS, Role.reviewer)
     if item.community_id is None and not actor.is_street_admin:
         raise Forbidden(N_("Only street administrators can change street-wide objects."))
+    if item.pending is not None:  # an edit of what is archived has nothing left to replace
+        s.delete(item.pending)
+        s.flush()
+        s.expire(item, ["pending"])
     return _transition(s, actor, item, ContentStatus.archived,
                        tuple(st for st in ContentStatus if st != ContentStatus.archived))
 
 
 def blob_for(s: Session, actor: Actor, item_id: int, sha: str) -> Blob:
-    """A blob of an item the actor can see: its file, thumbnail or a rendition."""
+    """A blob of an item the actor can see: its file, thumbnail or a rendition, or those
+    of its pending edit (staff only: terminals fetch through their manifests)."""
     item = get_item(s, actor, item_id)
-    allowed = {item.blob_sha256, item.thumbnail_sha256} | {r.blob_sha256 for r in item.renditions}
+    allowed: set[str | None] = set()
+    for it in (item, item.pending):
+        if it is not None:
+            allowed |= {it.blob_sha256, it.thumbnail_sha256}
+            allowed |= {r.blob_sha256 for r in it.renditions}
     blob = s.get(Blob, sha) if sha in allowed else None
     if blob is None:
         raise NotFound(N_("No such %(what)s."), what="file")

@@ -37,7 +37,9 @@ FORMAT = 1
 def _items(entry_content: ContentItem, terminal: Screen, duration: float | None,
            entry_from: datetime | None, entry_until: datetime | None) -> list[pm.Item]:
     c = entry_content
-    approved = c.status == ContentStatus.approved
+    # A pending edit (draft_of_id) is never approved itself; checked anyway, so that no
+    # path to a playlist can put one on a screen.
+    approved = c.status == ContentStatus.approved and c.draft_of_id is None
     common = dict(content_id=c.id, topic_id=c.topic_id, valid_from=c.valid_from,
                   valid_until=c.valid_until, entry_valid_from=entry_from,
                   entry_valid_until=entry_until)

@@ -28,6 +28,7 @@ from server.web.forms import (
     TopicForm,
 )
 from server.web.helpers import actor, form_errors, require_login
+from server.web.schedules import target_labels
 
 bp = Blueprint("content", __name__)
 STREET_WIDE = 0
@@ -209,18 +210,39 @@ def new_notice():
             with form_errors(form):
                 item = svc.create_notice(db, actor(), blob_store(), _meta(form), _text(form),
                                          settings().font)
+                if request.form.get("action") == "submit":
+                    svc.submit(db, actor(), item.id)
                 db.commit()
+                flash(_saved_message(item), "ok")
                 return redirect(url_for("content.item", item_id=item.id))
             previews = _previews(form)  # the refusal is shown with the previews
     return render_template("content/notice_form.html", form=form, previews=previews,
                            title=gettext("New notice"))
 
 
+def _item_page(it, reject_form: RejectForm):
+    return render_template("content/item.html", item=it, reject_form=reject_form,
+                           action_form=DeleteForm(), template_labels=TEMPLATE_LABELS,
+                           changes=svc.edit_changes(it),
+                           placements=svc.placements(db, [it.id])[it.id],
+                           target_labels=target_labels)
+
+
 @bp.route("/content/<int:item_id>")
 def item(item_id: int):
-    it = svc.get_item(db, actor(), item_id)
-    return render_template("content/item.html", item=it, reject_form=RejectForm(),
-                           action_form=DeleteForm(), template_labels=TEMPLATE_LABELS)
+    return _item_page(svc.get_item(db, actor(), item_id), RejectForm())
+
+
+def _saved_message(it) -> str:
+    """What happened to a save, in the editor's words (is the old version still on air?)."""
+    if it.pending is not None and it.pending.status.value == "submitted":
+        return gettext("Your changes were submitted for review. Screens keep playing revision "
+                       "%(old)d until a reviewer approves revision %(new)d.",
+                       old=it.revision, new=it.pending.revision)
+    if it.status.value == "submitted":
+        return gettext("Submitted for review. A reviewer will find it in the review queue.")
+    return gettext("Saved as a draft. It reaches no screen until it is submitted and "
+                   "approved.") if it.status.value in ("draft", "rejected") else gettext("Saved.")
 
 
 @bp.route("/content/<int:item_id>/edit", methods=["GET", "POST"])
@@ -228,12 +250,14 @@ def edit(item_id: int):
     it = svc.get_item(db, actor(), item_id)
     is_notice = it.kind == ContentKind.notice
     form_class = NoticeForm if is_notice else ContentMetaForm
-    form = form_class(obj=it)
+    shown = it.pending or it  # an edit waiting for review is what the editor continues
+    form = form_class(obj=shown)
     _choices(form)
     if not form.is_submitted():
-        form.community_id.data = it.community_id or STREET_WIDE
-        form.valid_from.data, form.valid_until.data = _local(it.valid_from), _local(it.valid_until)
-        form.tags.data = ", ".join(it.tags)
+        form.community_id.data = shown.community_id or STREET_WIDE
+        form.valid_from.data = _local(shown.valid_from)
+        form.valid_until.data = _local(shown.valid_until)
+        form.tags.data = ", ".join(shown.tags)
     previews = None
     if form.validate_on_submit():
         if is_notice and request.form.get("action") == "preview":
@@ -243,7 +267,10 @@ def edit(item_id: int):
             with form_errors(form):
                 svc.update(db, actor(), blob_store(), it.id, meta=m.__dict__,
                            text=_text(form) if is_notice else None, font=settings().font)
+                if request.form.get("action") == "submit" and it.pending is None:
+                    svc.submit(db, actor(), it.id)
                 db.commit()
+                flash(_saved_message(it), "ok")
                 return redirect(url_for("content.item", item_id=it.id))
     template = "content/notice_form.html" if is_notice else "content/meta_form.html"
     return render_template(template, form=form, previews=previews, item=it,
@@ -262,12 +289,25 @@ def _action(item_id: int, fn, *args):
 
 @bp.route("/content/<int:item_id>/submit", methods=["POST"])
 def submit(item_id: int):
-    return _action(item_id, svc.submit)
+    out = _action(item_id, svc.submit)
+    flash(_saved_message(svc.get_item(db, actor(), item_id)), "ok")
+    return out
 
 
 @bp.route("/content/<int:item_id>/approve", methods=["POST"])
 def approve(item_id: int):
-    return _action(item_id, svc.approve)
+    out = _action(item_id, svc.approve)
+    it = svc.get_item(db, actor(), item_id)
+    flash(gettext("“%(title)s” approved: revision %(n)d is what screens play now.",
+                  title=it.title, n=it.revision), "ok")
+    return out
+
+
+@bp.route("/content/<int:item_id>/discard-edit", methods=["POST"])
+def discard_edit(item_id: int):
+    out = _action(item_id, svc.discard_edit)
+    flash(gettext("The edit was discarded; screens keep playing the approved version."), "ok")
+    return out
 
 
 @bp.route("/content/<int:item_id>/archive", methods=["POST"])
@@ -279,11 +319,12 @@ def archive(item_id: int):
 def reject(item_id: int):
     form = RejectForm()
     if not form.validate_on_submit():
-        it = svc.get_item(db, actor(), item_id)
-        return render_template("content/item.html", item=it, reject_form=form,
-                               action_form=DeleteForm(), template_labels=TEMPLATE_LABELS), 422
-    svc.reject(db, actor(), item_id, form.reason.data)
+        return _item_page(svc.get_item(db, actor(), item_id), form), 422
+    it = svc.reject(db, actor(), item_id, form.reason.data)
     db.commit()
+    flash(gettext("“%(title)s” was sent back to its editor with your reason.", title=it.title)
+          + (" " + gettext("Screens keep playing the approved version.")
+             if it.status.value == "approved" else ""), "ok")
     return redirect(url_for("content.review"))
 
 
@@ -295,9 +336,9 @@ def blob(item_id: int, sha: str):
 
 @bp.route("/review")
 def review():
-    items = svc.review_queue(db, actor())
-    return render_template("content/review.html", items=items, reject_form=RejectForm(),
-                           action_form=DeleteForm())
+    return render_template("content/review.html", reviews=svc.review_queue(db, actor()),
+                           reject_form=RejectForm(), action_form=DeleteForm(),
+                           target_labels=target_labels)
 
 
 @bp.route("/topics", methods=["GET", "POST"])

@@ -180,13 +180,17 @@ def test_review_flow_and_audit(client, ctx):
     client.post(f"/api/v1/content/{iid}/submit", headers=ctx["editor"])
     r = client.post(f"/api/v1/content/{iid}/approve", headers=ctx["reviewer"])
     assert r.json["status"] == "approved"
-    # A change to what is on screen sends it back to review.
+    # A change to what is on screen waits for review as a pending edit; the approved
+    # version stays on air until then.
     r = client.patch(f"/api/v1/content/{iid}", json={"duration_s": 20}, headers=ctx["editor"])
-    assert (r.json["status"], r.json["revision"]) == ("submitted", 2)
-    # A title change does not.
-    client.post(f"/api/v1/content/{iid}/approve", headers=ctx["reviewer"])
+    assert (r.json["status"], r.json["revision"], r.json["play_seconds"]) == ("approved", 1, 10)
+    assert r.json["pending"] == {"status": "submitted", "revision": 2, "reject_reason": ""}
+    r = client.post(f"/api/v1/content/{iid}/approve", headers=ctx["reviewer"])
+    assert (r.json["status"], r.json["revision"], r.json["play_seconds"]) == ("approved", 2, 20)
+    assert r.json["pending"] is None and r.json["id"] == iid
+    # A title change does not wait.
     r = client.patch(f"/api/v1/content/{iid}", json={"title": "新标题"}, headers=ctx["editor"])
-    assert r.json["status"] == "approved"
+    assert r.json["status"] == "approved" and r.json["pending"] is None
     actions = [e.action for e in db.query(AuditEntry).filter_by(object_type="content")
                .order_by(AuditEntry.id)]
     assert actions == ["create", "submit", "rejected", "submit", "approved", "update",

@@ -10,8 +10,8 @@ import pytest
 from player import protocol
 from server.db import db, utcnow
 from server.models import AuditEntry, ContentStatus, Role, Terminal, Topic
+from server.services import accounts, fleet, manifests
 from server.services import broadcasts as svc
-from server.services import fleet, manifests
 from server.services.access import Actor
 from server.services.errors import Forbidden, Invalid, NotFound
 from server.services.schedules import TargetIn
@@ -201,3 +201,73 @@ def test_templates_are_cached_ahead_on_every_player_in_scope(fleet_of_two_commun
     svc.delete_template(db, admin, tpl.id)
     db.commit()
     assert typhoon.blob_sha256 not in svc.template_blobs(db, ts[0])
+
+
+@pytest.mark.parametrize("role, default, grantable", [
+    (Role.street_admin, True, False), (Role.community_admin, True, False),
+    (Role.reviewer, False, True), (Role.editor, False, True), (Role.viewer, False, False)])
+def test_the_broadcast_right_by_role_and_grant(fleet_of_two_communities, role, default,
+                                               grantable):
+    """Admins always; a reviewer or editor once granted (reviewers write no notices
+    otherwise, the broadcast's own text included); viewers never."""
+    c1, _c2, ts, admin = fleet_of_two_communities
+    u = h.user(role, c1)
+    assert Actor.of(u).may_broadcast is default
+    u.may_broadcast = True
+    db.commit()
+    sender = Actor.of(u)
+    assert sender.may_broadcast is (default or grantable)
+    if not sender.may_broadcast:
+        with pytest.raises(Forbidden):
+            svc.check(db, sender, svc.BroadcastIn("full", [TargetIn("community", c1.id)],
+                                                  "演练", text="演练"))
+        with pytest.raises(Forbidden):
+            send(sender, targets=[TargetIn("community", c1.id)])
+        bc = send(admin, targets=[TargetIn("community", c1.id)])
+        with pytest.raises(Forbidden):
+            svc.cancel(db, sender, bc.id)
+        return
+    bc = send(sender, targets=[TargetIn("community", c1.id)])
+    assert len(bc.deliveries) == 2 and bc.created_by == u.id
+    assert bc.content.status == ContentStatus.approved
+    svc.cancel(db, sender, bc.id)
+    db.commit()
+    assert [e.actor for e in db.query(AuditEntry).filter(
+        AuditEntry.action.in_(["broadcast", "cancel"])).order_by(AuditEntry.id)] == \
+        [u.username] * 2
+
+
+def test_the_right_is_granted_in_the_account_only_where_it_means_something(app):
+    c = h.community()
+    boss = Actor.of(h.user(Role.community_admin, c))
+    editor = accounts.create_user(db, boss, username="bianji", password="x" * 12, role="editor",
+                                  community_id=c.id, may_broadcast=True)
+    viewer = accounts.create_user(db, boss, username="chakan", password="x" * 12,
+                                  role="viewer", community_id=c.id, may_broadcast=True)
+    db.commit()
+    assert editor.may_broadcast and Actor.of(editor).may_broadcast
+    assert not viewer.may_broadcast  # never stored where it grants nothing
+    accounts.update_user(db, boss, editor.id, may_broadcast=False)
+    db.commit()
+    assert not Actor.of(editor).may_broadcast
+    entry = db.query(AuditEntry).filter_by(action="update", object_type="user",
+                                           object_id=editor.id).one()
+    assert (entry.before["may_broadcast"], entry.after["may_broadcast"]) == (True, False)
+
+
+def test_typed_texts_stay_out_of_the_library_and_every_picker(fleet_of_two_communities):
+    from server.services import content as contents
+    from server.services import schedules
+
+    c1, _c2, ts, admin = fleet_of_two_communities
+    poster = h.approved_image(c1, title="社区海报")
+    typed = send(admin, text="今晚停电检修")
+    also = send(admin, text="", content_id=poster.id)  # an approved item stays in the library
+    assert typed.content.broadcast_text and not also.content.broadcast_text
+    for who in (admin, Actor.of(h.user(Role.editor, c1))):
+        ids = {i.id for i in contents.list_items(db, who)}
+        assert typed.content_id not in ids and poster.id in ids
+        assert typed.content_id not in {i.id for i in schedules.approved_content(db, who)}
+    assert typed.content_id not in {i.id for i in contents.list_items(db, admin, status="approved",
+                                                                       search="停电")}
+    assert db.get(Topic, typed.content.topic_id).name == svc.BROADCAST_TOPIC  # reports

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from html import unescape
 from zoneinfo import ZoneInfo
@@ -174,3 +175,32 @@ def test_api_send_progress_cancel_and_refusals(client):
     assert r.status_code == 201
     assert [t["name"] for t in client.get("/api/v1/broadcasts/templates",
                                           headers=tok).get_json()] == ["台风"]
+
+
+def test_api_preview_expected_count_and_the_right(client):
+    c, ts = _fleet()
+    admin_tok = h.token(h.user(Role.street_admin))
+    editor = h.user(Role.editor, c)
+    tok = h.token(editor)
+    body = {"mode": "full", "text": "暴雨红色预警，请勿外出", "reason": "气象台",
+            "targets": [{"kind": "community", "ref_id": c.id}]}
+    for url in ("/api/v1/broadcasts/preview", "/api/v1/broadcasts"):
+        r = client.post(url, headers=tok, json=body)
+        assert r.status_code == 403 and "管理员" in r.get_json()["error"]["message"]
+    r = client.patch(f"/api/v1/users/{editor.id}", headers=admin_tok, json={"may_broadcast": True})
+    assert r.status_code == 200 and r.get_json()["may_broadcast"] is True
+    r = client.post("/api/v1/broadcasts/preview", headers=tok, json=body)
+    assert r.status_code == 200, r.get_json()
+    p = r.get_json()
+    assert (p["terminals"], p["communities"]) == (2, ["东和"])
+    [size] = p["sizes"]
+    assert (size["width"], size["height"], size["terminals"], size["error"]) == (384, 192, 2, None)
+    assert base64.b64decode(size["png_base64"]).startswith(b"\x89PNG")
+    assert db.query(Broadcast).count() == 0
+    r = client.post("/api/v1/broadcasts", headers=tok, json={**body, "expect_terminals": 76})
+    assert r.status_code == 422 and db.query(Broadcast).count() == 0
+    r = client.post("/api/v1/broadcasts", headers=tok, json={**body, "expect_terminals": 2})
+    assert r.status_code == 201 and r.get_json()["total"] == 2
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "200" in paths["/api/v1/broadcasts/preview"]["post"]["responses"]
+    assert "403" in paths["/api/v1/broadcasts"]["post"]["responses"]
