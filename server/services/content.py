@@ -402,7 +402,7 @@ class Change:
     field: str  # N_() label
     before: object
     after: object
-    kind: str = "text"  # text | time | long (a notice body: shown old above new)
+    kind: str = "text"  # text | time | template (a key) | long (a notice body)
 
 
 @dataclass
@@ -432,9 +432,9 @@ class Review:
 
 
 COMPARED = (
-    ("title", N_("Title"), "text"), ("notice_title", N_("Screen title"), "text"),
-    ("notice_body", N_("Notice text"), "long"), ("notice_footer", N_("Footer"), "text"),
-    ("notice_template", N_("Template"), "text"), ("original_name", N_("File"), "text"),
+    ("title", N_("Title"), "text"), ("notice_title", N_("Heading on screen"), "text"),
+    ("notice_body", N_("Text"), "long"), ("notice_footer", N_("Footer"), "text"),
+    ("notice_template", N_("Template"), "template"), ("original_name", N_("File"), "text"),
     ("valid_from", N_("Valid from"), "time"), ("valid_until", N_("Valid until"), "time"),
     ("duration_s", N_("Seconds on screen"), "text"),
 )

@@ -338,7 +338,7 @@ def blob(item_id: int, sha: str):
 def review():
     return render_template("content/review.html", reviews=svc.review_queue(db, actor()),
                            reject_form=RejectForm(), action_form=DeleteForm(),
-                           target_labels=target_labels)
+                           target_labels=target_labels, template_labels=TEMPLATE_LABELS)
 
 
 @bp.route("/topics", methods=["GET", "POST"])

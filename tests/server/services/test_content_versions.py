@@ -97,7 +97,7 @@ def test_an_edit_waits_while_the_approved_version_plays_and_approval_swaps_once(
     [r] = svc.review_queue(db, w["reviewer"])
     assert r.is_edit and r.item.id == item.id and r.version.id == edit.id
     assert r.submitter.id == w["editor"].id and r.version.submitted_at is not None
-    assert [(c.field, c.before, c.after) for c in r.changes] == [("Notice text", BODY, EDITED)]
+    assert [(c.field, c.before, c.after) for c in r.changes] == [("Text", BODY, EDITED)]
     [pl] = r.placements
     assert (pl.playlist.name, [sc.name for sc in pl.schedules], pl.terminals) == (
         "日常", ["全天播放"], 1)
