@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from flask import Flask, has_request_context, session
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _gettext
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -22,6 +23,7 @@ from server.hub import packets, queue
 # app only when no server exists yet (tests build many apps in one process).
 from server.hub import staff as _staff_handlers  # noqa: E402, F401
 from server.hub import terminals as _terminal_handlers  # noqa: E402, F401
+from server.services.errors import N_
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -87,6 +89,9 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    # Flask-Login flashes its own English sentence; it goes through gettext like ours.
+    login_manager.login_message = N_("Please log in to access this page.")
+    login_manager.localize_callback = _gettext
     login_manager.session_protection = "strong"
 
     from server.models import User
