@@ -12,6 +12,7 @@ from server.config import PEOPLE_TZ
 from server.db import db
 from server.services import audit
 from server.services.access import TREE_EDITORS
+from server.web import audit_present
 from server.web.helpers import actor
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -45,4 +46,5 @@ def index():
         since=_local_day(args.get("since")),
         until=_local_day(args.get("until"), plus_days=1),
     )
-    return render_template("audit/index.html", entries=entries, args=args)
+    return render_template("audit/index.html", rows=audit_present.present(db, entries), args=args,
+                           actions=audit_present.ACTIONS, objects=audit_present.OBJECTS)

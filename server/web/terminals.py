@@ -7,6 +7,7 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from server import hub
 from server.db import db
 from server.services import fleet, health, tree, wall
+from server.web.audit_present import command as describe_command
 from server.web.forms import CommandForm, DeleteForm, PairForm
 from server.web.helpers import actor, form_errors, require_login
 
@@ -25,7 +26,7 @@ def _page(terminal_id: int, pair_form: PairForm | None = None,
         events=health.history(db, actor(), t.id, 30),
         commands=fleet.command_history(db, actor(), t.id, 20),
         pair_form=pair_form or PairForm(), command_form=command_form or CommandForm(),
-        action_form=DeleteForm()), status
+        action_form=DeleteForm(), describe_command=describe_command), status
 
 
 @bp.route("/<int:terminal_id>")
