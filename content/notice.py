@@ -2,7 +2,10 @@
 
 Pipeline: normalise text -> refuse characters the font lacks -> pick the largest font
 size whose layout fits one page -> otherwise scroll (wide short panels) or paginate at
-the fewest pages -> draw (1-bit without anti-aliasing for mono panels).
+the fewest pages -> otherwise the same again down to the panel's own legible minimum
+(legible_floor: 12 px bitmaps on the small modules) -> draw (1-bit without
+anti-aliasing for mono panels). A refusal is for one panel size only; the server lets
+the editor leave that size out.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class NoticeRender:
     footer_px: int | None
     line_count: int  # body lines in total (1 for scroll)
     pages: list[list[str]] = field(default_factory=list)  # body lines per page
+    titles: list[list[str]] = field(default_factory=list)  # title lines per page (if any)
     scroll_speed_px_s: float | None = None
     font: FontSpec | None = None
 
@@ -144,8 +148,10 @@ def _render_pages(spec: FontSpec, t: Target, theme: Theme, lay: Layout) -> Notic
     accent = _LIT if mono else theme.accent
     images: list[Image.Image] = []
     pages: list[list[str]] = []
+    titles: list[list[str]] = []
     for blocks in lay.pages:
         pages.append([line for b in blocks if b.role == "body" for line in b.lines])
+        titles.append([line for b in blocks if b.role == "title" for line in b.lines])
         im = _new_canvas(t, theme)
         d = _draw(im, mono)
         top, bottom = pad, t.height - pad
@@ -181,6 +187,7 @@ def _render_pages(spec: FontSpec, t: Target, theme: Theme, lay: Layout) -> Notic
     return NoticeRender(
         images=images, mode="pages", font_px=lay.size, title_px=lay.title_px,
         footer_px=lay.footer_px, line_count=len(lay.body_lines), pages=pages, font=spec,
+        titles=titles,
     )
 
 
@@ -276,16 +283,18 @@ def legible_floor(target: Target, spec: FontSpec, opts: RenderOptions
                   ) -> tuple[FontSpec, int] | None:
     """The smaller (face, size) a panel can still read, below opts.min_font_px, or None.
 
-    The usual 16 px is the least at which an outline CJK font keeps every stroke of a
-    complex character apart; anti-aliased on a full-colour panel, anything smaller turns
-    to blur, and the full-colour panels here are the big ones read from afar (a
-    1920x320 strip at an estate gate, viewed across the road), so they keep 16.
-    A single-colour panel shows on/off pixels only: a font with hand-drawn bitmaps for
-    those pixels (WenQuanYi Zen Hei Sharp: 12-16 px) is legible down to its smallest
-    bitmap, 12 px, the 12x12 dot matrix that Chinese LED modules use for full GB2312 text
-    (a 128x64 lift-lobby panel is read from a metre or two). An outline is never drawn
-    below 16 px on such a panel: without anti-aliasing its strokes merge or vanish."""
-    if not opts.pixel_font_fallback or target.color_mode != "mono":
+    Decided per panel. The usual 16 px is the least at which an outline CJK font keeps
+    every stroke of a complex character apart; below it a rasterised outline merges or
+    drops strokes (without anti-aliasing) or blurs (with it). A font with hand-drawn
+    bitmaps for those sizes (WenQuanYi Zen Hei Sharp: 12-16 px, drawn by FreeType as they
+    are, on mono and full-colour panels alike) stays legible down to its smallest bitmap,
+    12 px: the 12x12 dot matrix Chinese LED modules use for full GB2312 text.
+    That floor is for the small modules, at most 128 px high (128x64, 192x96, 256x128):
+    they hang in lift lobbies and are read from a metre or two, and they have few pixels
+    to give. A taller panel keeps 16 px: a 1920x320 gate strip or a 384x192 lobby panel
+    is read from across the road or the hall, where a 12 px character (a few centimetres
+    at outdoor pitch) is too small, and its pixels already hold a long text at 16 px."""
+    if not opts.pixel_font_fallback or target.height > 128:
         return None
     face = pixel_face(spec)
     strikes = bitmap_strikes(face)

@@ -94,6 +94,10 @@ class ContentItem(Base):
     notice_body: Mapped[str] = mapped_column(Text, default="")
     notice_footer: Mapped[str] = mapped_column(String(80), default="")
     notice_template: Mapped[str] = mapped_column(String(20), default="notice")
+    # Screen sizes ("128x64-mono") the editor chose to leave out because the text cannot
+    # be shown there legibly: they have no renditions, and those screens never get it.
+    notice_excluded_sizes: Mapped[list] = mapped_column(JSON, default=list,
+                                                        server_default="[]")
     # Text typed for an emergency broadcast: listed with the broadcasts, never in the
     # library, the review queue or a playlist picker (reports still count its play).
     broadcast_text: Mapped[bool] = mapped_column(default=False, server_default=false())

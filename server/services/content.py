@@ -8,11 +8,12 @@ plays calls one of them.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 import content as lib
@@ -246,6 +247,29 @@ class Variant:
     colour_mode: ColourMode
     render: Rendered | None = None
     error: Invalid | None = None
+    excluded: bool = False  # left out by the editor: not rendered, never shown there
+
+    @property
+    def key(self) -> str:
+        return size_key(self.width, self.height, self.colour_mode)
+
+
+def size_key(width: int, height: int, mode: ColourMode | str) -> str:
+    """How an excluded screen size is named on the item: "128x64-mono"."""
+    return f"{width}x{height}-{ColourMode(mode).value}"
+
+
+def screens_by_size(s: Session, street_id: int, community_id: int | None) -> dict[str, int]:
+    """How many screens of each size a notice for the community (None: the street) reaches,
+    so the editor knows what leaving a size out costs."""
+    from server.models import Building, Community, Terminal
+
+    q = (select(Terminal.width, Terminal.height, Terminal.colour_mode, func.count())
+         .join(Building).join(Community).where(Community.street_id == street_id)
+         .group_by(Terminal.width, Terminal.height, Terminal.colour_mode))
+    if community_id is not None:
+        q = q.where(Community.id == community_id)
+    return {size_key(w, h, m): n for w, h, m, n in s.execute(q)}
 
 
 def notice_sizes(s: Session, street_id: int, community_id: int | None
@@ -272,38 +296,48 @@ def render_pngs(sizes: list[tuple[int, int, str]], title: str, body: str, footer
 
 def render_variants(sizes: Iterable[tuple[int, int, ColourMode]], title: str, body: str,
                     footer: str, template: str, font: str | None = None,
-                    urgent: bool = False) -> list[Variant]:
+                    urgent: bool = False, exclude: Iterable[str] = ()) -> list[Variant]:
     """Render the notice at every size, in a job worker (one job for all sizes: a typed
     broadcast reaches every size of the fleet); each variant holds its PNG page(s) or its
     refusal. Call it before writing anything in the transaction: on SQLite a write lock
     held while the request waits would stall every other writer. `urgent`: a broadcast's
-    (workpool.run)."""
-    sizes = list(sizes)
-    results = workpool.run(render_pngs, [(w, h, mode.value) for w, h, mode in sizes], title,
-                           body, footer, template, font, urgent=urgent)
-    out = []
-    for (w, h, mode), result in zip(sizes, results, strict=True):
-        v = Variant(w, h, mode)
+    (workpool.run). `exclude`: size keys left out, not rendered."""
+    left_out = set(exclude)
+    every = [Variant(w, h, mode) for w, h, mode in sizes]
+    for v in every:
+        v.excluded = v.key in left_out
+    shown = [v for v in every if not v.excluded]
+    results = workpool.run(render_pngs, [(v.width, v.height, v.colour_mode.value)
+                                         for v in shown], title,
+                           body, footer, template, font, urgent=urgent) if shown else []
+    for v, result in zip(shown, results, strict=True):
         if isinstance(result, lib.ContentError):
             v.error = refusal(result, "notice_template" if result.code == "invalid_template"
                               else "notice_body")
         else:
             v.render = result
-        out.append(v)
-    return out
+    return every
 
 
 def _first_error(variants: list[Variant]) -> None:
+    """The refusal of the first size that is not left out; a notice left out of every
+    size would reach no screen."""
     for v in variants:
-        if v.error is not None:
+        if v.error is not None and not v.excluded:
             raise v.error
+    if variants and all(v.excluded for v in variants):
+        raise Invalid(N_("Leave at least one screen size in: the notice would reach no "
+                         "screen."), field="exclude_sizes")
 
 
 def _store_renditions(s: Session, store: lib.BlobStore, item: ContentItem,
                       variants: list[Variant]) -> None:
     item.renditions.clear()
     s.flush()
+    item.notice_excluded_sizes = sorted(v.key for v in variants if v.excluded)
     for v in variants:
+        if v.excluded:
+            continue
         assert v.render is not None
         for page, png in enumerate(v.render.pages):
             item.renditions.append(NoticeRendition(
@@ -314,14 +348,24 @@ def _store_renditions(s: Session, store: lib.BlobStore, item: ContentItem,
             ))
 
 
+_SIZE_KEY = re.compile(r"[1-9][0-9]{0,4}x[1-9][0-9]{0,4}-(full|mono)")
+
+
 @dataclass
 class NoticeText:
     title: str = ""
     body: str = ""
     footer: str = ""
     template: str = "notice"
+    # Size keys (size_key) to leave out; None on an edit: keep the item's.
+    exclude: list[str] | None = None
 
     def check(self) -> None:
+        if self.exclude is not None:
+            if len(self.exclude) > 50 or not all(
+                    isinstance(k, str) and _SIZE_KEY.fullmatch(k) for k in self.exclude):
+                raise Invalid(N_("Unknown screen size to leave out."), field="exclude_sizes")
+            self.exclude = sorted(set(self.exclude))
         if len(self.title) > 80 or len(self.footer) > 80:
             raise Invalid(N_("%(field)s is longer than %(max)d characters."),
                           field="notice_body", max=80)
@@ -343,7 +387,8 @@ def create_notice(s: Session, actor: Actor, store: lib.BlobStore, meta: Meta,
     text.check()
     if variants is None:
         variants = render_variants(notice_sizes(s, actor.street_id, meta.community_id),
-                                   text.title, text.body, text.footer, text.template, font)
+                                   text.title, text.body, text.footer, text.template, font,
+                                   exclude=text.exclude or ())
     _first_error(variants)
     item = _new_item(actor, ContentKind.notice, meta)
     item.notice_title, item.notice_body = text.title, text.body
@@ -353,7 +398,8 @@ def create_notice(s: Session, actor: Actor, store: lib.BlobStore, meta: Meta,
     _store_renditions(s, store, item, variants)
     audit.record(s, actor, "create", "content", item.id, label=item.title,
                  community_id=item.community_id,
-                 after={**audit.snapshot(item, ITEM_FIELDS), "notice_body": text.body})
+                 after={**audit.snapshot(item, ITEM_FIELDS), "notice_body": text.body,
+                        "excluded_sizes": item.notice_excluded_sizes})
     return item
 
 
@@ -614,14 +660,17 @@ def update(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, *,
         if item.kind != ContentKind.notice:
             raise Invalid(N_("Only notices have text."), field="notice_body")
         text.check()
-        if (text.title, text.body, text.footer, text.template) != (
+        if text.exclude is None:
+            text.exclude = list(current.notice_excluded_sizes or [])
+        if (text.title, text.body, text.footer, text.template, text.exclude) != (
                 current.notice_title, current.notice_body, current.notice_footer,
-                current.notice_template):
+                current.notice_template, list(current.notice_excluded_sizes or [])):
             # Rendered before the item changes: a change would be flushed by the sizes'
             # query and hold the write lock while the request waits for the render.
             community_id = merged.community_id if merged else current.community_id
             variants = render_variants(notice_sizes(s, actor.street_id, community_id),
-                                       text.title, text.body, text.footer, text.template, font)
+                                       text.title, text.body, text.footer, text.template, font,
+                                       exclude=text.exclude)
             _first_error(variants)
             screen = True
     target = _edit_target(s, actor, item, screen)

@@ -29,6 +29,7 @@ from server.models import (
     Terminal,
 )
 from server.services import broadcasts, changes
+from server.services import content as contents
 
 HORIZON = timedelta(days=7)
 FORMAT = 1
@@ -50,6 +51,9 @@ def _items(entry_content: ContentItem, terminal: Screen, duration: float | None,
                         media=media, **common)]
     pages = [r for r in c.renditions if (r.width, r.height, r.colour_mode) ==
              (terminal.width, terminal.height, terminal.colour_mode)]
+    if not pages and contents.size_key(terminal.width, terminal.height, terminal.colour_mode) in (
+            c.notice_excluded_sizes or ()):
+        return []  # left out of this size by its editor: this screen never gets it
     if not pages:
         # Rendered before this screen size existed: it cannot play here until re-rendered.
         return [pm.Item(sha256="0" * 64, duration_s=seconds, approved=False, **common)]

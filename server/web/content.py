@@ -78,7 +78,8 @@ def _text(form: NoticeForm) -> svc.NoticeText:
     return svc.NoticeText(title=(form.notice_title.data or "").strip(),
                           body=form.notice_body.data or "",
                           footer=(form.notice_footer.data or "").strip(),
-                          template=form.notice_template.data)
+                          template=form.notice_template.data,
+                          exclude=list(form.exclude_sizes.data or []))
 
 
 def _data_url(png: bytes) -> str:
@@ -86,14 +87,18 @@ def _data_url(png: bytes) -> str:
 
 
 def _previews(form: NoticeForm) -> list[dict]:
-    """Every LED size the notice would reach, rendered now, at true pixel size."""
+    """Every LED size the notice would reach, rendered now, at true pixel size, with how
+    many screens have that size (the cost of leaving it out)."""
     text = _text(form)
     community_id = form.community_id.data or None
     a = actor()
+    counts = svc.screens_by_size(db, a.street_id, community_id)
     out = []
     for v in svc.render_variants(svc.notice_sizes(db, a.street_id, community_id), text.title,
-                                 text.body, text.footer, text.template, settings().font):
+                                 text.body, text.footer, text.template, settings().font,
+                                 exclude=text.exclude or ()):
         out.append({
+            "key": v.key, "screens": counts.get(v.key, 0), "excluded": v.excluded,
             "width": v.width, "height": v.height, "mode": v.colour_mode.value,
             "images": [_data_url(png) for png in v.render.pages] if v.render else [],
             "layout": v.render.mode if v.render else None,
@@ -101,6 +106,12 @@ def _previews(form: NoticeForm) -> list[dict]:
             "error": translate(v.error) if v.error else None,
         })
     return out
+
+
+def _fit_choice(previews: list[dict] | None) -> list[dict]:
+    """The sizes the editor must decide on: those that cannot show the text, and those
+    already left out (to take back)."""
+    return [p for p in previews or [] if p["error"] or p["excluded"]]
 
 
 
@@ -217,7 +228,7 @@ def new_notice():
                 return redirect(url_for("content.item", item_id=item.id))
             previews = _previews(form)  # the refusal is shown with the previews
     return render_template("content/notice_form.html", form=form, previews=previews,
-                           title=gettext("New notice"))
+                           fit=_fit_choice(previews), title=gettext("New notice"))
 
 
 def _item_page(it, reject_form: RejectForm):
@@ -258,6 +269,8 @@ def edit(item_id: int):
         form.valid_from.data = _local(shown.valid_from)
         form.valid_until.data = _local(shown.valid_until)
         form.tags.data = ", ".join(shown.tags)
+        if is_notice:
+            form.exclude_sizes.data = list(shown.notice_excluded_sizes or [])
     previews = None
     if form.validate_on_submit():
         if is_notice and request.form.get("action") == "preview":
@@ -272,9 +285,13 @@ def edit(item_id: int):
                 db.commit()
                 flash(_saved_message(it), "ok")
                 return redirect(url_for("content.item", item_id=it.id))
+            if is_notice:
+                previews = _previews(form)  # the refusal is shown with the previews
     template = "content/notice_form.html" if is_notice else "content/meta_form.html"
+    if is_notice and previews is None and form.exclude_sizes.data:
+        previews = _previews(form)  # what was left out, and the way to take it back
     return render_template(template, form=form, previews=previews, item=it,
-                           title=gettext("Edit content"))
+                           fit=_fit_choice(previews), title=gettext("Edit content"))
 
 
 def _action(item_id: int, fn, *args):

@@ -11,6 +11,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -98,12 +99,33 @@ class ContentMetaForm(FlaskForm):
 
 
 class NoticeForm(ContentMetaForm):
-    notice_title = StringField(_l("Heading on screen"), validators=[Optional(), Length(max=80)])
-    notice_body = TextAreaField(_l("Text"), validators=[Length(max=2000)])
+    # The help texts say what a new editor cannot guess: which title shows where, and
+    # that a notice on several pages shows each page for the set time.
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)],
+                        description=_l("The name staff see in the library, playlists and "
+                                       "reports. It is not shown on the screens."))
+    notice_title = StringField(
+        _l("Heading on screen"), validators=[Optional(), Length(max=80)],
+        description=_l("Shown at the top of the notice on every screen. On a small screen "
+                       "that needs several pages, each later page repeats it with the page "
+                       "number, e.g. (2/3)."))
+    notice_body = TextAreaField(
+        _l("Text"), validators=[Length(max=2000)], render_kw={"rows": 8},
+        description=_l("Start a new line for each paragraph. The text is set to fit each "
+                       "screen size; the preview shows every size."))
     notice_footer = StringField(_l("Footer (e.g. hotline)"),
                                 validators=[Optional(), Length(max=80)])
     notice_template = SelectField(_l("Template"), choices=[
         SelectChoice(k, v) for k, v in TEMPLATE_LABELS.items()])
+    duration_s = FloatField(
+        _l("Seconds on screen per page"), default=10,
+        validators=[DataRequired(), NumberRange(1, 3600)],
+        description=_l("Each page of the notice stays this long; a screen that needs 3 "
+                       "pages shows the notice for 3 times as long. A scrolling strip "
+                       "passes in this time."))
+    # Screen sizes (server.services.content.size_key) left out; choices per community.
+    exclude_sizes = SelectMultipleField(_l("Leave out these screens"), choices=[],
+                                        validate_choice=False)
 
 
 class RejectForm(FlaskForm):

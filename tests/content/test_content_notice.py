@@ -3,11 +3,18 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from content import ContentError, FontSpec, Notice, RenderOptions, Target, render_notice
-from content.fonts import font_cmap, missing_glyphs
-from content.linebreak import NO_LINE_END, NO_LINE_START
+from content.fonts import (
+    bitmap_strikes,
+    draw_text,
+    font_cmap,
+    missing_glyphs,
+    pixel_face,
+    text_length,
+)
+from content.linebreak import NO_LINE_END, NO_LINE_START, word_ends
 
 FLEET = [(1920, 320), (960, 160), (384, 192), (256, 128), (192, 96), (128, 64)]
 HOTLINE = "便民热线 0755-12345678"
@@ -168,7 +175,7 @@ def test_text_too_long_for_any_size(cjk_font: FontSpec) -> None:
         render_notice(Notice(body="社区公告" * 1500), Target(128, 64))
     assert exc.value.code == "notice_does_not_fit"
     assert exc.value.params["reason"] == "too_many_pages"
-    assert exc.value.params["min_font_px"] == 16
+    assert exc.value.params["min_font_px"] == 12  # tried down to a small module's floor
     assert exc.value.params["pages_needed"] > exc.value.params["max_pages"]
 
 
@@ -217,3 +224,72 @@ def test_bad_signage_font_env_falls_back_to_fontconfig(monkeypatch: pytest.Monke
                                                        cjk_font: FontSpec) -> None:
     monkeypatch.setenv("SIGNAGE_FONT", "/nonexistent/font.ttf")
     assert render_notice(Notice(body="测试"), Target(128, 64)).font == cjk_font
+
+
+# --- notices that fit every screen (issue 21) ------------------------------------------
+
+DONGHE = Notice(
+    title="车库停水及交通管制通知",
+    body="因东和花园小区地下车库消防管道改造，定于本月18日（周六）上午9:00至下午5:00暂停地下车库"
+    "供水，届时车库内洗车点及消防栓将暂停使用，请各位车主提前做好安排。\n"
+    "施工期间，“东和花园”南门车行道将临时改为单向通行，请车辆减速慢行，服从现场工作人员"
+    "指挥，电动车请勿停放在消防通道内。\n"
+    "如有疑问，请联系东和社区党群服务中心或物业服务中心，咨询电话0755-12345678。"
+    "感谢各位居民的理解与配合！",
+)
+
+
+def test_a_long_notice_pages_on_a_small_mono_panel_with_the_title_on_every_page(
+        cjk_font: FontSpec) -> None:
+    r = render_notice(DONGHE, Target(128, 64, "mono"))
+    assert r.mode == "pages" and 2 <= len(r.images) <= 10
+    assert r.font_px == 12  # below the usual 16: the panel's own floor, its bitmap face
+    assert r.font is not None and 12 in bitmap_strikes(r.font)
+    assert all(im.size == (128, 64) and im.mode == "1" for im in r.images)
+    assert "".join("".join(p) for p in r.pages) == DONGHE.body.replace("\n", "")
+    n = len(r.pages)
+    for k, heads in enumerate(r.titles[1:], 2):  # continuation pages: title and page mark
+        assert len(heads) == 1 and heads[0].endswith(f"({k}/{n})")
+        assert heads[0].startswith("车库停水")
+    for page in r.pages:
+        _assert_kinsoku(page)
+
+
+def test_big_panels_keep_the_usual_minimum(cjk_font: FontSpec) -> None:
+    for w, h in ((384, 192), (1920, 320)):
+        assert render_notice(DONGHE, Target(w, h)).font_px >= 16
+    # A panel taller than the small modules never goes below 16 px, mono or not.
+    for mode in ("full", "mono"):
+        with pytest.raises(ContentError) as exc:
+            render_notice(Notice(body="社区公告" * 500), Target(384, 192, mode))
+        assert exc.value.params["min_font_px"] == 16
+
+
+def test_lines_break_only_between_segmented_words(cjk_font: FontSpec) -> None:
+    body = "东和花园居民请注意，东和花园南门今日施工，东和花园北门照常开放。" * 2
+    for w in (128, 140, 150, 170, 192, 256):
+        r = render_notice(Notice(body=body), Target(w, 64, "mono"),
+                          RenderOptions(allow_scroll=False))
+        lines = [line for page in r.pages for line in page]
+        ends = word_ends(body)
+        at = 0
+        for line in lines[:-1]:
+            at += len(line)
+            assert at in ends, f"{w}px: a line ends inside a word: {lines}"
+            assert not line.endswith("花"), lines  # never 东和花|园
+
+
+def test_full_width_quotes_get_an_em_and_do_not_touch_the_next_character(
+        cjk_font: FontSpec) -> None:
+    face = pixel_face(cjk_font)
+    for spec in (cjk_font, face):
+        assert text_length(spec, 12, "园”消") == 36
+        assert text_length(spec, 12, "“东") == 24
+        im = Image.new("1", (48, 16), 0)
+        d = ImageDraw.Draw(im)
+        d.fontmode = "1"
+        draw_text(d, (0, 0), "园”消", spec, 12, 255)
+        quote = im.crop((12, 0, 24, 16)).getbbox()
+        assert quote is not None, "the closing quote was drawn"
+        assert quote[2] <= 12 - 3, "the quote's ink leaves a gap before the next character"
+        assert im.crop((24, 0, 36, 16)).getbbox() is not None
