@@ -38,6 +38,7 @@ from server.services import audit, changes
 from server.services import content as content_svc
 from server.services.access import Actor
 from server.services.errors import N_, Conflict, Invalid, NotFound
+from server.services.naming import by_name, name_key
 
 PLANNERS = (Role.street_admin, Role.community_admin, Role.editor)
 
@@ -119,8 +120,8 @@ def _entries_snapshot(p: Playlist) -> list:
 def list_playlists(s: Session, actor: Actor) -> list[Playlist]:
     q = (select(Playlist).where(Playlist.street_id == actor.street_id,
                                 actor.community_clause(Playlist.community_id))
-         .options(selectinload(Playlist.entries)).order_by(Playlist.name))
-    return list(s.scalars(q))
+         .options(selectinload(Playlist.entries)))
+    return by_name(s.scalars(q))
 
 
 def get_playlist(s: Session, actor: Actor, playlist_id: int) -> Playlist:
@@ -305,8 +306,12 @@ def list_schedules(s: Session, actor: Actor) -> list[Schedule]:
     q = (select(Schedule).where(Schedule.street_id == actor.street_id,
                                 actor.community_clause(Schedule.community_id))
          .options(selectinload(Schedule.targets), selectinload(Schedule.playlist))
-         .order_by(Schedule.kind, Schedule.priority.desc(), Schedule.name))
-    return list(s.scalars(q))
+         .order_by(Schedule.kind, Schedule.priority.desc()))
+    rows = list(s.scalars(q))
+    rank: dict = {}  # kind, then priority, in the database's order; then by name
+    for x in rows:
+        rank.setdefault((x.kind, x.priority), len(rank))
+    return sorted(rows, key=lambda x: (rank[(x.kind, x.priority)], name_key(x.name)))
 
 
 def get_schedule(s: Session, actor: Actor, schedule_id: int) -> Schedule:
@@ -456,9 +461,8 @@ def delete_screen_plan(s: Session, actor: Actor, plan_id: int) -> None:
 
 def tags_in_scope(s: Session, actor: Actor) -> list[str]:
     q = (select(TerminalTag.tag).join(Terminal).join(Building)
-         .where(actor.community_clause(Building.community_id)).distinct()
-         .order_by(TerminalTag.tag))
-    return list(s.scalars(q))
+         .where(actor.community_clause(Building.community_id)).distinct())
+    return sorted(s.scalars(q), key=name_key)
 
 
 def approved_content(s: Session, actor: Actor) -> list[ContentItem]:

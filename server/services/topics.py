@@ -10,6 +10,7 @@ from server.models import Role, Topic
 from server.services import audit
 from server.services.access import Actor
 from server.services.errors import N_, Conflict, Invalid, NotFound
+from server.services.naming import by_name
 
 DEFAULT_TOPICS = ("通知公告", "便民服务", "防台风", "垃圾分类", "社区活动", "党建宣传",
                   "安全宣传", "文明创建", "紧急广播")  # the last one: broadcasts' own topic
@@ -24,10 +25,10 @@ def ensure_defaults(s: Session, street_id: int) -> None:
 
 
 def list_topics(s: Session, actor: Actor, *, active_only: bool = True) -> list[Topic]:
-    q = select(Topic).where(Topic.street_id == actor.street_id).order_by(Topic.id)
+    q = select(Topic).where(Topic.street_id == actor.street_id)
     if active_only:
         q = q.where(Topic.active.is_(True))
-    return list(s.scalars(q))
+    return by_name(s.scalars(q))
 
 
 def get_topic(s: Session, actor: Actor, topic_id: int, *, active: bool = True) -> Topic:

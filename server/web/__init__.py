@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
         content,
         reports,
         schedules,
+        targets,
         terminals,
         tree,
         users,
@@ -25,7 +26,7 @@ def register(app: Flask) -> None:
     )
 
     for module in (auth, tree, users, audit_log, account, content, schedules, reports,
-                   terminals, broadcasts, wall, alerts):
+                   terminals, broadcasts, wall, alerts, targets):
         app.register_blueprint(module.bp)
 
     @app.route("/lang/<code>")

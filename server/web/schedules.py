@@ -33,6 +33,7 @@ from server.services import content as content_svc
 from server.services import manifests, tree
 from server.services import schedules as svc
 from server.services.errors import ServiceError
+from server.services.naming import by_name
 from server.web.forms import DeleteForm
 from server.web.helpers import actor, require_login
 
@@ -325,7 +326,7 @@ def target_choices(form: TargetFields) -> None:
                               for b in buildings]
     form.terminals.choices = [
         SelectChoice(t.id, f"{b.name} · {t.name} ({t.width}×{t.height})")
-        for b in buildings for t in sorted(b.terminals, key=lambda t: t.name)]
+        for b in buildings for t in b.terminals]
     form.tags.choices = [SelectChoice(t, t) for t in svc.tags_in_scope(db, a)]
 
 
@@ -616,7 +617,7 @@ def calendar():
         building = terminal.building
     elif building_id:
         building = tree.get_building(db, a, building_id)
-        terminals = sorted(building.terminals, key=lambda t: t.name)
+        terminals = by_name(building.terminals)
         terminal = terminals[0] if terminals else None
     context = {"building": building, "terminal": terminal, "buildings": None, "days": [],
                "blocks": [], "warnings": [], "kinds": KIND_LABELS}

@@ -73,7 +73,8 @@ def test_playlist_schedule_calendar_preview(page, browser, server):
     # Schedule it all day, every day, to one building.
     page.click("#schedule-playlist")
     page.fill("#name", "大堂日常播放")
-    page.select_option("#buildings", label=f"东和 · {BUILDING}")
+    page.fill("#target-tree .target-search", BUILDING)
+    page.check(f"#target-tree li.tnode-building[data-name='{BUILDING}'] > .trow input")
     page.click("#save-schedule")
     row = page.locator("#schedules tr.schedule").filter(has_text="大堂日常播放")
     expect(row).to_have_count(1)

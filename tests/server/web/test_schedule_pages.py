@@ -201,7 +201,8 @@ def test_edit_deactivate_and_delete_a_schedule(client, w):
     helpers.login(client, w["editor"])
     page = client.get(f"/schedules/{sc.id}/edit").get_data(as_text=True)
     assert 'value="07:00-12:00"' in page
-    assert re.search(rf'<option value="{w["t"].id}" selected>', page)
+    assert re.search(rf'<input type="checkbox" id="[^"]+" name="terminals" value="{w["t"].id}" checked>',
+                     page)
     assert 'id="weekday-2" checked' in page and 'id="weekday-3" >' in page
     data = _schedule_form(w, p, name="改名了", windows="08:00-09:00", active=None,
                           buildings=None, terminals=[w["t"].id])
