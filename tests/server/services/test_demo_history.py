@@ -1,15 +1,15 @@
-"""`seed-demo --history`: a day of the demo schedule played by the player's own loop on a
+"""`seed-demo --history`: two days of the demo schedule played by the player's own loop on a
 simulated clock, stored through the server's ingest, read back by the reports."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from server.db import db
-from server.models import Playlist, PlayRecord, Schedule, Terminal, Topic, UptimeHour, User
+from server.models import Playlist, PlayRecord, Schedule, Terminal, Topic, User
 from server.services import demo, demo_history, plays, reports
 from server.services.access import Actor
 from tests.helpers import PASSWORD, login
@@ -36,7 +36,7 @@ def _lit(start: datetime, end: datetime) -> bool:
         lo <= a.time() and b.time() <= hi for lo, hi in ON)
 
 
-def test_a_day_of_history_is_the_seeds_headline_backed_by_proof_of_play(
+def test_demo_history_is_the_seeds_headline_backed_by_proof_of_play(
         runner, client, monkeypatch) -> None:
     monkeypatch.setenv("SIGNAGE_DEMO_PASSWORD", PASSWORD)
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
@@ -44,17 +44,17 @@ def test_a_day_of_history_is_the_seeds_headline_backed_by_proof_of_play(
     db.commit()
     chosen = _one_of_each_size(demo_history.donghe_terminals(db))
     assert len(chosen) == 5  # every panel size of 东和, mono included
-    done = demo_history.run(db, 1, terminals=chosen)
+    done = demo_history.run(db, 2, terminals=chosen)
     ids = [t.id for t in chosen]
 
     records = db.execute(select(PlayRecord.terminal_id, PlayRecord.content_id,
                                 PlayRecord.schedule_id, PlayRecord.topic_id,
                                 PlayRecord.start, PlayRecord.end, PlayRecord.seconds)).all()
     assert {r.terminal_id for r in records} == set(ids) and len(records) == done.records
-    # Each terminal: exactly its 6.5 lit hours of the day, nothing while the screen is off.
+    # Each terminal: exactly its 6.5 lit hours a day, nothing while the screen is off.
     for tid in ids:
         assert sum(r.seconds for r in records if r.terminal_id == tid) == pytest.approx(
-            ON_SECONDS_A_DAY, abs=1e-3)
+            2 * ON_SECONDS_A_DAY, abs=1e-3)
     assert all(_lit(r.start, r.end) for r in records)
     # What played is the demo schedule's playlist, all 36 topics of it.
     main = db.scalar(select(Schedule).where(Schedule.name == "全天播放"))
@@ -65,26 +65,32 @@ def test_a_day_of_history_is_the_seeds_headline_backed_by_proof_of_play(
         Topic.id.in_({r.topic_id for r in records}))))
     assert played_topics == set(demo.DEMO_TOPICS) and len(played_topics) == 36
 
-    # The report: its headline is the records' seconds, planned against played is 100 %.
+    # The report over the history: its headline is the records' seconds.
     admin = Actor.of(db.scalar(select(User).where(User.username == "donghe_admin")))
-    first = done.start.astimezone(plays.TZ).date()
-    p = reports.period(first, done.end.astimezone(plays.TZ).date())
+    today = done.end.astimezone(plays.TZ).date()
+    p = reports.period(done.start.astimezone(plays.TZ).date(), today)
     head = reports.headline(db, admin, p)
-    total = db.scalar(select(func.sum(PlayRecord.seconds)))
     assert head.topics == 36
-    assert head.seconds == pytest.approx(total, abs=1e-3)
-    assert head.seconds == pytest.approx(len(ids) * ON_SECONDS_A_DAY, abs=1e-3)
-    rows = reports.planned_vs_played(db, admin, p, "terminal")
-    for row in (r for r in rows if r.key in ids):
-        assert row.seconds == pytest.approx(row.extra["planned"], rel=1e-3), row
+    assert head.seconds == pytest.approx(db.scalar(select(func.sum(PlayRecord.seconds))),
+                                         abs=1e-3)
+    assert head.hours_figure == "65.0"  # 5 screens x 6.5 h x 2 days
+    # Yesterday, a whole day of the history (today's planned time still grows with the
+    # clock): planned against played is 100 %, the screens lit exactly their 6.5 hours.
+    yesterday = reports.period(today - timedelta(days=1), today - timedelta(days=1))
+    assert reports.headline(db, admin, yesterday).share_played == pytest.approx(1.0)
+    rows = {r.key: r for r in reports.planned_vs_played(db, admin, yesterday, "terminal")}
+    for tid in ids:
+        row = rows[tid]
+        assert row.seconds == pytest.approx(ON_SECONDS_A_DAY, abs=1e-3)
+        assert row.extra["planned"] == pytest.approx(ON_SECONDS_A_DAY, abs=1e-3)
+        assert row.extra["online_seconds"] == pytest.approx(86_400, abs=1e-3)
         assert row.extra["screen_on_seconds"] == pytest.approx(ON_SECONDS_A_DAY, abs=1e-3)
         assert not row.extra["reasons"] and not row.extra["unexplained"]
-    assert db.scalar(select(func.count()).select_from(UptimeHour)) > 0
 
+    # The page's header shows the headline for the chosen period.
     login(client, db.scalar(select(User).where(User.username == "donghe_admin")))
     page = client.get(f"/reports/?from={p.first}&to={p.last}").get_data(as_text=True)
-    assert f"36 个主题 · {head.hours_figure} 播放小时" in page
-    assert head.hours_figure == "32.5"
+    assert "36 个主题 · 65.0 播放小时" in page
 
     # Once there is proof of play, a second history is refused, not added on top.
     with pytest.raises(demo_history.HistoryRefused):
