@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import struct
 import subprocess
 import unicodedata
 from dataclasses import dataclass
@@ -98,21 +99,31 @@ def load_font(spec: FontSpec, size: int) -> ImageFont.FreeTypeFont:
 
 @functools.lru_cache(maxsize=16)
 def bitmap_strikes(spec: FontSpec) -> frozenset[int]:
-    """Pixel sizes at which the face carries hand-drawn bitmaps (its EBLC strikes)."""
+    """Pixel sizes at which the face carries hand-drawn bitmaps (its EBLC strikes).
+
+    Read from the table's header (the ppemY byte of each 48-byte BitmapSize record):
+    fontTools' full decompile of WenQuanYi's EBLC takes seconds, in every job worker."""
     try:
         with TTFont(spec.path, fontNumber=spec.index, lazy=True) as tt:
             if "EBLC" not in tt:
                 return frozenset()
-            return frozenset(s.bitmapSizeTable.ppemY for s in tt["EBLC"].strikes)
+            data = tt.reader["EBLC"]
+        count = struct.unpack_from(">I", data, 4)[0]
+        return frozenset(data[8 + i * 48 + 45] for i in range(count))
     except Exception:
         return frozenset()
+
+
+def _face_facts(spec: FontSpec) -> tuple[str, int]:
+    with TTFont(spec.path, fontNumber=spec.index, lazy=True) as tt:
+        return tt["name"].getDebugName(4) or "", tt["maxp"].numGlyphs
 
 
 @functools.lru_cache(maxsize=16)
 def pixel_face(spec: FontSpec) -> FontSpec:
     """The face of the same font file drawn for on/off pixels, if it has one.
 
-    WenQuanYi Zen Hei ships a "Sharp" face (index 2 of wqy-zenhei.ttc): the same outlines
+    WenQuanYi Zen Hei ships a "Sharp" face (index 2 of wqy-zenhei.ttc): the same glyphs
     plus hand-drawn bitmaps at 12-16 px, each stroke one pixel on the grid, the way the
     12x12 and 16x16 dot-matrix fonts of Chinese LED signs are made. FreeType draws those
     bitmaps instead of rasterising the outline at exactly those sizes. Other fonts: the
@@ -120,16 +131,15 @@ def pixel_face(spec: FontSpec) -> FontSpec:
     if bitmap_strikes(spec):
         return spec
     try:
-        with TTFont(spec.path, fontNumber=spec.index, lazy=True) as tt:
-            cmap = frozenset(tt.getBestCmap() or {})
+        _name, glyphs = _face_facts(spec)
         for index in range(8):
             if index == spec.index:
                 continue
             other = FontSpec(spec.path, index)
-            with TTFont(spec.path, fontNumber=index, lazy=True) as tt:
-                if ("EBLC" in tt and "Mono" not in tt["name"].getDebugName(4)
-                        and cmap <= frozenset(tt.getBestCmap() or {})):
-                    return other
+            name, other_glyphs = _face_facts(other)
+            # Same glyph set (a sibling face), proportional like the face asked for.
+            if other_glyphs == glyphs and "Mono" not in name and bitmap_strikes(other):
+                return other
     except Exception:  # not a collection, or no more faces in it
         pass
     return spec
