@@ -93,3 +93,33 @@ def test_an_edit_without_a_choice_keeps_the_exclusion_and_all_out_is_refused(wor
     with pytest.raises(Invalid):
         svc.create_notice(db, editor, blob_store(), meta, svc.NoticeText(
             body="短通知", exclude=["<script>"]))
+
+
+def test_excluded_screens_plan_no_time_for_it(world):
+    from sqlalchemy import func, select
+
+    from server.db import utcnow
+    from server.models import ContentStatus, PlannedHour
+    from server.services import planned
+    from server.services import schedules as sched
+
+    editor = Actor.of(world["editor"])
+    meta = svc.Meta(title="车库停水通知", topic_id=world["topic"].id,
+                    community_id=world["community"].id)
+    item = svc.create_notice(db, editor, blob_store(), meta,
+                             svc.NoticeText(body=TOO_LONG, exclude=["128x64-mono"]))
+    item.status = ContentStatus.approved
+    db.commit()
+    playlist = sched.create_playlist(db, editor, "日常", [sched.EntryIn(item.id)])
+    sched.create_schedule(db, editor, name="全天", playlist_id=playlist.id, kind="normal",
+                          recurrence=sched.Recurrence(windows=[("00:00", "00:00")]),
+                          targets=[sched.TargetIn("community", world["community"].id)])
+    db.commit()
+    planned.refresh(db, utcnow())
+
+    def seconds(t) -> float:
+        return db.scalar(select(func.coalesce(func.sum(PlannedHour.seconds), 0.0)).where(
+            PlannedHour.terminal_id == t.id, PlannedHour.content_id == item.id))
+
+    assert seconds(world["big"]) > 0
+    assert seconds(world["small"]) == 0
