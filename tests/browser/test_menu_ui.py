@@ -1,0 +1,48 @@
+"""The top menu at the widths staff use, in Chinese and English: every label stays on one
+line (社区架/构 and 退/出 were broken one character per line at 1440 px) and every item,
+"Log out" included, is inside the window."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import login
+from tests.live import ADMIN_PASSWORD
+
+# Each menu item's text as laid out: its height against the element's own line height,
+# and where it sits against the window.
+MEASURE = """() => [...document.querySelectorAll('header nav a, header nav button')].map(el => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const r = range.getBoundingClientRect();
+  const style = getComputedStyle(el);
+  const line = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.5;
+  return {text: el.textContent.trim(), height: r.height, line,
+          left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+          width: window.innerWidth, scrollWidth: document.documentElement.scrollWidth};
+})"""
+
+# What an administrator's menu holds: the brand, 11 pages, account, language, log out.
+ITEMS = {"zh_Hans_CN": ("社区LED信息发布", "社区架构", "终端监控墙", "排期", "审计日志", "退出"),
+         "en": ("Community LED signage", "Community tree", "Fleet wall", "Schedules",
+                "Audit log", "Log out")}
+
+
+def test_menu_labels_stay_on_one_line_inside_the_window(page):
+    # The first sign-in after the server starts can wait for the scheduler's first run.
+    page.set_default_timeout(60_000)
+    login(page, "admin", ADMIN_PASSWORD)
+    for lang, expected in ITEMS.items():
+        page.goto(f"/lang/{lang}")
+        for width in (1280, 1440, 1920):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto("/account/")
+            items = page.evaluate(MEASURE)
+            texts = [i["text"] for i in items]
+            assert len(items) == 15, texts
+            for name in expected:
+                assert name in texts, (lang, width, name, texts)
+            for i in items:
+                where = (lang, width, i)
+                assert i["height"] < 1.5 * i["line"], f"label wraps: {where}"
+                assert i["left"] >= 0 and i["right"] <= i["width"], f"outside the window: {where}"
+                assert i["top"] >= 0 and i["bottom"] <= 900, f"outside the window: {where}"
+                assert i["scrollWidth"] <= i["width"], f"the page scrolls sideways: {where}"
