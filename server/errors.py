@@ -28,7 +28,7 @@ def is_api_request() -> bool:
 
 def translate(err: ServiceError) -> str:
     """The message in the user's language; nouns in params are translated too."""
-    params = {k: gettext(v) if k in ("what", "field", "status", "to") and isinstance(v, str)
+    params = {k: gettext(v) if k in ("what", "field", "status", "to", "detected") and isinstance(v, str)
               else v for k, v in err.params.items()}
     return gettext(err.template) % params
 

@@ -52,6 +52,9 @@ MESSAGES = {
     "too_large": N_("The file is larger than the limit of %(limit_mb)s MB."),
     "unsupported_type": N_("This is not a supported image or video (JPEG, PNG, WebP, GIF, "
                            "MP4, WebM); the file looks like: %(detected)s."),
+    "unsupported_type_unknown": N_("This is not a supported image or video (JPEG, PNG, WebP, "
+                                   "GIF, MP4, WebM), and its file type could not be "
+                                   "recognised."),
     "corrupt_image": N_("The image is damaged and cannot be opened."),
     "image_too_many_pixels": N_("The image has %(width)s×%(height)s pixels; the limit is "
                                 "%(limit_mp)s megapixels."),
@@ -77,6 +80,14 @@ MESSAGES = {
 }
 
 
+# What content/sniff recognised in a refused file, as a noun (translated with the message).
+DETECTED = {
+    "elf_executable": N_("a Linux program"), "windows_executable": N_("a Windows program"),
+    "pdf": N_("a PDF document"), "zip": N_("a ZIP archive"),
+    "text": N_("a text or web page file"),
+}
+
+
 def _params(err: lib.ContentError) -> dict:
     p = {k: "、".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v
          for k, v in err.params.items()}
@@ -86,12 +97,17 @@ def _params(err: lib.ContentError) -> dict:
         p["limit_mp"] = f"{int(p['limit_pixels']) / 1_000_000:g}"
     if p.get("pixels"):
         p["mp"] = f"{int(p['pixels']) / 1_000_000:,.0f}"
+    if "detected" in p:
+        p["detected"] = DETECTED.get(p["detected"], p["detected"])
     return p
 
 
 def refusal(err: lib.ContentError, field: str) -> Invalid:
     """A content/ refusal as a service error, keeping its stable code."""
-    out = Invalid(MESSAGES.get(err.code, N_("The content was refused.")), field=field,
+    code = err.code
+    if code == "unsupported_type" and err.params.get("detected") not in DETECTED:
+        code = "unsupported_type_unknown"  # never "looks like: unknown"
+    out = Invalid(MESSAGES.get(code, N_("The content was refused.")), field=field,
                   **_params(err))
     out.code = err.code
     if err.code == "too_large":

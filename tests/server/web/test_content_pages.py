@@ -58,6 +58,11 @@ def test_a_bad_upload_answers_in_chinese(client, world):
     r = _upload(client, world, b"MZ\x90\x00" + bytes(300), token)
     assert r.status_code == 422
     assert "不是支持的图片或视频格式" in r.json["error"]["message"]
+    assert "Windows 程序" in r.json["error"]["message"]
+    r = _upload(client, world, b"\x13\x37" + bytes(300), token)  # nothing sniff knows
+    assert r.status_code == 422 and r.json["error"]["code"] == "unsupported_type"
+    assert "无法识别的文件类型" in r.json["error"]["message"]
+    assert "unknown" not in r.json["error"]["message"]
 
 
 def test_an_animation_over_the_decode_budget_answers_in_chinese(client, world):
