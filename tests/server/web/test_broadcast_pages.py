@@ -204,3 +204,18 @@ def test_api_preview_expected_count_and_the_right(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "200" in paths["/api/v1/broadcasts/preview"]["post"]["responses"]
     assert "403" in paths["/api/v1/broadcasts"]["post"]["responses"]
+
+
+def test_a_community_admin_grants_the_right_in_the_account_form(client):
+    c, _ts = _fleet()
+    editor = h.user(Role.editor, c)
+    h.login(client, h.user(Role.community_admin, c))
+    form = client.get(f"/users/{editor.id}/edit").get_data(as_text=True)
+    assert "可发送紧急广播" in form and 'id="broadcast-right-help"' in form
+    r = h.post_form(client, f"/users/{editor.id}/edit", {
+        "role": "editor", "community_id": str(c.id), "display_name": "", "active": "y",
+        "may_broadcast": "y"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:1500]
+    db.expire_all()
+    assert db.get(type(editor), editor.id).may_broadcast
+    assert "可发送紧急广播" in client.get("/users/").get_data(as_text=True)
