@@ -7,6 +7,7 @@ plays calls one of them.
 
 from __future__ import annotations
 
+import difflib
 import io
 import re
 from collections.abc import Iterable
@@ -465,6 +466,20 @@ class Change:
     before: object
     after: object
     kind: str = "text"  # text | time | template (a key) | long (a notice body)
+
+    def runs(self) -> tuple[list[tuple[bool, str]], list[tuple[bool, str]]]:
+        """The old and the new text as runs marked True where they differ, so that four
+        characters added to a long notice stand out."""
+        a, b = str(self.before or ""), str(self.after or "")
+        old: list[tuple[bool, str]] = []
+        new: list[tuple[bool, str]] = []
+        for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b,
+                                                          autojunk=False).get_opcodes():
+            if i2 > i1:
+                old.append((op != "equal", a[i1:i2]))
+            if j2 > j1:
+                new.append((op != "equal", b[j1:j2]))
+        return old, new
 
 
 @dataclass
