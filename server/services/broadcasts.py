@@ -45,6 +45,7 @@ from server.services import audit, changes
 from server.services import content as contents
 from server.services.access import Actor
 from server.services.errors import N_, Invalid, NotFound
+from server.services.naming import by_name, name_key
 from server.services.schedules import TargetIn, check_targets, owner_community
 
 BROADCAST_TOPIC = "紧急广播"  # reports count broadcast play time under this topic
@@ -82,10 +83,9 @@ def broadcast_topic(s: Session, street_id: int) -> Topic:
 
 
 def list_templates(s: Session, actor: Actor) -> list[AlertTemplate]:
-    q = (select(AlertTemplate).where(AlertTemplate.street_id == actor.street_id,
-                                     actor.community_clause(AlertTemplate.community_id))
-         .order_by(AlertTemplate.name))
-    return list(s.scalars(q))
+    q = select(AlertTemplate).where(AlertTemplate.street_id == actor.street_id,
+                                    actor.community_clause(AlertTemplate.community_id))
+    return by_name(s.scalars(q))
 
 
 def _approved_item(s: Session, actor: Actor, content_id: int) -> ContentItem:
@@ -532,7 +532,8 @@ def progress(s: Session, actor: Actor, broadcast_id: int) -> dict:
                TerminalState.online, TerminalState.last_seen_at)
         .join(Terminal, Terminal.id == BroadcastDelivery.terminal_id)
         .outerjoin(TerminalState, TerminalState.terminal_id == Terminal.id)
-        .where(BroadcastDelivery.broadcast_id == bc.id).order_by(Terminal.name)).all()
+        .where(BroadcastDelivery.broadcast_id == bc.id)).all()
+    rows.sort(key=lambda r: name_key(r[3]))  # 1栋 before 10栋
     terminals = []
     for terminal_id, shown_at, has_thumbnail, name, online, last_seen_at in rows:
         if shown_at is not None:

@@ -60,7 +60,9 @@
     search.addEventListener("keydown", function (e) {
       if (e.key === "Enter") { e.preventDefault(); }
       if (e.key === "ArrowDown" || e.key === "Enter") {
-        var first = visible()[0];
+        var shown = visible();  // the first match, not the street above it
+        var first = shown.filter(function (n) { return n.li.classList.contains("target-hit"); })[0] ||
+          shown[0];
         if (first) { e.preventDefault(); first.input.focus(); }
       }
     });

@@ -318,16 +318,9 @@ def _schedule_choices(form: ScheduleForm) -> None:
 
 
 def target_choices(form: TargetFields) -> None:
-    a = actor()
-    form.communities.choices = [SelectChoice(c.id, c.name)
-                                for c in tree.list_communities(db, a)]
-    buildings = tree.list_buildings(db, a)
-    form.buildings.choices = [SelectChoice(b.id, f"{b.community.name} · {b.name}")
-                              for b in buildings]
-    form.terminals.choices = [
-        SelectChoice(t.id, f"{b.name} · {t.name} ({t.width}×{t.height})")
-        for b in buildings for t in b.terminals]
-    form.tags.choices = [SelectChoice(t, t) for t in svc.tags_in_scope(db, a)]
+    """The tags to offer; the places come from the target tree the template draws
+    (web/targets.py), which the server checks again on save (schedules.check_targets)."""
+    form.tags.choices = [SelectChoice(t, t) for t in svc.tags_in_scope(db, actor())]
 
 
 def _recurrence(form: ScheduleForm | ScreenPlanForm) -> svc.Recurrence:
