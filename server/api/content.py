@@ -87,7 +87,10 @@ class ContentItemView(MethodView):
     @blp.response(200, ContentSchema)
     @blp.refuses(409)
     def patch(self, data, item_id: int):
-        current = svc.get_item(db, actor(), item_id)
+        """Change an item. A change to what approved content shows waits for review as its
+        `pending` edit while the approved version keeps playing."""
+        item = svc.get_item(db, actor(), item_id)
+        current = item.pending or item  # an edit waiting for review is what is changed
         text = None
         if any(k in data for k in NOTICE_TEXT):
             text = svc.NoticeText(**{k.removeprefix("notice_"): data.get(k, getattr(current, k))
@@ -104,7 +107,8 @@ class ContentItemView(MethodView):
 @blp.doc(**RAW_BODY)
 @blp.refuses(409, 413)
 def replace_file(item_id: int):
-    """Replace the file of an image or clip (sends approved content back to review)."""
+    """Replace the file of an image or clip (of approved content: a pending edit that waits
+    for review while the approved file keeps playing)."""
     item = svc.replace_file(db, actor(), blob_store(), item_id, request.stream,
                             request.args.get("filename", ""), upload_limits())
     db.commit()

@@ -231,3 +231,21 @@ def test_bad_metadata_is_refused_before_the_file_is_read(client, ctx, meta, fiel
     err = r.json["error"]
     assert err.get("field") == field or field in err.get("fields", {})
     assert stored(ctx) == []
+
+
+def test_patching_a_notice_on_air_changes_its_waiting_edit(client, ctx):
+    """A partial text change applies to the edit waiting for review, not the approved text."""
+    r = client.post("/api/v1/content/notices", headers=ctx["editor"], json={
+        "title": "停水", "topic_id": ctx["topic"].id, "notice_title": "停水通知",
+        "notice_body": "明日9点停水。"})
+    iid = r.json["id"]
+    client.post(f"/api/v1/content/{iid}/submit", headers=ctx["editor"])
+    client.post(f"/api/v1/content/{iid}/approve", headers=ctx["reviewer"])
+    client.patch(f"/api/v1/content/{iid}", json={"notice_body": "明日9点至17点停水。"},
+                 headers=ctx["editor"])
+    r = client.patch(f"/api/v1/content/{iid}", json={"notice_title": "停水提示"},
+                     headers=ctx["editor"])
+    assert (r.json["notice_body"], r.json["pending"]["status"]) == ("明日9点停水。", "submitted")
+    r = client.post(f"/api/v1/content/{iid}/approve", headers=ctx["reviewer"])
+    assert (r.json["notice_title"], r.json["notice_body"], r.json["revision"]) == (
+        "停水提示", "明日9点至17点停水。", 2)
