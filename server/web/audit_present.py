@@ -58,6 +58,7 @@ FIELDS = {
     "priority": _l("Priority"), "on": _l("Screen"), "brightness": _l("Brightness (%)"),
     "level": _l("Brightness (%)"), "password": _l("Password"),
     "sessions_ended": _l("Sign-ins ended"), "tokens_revoked": _l("API tokens revoked"),
+    "may_broadcast": _l("May send emergency broadcasts"),
 }
 WORDS = {  # stored values that are words (enum values)
     "draft": _l("draft"), "submitted": _l("submitted"), "approved": _l("approved"),
