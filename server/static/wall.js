@@ -26,6 +26,26 @@
     const d = new Date(iso);
     return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
   }
+  // A moment that may be days ago (an offline screen's last report): the date too unless today.
+  function when(iso) {
+    if (!iso) return "";
+    const d = new Date(iso), now = new Date();
+    const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
+    if (d.toDateString() === now.toDateString()) return time;
+    return (d.getMonth() + 1) + "-" + String(d.getDate()).padStart(2, "0") + " " + time;
+  }
+  // Why a terminal needs attention, in words: the same rule the header's count uses.
+  function reasons(t) {
+    const out = [];
+    if (t.problems.includes("offline")) {
+      out.push(t.last_seen_at ? fmt(L.offline_since, { when: when(t.last_seen_at) }) : L.unknown);
+    }
+    if (t.problems.includes("not_ready")) out.push(L[t.readiness]);
+    if (t.problems.includes("clock")) out.push(L.clock + " " + t.clock_offset_s.toFixed(1) + " s");
+    const h = health.get(t.id);
+    if (h && h.health && h.health !== "ok") out.push(L[h.health] || h.health);
+    return out;
+  }
   function problem(t) {
     const h = health.get(t.id);
     return t.problems.length > 0 || (h && h.health && h.health !== "ok");
@@ -65,12 +85,21 @@
       root.append(el("div", "shot none", L.no_shot));
     }
     root.append(el("p", "where", t.building + " · " + t.community));
-    root.append(el("p", "playing", t.playing
-      ? L.playing + "：" + t.playing.title + (t.playing.since ? " · " + L.since + " " + hhmm(t.playing.since) : "")
-      : L.nothing));
+    // An offline screen plays nothing we know of: say what it last reported, and when.
+    if (t.online) {
+      root.append(el("p", "playing", t.playing
+        ? L.playing + "：" + t.playing.title + (t.playing.since ? " · " + L.since + " " + hhmm(t.playing.since) : "")
+        : L.nothing));
+    } else {
+      root.append(el("p", "playing", t.playing ? L.last_played + "：" + t.playing.title : L.nothing_known));
+    }
     const facts = el("p", "facts");
-    const ready = el("span", "readiness " + t.readiness, L[t.readiness]);
-    facts.append(ready);
+    if (t.online) {
+      facts.append(el("span", "readiness " + t.readiness, L[t.readiness]));
+    } else {
+      facts.append(el("span", "readiness offline",
+        t.last_seen_at ? fmt(L.offline_since, { when: when(t.last_seen_at) }) : L.unknown));
+    }
     if (t.screen_on !== null) {
       facts.append(" · ", el("span", "screen", t.screen_on ? L.screen_on : L.screen_off));
       facts.append(" · ", el("span", "brightness", L.brightness + " " + t.brightness + "%"));
@@ -126,8 +155,28 @@
       if (matches(t)) shown++;
     }
     $("wall-summary").textContent = fmt(L.summary, { online: online, offline: offline, problem: prob, shown: shown });
+    $("problem-count").textContent = prob;
     $("wall-empty").hidden = shown > 0;
+    if (box.open) listProblems();
   }
+
+  // The panel lists the terminals the header counts as needing attention (built only while
+  // it is open: at 1,000 tiles a list per event would cost more than the tiles).
+  const box = $("alerts-box");
+  function listProblems() {
+    const list = $("problem-list");
+    const items = [];
+    for (const t of tiles.values()) {
+      if (!problem(t)) continue;
+      const a = el("a", null, t.name);
+      a.href = cfg.terminal_url.replace(/0$/, t.id);
+      const li = el("li");
+      li.append(a, " · " + reasons(t).join(" · "));
+      items.push(li);
+    }
+    list.replaceChildren(...items);
+  }
+  box.addEventListener("toggle", () => { if (box.open) listProblems(); });
 
   function buildings() {
     const keep = fBuilding.value, seen = new Map();
@@ -188,6 +237,11 @@
       if (kind === "brightness") args = { level: parseInt($("command-level").value, 10) };
       send([...picked], kind, args);
     });
+    // The level is asked for only with the brightness command, and says what it is.
+    const kindSelect = $("command-kind");
+    const showLevel = () => { $("command-level-label").hidden = kindSelect.value !== "brightness"; };
+    kindSelect.addEventListener("change", showLevel);
+    showLevel();
     $("refresh-screenshots").addEventListener("click", () =>
       send(shownIds().filter((id) => tiles.get(id).online), "screenshot", {}));
     showPicked();

@@ -4,6 +4,8 @@ line (社区架/构 and 退/出 were broken one character per line at 1440 px) a
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import login
 from tests.live import ADMIN_PASSWORD
 
@@ -46,3 +48,30 @@ def test_menu_labels_stay_on_one_line_inside_the_window(page):
                 assert i["left"] >= 0 and i["right"] <= i["width"], f"outside the window: {where}"
                 assert i["top"] >= 0 and i["bottom"] <= 900, f"outside the window: {where}"
                 assert i["scrollWidth"] <= i["width"], f"the page scrolls sideways: {where}"
+
+
+def test_the_wall_counts_one_thing_and_offline_tiles_say_so(page):
+    """The header's "N 台需要处理" and the panel under it count the same terminals, and a
+    screen that is offline does not read "正在播放 … 可正常播放"."""
+    page.set_default_timeout(60_000)
+    login(page, "admin", ADMIN_PASSWORD)
+    page.goto("/lang/zh_Hans_CN")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto("/wall/")
+    tiles = page.locator("#wall .tile")
+    expect(tiles).to_have_count(76)  # the demo street: none has a player yet
+    expect(page.locator("#wall-summary")).to_contain_text("76 台需要处理")
+    expect(page.locator("#problem-count")).to_have_text("76")
+    page.click("#alerts-box summary")
+    expect(page.locator("#problem-list li")).to_have_count(76)
+    expect(page.locator("#problem-list li").first).to_contain_text("从未上报")
+    offline = page.locator("#wall .tile[data-state=offline]")
+    expect(offline).to_have_count(76)
+    for text in ("正在播放", "可正常播放"):
+        expect(offline.filter(has_text=text)).to_have_count(0)
+    expect(offline.first.locator(".playing")).to_have_text("没有播放记录")
+    # The brightness level is asked for, with its name, only with the brightness command.
+    expect(page.locator("#command-level")).to_be_hidden()
+    page.select_option("#command-kind", "brightness")
+    expect(page.locator("#command-level-label")).to_be_visible()
+    expect(page.locator("#command-level-label")).to_contain_text("亮度")
