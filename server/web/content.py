@@ -86,17 +86,20 @@ def _data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-def _previews(form: NoticeForm) -> list[dict]:
-    """Every LED size the notice would reach, rendered now, at true pixel size, with how
-    many screens have that size (the cost of leaving it out)."""
+def _variants(form: NoticeForm) -> list[svc.Variant]:
+    """The notice rendered at every LED size it would reach (in a job worker)."""
     text = _text(form)
-    community_id = form.community_id.data or None
-    a = actor()
-    counts = svc.screens_by_size(db, a.street_id, community_id)
+    return svc.render_variants(
+        svc.notice_sizes(db, actor().street_id, form.community_id.data or None), text.title,
+        text.body, text.footer, text.template, settings().font, exclude=text.exclude or ())
+
+
+def _previews(form: NoticeForm, variants: list[svc.Variant] | None = None) -> list[dict]:
+    """Every LED size the notice would reach, at true pixel size, with how many screens
+    have that size (the cost of leaving it out)."""
+    counts = svc.screens_by_size(db, actor().street_id, form.community_id.data or None)
     out = []
-    for v in svc.render_variants(svc.notice_sizes(db, a.street_id, community_id), text.title,
-                                 text.body, text.footer, text.template, settings().font,
-                                 exclude=text.exclude or ()):
+    for v in variants if variants is not None else _variants(form):
         out.append({
             "key": v.key, "screens": counts.get(v.key, 0), "excluded": v.excluded,
             "width": v.width, "height": v.height, "mode": v.colour_mode.value,
@@ -218,15 +221,17 @@ def new_notice():
         if request.form.get("action") == "preview":
             previews = _previews(form)
         else:
+            # Rendered once: saved if every size fits (or is left out), else shown.
+            variants = _variants(form)
             with form_errors(form):
                 item = svc.create_notice(db, actor(), blob_store(), _meta(form), _text(form),
-                                         settings().font)
+                                         settings().font, variants=variants)
                 if request.form.get("action") == "submit":
                     svc.submit(db, actor(), item.id)
                 db.commit()
                 flash(_saved_message(item), "ok")
                 return redirect(url_for("content.item", item_id=item.id))
-            previews = _previews(form)  # the refusal is shown with the previews
+            previews = _previews(form, variants)  # the refusal is shown with the previews
     return render_template("content/notice_form.html", form=form, previews=previews,
                            fit=_fit_choice(previews), title=gettext("New notice"))
 
