@@ -8,6 +8,7 @@ from content.linebreak import (
     NO_LINE_START,
     kinsoku_violations,
     tokenize,
+    wrap_paragraph,
     wrap_text,
 )
 
@@ -78,3 +79,17 @@ def test_wrap_never_breaks_kinsoku_and_keeps_all_text(text: str, width: int) -> 
     assert not any(line[-1] in NO_LINE_END for line in lines[:-1])
     assert all(cells(line) <= width for line in lines)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+
+
+def test_chinese_words_are_units_and_the_segmenter_loads_once() -> None:
+    toks = tokenize("“东和花园”南门车行道将临时改为单向通行。")
+    assert "花园”" in toks and "车行道" in toks and "通行。" in toks
+    assert not any(t.endswith("花") for t in toks)
+    assert "".join(toks) == "“东和花园”南门车行道将临时改为单向通行。"
+    from content.linebreak import _segmenter
+
+    assert _segmenter() is _segmenter()  # one per process
+    lines = wrap_paragraph("东和花园东和花园东和花园", 60, lambda s: 12 * len(s),
+                           split_words=False)
+    assert lines is not None and "".join(lines) == "东和花园" * 3
+    assert not any(line.endswith("花") or line.startswith("园") for line in lines), lines
