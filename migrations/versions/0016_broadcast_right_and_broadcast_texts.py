@@ -17,7 +17,6 @@ Create Date: 2026-12-06 15:50:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0016'
 down_revision = '0015'
 branch_labels = None
