@@ -115,6 +115,7 @@ def test_the_approved_version_plays_until_the_edit_is_approved(page, server, wor
     expect(save).to_have_text("保存修改（待审核，原版本继续播放）")
     body = page.input_value("#notice_body")
     page.fill("#notice_body", body + "注意安全")
+    _shot(page, "edit-form.png")
     save.click()
     expect(page.locator(".flash.ok")).to_contain_text("屏幕继续播放第 1 版")
     expect(page.locator("#version-state")).to_have_text("播放中：第 1 版 · 待审核：第 2 版")
@@ -127,6 +128,7 @@ def test_the_approved_version_plays_until_the_edit_is_approved(page, server, wor
     page.goto("/content/?q=台风预警")
     expect(page.locator("#content-list .versions-line")).to_have_text(
         "播放中：第 1 版 · 待审核：第 2 版")
+    _shot(page, "library.png")
 
     # While the edit waits, a player that starts afresh is given the approved version, and
     # the edit's files are refused to it.
