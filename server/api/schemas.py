@@ -189,6 +189,10 @@ class ContentSchema(_ContentMeta):
     notice_template = fields.String()
     reject_reason = fields.String(dump_only=True)
     renditions = fields.List(fields.Nested(RenditionSchema), dump_only=True)
+    # An edit of approved content waiting for review (or rejected); the item plays on.
+    pending = fields.Function(lambda c: c.pending and {
+        "status": c.pending.status.value, "revision": c.pending.revision,
+        "reject_reason": c.pending.reject_reason}, dump_only=True, allow_none=True)
 
 
 class UploadArgs(_ContentMeta):
