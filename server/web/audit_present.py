@@ -33,6 +33,7 @@ ACTIONS = {
     "draft": _l("returned to draft"), "broadcast": _l("sent a broadcast"),
     "cancel": _l("cancelled"), "provision": _l("issued a credential"),
     "pair": _l("paired"), "command": _l("sent a command"),
+    "discard": _l("discarded the edit waiting for review"),
 }
 OBJECTS = {
     "community": _l("community"), "building": _l("building"), "terminal": _l("terminal"),
@@ -59,6 +60,7 @@ FIELDS = {
     "level": _l("Brightness (%)"), "password": _l("Password"),
     "sessions_ended": _l("Sign-ins ended"), "tokens_revoked": _l("API tokens revoked"),
     "may_broadcast": _l("May send emergency broadcasts"),
+    "pending_edit": _l("Concerns the edit waiting for review (the approved version plays on)"),
 }
 WORDS = {  # stored values that are words (enum values)
     "draft": _l("draft"), "submitted": _l("submitted"), "approved": _l("approved"),
