@@ -8,6 +8,7 @@ and reports the change through services/changes.py.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -58,6 +59,47 @@ MESSAGES = {
     "windows_overlap": N_("Two time windows of this schedule overlap."),
     "brightness_out_of_range": N_("Brightness is a percentage from 0 to 100."),
 }
+
+
+class Problems(Invalid):
+    """Everything wrong with a schedule at once, each with its field, so that a form shows
+    them all in one go; the first one is the message (for the API)."""
+
+    def __init__(self, errors: list[Invalid]) -> None:
+        first = errors[0]
+        super().__init__(first.template, field=first.field,
+                         **{k: v for k, v in first.params.items() if k != "field"})
+        self.code = first.code
+        self.errors = errors
+
+
+def _problems(*checks: Callable[[], object]) -> list[Invalid]:
+    """Run every check, keeping what each refuses (permission and not-found errors still
+    end the request at once)."""
+    found: list[Invalid] = []
+    for check in checks:
+        try:
+            check()
+        except Problems as p:
+            found += p.errors
+        except Invalid as e:
+            found.append(e)
+    return found
+
+
+def _raise_all(errors: list[validation.FieldError]) -> None:
+    out: list[Invalid] = []
+    seen = set()
+    for e in errors:
+        name = re.sub(r"\[\d+\]$", "", e.field.split(".")[-1])
+        if (name, e.code) in seen:
+            continue
+        seen.add((name, e.code))
+        err = Invalid(MESSAGES.get(e.code, N_("Invalid schedule.")), field=name)
+        err.code = e.code
+        out.append(err)
+    if out:
+        raise Problems(out)
 
 
 def _raise_first(errors: list[validation.FieldError], field_prefix: str = "") -> None:
@@ -285,7 +327,7 @@ def _check_recurrence(r: Recurrence, kind: str = "normal",
         id=1, playlist=probe_playlist, kind=kind, priority=r.priority, start_date=r.start_date,
         end_date=r.end_date, weekdays=frozenset(r.weekdays), windows=_windows(r.windows),
         valid_from=r.valid_from, valid_until=r.valid_until)
-    _raise_first(validation.validate_schedule(probe))
+    _raise_all(validation.validate_schedule(probe))
 
 
 def _recurrence_snapshot(o) -> dict:
@@ -349,11 +391,24 @@ def create_schedule(s: Session, actor: Actor, *, name: str, playlist_id: int, ki
     if kind == ScheduleKind.interrupt and not actor.is_street_admin:
         actor.require_role(Role.street_admin, Role.community_admin)
     community_id = owner_community(s, actor, community_id)
-    playlist = get_playlist(s, actor, playlist_id)
-    if not playlist.entries:
-        raise Invalid(MESSAGES["playlist_empty"], field="playlist_id")
-    kind_ = _kind(kind)
-    _check_recurrence(recurrence, kind_.value)
+    playlist = get_playlist(s, actor, playlist_id) if playlist_id else None
+    kind_ = ScheduleKind.normal
+
+    def check_playlist() -> None:
+        if playlist is None:
+            raise Invalid(N_("Choose a playlist."), field="playlist_id")
+        if not playlist.entries:
+            raise Invalid(MESSAGES["playlist_empty"], field="playlist_id")
+
+    def check_kind() -> None:
+        nonlocal kind_
+        kind_ = _kind(kind)
+
+    problems = _problems(lambda: _name(name), check_playlist, check_kind,
+                         lambda: _check_recurrence(recurrence, kind_.value),
+                         lambda: check_targets(s, actor, community_id, targets))
+    if problems:
+        raise Problems(problems)
     sc = Schedule(street_id=actor.street_id, community_id=community_id, name=_name(name),
                   playlist_id=playlist.id, kind=kind_, created_by=actor.id)
     _apply_recurrence(sc, recurrence)
@@ -374,20 +429,37 @@ def update_schedule(s: Session, actor: Actor, schedule_id: int, *, name: str | N
     sc = _editable_schedule(s, actor, schedule_id)
     before = _schedule_snapshot(sc)
     reached_before = changes.terminals_of_schedules(s, [sc.id])
+    p = get_playlist(s, actor, playlist_id) if playlist_id else None
+    kind_ = sc.kind
+    checked: list = []
+
+    def check_playlist() -> None:
+        if p is not None and not p.entries:
+            raise Invalid(MESSAGES["playlist_empty"], field="playlist_id")
+
+    def check_kind() -> None:
+        nonlocal kind_
+        if kind is not None:
+            kind_ = _kind(kind)
+
+    def check_targets_() -> None:
+        nonlocal checked
+        if targets is not None:
+            checked = check_targets(s, actor, sc.community_id, targets)
+
+    problems = _problems(lambda: name is None or _name(name), check_playlist, check_kind,
+                         lambda: recurrence is None or _check_recurrence(recurrence, kind_.value),
+                         check_targets_)
+    if problems:
+        raise Problems(problems)
     if name is not None:
         sc.name = _name(name)
-    if playlist_id is not None:
-        p = get_playlist(s, actor, playlist_id)
-        if not p.entries:
-            raise Invalid(MESSAGES["playlist_empty"], field="playlist_id")
+    if p is not None:
         sc.playlist_id = p.id
-    if kind is not None:
-        sc.kind = _kind(kind)
+    sc.kind = kind_
     if recurrence is not None:
-        _check_recurrence(recurrence, sc.kind.value)
         _apply_recurrence(sc, recurrence)
     if targets is not None:
-        checked = check_targets(s, actor, sc.community_id, targets)
         sc.targets.clear()
         s.flush()
         sc.targets.extend(ScheduleTarget(kind=k, ref_id=r, tag=t) for k, r, t in checked)

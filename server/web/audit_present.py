@@ -39,7 +39,7 @@ OBJECTS = {
     "community": _l("community"), "building": _l("building"), "terminal": _l("terminal"),
     "user": _l("user"), "token": _l("API token"), "content": _l("content"),
     "topic": _l("topic"), "playlist": _l("playlist"), "schedule": _l("schedule"),
-    "screen_plan": _l("screen on/off plan"), "broadcast": _l("emergency broadcast"),
+    "screen_plan": _l("screen plan"), "broadcast": _l("emergency broadcast"),
     "alert_template": _l("broadcast template"), "street": _l("street"),
 }
 FIELDS = {

@@ -81,7 +81,8 @@ class RecurrenceFields:
 
     start_date = DateField(_l("Start date"), validators=[Optional()])
     end_date = DateField(_l("End date"), validators=[Optional()])
-    weekdays = SelectMultipleField(_l("Days of the week"), coerce=int, default=list(range(7)),
+    # None ticked at first: a plan's days are a choice, not a silent 每天.
+    weekdays = SelectMultipleField(_l("Days of the week"), coerce=int, default=[],
                                    choices=[SelectChoice(i, d) for i, d in enumerate(WEEKDAYS)],
                                    validate_choice=False)
     windows = StringField(_l("Daily time windows"), default="00:00-00:00",
@@ -92,7 +93,8 @@ class RecurrenceFields:
 
 
 class ScheduleForm(TargetFields, RecurrenceFields, FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    # The service checks the name with everything else, so all mistakes show at once.
+    name = StringField(_l("Name"), validators=[Length(max=120)])
     community_id = SelectField(_l("Community"), coerce=int)
     playlist_id = SelectField(_l("Playlist"), coerce=int, validate_choice=False)
     kind = SelectField(_l("Kind"))
@@ -128,6 +130,10 @@ def show_field_error(form: FlaskForm, err: ServiceError, errors: dict[str, list[
     """A service error next to its field ("entries.duration_s" goes to "entries")."""
     if err.status in (403, 404):
         raise err
+    if isinstance(err, svc.Problems):
+        for one in err.errors:
+            show_field_error(form, one, errors)
+        return
     message = translate(err)
     name = (err.field or "").split(".")[0]
     if name in form._fields:

@@ -75,6 +75,8 @@ def test_playlist_schedule_calendar_preview(page, browser, server):
     page.fill("#name", "大堂日常播放")
     page.fill("#target-tree .target-search", BUILDING)
     page.check(f"#target-tree li.tnode-building[data-name='{BUILDING}'] > .trow input")
+    for box in page.locator("#weekdays input[type=checkbox]").all():  # none ticked at first
+        box.check()
     page.click("#save-schedule")
     row = page.locator("#schedules tr.schedule").filter(has_text="大堂日常播放")
     expect(row).to_have_count(1)

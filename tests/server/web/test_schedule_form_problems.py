@@ -1,0 +1,53 @@
+"""The schedule form shows every mistake at once (not one per save), starts with no weekday
+ticked so that 每天 is a choice, and says what a screen plan is."""
+
+from __future__ import annotations
+
+from server.db import db
+from server.models import Schedule
+from server.services import schedules as svc
+from tests import helpers
+from tests.server.web.test_schedule_pages import _message, _playlist, _schedule_form, w  # noqa: F401
+
+
+def test_four_mistakes_are_shown_together(app, client, w):  # noqa: F811
+    empty = _playlist(w, name="空列表")
+    helpers.login(client, w["editor"])
+    data = _schedule_form(w, empty, name="", weekdays=None, buildings=None,
+                          start_date="2026-12-31", end_date="2026-12-01")
+    r = helpers.post_form(client, "/schedules/new", data)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and db.query(Schedule).count() == 0
+    for field in ("name", "playlist_id", "weekdays", "end_date", "targets"):
+        assert f'id="{field}-error"' in html, field
+    for template in (svc.MESSAGES["playlist_empty"], svc.MESSAGES["weekdays_empty"],
+                     svc.MESSAGES["date_range_inverted"]):
+        assert _message(app, template) in html
+    assert 'id="form-problems"' in html and "请修改以下 5 处" in html
+
+
+def test_the_api_still_names_one_problem(app, client, w):  # noqa: F811
+    """An error with several parts still reads as one message where one is expected."""
+    p = _playlist(w, w["item"])
+    try:
+        svc.create_schedule(db, w["actor"], name="", playlist_id=p.id, kind="normal",
+                            recurrence=svc.Recurrence(weekdays=[]), targets=[])
+    except svc.Problems as err:
+        assert [e.field for e in err.errors] == ["name", "weekdays", "targets"]
+        assert err.field == "name"
+    else:
+        raise AssertionError("refused")
+
+
+def test_no_weekday_is_ticked_at_first(client, w):  # noqa: F811
+    helpers.login(client, w["editor"])
+    html = client.get("/schedules/new").get_data(as_text=True)
+    assert 'name="weekdays"' in html and "checked" not in html.split('id="weekdays"')[1].split(
+        "</fieldset>")[0]
+    assert "七天全选" in html
+
+
+def test_screen_plans_say_they_switch_screens_and_set_brightness(client, w):  # noqa: F811
+    helpers.login(client, w["editor"])
+    html = client.get("/schedules/").get_data(as_text=True)
+    assert "开关屏与亮度计划" in html and "屏幕计划<" not in html
