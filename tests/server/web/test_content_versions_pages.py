@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from server.db import db
-from server.models import ContentItem, ContentStatus
+from server.models import ContentItem, ContentStatus, Role
 from tests import helpers
 from tests.server.web.test_content_pages import _notice_form, world  # noqa: F401
 
@@ -75,3 +75,10 @@ def test_submit_confirms_and_an_edit_on_air_shows_both_states(client, world):  #
     assert "已放弃修改" in r.get_data(as_text=True)
     db.expire_all()
     assert db.query(ContentItem).count() == 1
+
+    # Every step is in the audit log, in words.
+    admin = client.application.test_client()
+    helpers.login(admin, helpers.user(Role.community_admin, world["community"]))
+    log = _text(admin.get("/audit/").get_data(as_text=True))
+    assert "放弃了待审核的修改" in log and "针对待审核的修改稿" in log
+    assert "pending_edit" not in log and "discard" not in log
