@@ -616,6 +616,14 @@ def _by_name(pairs: list[tuple[int, str]]) -> list[tuple[int, str]]:
     return sorted(pairs, key=lambda p: name_key(p[1]))
 
 
+def as_of_text(p: Period, as_of: datetime) -> str:
+    """Up to when the figures run, as local time: a period that is over ends at 24:00 of
+    its last day (not 00:00 of the day after, which reads as one day too many)."""
+    if as_of >= p.end:
+        return f"{p.last.isoformat()} 24:00"
+    return as_of.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+
+
 def scope_names(s: Session, actor: Actor, f: Filters) -> dict[str, str | None]:
     """The names a report is titled and filtered by: the street, the community (the
     staff member's own or the one filtered on), and each filter's item by its kind."""

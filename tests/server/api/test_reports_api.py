@@ -58,12 +58,12 @@ def test_page_and_exports_show_the_same_numbers(client, w):
     assert "防台风" in page and 'id="chart"' in page
     r = client.get("/reports/?from=2026-12-01&to=2026-12-01&by=topic&format=xlsx")
     ws = load_workbook(io.BytesIO(r.data)).active
-    assert [c.value for c in ws[1]][:2] == ["主题", "播放小时"]
-    values = {row[0].value: row[1].value for row in ws.iter_rows(min_row=2)}
+    assert [c.value for c in ws[5]][:2] == ["主题", "播放小时"]
+    values = {row[0].value: row[1].value for row in ws.iter_rows(min_row=6, max_row=7)}
     assert values == {"防台风": 1.5, "垃圾分类": 0.5}
     csv_text = client.get("/reports/?from=2026-12-01&to=2026-12-01&by=community&format=csv"
                           ).data.decode("utf-8-sig")
-    assert "东和,1.5" in csv_text and "田心,0.5" in csv_text
+    assert "东和,1.50" in csv_text and "田心,0.50" in csv_text
 
 
 def test_cli_export_respects_the_accounts_scope(runner, w, tmp_path):
@@ -78,4 +78,5 @@ def test_cli_export_respects_the_accounts_scope(runner, w, tmp_path):
     path = tmp_path / "r.xlsx"
     out = runner.invoke(args=["report", "playback", "--from", "2026-12-01", "--to", "2026-12-01",
                               "--format", "xlsx", "--output", str(path)])
-    assert out.exit_code == 0 and load_workbook(path).active.max_row == 3
+    ws = load_workbook(path).active
+    assert out.exit_code == 0 and [c.value for c in ws[6]] == ["防台风", 1.5, 2]

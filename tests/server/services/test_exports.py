@@ -38,21 +38,29 @@ ROWS = [Row("防台风", 5400.0, 2), Row("垃圾分类", 1800.04, 1)]
 def test_the_table_carries_the_page_numbers():
     cols, data = exports.table(ROWS, "topic", HEADERS)
     assert cols == ["主题", "播放小时", "播放秒数", "播放次数"]
-    assert data == [["防台风", 1.5, 5400.0, 2], ["垃圾分类", 0.5, 1800.0, 1]]
+    assert data == [["防台风", "1.50", 5400, 2], ["垃圾分类", "0.50", 1800, 1]]
 
 
 def test_csv_is_utf8_with_a_bom_for_excel():
     csv_bytes = exports.to_csv(*exports.table(ROWS, "topic", HEADERS))
     assert csv_bytes.startswith("\ufeff主题,播放小时".encode())
-    assert "防台风,1.5,5400.0,2" in csv_bytes.decode("utf-8-sig")
+    assert "防台风,1.50,5400,2\r\n" in csv_bytes.decode("utf-8-sig")
 
 
-def test_xlsx_reads_back():
-    cols, data = exports.table(ROWS, "topic", HEADERS)
-    ws = load_workbook(io.BytesIO(exports.to_xlsx(cols, data, "按主题" * 20))).active
-    assert ws.title == ("按主题" * 20)[:31]
-    assert [c.value for c in ws[1]] == cols
-    assert [c.value for c in ws[2]] == ["防台风", 1.5, 5400.0, 2]
+def test_xlsx_sheets_widths_and_formats():
+    sheet = exports.Sheet("按主题" * 20, [("主题", None), ("播放小时", exports.HOURS)],
+                          [["防台风防台风防台风", 1.5], ["垃圾分类", 0.5]], ["合计", 2.0],
+                          ["说明"])
+    other = exports.Sheet("计划与实播", sheet.columns, sheet.rows)
+    wb = load_workbook(io.BytesIO(exports.to_xlsx([sheet, other], ["标题", "期间"], "图")))
+    ws = wb.worksheets[0]
+    assert ws.title == ("按主题" * 20)[:31] and len(wb.worksheets) == 2
+    assert [ws["A1"].value, ws["A2"].value, ws["A3"].value] == ["标题", "期间", None]
+    assert [[c.value for c in r] for r in ws.iter_rows(min_row=5, max_row=8)] == [
+        ["主题", "播放小时"], ["防台风防台风防台风", 1.5], ["垃圾分类", 0.5], ["合计", 2.0]]
+    assert ws["B8"].number_format == "0.00" and ws["A10"].value == "说明"
+    assert ws.column_dimensions["A"].width == 9 * 2 + 3  # a Chinese character is two wide
+    assert len(ws._charts) == 1 and not wb.worksheets[1]._charts
 
 
 @pytest.fixture
@@ -79,7 +87,7 @@ def test_an_export_is_read_and_built_in_a_job_worker(app, pool):
     with app.test_request_context():
         body, mime, name = reporting.export(admin, req, "xlsx")
         assert mime.endswith("spreadsheetml.sheet") and name.endswith(".xlsx")
-        ws = load_workbook(io.BytesIO(body)).active
-        assert [c.value for c in ws[2]] == ["防台风", 1.5, 5400.0, 2]
+        ws = load_workbook(io.BytesIO(body))["按主题"]
+        assert [c.value for c in ws[6]] == ["防台风", 1.5, 2]
         body, mime, name = reporting.export(admin, req, "csv")
-    assert "防台风,1.5,5400.0,2" in body.decode("utf-8-sig") and name.endswith(".csv")
+    assert "防台风,1.50,5400,2" in body.decode("utf-8-sig") and name.endswith(".csv")
