@@ -19,7 +19,7 @@ from tests import helpers
 
 PARAGRAPH = ("因东和花园小区地下车库消防管道改造，定于本月18日（周六）上午9:00至下午5:00暂停地下车库"
              "供水，届时车库内洗车点及消防栓将暂停使用，请各位车主提前做好安排。")
-TOO_LONG = "\n".join([PARAGRAPH] * 8)  # ~560 characters: over 10 pages on 128x64
+TOO_LONG = "\n".join([PARAGRAPH] * 5)  # ~350 characters: over 10 pages on 128x64
 
 
 @pytest.fixture
