@@ -30,7 +30,7 @@ from server.db import db
 from server.errors import translate
 from server.models import ContentItem, ContentKind, Role
 from server.services import content as content_svc
-from server.services import manifests, tree
+from server.services import manifests, panel_fit, tree
 from server.services import schedules as svc
 from server.services.errors import ServiceError
 from server.services.naming import by_name
@@ -681,9 +681,12 @@ def preview(terminal_id: int):
             item = None
     names = _names([r.schedule_id])
     at_value = at_local.isoformat(timespec="seconds" if at_local.second else "minutes")
+    # A picture or clip whose shape is not the panel's plays letterboxed: say so.
+    fit = (panel_fit.mismatch(item.width, item.height, t.width, t.height)
+           if item is not None and item.kind in (ContentKind.image, ContentKind.video) else None)
     return render_template(
         "schedules/preview.html", terminal=t, at=at, at_value=at_value,
-        r=r, item=item, state=state, kinds=KIND_LABELS,
+        r=r, item=item, state=state, kinds=KIND_LABELS, fit=fit,
         schedule_name=names.get(r.schedule_id, "") if r.schedule_id else "",
         until=_local(r.valid_until, SECONDS) if r.valid_until_us < INF else "",
         item_start=_local(r.item_start, SECONDS), item_end=_local(r.item_end, SECONDS),

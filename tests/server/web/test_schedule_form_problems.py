@@ -51,3 +51,21 @@ def test_screen_plans_say_they_switch_screens_and_set_brightness(client, w):  # 
     helpers.login(client, w["editor"])
     html = client.get("/schedules/").get_data(as_text=True)
     assert "开关屏与亮度计划" in html and "屏幕计划<" not in html
+
+
+def test_the_preview_warns_when_a_picture_is_not_the_panels_shape(client, w):  # noqa: F811
+    """A 2:1 poster on a 1920×320 strip plays letterboxed (the player's rule): the preview
+    says so with the size it really gets; on a 2:1 panel it says nothing."""
+    from tests.server.web.test_schedule_pages import WEDNESDAY, _schedule
+
+    strip = helpers.terminal(w["b"], 1920, 320)
+    _schedule(w, _playlist(w, w["item"]))  # weekday 2 (Wednesday), 07:00-12:00, building b
+    helpers.login(client, w["editor"])
+    html = client.get(f"/terminals/{strip.id}/preview?at={WEDNESDAY}T08:00").get_data(
+        as_text=True)
+    assert 'id="fit-warning"' in html
+    assert "384×192" in html and "640×320" in html and "左右留黑边" in html and "33%" in html
+    assert 'data-width="1920" data-height="320"' in html
+    html = client.get(f"/terminals/{w['t'].id}/preview?at={WEDNESDAY}T08:00").get_data(
+        as_text=True)
+    assert 'id="panel"' in html and 'id="fit-warning"' not in html
