@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from server.db import db
 from server.services import tree
+from server.services.access import TREE_EDITORS
 from server.web.forms import BuildingForm, DeleteForm, TerminalForm
 from server.web.helpers import actor, form_errors, require_login
 
@@ -41,6 +42,8 @@ def _community_choices(form: BuildingForm) -> None:
 
 @bp.route("/buildings/new", methods=["GET", "POST"])
 def new_building():
+    # Only admins change the tree: others get the refusal now, not after filling the form.
+    actor().require_role(*TREE_EDITORS)
     form = BuildingForm()
     _community_choices(form)
     if request.method == "GET" and request.args.get("community_id", type=int):
@@ -57,6 +60,7 @@ def new_building():
 @bp.route("/buildings/<int:building_id>/edit", methods=["GET", "POST"])
 def edit_building(building_id: int):
     b = tree.get_building(db, actor(), building_id)
+    actor().require_edit(b.community_id, "building")
     form = BuildingForm(obj=b)
     _community_choices(form)
     if form.validate_on_submit():
@@ -89,6 +93,7 @@ def _tags(raw: str | None) -> list[str]:
 
 @bp.route("/terminals/new", methods=["GET", "POST"])
 def new_terminal():
+    actor().require_role(*TREE_EDITORS)
     form = TerminalForm()
     _building_choices(form)
     if request.method == "GET" and request.args.get("building_id", type=int):
@@ -108,6 +113,7 @@ def new_terminal():
 @bp.route("/terminals/<int:terminal_id>/edit", methods=["GET", "POST"])
 def edit_terminal(terminal_id: int):
     t = tree.get_terminal(db, actor(), terminal_id)
+    actor().require_edit(t.building.community_id, "terminal")
     form = TerminalForm(obj=t)
     _building_choices(form)
     if request.method == "GET":

@@ -51,7 +51,6 @@ from server.models import (
 from server.services import accounts, broadcasts, demo, fleet, plays, schedules, tree
 from server.services import content as content_svc
 from server.services.access import Actor
-from tests import live
 from tests.browser.conftest import CHROMIUM
 from tests.live import ADMIN_PASSWORD, DEMO_PASSWORD
 
@@ -137,6 +136,11 @@ DENIED: dict[str, tuple[set[Role], str]] = {
     "users.edit": ({Role.reviewer, Role.editor, Role.viewer}, "as users.index"),
     "audit.index": ({Role.reviewer, Role.editor, Role.viewer},
                     "the audit log is for admins (access.TREE_EDITORS)"),
+    "tree.new_building": ({Role.reviewer, Role.editor, Role.viewer},
+                          "only admins change the tree (access.TREE_EDITORS)"),
+    "tree.edit_building": ({Role.reviewer, Role.editor, Role.viewer}, "as tree.new_building"),
+    "tree.new_terminal": ({Role.reviewer, Role.editor, Role.viewer}, "as tree.new_building"),
+    "tree.edit_terminal": ({Role.reviewer, Role.editor, Role.viewer}, "as tree.new_building"),
     "content.review": ({Role.editor, Role.viewer},
                        "the review queue is for reviewers (services/content.REVIEWERS)"),
 }
@@ -490,8 +494,10 @@ def urls_for(world: dict, account: Account) -> tuple[list[str], list[str]]:
     return allowed, denied
 
 
-async def _as(browser: Browser, base_url: str, account: Account, urls: list[str]) -> list[str]:
-    """Sign in as `account` in a fresh context, then open `urls` one after another."""
+async def _as(browser: Browser, base_url: str, account: Account, urls: list[str],
+              denied: list[str]) -> list[str]:
+    """Sign in as `account` in a fresh context, open `urls` one after another, and ask for
+    the `denied` ones over plain HTTP with the same session: each must answer 403."""
     context = await browser.new_context(base_url=base_url, locale="zh-CN",
                                         viewport={"width": 1440, "height": 900})
     try:
@@ -501,8 +507,9 @@ async def _as(browser: Browser, base_url: str, account: Account, urls: list[str]
         await page.fill("#password", account.password)
         await page.click("#login-submit")
         await page.wait_for_url("**/")
+        wrong = [f"{u}: HTTP {status} where the role should get 403" for u in denied
+                 if (status := (await context.request.get(u, max_redirects=0)).status) != 403]
         tab = Tab(page, base_url)
-        wrong: list[str] = []
         for url in urls:
             wrong += await tab.visit(url)
         return wrong
@@ -528,7 +535,8 @@ async def _signed_out(browser: Browser, base_url: str) -> list[str]:
         await context.close()
 
 
-def crawl_all(base_url: str, jobs: dict[str, tuple[Account, list[str]]]) -> dict[str, list]:
+def crawl_all(base_url: str, jobs: dict[str, tuple[Account, list[str], list[str]]]
+              ) -> dict[str, list]:
     """Every account's crawl at the same time (one browser, a context each): the browser
     renders one page while the server builds another, so the module takes about half as
     long as one crawl after another. Its own thread: the session's sync Playwright owns
@@ -540,7 +548,7 @@ def crawl_all(base_url: str, jobs: dict[str, tuple[Account, list[str]]]) -> dict
             try:
                 names = [*jobs, "signed_out"]
                 found = await asyncio.gather(
-                    *(_as(browser, base_url, acc, urls) for acc, urls in jobs.values()),
+                    *(_as(browser, base_url, *job) for job in jobs.values()),
                     _signed_out(browser, base_url), return_exceptions=True)
                 return dict(zip(names, found, strict=True))
             finally:
@@ -552,19 +560,9 @@ def crawl_all(base_url: str, jobs: dict[str, tuple[Account, list[str]]]) -> dict
 
 @pytest.fixture(scope="module")
 def crawled(server, world) -> dict[str, list]:
-    """Each account's problems (or the exception its crawl raised); denied pages are
-    asked for over plain HTTP and must answer 403."""
-    jobs, refused = {}, {}
-    for who, account in CRAWLERS.items():
-        allowed, denied = urls_for(world, account)
-        jobs[who] = (account, allowed)
-        session = live.login(server.url, account.username, account.password)
-        refused[who] = [f"{u}: HTTP {code} where the role should get 403" for u in denied
-                        if (code := session.get(server.url + u, timeout=30).status_code)
-                        != 403]
-    found = crawl_all(server.url, jobs)
-    return {who: ([*refused.get(who, []), *found[who]] if isinstance(found[who], list)
-                  else found[who]) for who in found}
+    """Each account's problems, or the exception its crawl raised."""
+    return crawl_all(server.url, {who: (account, *urls_for(world, account))
+                                  for who, account in CRAWLERS.items()})
 
 
 @pytest.mark.parametrize("who", [*CRAWLERS, "signed_out"])

@@ -40,13 +40,18 @@ def test_editor_from_another_community_gets_404_and_nothing_changes(client):
 
 def test_editor_role_cannot_create_buildings(client):
     donghe = helpers.community("东和")
+    t = helpers.terminal(helpers.building(donghe))
     helpers.login(client, helpers.user(Role.editor, donghe))
-    page = client.get("/buildings/new").get_data(as_text=True)
+    # The forms are refused before they are filled in, and so is what they would send.
+    for url in ("/buildings/new", f"/buildings/{t.building_id}/edit", "/terminals/new",
+                f"/terminals/{t.id}/edit"):
+        assert client.get(url).status_code == 403, url
+    page = client.get("/").get_data(as_text=True)
     r = client.post("/buildings/new", data={"community_id": donghe.id, "name": "x",
                                             "csrf_token": helpers.csrf_token(page)})
     assert r.status_code == 403
     assert "您的角色无权执行此操作" in r.get_data(as_text=True)
-    assert db.query(Building).count() == 0
+    assert db.query(Building).count() == 1
 
 
 def test_duplicate_building_name_is_shown_next_to_the_field(client):
