@@ -78,9 +78,9 @@ def test_a_long_notice_for_all_of_donghe(page, server):
     sizes = page.locator("#notice-sizes")
     expect(sizes).to_contain_text(f"128×64 单色: {n} 页 × 10.0 秒 = {10 * n}.0 秒")
 
-    # Three times as long: too much for 128x64 even at 12 px, so the editor may leave
+    # Twice as long: too much for 128x64 even at 12 px, so the editor may leave
     # those screens out; the rest of 东和 still gets it.
-    _fill(page, "车库停水通知（详细）", "\n".join([BODY] * 3))
+    _fill(page, "车库停水通知（详细）", "\n".join([BODY] * 2))
     page.click("#save")
     choice = page.locator("#fit-choice")
     expect(choice).to_contain_text(f"排除 {screens[1]} 块屏幕（128×64 单色）")
