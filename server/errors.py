@@ -61,7 +61,7 @@ def register(app: Flask) -> None:
     def _http_error(err: HTTPException):
         if is_api_request():
             return http_error_json(err)
-        return render_template("error.html", status=err.code, message=err.description), err.code
+        return render_template("error.html", status=err.code, message=page_message(err)), err.code
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
@@ -72,6 +72,24 @@ def register(app: Flask) -> None:
             return api_error(500, "internal_error", gettext("Internal error; it has been logged."))
         return render_template("error.html", status=500,
                                message=gettext("Internal error; it has been logged.")), 500
+
+
+HTTP_MESSAGES = {
+    400: N_("The request could not be understood. Go back and try again."),
+    403: N_("You may not open this page."),
+    404: N_("There is nothing at this address: it may have been deleted, or the link is wrong."),
+    405: N_("This page cannot be used that way."),
+    413: N_("What was sent is too large."),
+    429: N_("Too many requests in a short time; wait a moment and try again."),
+}
+
+
+def page_message(err: HTTPException) -> str:
+    """Werkzeug's stock descriptions are English sentences: say them in the user's language
+    (a description written for the case is kept)."""
+    if err.code in HTTP_MESSAGES and err.description == type(err).description:
+        return gettext(HTTP_MESSAGES[err.code])
+    return err.description or ""
 
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",

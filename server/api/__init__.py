@@ -7,7 +7,7 @@ from flask_smorest import Api
 
 from server.api.docs import ErrorResponses
 from server.api.schemas import ErrorSchema
-from server.errors import http_error_json, is_api_request
+from server.errors import http_error_json, is_api_request, page_message
 from server.extensions import csrf
 
 
@@ -22,7 +22,7 @@ class SignageApi(Api):
         if is_api_request():
             return http_error_json(error)
         return render_template("error.html", status=error.code,
-                               message=error.description), error.code
+                               message=page_message(error)), error.code
 
 
 api = SignageApi(spec_kwargs={"extra_plugins": [ErrorResponses()]})

@@ -67,3 +67,11 @@ def test_a_terminal_page_lists_commands_in_words(client):
 def _commands(html: str) -> str:
     table = html[html.index('id="commands"'):]
     return re.sub(r"<[^>]+>", " ", table[:table.index("</table>")])
+
+
+def test_a_missing_page_says_so_in_chinese(client):
+    helpers.login(client, helpers.user(Role.street_admin))
+    r = client.get("/no/such/page")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 404 and "这个地址没有内容" in html
+    assert "The requested URL" not in html
