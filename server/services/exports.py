@@ -127,7 +127,7 @@ def to_xlsx(sheets: list[Sheet], head: list[str], chart_title: str | None = None
             chart = BarChart()
             chart.type, chart.style, chart.legend = "col", 10, None
             chart.title, chart.y_axis.title = chart_title, sheet.columns[1][0]
-            chart.y_axis.numFmt = HOURS
+            chart.y_axis.numFmt = "0"  # whole hours on the axis; the bars are the figures
             chart.y_axis.delete = chart.x_axis.delete = False  # newer Excel hides them else
             bars = min(last, HEADER_ROW + CHART_ROWS)
             chart.add_data(Reference(ws, min_col=2, min_row=HEADER_ROW, max_row=bars),

@@ -487,7 +487,9 @@ def planned_vs_played(s: Session, actor: Actor, p: Period, by: str = "content",
     return _terminal_rows(s, actor, p, f, plan, _group(_played_by_terminal(s, actor, p, f), 0))
 
 
-SHORTFALL_S = 60.0  # less than a minute short is not worth explaining
+# Less than a tenth of an hour short is not worth explaining: the reasons read in tenths
+# of an hour, and "离线 0.0 小时" for a terminal added a minute ago explained nothing.
+SHORTFALL_S = 360.0
 REASONS = ("offline", "screen_off", "file_not_ready", "broadcast")
 
 

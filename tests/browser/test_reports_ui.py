@@ -80,3 +80,7 @@ def test_report_grouping_chart_and_xlsx(page, played, tmp_path):
     assert {r[0].value: r[1].value for r in ws.iter_rows(min_row=6, max_row=7)} == {
         "防台风": 1.5, "垃圾分类": 0.5}
     assert ws["B8"].value == 2.0 and ws["A8"].value == "合计"
+    with page.expect_download() as dl:
+        page.click("#export-csv")
+    dl.value.save_as(tmp_path / "report.csv")
+    assert (tmp_path / "report.csv").read_bytes().startswith("\ufeff主题,播放小时".encode())
