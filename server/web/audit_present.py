@@ -102,6 +102,16 @@ class Row:
     object: str
     changes: list[Change] = field(default_factory=list)
 
+    @property
+    def actor(self) -> str:
+        """Who, as a person reads it: the command line and terminals are not user names."""
+        name = self.entry.actor
+        if name == "cli":
+            return gettext("system (command line)")
+        if name.startswith("terminal:"):
+            return gettext("terminal #%(id)s", id=name.partition(":")[2])
+        return name
+
 
 def word(value: str) -> str:
     """A stored word (an action, object, status ...) for the reader; unknown ones as they are."""

@@ -33,15 +33,17 @@ def test_the_audit_log_speaks_chinese(client):
                                     ["tag", None, "大堂"]],
                         "ends_at": None, "terminals": 1})
     audit.record(db, a, "cancel", "broadcast", 7, label="台风预警", community_id=donghe.id)
+    audit.record(db, Actor.system(admin.street_id), "create", "user", admin.id, label="admin")
     db.commit()
 
     helpers.login(client, admin)
     text = _cells(client.get("/audit/").get_data(as_text=True))
     for phrase in ("发送指令", "截屏", "亮度 60%", "签发终端凭据", "发送紧急广播", "紧急广播",
-                   f"终端 {t.name}", "楼栋 东和花园1栋", "带“大堂”标签的终端", "全屏", "屏幕数"):
+                   f"终端 {t.name}", "楼栋 东和花园1栋", "带“大堂”标签的终端", "全屏", "屏幕数",
+                   "系统（命令行）"):
         assert phrase in text, phrase
     for raw in ("cancel", "broadcast", "command", "provision", "screenshot", "[[", "None",
-                "targets", "'terminal'", "terminals", "mode", "full"):
+                "targets", "'terminal'", "terminals", "mode", "full", "cli"):
         assert raw not in text, raw
 
     # The filters offer the same words.
