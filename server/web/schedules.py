@@ -33,7 +33,7 @@ from server.services import content as content_svc
 from server.services import manifests, panel_fit, tree
 from server.services import schedules as svc
 from server.services.errors import ServiceError
-from server.services.naming import by_name
+from server.services.naming import by_name, name_key
 from server.web.forms import DeleteForm
 from server.web.helpers import actor, require_login
 
@@ -346,10 +346,11 @@ def targets_of(form: TargetFields) -> list[svc.TargetIn]:
 
 
 def target_labels(targets) -> list[dict]:
-    """Each target as {label, calendar url or None}, for lists."""
+    """Each target as {label, calendar url or None}, for lists: the street, communities,
+    buildings, terminals, then tags, each in natural name order."""
     a = actor()
     out = []
-    for t in sorted(targets, key=lambda t: (t.kind.value, t.ref_id or 0, t.tag or "")):
+    for t in targets:
         kind, url, label = t.kind.value, None, None
         try:
             if kind == "street":
@@ -366,8 +367,11 @@ def target_labels(targets) -> list[dict]:
                 url = url_for("schedules.calendar", terminal_id=t.ref_id)
         except ServiceError:
             label, url = f"{kind} #{t.ref_id}", None
-        out.append({"label": label, "url": url})
-    return out
+        out.append((_TARGET_ORDER.index(kind), name_key(label), {"label": label, "url": url}))
+    return [x for _rank, _key, x in sorted(out, key=lambda x: x[:2])]
+
+
+_TARGET_ORDER = ("street", "community", "building", "terminal", "tag")
 
 
 def _schedule_page(form: ScheduleForm, errors: dict, schedule=None):
