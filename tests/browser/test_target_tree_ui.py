@@ -59,11 +59,23 @@ def _building_id(app, name: str) -> int:
             db.remove()
 
 
+@pytest.fixture
+def errors(page):
+    """Script errors and failed loads on the page (the browser's own favicon request
+    aside): none may happen."""
+    seen: list[str] = []
+    page.on("pageerror", lambda e: seen.append(str(e)))
+    page.on("console", lambda m: seen.append(f"{m.text} {m.location['url']}")
+            if m.type == "error" and not m.location["url"].endswith("/favicon.ico") else None)
+    yield seen
+    assert seen == []
+
+
 def _row(page, tree: str, kind: str, name: str):
     return page.locator(f"#{tree} li.tnode-{kind}[data-name='{name}'] > .trow input")
 
 
-def test_schedule_aimed_at_a_building_found_by_search(page, live_db):
+def test_schedule_aimed_at_a_building_found_by_search(page, live_db, errors):
     page.set_viewport_size({"width": 1440, "height": 900})
     login(page, "admin", ADMIN_PASSWORD)
     page.goto("/schedules/new")
@@ -116,7 +128,7 @@ def test_schedule_aimed_at_a_building_found_by_search(page, live_db):
     expect(count).to_have_text("已选 1 台终端")
 
 
-def test_broadcast_form_sends_the_ticked_places(page, live_db):
+def test_broadcast_form_sends_the_ticked_places(page, live_db, errors):
     page.set_viewport_size({"width": 1440, "height": 900})
     login(page, "admin", ADMIN_PASSWORD)
     page.goto("/broadcasts/")
@@ -143,7 +155,7 @@ def test_broadcast_form_sends_the_ticked_places(page, live_db):
     assert sent == ["y"]
 
 
-def test_report_filtered_to_one_building(page, live_db):
+def test_report_filtered_to_one_building(page, live_db, errors):
     page.set_viewport_size({"width": 1440, "height": 900})
     login(page, "admin", ADMIN_PASSWORD)
     page.click("#nav-reports")
