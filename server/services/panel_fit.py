@@ -34,3 +34,14 @@ def mismatch(src_w: int | None, src_h: int | None, panel_w: int, panel_h: int) -
         return None
     f = letterbox(src_w, src_h, panel_w, panel_h)
     return f if f.bars else None
+
+
+def mismatches(src_w: int | None, src_h: int | None,
+               sizes: list[tuple[int, int, object]]) -> list[tuple[int, int, Fit]]:
+    """The panel sizes (of those given, e.g. tree.fleet_sizes) a picture does not fill."""
+    out, seen = [], set()
+    for w, h, _mode in sizes:
+        if (w, h) not in seen and (f := mismatch(src_w, src_h, w, h)) is not None:
+            out.append((w, h, f))
+        seen.add((w, h))
+    return out

@@ -16,7 +16,7 @@ from server.db import db
 from server.errors import translate
 from server.models import ContentKind
 from server.services import content as svc
-from server.services import topics, tree
+from server.services import panel_fit, topics, tree
 from server.services.errors import N_, Invalid, ServiceError
 from server.storage import blob_store, send_blob, settings, upload_limits
 from server.web.forms import (
@@ -241,7 +241,15 @@ def _item_page(it, reject_form: RejectForm):
                            action_form=DeleteForm(), template_labels=TEMPLATE_LABELS,
                            changes=svc.edit_changes(it),
                            placements=svc.placements(db, [it.id])[it.id],
-                           target_labels=target_labels)
+                           target_labels=target_labels, shape_warnings=_shape_warnings(it))
+
+
+def _shape_warnings(it) -> list:
+    """The screen sizes of the item's scope a picture or clip leaves black bars on."""
+    if it.kind not in (ContentKind.image, ContentKind.video):
+        return []
+    return panel_fit.mismatches(it.width, it.height,
+                                tree.fleet_sizes(db, it.street_id, it.community_id))
 
 
 @bp.route("/content/<int:item_id>")

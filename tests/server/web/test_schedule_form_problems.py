@@ -69,3 +69,12 @@ def test_the_preview_warns_when_a_picture_is_not_the_panels_shape(client, w):  #
     html = client.get(f"/terminals/{w['t'].id}/preview?at={WEDNESDAY}T08:00").get_data(
         as_text=True)
     assert 'id="panel"' in html and 'id="fit-warning"' not in html
+
+
+def test_the_content_page_lists_the_screens_a_picture_does_not_fill(client, w):  # noqa: F811
+    helpers.terminal(w["b"], 1920, 320)
+    helpers.login(client, w["editor"])
+    html = client.get(f"/content/{w['item'].id}").get_data(as_text=True)  # 384×192, 2:1
+    warnings = html.split('id="shape-warnings"')[1].split("</td>")[0]
+    assert "1920×320：显示为 640×320，其余为黑边，占屏幕 33%" in warnings
+    assert "384×192：" not in warnings  # the same shape as the picture: filled
