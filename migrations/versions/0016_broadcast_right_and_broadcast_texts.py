@@ -22,12 +22,18 @@ down_revision = '0015'
 branch_labels = None
 depends_on = None
 
+# A Boolean column brings a CHECK constraint, so SQLite's batch mode rebuilds the table:
+# say again that its ids never come back (0014), or the rebuild drops AUTOINCREMENT.
+_KEEP_AUTOINCREMENT = {"sqlite_autoincrement": True}
+
 
 def upgrade():
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
+    with op.batch_alter_table('user_account', schema=None,
+                              table_kwargs=_KEEP_AUTOINCREMENT) as batch_op:
         batch_op.add_column(sa.Column('may_broadcast', sa.Boolean(), server_default=sa.false(),
                                       nullable=False))
-    with op.batch_alter_table('content_item', schema=None) as batch_op:
+    with op.batch_alter_table('content_item', schema=None,
+                              table_kwargs=_KEEP_AUTOINCREMENT) as batch_op:
         batch_op.add_column(sa.Column('broadcast_text', sa.Boolean(), server_default=sa.false(),
                                       nullable=False))
     op.execute(sa.text(
@@ -38,7 +44,9 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('content_item', schema=None) as batch_op:
+    with op.batch_alter_table('content_item', schema=None,
+                              table_kwargs=_KEEP_AUTOINCREMENT) as batch_op:
         batch_op.drop_column('broadcast_text')
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
+    with op.batch_alter_table('user_account', schema=None,
+                              table_kwargs=_KEEP_AUTOINCREMENT) as batch_op:
         batch_op.drop_column('may_broadcast')
