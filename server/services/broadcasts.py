@@ -364,9 +364,16 @@ def _get(s: Session, actor: Actor, broadcast_id: int) -> Broadcast:
     return bc
 
 
-def cancel(s: Session, actor: Actor, broadcast_id: int) -> Broadcast:
+def require_cancel(s: Session, actor: Actor, broadcast_id: int) -> Broadcast:
+    """The broadcast, if `actor` may cancel it (access.may_broadcast, and its scope): the
+    cancel's check, also asked by the confirmation page before it offers the button."""
     bc = _get(s, actor, broadcast_id)
     actor.require_broadcast(bc.community_id)
+    return bc
+
+
+def cancel(s: Session, actor: Actor, broadcast_id: int) -> Broadcast:
+    bc = require_cancel(s, actor, broadcast_id)
     if bc.cancelled_at is not None or not bc.active_at(utcnow()):
         raise Invalid(N_("This broadcast has already ended."), field="id")
     bc.cancelled_at, bc.cancelled_by = utcnow(), actor.id

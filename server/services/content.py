@@ -223,10 +223,16 @@ def _examine(path, head: bytes, limits: lib.Limits) -> lib.Examined:
     return workpool.run(lib.examine_file, path, head, limits)
 
 
+def require_writer(actor: Actor) -> None:
+    """Who may add content (upload, write a notice): asked by the save and by the pages
+    that offer the form, so a reader is refused before filling one in."""
+    actor.require_role(*EDITORS)
+
+
 def upload(s: Session, actor: Actor, store: lib.BlobStore, stream, filename: str | None,
            meta: Meta, limits: lib.Limits) -> ContentItem:
     """Validate metadata first, then stream the file in; nothing is kept on refusal."""
-    actor.require_role(*EDITORS)
+    require_writer(actor)
     _check_meta(s, actor, meta)
     try:
         ing = lib.ingest(stream, filename, store, limits, examine=_examine)
@@ -399,7 +405,7 @@ def create_notice(s: Session, actor: Actor, store: lib.BlobStore, meta: Meta,
                   variants: list[Variant] | None = None) -> ContentItem:
     """`variants`: already rendered for meta's community, by a caller that must write
     before calling (see render_variants on why rendering comes before any write)."""
-    actor.require_role(*EDITORS)
+    require_writer(actor)
     _check_meta(s, actor, meta)
     text.check()
     if variants is None:
@@ -614,6 +620,12 @@ def _start_edit(s: Session, actor: Actor, item: ContentItem) -> ContentItem:
     _copy_renditions(item, edit)
     s.expire(item, ["pending"])
     return edit
+
+
+def editable_item(s: Session, actor: Actor, item_id: int) -> ContentItem:
+    """The item, if `actor` may change it: the save's check, also asked by the edit page
+    before it offers the form and by the item page before it offers the button."""
+    return _editable(s, actor, item_id)
 
 
 def _editable(s: Session, actor: Actor, item_id: int) -> ContentItem:

@@ -173,10 +173,37 @@ def get_playlist(s: Session, actor: Actor, playlist_id: int) -> Playlist:
     return p
 
 
+def require_planner(actor: Actor) -> None:
+    """Who may write playlists and schedules: asked by the saves and by the pages that
+    offer their forms, so a reader is refused before filling one in."""
+    actor.require_role(*PLANNERS)
+
+
+def require_screen_planner(actor: Actor) -> None:
+    """Screen plans switch screens off and dim them: administrators only."""
+    actor.require_role(Role.street_admin, Role.community_admin)
+
+
+def may_change(actor: Actor, community_id: int | None) -> bool:
+    """Whether `actor` may change a playlist or schedule it sees, owned by `community_id`
+    (the rule of editable_playlist and editable_schedule, for offering a link)."""
+    return actor.role in PLANNERS and (community_id is not None or actor.is_street_admin)
+
+
+def editable_playlist(s: Session, actor: Actor, playlist_id: int) -> Playlist:
+    """The playlist, if `actor` may change it: the save's check, also the page's."""
+    return _editable_playlist(s, actor, playlist_id)
+
+
+def editable_schedule(s: Session, actor: Actor, schedule_id: int) -> Schedule:
+    """The schedule, if `actor` may change it: the save's check, also the page's."""
+    return _editable_schedule(s, actor, schedule_id)
+
+
 def _editable_playlist(s: Session, actor: Actor, playlist_id: int) -> Playlist:
     p = get_playlist(s, actor, playlist_id)
-    actor.require_role(*PLANNERS)
-    if p.community_id is None and not actor.is_street_admin:
+    require_planner(actor)
+    if not may_change(actor, p.community_id):  # street-wide: street admins only
         raise NotFound(N_("No such %(what)s."), what="playlist", field="playlist_id")
     return p
 
@@ -190,7 +217,7 @@ def _name(value: str) -> str:
 
 def create_playlist(s: Session, actor: Actor, name: str, entries: list[EntryIn],
                     community_id: int | None = None) -> Playlist:
-    actor.require_role(*PLANNERS)
+    require_planner(actor)
     p = Playlist(street_id=actor.street_id, community_id=owner_community(s, actor, community_id),
                  name=_name(name), created_by=actor.id)
     p.entries = _entries(s, actor, entries)
@@ -365,8 +392,8 @@ def get_schedule(s: Session, actor: Actor, schedule_id: int) -> Schedule:
 
 def _editable_schedule(s: Session, actor: Actor, schedule_id: int) -> Schedule:
     sc = get_schedule(s, actor, schedule_id)
-    actor.require_role(*PLANNERS)
-    if sc.community_id is None and not actor.is_street_admin:
+    require_planner(actor)
+    if not may_change(actor, sc.community_id):  # street-wide: street admins only
         raise NotFound(N_("No such %(what)s."), what="schedule")
     return sc
 
@@ -387,7 +414,7 @@ def _kind(value: str) -> ScheduleKind:
 def create_schedule(s: Session, actor: Actor, *, name: str, playlist_id: int, kind: str,
                     recurrence: Recurrence, targets: list[TargetIn],
                     community_id: int | None = None) -> Schedule:
-    actor.require_role(*PLANNERS)
+    require_planner(actor)
     if kind == ScheduleKind.interrupt and not actor.is_street_admin:
         actor.require_role(Role.street_admin, Role.community_admin)
     community_id = owner_community(s, actor, community_id)
@@ -496,7 +523,7 @@ def list_screen_plans(s: Session, actor: Actor) -> list[ScreenPlan]:
 def create_screen_plan(s: Session, actor: Actor, *, name: str, screen_on: bool,
                        brightness: int, recurrence: Recurrence, targets: list[TargetIn],
                        community_id: int | None = None) -> ScreenPlan:
-    actor.require_role(Role.street_admin, Role.community_admin)
+    require_screen_planner(actor)
     community_id = owner_community(s, actor, community_id)
     if not isinstance(brightness, int) or not 0 <= brightness <= 100:
         raise Invalid(MESSAGES["brightness_out_of_range"], field="brightness")

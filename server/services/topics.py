@@ -38,8 +38,14 @@ def get_topic(s: Session, actor: Actor, topic_id: int, *, active: bool = True) -
     return t
 
 
-def create_topic(s: Session, actor: Actor, name: str) -> Topic:
+def require_topic_admin(actor: Actor) -> None:
+    """Topics are the street's report categories: only street admins add or retire them
+    (asked by the saves and by the topics page before it offers the controls)."""
     actor.require_role(Role.street_admin)
+
+
+def create_topic(s: Session, actor: Actor, name: str) -> Topic:
+    require_topic_admin(actor)
     name = (name or "").strip()
     if not 1 <= len(name) <= 40:
         raise Invalid(N_("%(field)s must be 1 to %(max)d characters."), field="name", max=40)
@@ -56,7 +62,7 @@ def create_topic(s: Session, actor: Actor, name: str) -> Topic:
 
 
 def set_active(s: Session, actor: Actor, topic_id: int, active: bool) -> Topic:
-    actor.require_role(Role.street_admin)
+    require_topic_admin(actor)
     t = get_topic(s, actor, topic_id, active=False)
     before = {"active": t.active}
     t.active = active

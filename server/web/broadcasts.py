@@ -151,6 +151,7 @@ def progress(broadcast_id: int):
 @bp.route("/<int:broadcast_id>/cancel")
 def confirm_cancel(broadcast_id: int):
     """Cancelling asks first: it takes the broadcast off every screen at once."""
+    svc.require_cancel(db, actor(), broadcast_id)  # the cancel's own check
     p = svc.progress(db, actor(), broadcast_id)
     if p["state"] != "active":
         return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))

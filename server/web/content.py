@@ -128,11 +128,13 @@ def index():
                            topic_id=args.get("topic_id", type=int),
                            kind=args.get("kind") or None, search=args.get("q") or None)
     return render_template("content/index.html", items=items, args=args,
+                           may_write=_may_write(),
                            topics=topics.list_topics(db, actor(), active_only=False))
 
 
 @bp.route("/content/upload", methods=["GET"])
 def upload_page():
+    svc.require_writer(actor())  # the upload's own rule: no form for those it refuses
     form = ContentMetaForm()
     _choices(form)
     return render_template("content/upload.html", form=form,
@@ -199,6 +201,20 @@ def _upload_meta(values, filename: str, several: bool) -> svc.Meta:
     )
 
 
+def _allowed(check) -> bool:
+    """Whether the service's own `check` (a require_* of the actor) lets the user through:
+    a page offers a control only to those its save would accept."""
+    try:
+        check(actor())
+    except ServiceError:
+        return False
+    return True
+
+
+def _may_write() -> bool:
+    return _allowed(svc.require_writer)
+
+
 def _wants_html() -> bool:
     return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
@@ -214,6 +230,7 @@ def _parse_local(value: str | None) -> datetime | None:
 
 @bp.route("/content/notice/new", methods=["GET", "POST"])
 def new_notice():
+    svc.require_writer(actor())  # the save's own rule: no form for those it refuses
     form = NoticeForm()
     _choices(form)
     previews = None
@@ -241,7 +258,13 @@ def _item_page(it, reject_form: RejectForm):
                            action_form=DeleteForm(), template_labels=TEMPLATE_LABELS,
                            changes=svc.edit_changes(it),
                            placements=svc.placements(db, [it.id])[it.id],
-                           target_labels=target_labels, shape_warnings=_shape_warnings(it))
+                           target_labels=target_labels, shape_warnings=_shape_warnings(it),
+                           may_edit=_may_edit(it.id))
+
+
+def _may_edit(item_id: int) -> bool:
+    """Whether to offer 编辑: the save's own check (services/content.editable_item)."""
+    return _allowed(lambda a: svc.editable_item(db, a, item_id))
 
 
 def _shape_warnings(it) -> list:
@@ -271,7 +294,7 @@ def _saved_message(it) -> str:
 
 @bp.route("/content/<int:item_id>/edit", methods=["GET", "POST"])
 def edit(item_id: int):
-    it = svc.get_item(db, actor(), item_id)
+    it = svc.editable_item(db, actor(), item_id)  # the save's check, before any form
     is_notice = it.kind == ContentKind.notice
     form_class = NoticeForm if is_notice else ContentMetaForm
     shown = it.pending or it  # an edit waiting for review is what the editor continues
@@ -380,6 +403,7 @@ def topic_list():
             db.commit()
             return redirect(url_for("content.topic_list"))
     return render_template("content/topics.html", form=form, action_form=DeleteForm(),
+                           may_manage=_allowed(topics.require_topic_admin),
                            topics=topics.list_topics(db, actor(), active_only=False))
 
 

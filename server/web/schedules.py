@@ -115,6 +115,16 @@ class ScreenPlanForm(TargetFields, RecurrenceFields, FlaskForm):
                             description=_l("Where plans overlap, the higher one applies."))
 
 
+def _allowed(check) -> bool:
+    """Whether the service's own `check` (a require_* of the actor) lets the user through:
+    a page offers a control only to those its save would accept."""
+    try:
+        check(actor())
+    except ServiceError:
+        return False
+    return True
+
+
 def _community_choices(field: SelectField) -> None:
     a = actor()
     communities = tree.list_communities(db, a)
@@ -200,7 +210,8 @@ def _playlist_page(form: PlaylistForm, rows: list[dict], errors: dict, playlist=
     available = svc.approved_content(db, actor())
     return render_template("schedules/playlist_form.html", form=form, rows=rows, errors=errors,
                            playlist=playlist, available=available, thumb_url=thumb_url,
-                           delete_form=DeleteForm(), can_plan=actor().role.value in PLANNERS,
+                           delete_form=DeleteForm(),
+                           can_plan=True,  # only planners reach it (editable_playlist)
                            title=gettext("Edit playlist") if playlist else gettext("New playlist"))
 
 
@@ -240,12 +251,15 @@ def loop_seconds(p) -> float:
 @bp.route("/playlists/")
 def playlists():
     items = svc.list_playlists(db, actor())
+    a = actor()
     return render_template("schedules/playlists.html", playlists=items, loop_seconds=loop_seconds,
-                           can_plan=actor().role.value in PLANNERS)
+                           can_plan=a.role.value in PLANNERS,
+                           may_change=lambda community_id: svc.may_change(a, community_id))
 
 
 @bp.route("/playlists/new", methods=["GET", "POST"])
 def new_playlist():
+    svc.require_planner(actor())  # the save's own rule: no form for those it refuses
     form = PlaylistForm()
     _community_choices(form.community_id)
     if request.method == "POST":
@@ -257,7 +271,7 @@ def new_playlist():
 
 @bp.route("/playlists/<int:playlist_id>", methods=["GET", "POST"])
 def edit_playlist(playlist_id: int):
-    p = svc.get_playlist(db, actor(), playlist_id)
+    p = svc.editable_playlist(db, actor(), playlist_id)  # the save's check, before any form
     form = PlaylistForm(obj=p)
     _community_choices(form.community_id)
     if request.method == "POST":
@@ -386,11 +400,13 @@ def index():
     a = actor()
     return render_template("schedules/index.html", schedules=svc.list_schedules(db, a),
                            kinds=KIND_LABELS, weekdays=WEEKDAYS, target_labels=target_labels,
-                           windows_text=_windows_text, can_plan=a.role.value in PLANNERS)
+                           windows_text=_windows_text, can_plan=a.role.value in PLANNERS,
+                           may_change=lambda community_id: svc.may_change(a, community_id))
 
 
 @bp.route("/schedules/new", methods=["GET", "POST"])
 def new_schedule():
+    svc.require_planner(actor())  # the save's own rule: no form for those it refuses
     form = ScheduleForm()
     _schedule_choices(form)
     errors: dict[str, list[str]] = {}
@@ -418,14 +434,11 @@ def new_schedule():
 
 @bp.route("/schedules/<int:schedule_id>/edit", methods=["GET", "POST"])
 def edit_schedule(schedule_id: int):
-    sc = svc.get_schedule(db, actor(), schedule_id)
-    if request.method == "POST":
-        # Who may plan is decided before the form is read (a viewer gets a 403, whatever
-        # it sent); what a POST leaves out is empty, never the row's raw values.
-        actor().require_role(*svc.PLANNERS)
-        form = ScheduleForm()
-    else:
-        form = ScheduleForm(obj=sc)
+    # Who may plan is decided before any form is shown or read (a viewer gets a 403,
+    # whatever it sent): the save's own check.
+    sc = svc.editable_schedule(db, actor(), schedule_id)
+    # What a POST leaves out is empty, never the row's raw values.
+    form = ScheduleForm() if request.method == "POST" else ScheduleForm(obj=sc)
     _schedule_choices(form)
     errors: dict[str, list[str]] = {}
     if request.method == "GET":
@@ -476,12 +489,13 @@ def screen_plans():
     return render_template("schedules/screen_plans.html",
                            plans=svc.list_screen_plans(db, a), weekdays=WEEKDAYS,
                            target_labels=target_labels, windows_text=_windows_text,
-                           can_plan=a.role in (Role.street_admin, Role.community_admin),
+                           can_plan=_allowed(svc.require_screen_planner),
                            delete_form=DeleteForm())
 
 
 @bp.route("/screen-plans/new", methods=["GET", "POST"])
 def new_screen_plan():
+    svc.require_screen_planner(actor())  # the save's own rule: no form for those it refuses
     form = ScreenPlanForm()
     _community_choices(form.community_id)
     target_choices(form)

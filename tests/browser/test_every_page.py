@@ -143,6 +143,25 @@ DENIED: dict[str, tuple[set[Role], str]] = {
     "tree.edit_terminal": ({Role.reviewer, Role.editor, Role.viewer}, "as tree.new_building"),
     "content.review": ({Role.editor, Role.viewer},
                        "the review queue is for reviewers (services/content.REVIEWERS)"),
+    "content.new_notice": ({Role.reviewer, Role.viewer},
+                           "only editors and admins add content (content.require_writer)"),
+    "content.upload_page": ({Role.reviewer, Role.viewer}, "as content.new_notice"),
+    "content.edit": ({Role.reviewer, Role.viewer},
+                     "the save's own check (content.editable_item: EDITORS)"),
+    "schedules.new_playlist": ({Role.reviewer, Role.viewer},
+                               "only planners write playlists and schedules "
+                               "(schedules.require_planner)"),
+    "schedules.edit_playlist": ({Role.reviewer, Role.viewer},
+                                "the save's own check (schedules.editable_playlist)"),
+    "schedules.new_schedule": ({Role.reviewer, Role.viewer}, "as schedules.new_playlist"),
+    "schedules.edit_schedule": ({Role.reviewer, Role.viewer},
+                                "the save's own check (schedules.editable_schedule)"),
+    "schedules.new_screen_plan": ({Role.reviewer, Role.editor, Role.viewer},
+                                  "screen plans are for admins "
+                                  "(schedules.require_screen_planner)"),
+    "broadcasts.confirm_cancel": ({Role.reviewer, Role.editor, Role.viewer},
+                                  "access.may_broadcast: admins, and those granted it (the "
+                                  "demo grants nobody; broadcasts.require_cancel)"),
 }
 
 def ui_routes(app) -> dict[str, str]:

@@ -398,12 +398,16 @@ def test_a_community_schedule_cannot_target_the_whole_street(client, w):
     assert db.query(Schedule).count() == 0
 
 
-def test_a_viewer_sees_a_playlist_without_save_buttons(client, w):
+def test_a_viewer_lists_playlists_but_gets_no_form(client, w):
+    # The playlist page is its form: refused (403) to those its save refuses
+    # (schedules.editable_playlist); the list names the playlist without a link to it.
     p = _playlist(w, w["item"])
     helpers.login(client, helpers.user(Role.viewer, w["donghe"]))
-    html = client.get(f"/playlists/{p.id}").get_data(as_text=True)
-    assert "垃圾分类" in html and 'id="save-playlist"' not in html
-    assert 'id="delete-playlist"' not in html
+    assert client.get(f"/playlists/{p.id}").status_code == 403
+    assert client.get("/playlists/new").status_code == 403
+    html = client.get("/playlists/").get_data(as_text=True)
+    assert p.name in html and f"/playlists/{p.id}\"" not in html
+    assert 'id="new-playlist"' not in html
 
 
 def test_screen_plans_page_creates_lists_and_deletes(client):
