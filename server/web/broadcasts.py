@@ -133,7 +133,18 @@ def _confirm_page(form: BroadcastForm, b: svc.BroadcastIn, plan: svc.Plan):
 def show(broadcast_id: int):
     a = actor()
     return render_template("broadcasts/show.html", p=svc.progress(db, a, broadcast_id),
-                           action_form=DeleteForm(), today=_today(), may_send=a.may_broadcast)
+                           action_form=DeleteForm(), today=_today(),
+                           may_send=_may_cancel(broadcast_id))
+
+
+def _may_cancel(broadcast_id: int) -> bool:
+    """Whether to offer 取消广播: the cancel's own check (a community admin may not cancel
+    a street-wide broadcast it can see)."""
+    try:
+        svc.require_cancel(db, actor(), broadcast_id)
+    except ServiceError:
+        return False
+    return True
 
 
 @bp.route("/<int:broadcast_id>/progress.json")

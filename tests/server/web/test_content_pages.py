@@ -152,3 +152,23 @@ def test_topics_are_managed_by_street_admins(client, world):
     assert admin.post("/topics", data={"csrf_token": helpers.csrf_token(page),
                                        "name": "疫苗接种"}).status_code == 302
     assert db.query(Topic).filter_by(name="疫苗接种").count() == 1
+    # Only those the save accepts are offered 添加主题 and 停用 (topics.require_topic_admin).
+    assert 'name="name"' in page and "/toggle" in page
+    editor_page = client.get("/topics").get_data(as_text=True)
+    assert 'name="name"' not in editor_page and "/toggle" not in editor_page
+    assert "疫苗接种" in editor_page
+
+
+def test_a_reviewer_is_offered_no_content_form(client, world):
+    # Refused (403) before filling a form the save would refuse (content.require_writer,
+    # content.editable_item), and not offered the buttons that lead there.
+    item = helpers.approved_image(world["community"])
+    helpers.login(client, world["reviewer"])
+    for url in ("/content/notice/new", "/content/upload", f"/content/{item.id}/edit"):
+        assert client.get(url).status_code == 403, url
+    assert 'id="upload"' not in client.get("/content/").get_data(as_text=True)
+    assert 'id="edit"' not in client.get(f"/content/{item.id}").get_data(as_text=True)
+    editor = client.application.test_client()
+    helpers.login(editor, world["editor"])
+    assert 'id="upload"' in editor.get("/content/").get_data(as_text=True)
+    assert 'id="edit"' in editor.get(f"/content/{item.id}").get_data(as_text=True)
