@@ -80,7 +80,7 @@ def test_admin_creates_a_user_and_sees_it_in_the_audit_log(client):
         "community_id": c.id, "password": "a good long password", "active": "y"})
     assert r.status_code == 302
     html = client.get("/audit/?object_type=user&action=create").get_data(as_text=True)
-    assert "wang.li" in html and "reviewer" in html
+    assert "wang.li" in html and "审核员" in html and "reviewer" not in html
 
 
 def test_account_page_creates_and_revokes_a_token(client):
