@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 import playlists as pm
 from server.db import SessionFactory, db
@@ -27,6 +27,7 @@ from server.services.access import Actor
 from tests import helpers
 
 SH = ZoneInfo("Asia/Shanghai")
+HOUR = timedelta(hours=1)
 D = date(2026, 12, 1)  # a Tuesday
 
 
@@ -211,3 +212,88 @@ def test_stored_planned_equals_the_resolvers_timeline(w):
                 .where(PlannedHour.terminal_id == t.id, PlannedHour.hour >= a,
                        PlannedHour.hour < b).group_by(PlannedHour.content_id)).all())
             assert stored == pytest.approx(_old_path(plan, a, b)), (t.id, day)
+
+
+# --- short write transactions -----------------------------------------------------------
+
+
+class RowsPerTransaction:
+    """planned_hour rows each transaction of `engine` writes, counted from the statements
+    the driver is given (SQLAlchemy's engine events), closed at every commit or rollback."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.open, self.closed = engine, 0, []
+        self._hooks = [("before_cursor_execute", self._statement),
+                       ("commit", self._end), ("rollback", self._end)]
+        for name, fn in self._hooks:
+            event.listen(engine, name, fn)
+
+    def _statement(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO PLANNED_HOUR"):
+            self.open += len(parameters) if executemany else 1
+
+    def _end(self, conn) -> None:
+        if self.open:
+            self.closed.append(self.open)
+        self.open = 0
+
+    def remove(self) -> None:
+        for name, fn in self._hooks:
+            event.remove(self.engine, name, fn)
+
+
+def many_items_all_day(w, count: int) -> None:
+    """`count` items in one all-day playlist on w's terminal: `count` rows an hour."""
+    items = [helpers.approved_image(w["donghe"], f"通知{n}", "便民服务") for n in range(count)]
+    playlist = sched.create_playlist(db, w["editor"], "全天",
+                                     [sched.EntryIn(item.id) for item in items])
+    sched.create_schedule(db, w["editor"], name="全天", playlist_id=playlist.id, kind="normal",
+                          recurrence=sched.Recurrence(windows=[("00:00", "00:00")]),
+                          targets=[sched.TargetIn("terminal", w["t"].id)])
+    db.commit()
+
+
+def test_the_planned_time_job_writes_in_short_transactions(w):
+    """A terminal's 72 hours x 10 items are committed in parts of whole hours, none over
+    MAX_ROWS_PER_COMMIT rows, so a sign-in or a heartbeat never waits behind a terminal's
+    (or a whole run's) writing for SQLite's one write lock."""
+    many_items_all_day(w, 10)
+    counter = RowsPerTransaction(db.get_bind())
+    try:
+        assert planned.refresh(db, at(D, 12)) == 1  # from its creation on D-1 to D+1's end
+    finally:
+        counter.remove()
+    assert sum(counter.closed) == 72 * 10
+    assert len(counter.closed) > 1
+    assert max(counter.closed) <= planned.MAX_ROWS_PER_COMMIT
+    hours = hours_of(w["t"].id)
+    assert len(hours) == 72 and set(hours.values()) == {3600.0}
+    assert db.get(Terminal, w["t"].id).planned_until == at(D + timedelta(days=2), 0)
+
+
+def test_a_change_between_two_parts_leaves_the_terminal_marked_from_the_first(w, monkeypatch):
+    many_items_all_day(w, 10)
+    real = planned._write_part
+    parts = []
+
+    def then_a_change(*args, **kwargs):
+        done = real(*args, **kwargs)
+        parts.append(done)
+        if len(parts) == 1:  # another request's change, committed between the two parts
+            with SessionFactory() as other:
+                changes.touch(other, [w["t"].id])
+                other.commit()
+        return done
+
+    monkeypatch.setattr(planned, "_write_part", then_a_change)
+    assert planned.refresh(db, at(D, 12)) == 0
+    assert parts == [True, False]
+    db.expire_all()
+    t = db.get(Terminal, w["t"].id)
+    first_end = at(D - timedelta(days=1), 0) + 50 * HOUR  # 500 rows: 50 hours of 10
+    assert (t.planned_until, t.replan_from) == (first_end, at(D, 12))
+    assert len(hours_of(t.id)) == 50
+    monkeypatch.setattr(planned, "_write_part", real)
+    assert planned.refresh(db, at(D, 12, 1)) == 1
+    hours = hours_of(t.id)
+    assert len(hours) == 72 and set(hours.values()) == {3600.0}
