@@ -62,13 +62,13 @@ def detect_down() -> None:
 def detect_stuck() -> None:
     # In a job worker: it builds and walks the plan of every terminal whose picture has
     # not changed for a while, which with a fleet showing long items is most of them.
-    publish(workpool.run_db(health.detect_stuck, utcnow()))
+    publish(workpool.run_db(health.detect_stuck, utcnow(), background=True))
 
 
 def planned_time() -> None:
     """Write planned time ahead and after changes, and close the days that are over (in
     a job worker: a street's worth of plans is seconds of CPU after a change)."""
-    workpool.run_db(planned.run, utcnow())
+    workpool.run_db(planned.run, utcnow(), background=True)
 
 
 def purge_retention() -> None:

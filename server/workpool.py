@@ -222,15 +222,36 @@ class Pool:
             self._idle.put(child)
         self._urgent: queue.Queue[_Child] = queue.Queue()
         self._urgent.put(self.urgent)
+        # The scheduler's jobs never hold every worker: at a start the first planned-time
+        # and stuck-detection runs took both (20-60 s each on a loaded machine), and the
+        # first sign-in's password check waited 20.6 s for one. One token per worker they
+        # may hold at once (with a single worker, that one).
+        self._background: queue.Queue[None] = queue.Queue()
+        for _ in range(max(1, size - 1)):
+            self._background.put(None)
 
     def submit(self, fn: Callable, args: tuple, kwargs: dict, *, with_db: bool,
                timeout_s: float | None = None, memory_mb: int | None = None,
-               urgent: bool = False) -> Any:
+               urgent: bool = False, background: bool = False) -> Any:
         timeout_s = self.timeout_s if timeout_s is None else float(timeout_s)
         memory_mb = self.memory_mb if memory_mb is None else int(memory_mb)
         # Pickled before a worker is taken: a function that cannot be sent is the caller's
         # bug, and raises here as pickle's own error.
         frame = pickle.dumps((fn, args, kwargs, memory_mb, with_db), pickle.HIGHEST_PROTOCOL)
+        if not background:
+            return self._call(fn, frame, timeout_s, memory_mb, urgent)
+        try:
+            self._background.get(timeout=timeout_s)
+        except queue.Empty:
+            raise JobFailed("job_busy") from None
+        try:
+            return self._call(fn, frame, timeout_s, memory_mb, urgent)
+        finally:
+            self._background.put(None)
+
+    def _call(self, fn: Callable, frame: bytes, timeout_s: float, memory_mb: int,
+              urgent: bool) -> Any:
+        """Take a free worker of the kind, run the job on it, give the worker back."""
         idle = self._urgent if urgent else self._idle
         try:
             child = idle.get(timeout=timeout_s)
@@ -327,7 +348,8 @@ def running() -> bool:
 
 
 def run(fn: Callable[..., T], *args: Any, timeout_s: float | None = None,
-        memory_mb: int | None = None, urgent: bool = False, **kwargs: Any) -> T:
+        memory_mb: int | None = None, urgent: bool = False, background: bool = False,
+        **kwargs: Any) -> T:
     """`fn(*args, **kwargs)` in a worker process; its result, or what it raised.
 
     `fn` is a module-level function; arguments and result travel pickled. Raises JobFailed
@@ -335,25 +357,28 @@ def run(fn: Callable[..., T], *args: Any, timeout_s: float | None = None,
     `urgent`: on the worker kept for short jobs that must not wait for staff's heavy ones
     (an emergency broadcast's rendering; nothing anyone can repeat at will, like a
     sign-in, which would let a stranger occupy it).
+    `background`: a scheduler's job, which may wait; such jobs together never hold every
+    worker, so a person's job (a sign-in's password check) finds one free.
     """
     if _pool is None:
         return _inline(fn, args, kwargs, False, memory_mb)
     return _pool.submit(fn, args, kwargs, with_db=False, timeout_s=timeout_s,
-                        memory_mb=memory_mb, urgent=urgent)
+                        memory_mb=memory_mb, urgent=urgent, background=background)
 
 
 def run_db(fn: Callable[..., T], *args: Any, timeout_s: float | None = None,
-           memory_mb: int | None = None, **kwargs: Any) -> T:
+           memory_mb: int | None = None, background: bool = False, **kwargs: Any) -> T:
     """`fn(session, *args, **kwargs)` in a worker process with a session of its own,
     committed when fn returns and rolled back when it raises. Inline (no pool) the session
-    is a fresh server.db.SessionFactory() one, never the request's.
+    is a fresh server.db.SessionFactory() one, never the request's. `background`: as in
+    `run`.
 
     The caller must not hold a write transaction meanwhile: on SQLite the job would wait
     for the caller's lock while the caller waits for the job."""
     if _pool is None:
         return _inline(fn, args, kwargs, True, memory_mb)
     return _pool.submit(fn, args, kwargs, with_db=True, timeout_s=timeout_s,
-                        memory_mb=memory_mb)
+                        memory_mb=memory_mb, background=background)
 
 
 def _inline(fn: Callable, args: tuple, kwargs: dict, with_db: bool,

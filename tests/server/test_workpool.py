@@ -69,6 +69,17 @@ def spin(cpu_s: float) -> int:
     return loops
 
 
+def hold_until(gate: str, log: str) -> None:
+    """A scheduler's job that runs until the test opens `gate` (a file), noting in `log`
+    when it started and ended."""
+    with open(log, "a") as f:
+        f.write("start\n")
+    while not Path(gate).exists():
+        time.sleep(0.02)
+    with open(log, "a") as f:
+        f.write("end\n")
+
+
 def street_names(s: Session) -> list[str]:
     return sorted(s.scalars(select(Street.name)))
 
@@ -295,4 +306,31 @@ def test_an_urgent_job_does_not_wait_for_busy_workers(tmp_path):
         assert workpool.run(add, 1, 2, urgent=True, timeout_s=10) == 3
         hold.join(30)
     finally:
+        workpool.stop()
+
+
+def test_scheduler_jobs_never_hold_every_worker(tmp_path):
+    """At a start the first planned-time and stuck-detection runs took both workers, and
+    the first sign-in's password check waited for one of them to finish (20 s on a loaded
+    machine). Background jobs take turns on all workers but one."""
+    workpool.stop()
+    workpool.start(settings_for(tmp_path, SIGNAGE_JOB_WORKERS="2"))
+    gate, log = tmp_path / "gate", tmp_path / "log"
+    log.touch()
+    started = lambda: log.read_text().split().count("start")  # noqa: E731
+    jobs = [threading.Thread(target=workpool.run, args=(hold_until, str(gate), str(log)),
+                             kwargs={"background": True}, daemon=True) for _ in range(2)]
+    try:
+        for job in jobs:
+            job.start()
+        assert wait_for(lambda: started() == 1)
+        # A person's job runs at once, on the worker the second background job waits for.
+        assert workpool.run(add, 1, 2, timeout_s=60) == 3
+        assert started() == 1
+        gate.touch()
+        for job in jobs:
+            job.join(60)
+        assert log.read_text().split() == ["start", "end", "start", "end"]
+    finally:
+        gate.touch()
         workpool.stop()
