@@ -9,6 +9,7 @@ from flask import render_template_string
 from server import chores
 from server.db import db
 from server.extensions import socketio
+from server.hub import staff
 from server.models import Role
 from server.services import fleet, health
 from tests import helpers
@@ -37,6 +38,8 @@ def test_alert_list_is_chinese_scoped_and_in_the_nav(client, app):
 def test_alerts_are_published_to_the_community_and_the_street(app, monkeypatch):
     sent = []
     monkeypatch.setattr(socketio, "emit", lambda *a, **kw: sent.append((a, kw)))
+    # A staff wall is open: tiles are built only for someone who can hear them.
+    monkeypatch.setitem(staff._sign_ins, "a-staff-socket", (1, "key"))
     donghe = helpers.community("东和")
     t, events = _down_terminal(donghe)
     chores.publish(events)
