@@ -27,7 +27,7 @@ from server.web.forms import (
     RejectForm,
     TopicForm,
 )
-from server.web.helpers import actor, form_errors, require_login
+from server.web.helpers import actor, allowed, form_errors, require_login
 from server.web.schedules import target_labels
 
 bp = Blueprint("content", __name__)
@@ -201,18 +201,8 @@ def _upload_meta(values, filename: str, several: bool) -> svc.Meta:
     )
 
 
-def _allowed(check) -> bool:
-    """Whether the service's own `check` (a require_* of the actor) lets the user through:
-    a page offers a control only to those its save would accept."""
-    try:
-        check(actor())
-    except ServiceError:
-        return False
-    return True
-
-
 def _may_write() -> bool:
-    return _allowed(svc.require_writer)
+    return allowed(svc.require_writer)
 
 
 def _wants_html() -> bool:
@@ -264,7 +254,7 @@ def _item_page(it, reject_form: RejectForm):
 
 def _may_edit(item_id: int) -> bool:
     """Whether to offer 编辑: the save's own check (services/content.editable_item)."""
-    return _allowed(lambda a: svc.editable_item(db, a, item_id))
+    return allowed(lambda a: svc.editable_item(db, a, item_id))
 
 
 def _shape_warnings(it) -> list:
@@ -403,7 +393,7 @@ def topic_list():
             db.commit()
             return redirect(url_for("content.topic_list"))
     return render_template("content/topics.html", form=form, action_form=DeleteForm(),
-                           may_manage=_allowed(topics.require_topic_admin),
+                           may_manage=allowed(topics.require_topic_admin),
                            topics=topics.list_topics(db, actor(), active_only=False))
 
 

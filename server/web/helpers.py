@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import Blueprint, flash, request
@@ -18,6 +18,16 @@ from server.services.errors import ServiceError
 
 def actor() -> Actor:
     return Actor.of(current_user)
+
+
+def allowed(check: Callable[[Actor], object]) -> bool:
+    """Whether the service's own `check` (a require_* of the actor) lets the user through:
+    a page offers a control only to those its save would accept."""
+    try:
+        check(actor())
+    except ServiceError:
+        return False
+    return True
 
 
 def show_error(form: FlaskForm, err: ServiceError) -> None:

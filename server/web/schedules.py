@@ -35,7 +35,7 @@ from server.services import schedules as svc
 from server.services.errors import ServiceError
 from server.services.naming import by_name, name_key
 from server.web.forms import DeleteForm
-from server.web.helpers import actor, require_login
+from server.web.helpers import actor, allowed, require_login
 
 bp = Blueprint("schedules", __name__)
 TZ = ZoneInfo(PEOPLE_TZ)
@@ -113,16 +113,6 @@ class ScreenPlanForm(TargetFields, RecurrenceFields, FlaskForm):
                               validators=[NumberRange(0, 100)])
     priority = IntegerField(_l("Priority"), default=0, validators=[Optional()],
                             description=_l("Where plans overlap, the higher one applies."))
-
-
-def _allowed(check) -> bool:
-    """Whether the service's own `check` (a require_* of the actor) lets the user through:
-    a page offers a control only to those its save would accept."""
-    try:
-        check(actor())
-    except ServiceError:
-        return False
-    return True
 
 
 def _community_choices(field: SelectField) -> None:
@@ -489,7 +479,7 @@ def screen_plans():
     return render_template("schedules/screen_plans.html",
                            plans=svc.list_screen_plans(db, a), weekdays=WEEKDAYS,
                            target_labels=target_labels, windows_text=_windows_text,
-                           can_plan=_allowed(svc.require_screen_planner),
+                           can_plan=allowed(svc.require_screen_planner),
                            delete_form=DeleteForm())
 
 
