@@ -32,6 +32,7 @@
     status.textContent = "0%";
     li.append(label, bar, status);
     list.append(li);
+    li.scrollIntoView({ block: "nearest" }); // a tall form must not hide the progress
 
     function processing() {
       if (!li.classList.contains("sending")) return;

@@ -18,6 +18,7 @@ def test_editor_to_reviewer(page, browser, server, tmp_path):
     bad.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(400))
 
     login(page, "donghe_editor", DEMO_PASSWORD)
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.goto("/content/upload")
     page.select_option("#topic_id", label="社区活动")
     page.set_input_files("#files", [str(image), str(clip), str(bad)])
@@ -29,6 +30,8 @@ def test_editor_to_reviewer(page, browser, server, tmp_path):
     expect(failed).to_contain_text("不是支持的图片或视频格式")
     for bar in page.locator("#upload-list li.done progress").all():
         assert bar.evaluate("b => b.value") == 100
+    # The progress shows where the files were dropped, not below the fold.
+    expect(items.first).to_be_in_viewport()
 
     # A notice, previewed at every LED size of 东和's fleet.
     page.goto("/content/notice/new")
