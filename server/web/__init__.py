@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
         audit_log,
         auth,
         broadcasts,
+        calendar,  # noqa: F401  (its pages are routes of schedules.bp)
         content,
         reports,
         schedules,
