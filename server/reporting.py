@@ -52,7 +52,7 @@ def parse(args) -> Request:
 
 
 def headers() -> dict[str, str]:
-    return {"topic": gettext("Topic"), "content": gettext("Content"),
+    return {"topic": gettext("Topic"), "content": gettext("Item"),
             "terminal": gettext("Terminal"), "building": gettext("Building"),
             "community": gettext("Community"), "day": gettext("Day"), "hour": gettext("Hour"),
             "hours": gettext("Play hours"), "seconds": gettext("Play seconds"),

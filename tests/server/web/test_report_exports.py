@@ -126,7 +126,7 @@ def test_the_excel_file_can_be_handed_upward(fleet_of_three, client):
     assert wb["按终端"].column_dimensions["A"].width >= 10
 
     rows, total = table(wb["计划与实播"])
-    assert rows[0] == ["内容库", "计划小时", "实播小时", "完成率"]
+    assert rows[0] == ["内容", "计划小时", "实播小时", "完成率"]
     assert rows[1][0] == "台风海报" and round(rows[1][1], 2) == 25.0
     assert [total[1].value, total[2].value] == pytest.approx([25.0, 37 / 3])
     assert total[3].value == pytest.approx((37 / 3) / 25.0) and total[3].number_format == "0%"
