@@ -142,6 +142,10 @@ def _entries(s: Session, actor: Actor, entries: list[EntryIn]) -> list[PlaylistE
     out = []
     for pos, e in enumerate(entries):
         item = content_svc.get_item(s, actor, e.content_id)
+        if item.broadcast_text:
+            # It plays as the broadcast and ends with it; the pickers never offer it.
+            raise Invalid(N_("An emergency broadcast's text cannot go into a playlist."),
+                          field="entries")
         if item.status != ContentStatus.approved:
             raise Invalid(N_("“%(title)s” is not approved; only approved content can be "
                              "scheduled."), field="entries", title=item.title)
@@ -525,9 +529,17 @@ def create_screen_plan(s: Session, actor: Actor, *, name: str, screen_on: bool,
                        community_id: int | None = None) -> ScreenPlan:
     require_screen_planner(actor)
     community_id = owner_community(s, actor, community_id)
-    if not isinstance(brightness, int) or not 0 <= brightness <= 100:
-        raise Invalid(MESSAGES["brightness_out_of_range"], field="brightness")
-    _check_recurrence(recurrence)
+
+    def check_brightness() -> None:
+        if not isinstance(brightness, int) or not 0 <= brightness <= 100:
+            raise Invalid(MESSAGES["brightness_out_of_range"], field="brightness")
+
+    # Everything wrong at once, as for schedules: a form shows each next to its field.
+    problems = _problems(lambda: _name(name), check_brightness,
+                         lambda: _check_recurrence(recurrence),
+                         lambda: check_targets(s, actor, community_id, targets))
+    if problems:
+        raise Problems(problems)
     sp = ScreenPlan(street_id=actor.street_id, community_id=community_id, name=_name(name),
                     screen_on=screen_on, brightness=brightness)
     _apply_recurrence(sp, recurrence)

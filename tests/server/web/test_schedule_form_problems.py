@@ -78,3 +78,20 @@ def test_the_content_page_lists_the_screens_a_picture_does_not_fill(client, w): 
     warnings = html.split('id="shape-warnings"')[1].split("</td>")[0]
     assert "1920×320：显示为 640×320，其余为黑边，占屏幕 33%" in warnings
     assert "384×192：" not in warnings  # the same shape as the picture: filled
+
+
+def test_the_screen_plan_form_shows_every_mistake_too(client):
+    from server.models import Role, ScreenPlan
+
+    c = helpers.community("东和")
+    helpers.terminal(helpers.building(c))
+    helpers.login(client, helpers.user(Role.community_admin, c))
+    r = helpers.post_form(client, "/screen-plans/new", {  # no weekday, no target, dates inverted
+        "name": "夜间关屏", "community_id": str(c.id), "screen_on": "0", "brightness": "0",
+        "priority": "0", "windows": "22:00-06:00",
+        "start_date": "2026-12-31", "end_date": "2026-12-01"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and db.query(ScreenPlan).count() == 0
+    for field in ("weekdays", "end_date", "targets"):
+        assert f'id="{field}-error"' in html, field
+    assert 'id="form-problems"' in html and "请修改以下 3 处" in html
