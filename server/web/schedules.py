@@ -30,6 +30,7 @@ from server.services import schedules as svc
 from server.services import tree
 from server.services.errors import ServiceError
 from server.services.naming import name_key
+from server.web.audit_present import OBJECTS
 from server.web.forms import DeleteForm
 from server.web.helpers import actor, allowed, require_login
 
@@ -364,7 +365,7 @@ def target_labels(targets) -> list[dict]:
                 label = tree.get_terminal(db, a, t.ref_id).name
                 url = url_for("schedules.calendar", terminal_id=t.ref_id)
         except ServiceError:
-            label, url = f"{kind} #{t.ref_id}", None
+            label, url = f"{OBJECTS[kind]} #{t.ref_id}", None  # gone, or not this actor's
         out.append((_TARGET_ORDER.index(kind), name_key(label), {"label": label, "url": url}))
     return [x for _rank, _key, x in sorted(out, key=lambda x: x[:2])]
 
