@@ -8,7 +8,7 @@ import pytest
 
 import playlists as pm
 from server.db import db
-from server.models import ContentStatus, Role, Schedule, Terminal
+from server.models import ContentStatus, Playlist, Role, Schedule, Terminal
 from server.services import changes, manifests
 from server.services import content as content_svc
 from server.services import schedules as svc
@@ -174,6 +174,23 @@ def test_unapproved_content_cannot_enter_a_playlist(w):
     db.commit()
     with pytest.raises(Invalid):
         svc.create_playlist(db, w["editor"], "x", [svc.EntryIn(w["item"].id)])
+
+
+def test_a_broadcast_text_cannot_enter_a_playlist(w):
+    # Approved and visible, but it plays only as its broadcast: refused by id as well.
+    p = svc.create_playlist(db, w["editor"], "日常", [svc.EntryIn(w["item"].id)])
+    db.commit()
+    typed = helpers.approved_image(w["donghe"], title="台风紧急通知")
+    typed.broadcast_text = True
+    db.commit()
+    with pytest.raises(Invalid) as err:
+        svc.create_playlist(db, w["editor"], "x", [svc.EntryIn(typed.id)])
+    assert err.value.field == "entries" and "broadcast" in err.value.template
+    with pytest.raises(Invalid):
+        svc.update_playlist(db, w["editor"], p.id,
+                            entries=[svc.EntryIn(w["item"].id), svc.EntryIn(typed.id)])
+    db.rollback()
+    assert [e.content_id for e in db.get(Playlist, p.id).entries] == [w["item"].id]
 
 
 def test_community_staff_cannot_target_another_community(w):
