@@ -34,12 +34,14 @@ def translate(err: ServiceError) -> str:
 
 
 def api_error(status: int, code: str, message: str, field: str | None = None,
-              fields: dict | None = None):
+              fields: dict | None = None, sizes: list[str] | None = None):
     body: dict = {"error": {"code": code, "message": message}}
     if field:
         body["error"]["field"] = field
     if fields:
         body["error"]["fields"] = fields
+    if sizes:
+        body["error"]["sizes"] = sizes
     return jsonify(body), status
 
 
@@ -48,7 +50,8 @@ def register(app: Flask) -> None:
     def _service_error(err: ServiceError):
         db.rollback()
         if is_api_request():
-            return api_error(err.status, err.code, translate(err), err.field)
+            return api_error(err.status, err.code, translate(err), err.field,
+                             sizes=getattr(err, "sizes", None))
         return render_template("error.html", status=err.status, message=translate(err)), err.status
 
     @app.errorhandler(CSRFError)

@@ -71,7 +71,11 @@ def upload(args):
 @blp.response(201, ContentSchema)
 @blp.refuses(404)
 def create_notice(data):
-    text = svc.NoticeText(**{k.removeprefix("notice_"): data[k] for k in NOTICE_TEXT})
+    """Create a notice, rendered at every screen size it reaches. A size its text cannot
+    show legibly is a 422 whose `error.sizes` names the sizes: send them back as
+    `notice_excluded_sizes` to leave those screens out."""
+    text = svc.NoticeText(**{k.removeprefix("notice_"): data[k] for k in NOTICE_TEXT},
+                          exclude=data["notice_excluded_sizes"])
     item = svc.create_notice(db, actor(), blob_store(), _meta(data), text, settings().font)
     db.commit()
     return item
@@ -88,14 +92,17 @@ class ContentItemView(MethodView):
     @blp.refuses(409)
     def patch(self, data, item_id: int):
         """Change an item. A change to what approved content shows waits for review as its
-        `pending` edit while the approved version keeps playing."""
+        `pending` edit while the approved version keeps playing. A notice's
+        `notice_excluded_sizes`, when given, replaces the sizes it leaves out."""
         item = svc.get_item(db, actor(), item_id)
         current = item.pending or item  # an edit waiting for review is what is changed
         text = None
-        if any(k in data for k in NOTICE_TEXT):
+        if any(k in data for k in (*NOTICE_TEXT, "notice_excluded_sizes")):
             text = svc.NoticeText(**{k.removeprefix("notice_"): data.get(k, getattr(current, k))
-                                     for k in NOTICE_TEXT})
-        meta = {k: v for k, v in data.items() if k not in NOTICE_TEXT}
+                                     for k in NOTICE_TEXT},
+                                  exclude=data.get("notice_excluded_sizes"))  # None: keep
+        meta = {k: v for k, v in data.items()
+                if k not in NOTICE_TEXT and k != "notice_excluded_sizes"}
         item = svc.update(db, actor(), blob_store(), item_id, meta=meta or None, text=text,
                           font=settings().font)
         db.commit()

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 from playlists.validation import PRIORITY_RANGE
 from server.inputs import INT_MAX, INT_MIN, TIME_RANGE, in_time_range
 from server.models import ColourMode, Role
+from server.services.errors import N_
 from server.services.reports import GROUPS
 from server.services.schedules import MESSAGES
 from server.services.tree import MAX_PIXELS_SIDE
@@ -62,6 +63,9 @@ class ErrorDetail(Schema):
     field = fields.String(metadata={"description": "The input the message is about"})
     fields_ = fields.Dict(data_key="fields", keys=fields.String(), metadata={
         "description": "Validation messages by input name"})
+    sizes = fields.List(fields.String(), metadata={
+        "description": "Screen sizes (\"WxH-mode\") a notice's text does not fit: send "
+                       "them as `notice_excluded_sizes` to leave them out"})
 
 
 class ErrorSchema(Schema):
@@ -158,6 +162,18 @@ class RenditionSchema(Schema):
     sha256 = fields.String(attribute="blob_sha256")
 
 
+# A screen size a notice leaves out (content_item.notice_excluded_sizes).
+SizeKey = lambda **kw: fields.List(fields.String(validate=validate.Regexp(  # noqa: E731
+    r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}-(full|mono)$",
+    error=N_("A screen size is written width x height and colour mode, as 128x64-mono or "
+             "192x96-full."))), validate=validate.Length(max=50), metadata={
+    "description": "Screen sizes (\"WxH-mode\", e.g. \"128x64-mono\") the notice leaves out "
+                   "because its text cannot be shown legibly there; their screens never "
+                   "show it. Only sizes of the notice's screens. When the text does not fit "
+                   "some sizes, the 422 answer lists them in `error.sizes`: send them here to "
+                   "leave them out."}, **kw)
+
+
 class _ContentMeta(Schema):
     title = fields.String(validate=validate.Length(1, 120))
     topic_id = Id(strict=True)
@@ -187,6 +203,7 @@ class ContentSchema(_ContentMeta):
     notice_body = fields.String()
     notice_footer = fields.String()
     notice_template = fields.String()
+    notice_excluded_sizes = SizeKey(dump_default=[])
     reject_reason = fields.String(dump_only=True)
     renditions = fields.List(fields.Nested(RenditionSchema), dump_only=True)
     # An edit of approved content waiting for review (or rejected); the item plays on.
@@ -212,6 +229,7 @@ class NoticeCreateSchema(_ContentMeta):
     notice_body = fields.String(required=True, validate=validate.Length(max=2000))
     notice_footer = fields.String(load_default="", validate=validate.Length(max=80))
     notice_template = fields.String(load_default="notice")
+    notice_excluded_sizes = SizeKey(load_default=list)
 
 
 class ContentPatchSchema(_ContentMeta):
@@ -219,6 +237,7 @@ class ContentPatchSchema(_ContentMeta):
     notice_body = fields.String(validate=validate.Length(max=2000))
     notice_footer = fields.String(validate=validate.Length(max=80))
     notice_template = fields.String()
+    notice_excluded_sizes = SizeKey()
 
 
 class ContentQuery(Schema):

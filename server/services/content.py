@@ -347,10 +347,23 @@ def _first_error(variants: list[Variant]) -> None:
     size would reach no screen."""
     for v in variants:
         if v.error is not None and not v.excluded:
+            # Every size the text does not fit, so a caller can retry with them left out.
+            v.error.sizes = [w.key for w in variants if w.error is not None and not w.excluded
+                             and w.error.code == "notice_does_not_fit"]
             raise v.error
     if variants and all(v.excluded for v in variants):
         raise Invalid(N_("Leave at least one screen size in: the notice would reach no "
                          "screen."), field="exclude_sizes")
+
+
+def _check_excluded(variants: list[Variant], exclude: Iterable[str]) -> None:
+    """A size left out must be one the notice reaches (the form offers only those; an API
+    client may name any)."""
+    unknown = sorted(set(exclude) - {v.key for v in variants})
+    if unknown:
+        raise Invalid(N_("The notice reaches no screen of size %(sizes)s; only a size it "
+                         "reaches can be left out."),
+                      field="exclude_sizes", sizes="、".join(unknown))
 
 
 def _store_renditions(s: Session, store: lib.BlobStore, item: ContentItem,
@@ -412,6 +425,7 @@ def create_notice(s: Session, actor: Actor, store: lib.BlobStore, meta: Meta,
         variants = render_variants(notice_sizes(s, actor.street_id, meta.community_id),
                                    text.title, text.body, text.footer, text.template, font,
                                    exclude=text.exclude or ())
+    _check_excluded(variants, text.exclude or ())
     _first_error(variants)
     item = _new_item(actor, ContentKind.notice, meta)
     item.notice_title, item.notice_body = text.title, text.body
@@ -703,6 +717,7 @@ def update(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, *,
         if item.kind != ContentKind.notice:
             raise Invalid(N_("Only notices have text."), field="notice_body")
         text.check()
+        given = text.exclude is not None  # a size kept from before may have left the fleet
         if text.exclude is None:
             text.exclude = list(current.notice_excluded_sizes or [])
         if (text.title, text.body, text.footer, text.template, text.exclude) != (
@@ -714,6 +729,8 @@ def update(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, *,
             variants = render_variants(notice_sizes(s, actor.street_id, community_id),
                                        text.title, text.body, text.footer, text.template, font,
                                        exclude=text.exclude)
+            if given:
+                _check_excluded(variants, text.exclude)
             _first_error(variants)
             screen = True
     target = _edit_target(s, actor, item, screen)

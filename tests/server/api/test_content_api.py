@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from server.db import db
-from server.models import AuditEntry, Blob, ContentItem, Role, Topic
+from server.models import AuditEntry, Blob, ColourMode, ContentItem, Role, Terminal, Topic
 from server.services import topics
 from tests import helpers, media
 
@@ -161,6 +161,49 @@ def test_a_notice_too_long_for_any_size(client, ctx):
         headers=ctx["editor"])
     assert r.status_code == 422 and r.json["error"]["code"] == "notice_does_not_fit"
     assert "128×64" in r.json["error"]["message"] or "384×192" in r.json["error"]["message"]
+
+
+FIVE_PARAGRAPHS = "\n".join(["因东和花园小区地下车库消防管道改造，定于本月18日（周六）上午9:00至下午"
+                             "5:00暂停地下车库供水，届时车库内洗车点及消防栓将暂停使用，请各位"
+                             "车主提前做好安排。"] * 5)  # fits 384x192, over 10 pages on 128x64
+
+
+def test_a_client_leaves_out_the_sizes_the_422_names(client, ctx):
+    for t in db.query(Terminal).filter_by(width=128):
+        t.colour_mode = ColourMode.mono
+    db.commit()
+    notice = {"title": "车库停水", "topic_id": ctx["topic"].id, "notice_body": FIVE_PARAGRAPHS}
+    r = client.post("/api/v1/content/notices", json=notice, headers=ctx["editor"])
+    assert r.status_code == 422 and r.json["error"]["code"] == "notice_does_not_fit", r.json
+    sizes = r.json["error"]["sizes"]
+    assert sizes == ["128x64-mono"]
+    r = client.post("/api/v1/content/notices", json={**notice, "notice_excluded_sizes": sizes},
+                    headers=ctx["editor"])
+    assert r.status_code == 201, r.json
+    assert r.json["notice_excluded_sizes"] == sizes
+    assert {(x["width"], x["height"]) for x in r.json["renditions"]} == {(384, 192)}
+    # Taking the size back in is refused the same way, and changes nothing.
+    iid = r.json["id"]
+    r = client.patch(f"/api/v1/content/{iid}", json={"notice_excluded_sizes": []},
+                     headers=ctx["editor"])
+    assert r.status_code == 422 and r.json["error"]["sizes"] == sizes, r.json
+    assert db.get(ContentItem, iid).notice_excluded_sizes == sizes
+
+
+@pytest.mark.parametrize(("sizes", "field"), [
+    (["128x64"], "notice_excluded_sizes"),  # no colour mode
+    (["128x64-colour"], "notice_excluded_sizes"),
+    (["640x320-full"], "exclude_sizes"),  # well formed, but no screen of the notice has it
+])
+def test_a_malformed_or_unknown_size_is_refused(client, ctx, sizes, field):
+    r = client.post("/api/v1/content/notices", json={
+        "title": "x", "topic_id": ctx["topic"].id, "notice_body": "明日停水。",
+        "notice_excluded_sizes": sizes}, headers=ctx["editor"])
+    assert r.status_code == 422, r.json
+    error = r.json["error"]
+    assert field in (error.get("fields") or {error.get("field"): 1})
+    assert sizes[0] in error["message"] or "128x64-mono" in error["message"]
+    assert db.query(ContentItem).count() == 0
 
 
 def test_review_flow_and_audit(client, ctx):
