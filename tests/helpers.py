@@ -105,3 +105,18 @@ def approved_image(c: Community | None = None, title: str = "海报", topic_name
     db.add(item)
     db.commit()
     return item
+
+
+def scheduled_all_day(c: Community, *items, name: str = "全天", by: User | None = None):
+    """A playlist of these items scheduled every day, all day, to the whole community (what
+    most report and content tests need as 'planned'); committed. Returns the schedule."""
+    from server.services import schedules as sched
+    from server.services.access import Actor
+
+    editor = Actor.of(by or user(Role.editor, c))
+    pl = sched.create_playlist(db, editor, name, [sched.EntryIn(i.id) for i in items])
+    sc = sched.create_schedule(db, editor, name=name, playlist_id=pl.id, kind="normal",
+                               recurrence=sched.Recurrence(),
+                               targets=[sched.TargetIn("community", c.id)])
+    db.commit()
+    return sc

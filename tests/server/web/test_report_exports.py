@@ -16,8 +16,6 @@ from player import protocol
 from server.db import db
 from server.models import Role
 from server.services import fleet, planned, plays, reports
-from server.services import schedules as sched
-from server.services.access import Actor
 from tests import helpers
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -38,13 +36,8 @@ def fleet_of_three(app, client, monkeypatch):
         t.name, t.created_at, t.planned_until = name, ADDED.astimezone(UTC), None
         ts.append(t)
     db.commit()
-    editor = Actor.of(helpers.user(Role.editor, donghe))
     item = helpers.approved_image(donghe, "台风海报", "防台风", seconds=10)
-    pl = sched.create_playlist(db, editor, "全天", [sched.EntryIn(item.id)])
-    sched.create_schedule(db, editor, name="全天", playlist_id=pl.id, kind="normal",
-                          recurrence=sched.Recurrence(),
-                          targets=[sched.TargetIn("community", donghe.id)])
-    db.commit()
+    helpers.scheduled_all_day(donghe, item)
     monkeypatch.setattr(reports, "utcnow", lambda: NOW.astimezone(UTC))
     for t, until in ((ts[0], NOW), (ts[1], ADDED + timedelta(hours=4))):
         sums: dict = {}  # what the heartbeats add up, and what the player reports

@@ -13,8 +13,6 @@ from player import protocol
 from server.db import db
 from server.models import ContentItem, Role
 from server.services import planned, plays, reports
-from server.services import schedules as sched
-from server.services.access import Actor
 from tests import helpers
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -27,13 +25,8 @@ def setup(app, client, monkeypatch):
     t = helpers.terminal(helpers.building(donghe, "1栋"))
     t.name, t.created_at, t.planned_until = "一号屏", datetime(2026, 11, 1, tzinfo=SH), None
     db.commit()
-    editor = Actor.of(helpers.user(Role.editor, donghe))
     item = helpers.approved_image(donghe, "台风海报", "防台风", seconds=10)
-    pl = sched.create_playlist(db, editor, "全天", [sched.EntryIn(item.id)])
-    sched.create_schedule(db, editor, name="全天", playlist_id=pl.id, kind="normal",
-                          recurrence=sched.Recurrence(),
-                          targets=[sched.TargetIn("community", donghe.id)])
-    db.commit()
+    helpers.scheduled_all_day(donghe, item)
     now = datetime(2026, 12, 2, 0, 30, tzinfo=SH).astimezone(UTC)
     monkeypatch.setattr(reports, "utcnow", lambda: now)
     planned.run(db, datetime(2026, 11, 1, 0, 5, tzinfo=SH))  # written ahead at creation,
