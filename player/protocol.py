@@ -24,7 +24,14 @@ from typing import Any
 
 import uuid6
 
-PROTOCOL_VERSION = 1
+from playlists.layouts import PLAY_REGIONS
+
+PROTOCOL_VERSION = 2  # what this player speaks; the server answers every version listed
+PROTOCOLS = (1, 2)
+# 2: manifests may carry layouts (plan.layouts, plan.variants) and play records a region.
+# A version-1 player gets neither: its manifest has no layouts, so it plays the main
+# playlist full-frame, with notices rendered for the whole panel.
+LAYOUTS_FROM = 2
 TERMINAL_NAMESPACE = "/terminal"
 
 # HTTP paths (relative to the server URL).
@@ -162,8 +169,8 @@ def _int(d: dict, key: str, *, minimum: int = 0, maximum: int = INT32_MAX,
 
 def check_hello(payload: Any) -> dict:
     d = _obj(payload, HELLO)
-    if d.get("protocol") != PROTOCOL_VERSION:
-        raise ProtocolError(f"protocol must be {PROTOCOL_VERSION}")
+    if d.get("protocol") not in PROTOCOLS:
+        raise ProtocolError(f"protocol must be one of {', '.join(map(str, PROTOCOLS))}")
     _int(d, "manifest_version")
     cache = d.get("cache", [])
     if not isinstance(cache, list) or len(cache) > 100_000 or not all(
@@ -189,11 +196,14 @@ def new_play_id() -> str:
 
 
 def play_record(*, content_id: int, schedule_id: int | None, sha256: str, start: datetime,
-                end: datetime, reason: str = "completed", record_id: str | None = None) -> dict:
-    """A proof-of-play record as it travels. The player splits plays at hour boundaries."""
+                end: datetime, reason: str = "completed", record_id: str | None = None,
+                region: str = "main") -> dict:
+    """A proof-of-play record as it travels. The player splits plays at hour boundaries.
+    `region` is the role of the layout region that showed it (PLAY_REGIONS); a record
+    without one (a version-1 player) is the main region's."""
     return {"id": record_id or new_play_id(), "content_id": content_id,
             "schedule_id": schedule_id, "sha256": sha256, "start": iso(start), "end": iso(end),
-            "reason": reason}
+            "reason": reason, "region": region}
 
 
 def check_play_record(rec: Any, *, now: datetime | None = None) -> dict:
@@ -222,7 +232,10 @@ def check_play_record(rec: Any, *, now: datetime | None = None) -> dict:
         raise ProtocolError(f"start is more than {MAX_AGE_DAYS} days old")
     if rec.get("reason", "completed") not in END_REASONS:
         raise ProtocolError(f"reason must be one of {', '.join(END_REASONS)}")
-    return {**rec, "start": start, "end": end, "reason": rec.get("reason", "completed")}
+    if rec.get("region", "main") not in PLAY_REGIONS:
+        raise ProtocolError(f"region must be one of {', '.join(PLAY_REGIONS)}")
+    return {**rec, "start": start, "end": end, "reason": rec.get("reason", "completed"),
+            "region": rec.get("region", "main")}
 
 
 def check_plays(payload: Any) -> list:

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playlists.layouts import LayoutSchedule, MainVariant
 
 KINDS = ("normal", "filler", "interrupt")
 MEDIA = ("image", "text", "video")
@@ -310,9 +313,13 @@ class TerminalPlan:
     # missing plan must not blank a lobby); "off at night" = default off + daytime plans.
     screen_default_on: bool = True
     screen_default_brightness: int = 100
+    # Layouts and overlays for this panel, fitted (playlists.layouts); a plan without any
+    # plays full-frame, as an old player does with a plan that has them.
+    layouts: tuple[LayoutSchedule, ...] = ()
+    variants: tuple[MainVariant, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "format": MANIFEST_FORMAT,
             "terminal_id": self.terminal_id,
             "tz": self.tz,
@@ -324,12 +331,18 @@ class TerminalPlan:
                 "brightness": self.screen_default_brightness,
             },
         }
+        if self.layouts:
+            d["layouts"] = [x.to_dict() for x in self.layouts]
+            d["variants"] = [v.to_dict() for v in self.variants]
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "") -> TerminalPlan:
         fmt = d.get("format", MANIFEST_FORMAT) if isinstance(d, Mapping) else None
         if fmt != MANIFEST_FORMAT:
             raise ModelFormatError(_path(where, "format"), f"unsupported format {fmt!r}")
+        from playlists.layouts import LayoutSchedule, MainVariant  # it imports this module
+
         default = d.get("screen_default", {"on": True, "brightness": 100})
         return cls(
             terminal_id=_get(d, "terminal_id", where, int),
@@ -346,5 +359,13 @@ class TerminalPlan:
             screen_default_on=_get(default, "on", _path(where, "screen_default"), bool),
             screen_default_brightness=_get(
                 default, "brightness", _path(where, "screen_default"), int
+            ),
+            layouts=tuple(
+                LayoutSchedule.from_dict(x, _path(where, f"layouts[{n}]"))
+                for n, x in enumerate(d.get("layouts") or [])
+            ),
+            variants=tuple(
+                MainVariant.from_dict(x, _path(where, f"variants[{n}]"))
+                for n, x in enumerate(d.get("variants") or [])
             ),
         )

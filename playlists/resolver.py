@@ -34,6 +34,7 @@ higher-ranked schedule.  ``timeline`` is built from exactly the same rule, so
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from bisect import bisect_right
@@ -43,6 +44,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from playlists.clock import HOUR_US, INF, US, TzClock, clock, from_us, to_us
+from playlists.layouts import LayoutSchedule
 from playlists.model import (
     ALL_DAY,
     MAX_DURATION_S,
@@ -271,21 +273,42 @@ def _compile_schedule(s: Schedule, clk: TzClock) -> _Compiled:
     return _Compiled(s.id, kind, rank, rec, s.playlist.items)
 
 
+def _recurrence(clk: TzClock, r: ScreenPlan | LayoutSchedule) -> Recurrence:
+    return Recurrence(clk, r.start_date, r.end_date, r.weekdays, r.windows, r.valid_from,
+                      r.valid_until)
+
+
 def _compile_fallback(p: Playlist, clk: TzClock) -> _Compiled:
     rec = Recurrence(clk, None, None, range(7), (ALL_DAY,))
     return _Compiled(None, FALLBACK_KIND, _FALLBACK_RANK, rec, p.items)
 
 
 class CompiledPlan:
-    """A TerminalPlan prepared for fast resolution: schedules grouped by rank, highest first."""
+    """A TerminalPlan prepared for fast resolution: schedules grouped by rank, highest first.
+
+    With layouts, the main region's answer comes from the groups of the layout in force:
+    its main region's size may have its own playlists (a notice rendered for the region,
+    ``MainVariant``), and a layout's edges are edges of the main answer too."""
 
     def __init__(self, plan: TerminalPlan, cache: CompileCache | None = None) -> None:
         self.plan = plan
         self.clock = clk = clock(plan.tz)
-        cache = cache if cache is not None else CompileCache()
-        comps = [
-            cache.get(s, plan.tz, lambda s=s: _compile_schedule(s, clk)) for s in plan.schedules
-        ]
+        self._cache = cache if cache is not None else CompileCache()
+        self.fallback = self._cache.get(
+            ("fallback", plan.fallback), plan.tz, lambda: _compile_fallback(plan.fallback, clk)
+        )
+        self.groups = self._groups(plan.schedules)
+        self.screens = [(_recurrence(clk, p), p) for p in plan.screen_plans]
+        self.frames = [(_recurrence(clk, ls), ls) for ls in plan.layouts]
+        self._variant_groups: dict[tuple[int, int], list[tuple[_Compiled, ...]]] = {}
+        self._variants = {(v.width, v.height): v for v in plan.variants}
+        self._merged: dict[tuple[int, ...], _Cycle] = {}
+        self._memo: tuple[int, int, tuple[int, _Cycle | None, int]] = (0, 0, (0, None, 0))
+
+    def _groups(self, schedules: Iterable[Schedule]) -> list[tuple[_Compiled, ...]]:
+        clk, tz = self.clock, self.plan.tz
+        comps = [self._cache.get(s, tz, lambda s=s: _compile_schedule(s, clk))
+                 for s in schedules]
         # Stable sort: same rank ordered by schedule id, then plan order -> deterministic merge.
         comps.sort(key=lambda c: (-c.rank[0], -c.rank[1], c.sid))
         groups: list[list[_Compiled]] = []
@@ -294,29 +317,40 @@ class CompiledPlan:
                 groups[-1].append(c)
             else:
                 groups.append([c])
-        fb = cache.get(
-            ("fallback", plan.fallback), plan.tz, lambda: _compile_fallback(plan.fallback, clk)
-        )
-        groups.append([fb])
-        self.groups = [tuple(g) for g in groups]
-        self.fallback = fb
-        self.screens = [
-            (
-                Recurrence(
-                    clk,
-                    p.start_date,
-                    p.end_date,
-                    p.weekdays,
-                    p.windows,
-                    p.valid_from,
-                    p.valid_until,
-                ),
-                p,
-            )
-            for p in plan.screen_plans
-        ]
-        self._merged: dict[tuple[int, ...], _Cycle] = {}
-        self._memo: tuple[int, int, tuple[int, _Cycle | None, int]] = (0, 0, (0, None, 0))
+        groups.append([self.fallback])
+        return [tuple(g) for g in groups]
+
+    def _groups_for(self, layout: LayoutSchedule | None) -> list[tuple[_Compiled, ...]]:
+        """The main region's schedules under this layout (its size's playlists, if any)."""
+        main = layout.layout.main() if layout is not None else None
+        if main is None or (main.w, main.h) not in self._variants:
+            return self.groups
+        key = (main.w, main.h)
+        groups = self._variant_groups.get(key)
+        if groups is None:
+            sized = {p.id: p for p in self._variants[key].playlists}
+            groups = self._variant_groups[key] = self._groups(
+                s if s.playlist.id not in sized else dataclasses.replace(
+                    s, playlist=sized[s.playlist.id]) for s in self.plan.schedules)
+        return groups
+
+    def frame_us(self, t: int) -> tuple[LayoutSchedule | None, LayoutSchedule | None, int]:
+        """(layout in force, overlay in force, next instant either could change) at t.
+
+        Each is the highest-priority schedule of its kind whose window holds t (equal
+        priorities: the lower id); no layout means full-frame, no overlay means none."""
+        best: dict[bool, tuple[tuple[int, int], LayoutSchedule]] = {}
+        change = INF
+        for rec, ls in self.frames:
+            occ, nxt = rec.next_change(t)
+            change = min(change, nxt)
+            if occ is not None:
+                key = (ls.priority, -ls.id)
+                cur = best.get(ls.layout.overlay)
+                if cur is None or key > cur[0]:
+                    best[ls.layout.overlay] = (key, ls)
+        layout, overlay = best.get(False), best.get(True)
+        return (layout[1] if layout else None, overlay[1] if overlay else None, change)
 
     def _merge(self, cycles: list[_Cycle]) -> _Cycle:
         key = tuple(id(c) for c in cycles)
@@ -338,8 +372,11 @@ class CompiledPlan:
         return result
 
     def _compute_state(self, t: int) -> tuple[int, _Cycle | None, int]:
-        change = INF
-        for group in self.groups:
+        groups, change = self.groups, INF
+        if self.frames:
+            layout, _overlay, change = self.frame_us(t)
+            groups = self._groups_for(layout)
+        for group in groups:
             anchor = 0
             cycles: list[_Cycle] = []
             for c in group:
@@ -523,6 +560,11 @@ def blobs_needed(plan: TerminalPlan | CompiledPlan, start: datetime, end: dateti
     comp = as_compiled(plan)
     lo, hi = to_us(start), to_us(end)
     needed = {seg.item.sha256 for seg in comp.timeline_us(lo, hi) if seg.item is not None}
+    for ls in comp.plan.layouts:  # a layout's images, whenever it may frame the screen
+        if _overlaps((to_us(ls.valid_from) if ls.valid_from else -INF,
+                      to_us(ls.valid_until) if ls.valid_until else INF), lo, hi):
+            needed.update(r.image.sha256 for r in ls.layout.regions
+                          if r.image is not None and r.image.approved)
     # The fallback is the safety net if the plan changes mid-way: always keep it cached.
     for cyc in comp.fallback.epochs:
         if cyc is not None:

@@ -162,8 +162,9 @@ _connections = GroupCommit(_accept_connections)
 def connect(sid, _environ, auth=None):
     if not isinstance(auth, dict):
         raise ConnectionRefusedError("unknown or revoked terminal credential")
-    if auth.get("protocol") != protocol.PROTOCOL_VERSION:
-        raise ConnectionRefusedError(f"protocol {protocol.PROTOCOL_VERSION} required")
+    if auth.get("protocol") not in protocol.PROTOCOLS:
+        raise ConnectionRefusedError(
+            f"protocol {' or '.join(map(str, protocol.PROTOCOLS))} required")
     if not _connections.submit(0, (sid, auth.get("credential")), utcnow())["ok"]:
         raise ConnectionRefusedError("unknown or revoked terminal credential")
 
