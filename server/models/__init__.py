@@ -29,6 +29,7 @@ from server.models.fleet import (
     UptimeMonth,
 )
 from server.models.health import Alert, TerminalEvent
+from server.models.layout import Layout
 from server.models.nodes import ServerEvent, ServerNode
 from server.models.planned import (
     ClosedHours,
@@ -94,6 +95,7 @@ __all__ = [
     "ColourMode",
     "Command",
     "Community",
+    "Layout",
     "Playlist",
     "PlaylistEntry",
     "Role",

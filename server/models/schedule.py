@@ -13,6 +13,7 @@ from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, UTCDateTime, utcnow
+from server.models.layout import Layout
 
 
 class Playlist(Base):
@@ -71,18 +72,25 @@ class _Recurring:
 
 class Schedule(_Recurring, Base):
     __tablename__ = "schedule"
-    __table_args__ = (CheckConstraint("priority BETWEEN -1000 AND 1000", name="priority_range"),)
+    __table_args__ = (
+        CheckConstraint("priority BETWEEN -1000 AND 1000", name="priority_range"),
+        # A schedule plays a playlist or frames the screen with a layout, never both.
+        CheckConstraint("(playlist_id IS NULL) <> (layout_id IS NULL)",
+                        name="playlist_or_layout"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
-    playlist_id: Mapped[int] = mapped_column(ForeignKey("playlist.id"), index=True)
+    playlist_id: Mapped[int | None] = mapped_column(ForeignKey("playlist.id"), index=True)
+    layout_id: Mapped[int | None] = mapped_column(ForeignKey("layout.id"), index=True)
     kind: Mapped[ScheduleKind] = mapped_column(
         Enum(ScheduleKind, native_enum=False, length=10), default=ScheduleKind.normal
     )
     created_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    playlist: Mapped[Playlist] = relationship()
+    playlist: Mapped[Playlist | None] = relationship()
+    layout: Mapped[Layout | None] = relationship()
     targets: Mapped[list[ScheduleTarget]] = relationship(cascade="all, delete-orphan")
 
 
