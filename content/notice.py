@@ -19,6 +19,8 @@ from os import PathLike
 
 from PIL import Image, ImageDraw
 
+from playlists.layouts import SMALL_PANEL_MAX_H
+
 from .errors import ContentError
 from .fonts import (
     FontSpec,
@@ -294,7 +296,7 @@ def legible_floor(target: Target, spec: FontSpec, opts: RenderOptions
     to give. A taller panel keeps 16 px: a 1920x320 gate strip or a 384x192 lobby panel
     is read from across the road or the hall, where a 12 px character (a few centimetres
     at outdoor pitch) is too small, and its pixels already hold a long text at 16 px."""
-    if not opts.pixel_font_fallback or target.height > 128:
+    if not opts.pixel_font_fallback or target.height > SMALL_PANEL_MAX_H:
         return None
     face = pixel_face(spec)
     strikes = bitmap_strikes(face)

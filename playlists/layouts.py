@@ -16,7 +16,8 @@ Fitting a layout to a W x H panel:
    region gives up those rows; where it spans the main's whole height (a side column) the
    columns. A smaller box (a clock in a corner) is drawn over the main region.
 4. The main region keeps at least MAIN_MIN_SHARE of the panel's height and width: if it would
-   not, regions are dropped, images first, then clocks, then tickers, each with a warning.
+   not, regions are dropped, images first, then clocks, then tickers, each with a warning,
+   and the main region takes over the rows of a dropped band that touches it.
 5. A clock too narrow for its format falls back to a shorter one (date and time, then time),
    else it is dropped.
 6. On a single-colour panel the colours are ignored (lit or unlit) and text is drawn without
@@ -370,11 +371,12 @@ def fit(layout: Layout, width: int, height: int, mono: bool = False
             warnings.append(FitWarning("short_format", key, {"from": f, "to": fits[0]}))
 
     main = next((r.key for r in layout.regions if r.role == "main"), None)
+    base = list(boxes[main]) if main is not None else None
 
     def main_box() -> list[int] | None:
-        if main is None:
+        if base is None:
             return None
-        mx0, my0, mx1, my1 = boxes[main]
+        mx0, my0, mx1, my1 = base
         for key in kept:
             if key == main:
                 continue
@@ -391,8 +393,24 @@ def fit(layout: Layout, width: int, height: int, mono: bool = False
                     mx1 = min(mx1, x0)
         return [mx0, my0, mx1, my1]
 
+    def take_over(gone: list[str]) -> None:
+        """The main region takes the rows (or columns) of dropped bands that touch it."""
+        assert base is not None
+        grew = True
+        while grew:
+            grew = False
+            for key in gone:
+                x0, y0, x1, y1 = boxes[key]
+                if x0 <= base[0] and x1 >= base[2] and y0 <= base[3] and y1 >= base[1] \
+                        and (y0 < base[1] or y1 > base[3]):
+                    base[1], base[3], grew = min(base[1], y0), max(base[3], y1), True
+                elif y0 <= base[1] and y1 >= base[3] and x0 <= base[2] and x1 >= base[0] \
+                        and (x0 < base[0] or x1 > base[2]):
+                    base[0], base[2], grew = min(base[0], x0), max(base[2], x1), True
+
     drop_order = [r.key for role in ("image", "clock", "ticker")
                   for r in reversed(layout.regions) if r.role == role]
+    gone: list[str] = []
     box = main_box()
     while box is not None and (box[3] - box[1] < height * MAIN_MIN_SHARE
                                or box[2] - box[0] < width * MAIN_MIN_SHARE):
@@ -400,7 +418,9 @@ def fit(layout: Layout, width: int, height: int, mono: bool = False
         if victim is None:
             break
         del kept[victim]
+        gone.append(victim)
         warnings.append(FitWarning("dropped", victim, {"why": "main_too_small"}))
+        take_over(gone)
         box = main_box()
     if main is not None and box is not None:
         boxes[main] = box
