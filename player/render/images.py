@@ -27,17 +27,23 @@ BUILTIN_BG = (16, 32, 80)
 BUILTIN_FG = (255, 255, 255)
 
 
-def fit(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+def fitted_size(src: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """`src` scaled to fit inside `box` with its aspect kept."""
+    scale = min(box[0] / src[0], box[1] / src[1])
+    return max(1, round(src[0] * scale)), max(1, round(src[1] * scale))
+
+
+def fit(img: Image.Image, size: tuple[int, int],
+        bg: tuple[int, int, int] = (0, 0, 0)) -> Image.Image:
     """The image at exactly `size`: untouched if it already matches (LED panels are small and
     a notice is rendered for the exact panel, where any resampling would blur it), otherwise
-    scaled to fit with its aspect kept and centred on black."""
+    scaled to fit with its aspect kept and centred on `bg` (black)."""
     img = img.convert("RGB")
     if img.size == size:
         return img
     w, h = size
-    scale = min(w / img.width, h / img.height)
-    nw, nh = max(1, round(img.width * scale)), max(1, round(img.height * scale))
-    out = Image.new("RGB", size)
+    nw, nh = fitted_size(img.size, size)
+    out = Image.new("RGB", size, bg)
     out.paste(img.resize((nw, nh), Image.Resampling.LANCZOS), ((w - nw) // 2, (h - nh) // 2))
     return out
 

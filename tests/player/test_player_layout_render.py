@@ -1,0 +1,188 @@
+"""Layouts on screen: compose_frame's pixels region by region, the headless backend's frame,
+and a real SDL window under Xvfb read back from the X server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from PIL import Image
+
+from player.render.compose import (
+    LIT,
+    clock_image,
+    compose_frame,
+    line_strip,
+    line_width,
+    ticker_geometry,
+    ticker_place,
+)
+from playlists.clock import US, to_us
+from playlists.layouts import Item, Layout, Region, TickerLine, clock_text, fit
+
+SH = ZoneInfo("Asia/Shanghai")
+LOGO = "b" * 64
+TEXT = "今日14:00-18:00停水 请提前储水"
+RED, BLUE, GREEN, AMBER = (255, 0, 0), (0, 0, 255), (0, 200, 0), (255, 210, 0)
+# the reference canvas of the demo's lobby panels: title image, clock, main, ticker
+DRAWN = Layout(1, "东和标准", 384, 192, (
+    Region("title", "image", 0, 0, 264, 24, image=Item(9, LOGO, 1, 1, True)),
+    Region("main", "main", 0, 24, 384, 144),
+    Region("clock", "clock", 264, 0, 120, 24, clock_format="time"),
+    Region("ticker", "ticker", 0, 168, 384, 24, lines=(TickerLine(5, 1, TEXT, True),),
+           fg="#ffd200", bg="#200000"),
+))
+NOW = datetime(2026, 12, 7, 9, 41, 30, tzinfo=SH)
+T0 = to_us(NOW)
+
+
+def region(layout: Layout, key: str) -> Region:
+    return next(r for r in layout.regions if r.key == key)
+
+
+def crop(img: Image.Image, r: Region) -> Image.Image:
+    return img.crop((r.x, r.y, r.x + r.w, r.y + r.h))
+
+
+def colours(img: Image.Image) -> set:
+    """The distinct pixel values (tuples; ints for a mode "1" image)."""
+    return {c for _, c in img.getcolors(1 << 24)}
+
+
+def frame_at(layout: Layout, t_us: int, main: Image.Image | None = None,
+             images: dict | None = None) -> Image.Image:
+    local = datetime.fromtimestamp(t_us / US, UTC).astimezone(SH)
+    return compose_frame(layout, main, images or {}, {"ticker": [TEXT]}, local, t_us)
+
+
+# --- the pieces -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("px", [12, 16, 24, 40])
+@pytest.mark.parametrize("mono", [False, True])
+def test_a_ticker_line_is_one_row_exactly_as_wide_as_line_width_says(px, mono) -> None:
+    strip = line_strip(TEXT, px, "#ffd200", "#200000", mono)
+    assert strip.size == (line_width(TEXT, px, mono), px)
+    assert line_width(TEXT, px, mono) > len(TEXT) * px // 2  # really the text's width
+    if mono:  # on/off pixels only: no anti-aliasing on a single-colour panel
+        assert strip.mode == "1" and colours(strip) == {0, 255}
+    else:
+        assert {AMBER, (32, 0, 0)} <= colours(strip)
+    assert line_width(" a\n b ", px, mono) == line_width("a b", px, mono)  # one line
+
+
+def test_at_12_px_the_sharp_bitmaps_draw_each_stroke_on_the_grid() -> None:
+    # full colour too: the hand-drawn bitmap has no grey edge pixels at 12-16 px
+    strip = line_strip("东和社区", 12, "#ffffff", "#000000", False)
+    assert colours(strip) == {(0, 0, 0), (255, 255, 255)}
+
+
+def test_the_clock_is_centred_in_its_box_and_shrinks_to_fit() -> None:
+    img = clock_image("12月7日 星期一 09:41", 240, 32, "#ffd200", "#000000", False)
+    assert img.size == (240, 32)
+    box = Image.eval(img.convert("L"), lambda v: 255 if v > 60 else 0).getbbox()
+    assert box is not None and abs(box[0] - (240 - box[2])) <= 2  # centred left to right
+    narrow = clock_image("12月7日 星期一 09:41", 120, 32, "#ffd200", "#000000", False)
+    assert narrow.convert("L").getbbox()[2] <= 120
+    mono = clock_image("09:41", 60, 16, "#ffd200", "#000000", True)
+    assert mono.mode == "1" and colours(mono) == {0, 255}
+
+
+# --- compose_frame --------------------------------------------------------------------------
+
+
+def test_each_region_shows_its_own_content() -> None:
+    layout, _ = fit(DRAWN, 384, 192)
+    logo = Image.new("RGB", (264, 24), BLUE)
+    frame = frame_at(layout, T0, main=Image.new("RGB", (384, 144), GREEN),
+                     images={LOGO: logo})
+    assert frame.size == (384, 192)
+    assert colours(crop(frame, region(layout, "main"))) == {GREEN}
+    assert colours(crop(frame, region(layout, "title"))) == {BLUE}
+    clock = region(layout, "clock")
+    want = clock_image(clock_text("time", NOW), clock.w, clock.h, clock.fg, clock.bg, False)
+    assert crop(frame, clock).tobytes() == want.tobytes()
+    assert clock_text("time", NOW) == "09:41"
+    ticker = crop(frame, region(layout, "ticker"))
+    assert (32, 0, 0) in colours(ticker)  # its background, and whatever of the text is in
+
+
+def test_the_main_picture_is_fitted_into_the_region_and_a_missing_image_shows_background(
+        ) -> None:
+    layout, _ = fit(DRAWN, 384, 192)
+    frame = frame_at(layout, T0, main=Image.new("RGB", (1280, 720), RED))
+    main = crop(frame, region(layout, "main"))
+    assert main.getpixel((192, 72)) == RED  # 1280x720 fits 256x144 in a 384x144 box
+    assert main.getpixel((10, 72)) == (0, 0, 0)  # letterboxed on the region's background
+    assert colours(crop(frame, region(layout, "title"))) == {(0, 0, 0)}  # logo not cached
+    assert colours(crop(frame_at(layout, T0), region(layout, "main"))) == {(0, 0, 0)}
+
+
+def test_the_ticker_moves_with_the_clock_at_its_speed() -> None:
+    layout, _ = fit(DRAWN, 384, 192)
+    r = region(layout, "ticker")
+    font_px, widths, speed = ticker_geometry(layout, r, [TEXT])
+    # find an instant where the line is well inside the band, then move 1 s on
+    t = T0
+    while not 0 < ticker_place(r, widths, speed, t)[1] < r.w // 4:
+        t += US // 10
+    x0, x1 = ticker_place(r, widths, speed, t)[1], ticker_place(r, widths, speed, t + US)[1]
+    assert x0 - x1 == round(speed)  # left by the speed in px/s
+    a, b = crop(frame_at(layout, t), r), crop(frame_at(layout, t + US), r)
+    assert a.tobytes() != b.tobytes()
+    # the same pixels, shifted left by exactly what the clock says
+    assert a.crop((x0, 0, r.w, r.h)).tobytes() == b.crop((x1, 0, x1 + r.w - x0, r.h)).tobytes()
+    strip = line_strip(TEXT, font_px, r.fg, r.bg, False)
+    y = (r.h - font_px) // 2
+    seen = min(strip.width, r.w - x0)
+    assert a.crop((x0, y, x0 + seen, y + font_px)).tobytes() == \
+        strip.crop((0, 0, seen, font_px)).tobytes()
+
+
+def test_a_right_moving_ticker_mirrors_the_left_one() -> None:
+    layout, _ = fit(DRAWN, 384, 192)
+    r = region(layout, "ticker")
+    right = Layout(1, "x", 384, 192, tuple(
+        Region(**{**{f: getattr(x, f) for f in x.__slots__}, "direction": "right"})
+        if x.key == "ticker" else x for x in layout.regions))
+    _, widths, speed = ticker_geometry(layout, r, [TEXT])
+    t = T0
+    while not 0 < ticker_place(r, widths, speed, t)[1] < r.w // 2:
+        t += US // 10
+    _, x_left = ticker_place(r, widths, speed, t)
+    _, x_right = ticker_place(region(right, "ticker"), widths, speed, t)
+    assert x_right == r.w - widths[0] - x_left
+
+
+def test_an_empty_ticker_shows_its_background() -> None:
+    layout, _ = fit(DRAWN, 384, 192)
+    frame = compose_frame(layout, None, {}, {}, NOW, T0)
+    assert colours(crop(frame, region(layout, "ticker"))) == {(32, 0, 0)}
+
+
+@pytest.mark.parametrize(("w", "h", "mono"), [(128, 64, True), (384, 192, False),
+                                               (1920, 320, False), (1920, 320, True)])
+def test_every_panel_size_composes_and_mono_is_pure_on_off(w, h, mono) -> None:
+    layout, _ = fit(DRAWN, w, h, mono)
+    gradient = Image.linear_gradient("L").resize((640, 360)).convert("RGB")
+    frame = frame_at(layout, T0, main=gradient,
+                     images={LOGO: Image.new("RGB", (264, 24), (120, 200, 40))})
+    assert frame.size == (w, h) and frame.mode == "RGB"
+    found = colours(frame)
+    if mono:
+        assert found == {(0, 0, 0), LIT}
+    else:
+        assert len(found) > 20  # the gradient kept its shades
+    for r in layout.regions:
+        assert crop(frame, r).size == (r.w, r.h)
+
+
+def test_an_overlay_is_drawn_over_the_picture_under_it() -> None:
+    overlay = Layout(7, "停水通知", 384, 192, (
+        Region("band", "ticker", 0, 168, 384, 24, lines=(TickerLine(5, 1, TEXT, True),),
+               bg="#200000"),), overlay=True)
+    frame = compose_frame(overlay, Image.new("RGB", (384, 192), GREEN), {},
+                          {"band": [TEXT]}, NOW, T0)
+    assert frame.getpixel((10, 10)) == GREEN
+    assert (32, 0, 0) in colours(frame.crop((0, 168, 384, 192)))
