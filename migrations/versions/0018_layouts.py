@@ -2,7 +2,8 @@
 
 A layout (community-owned, or street-wide like playlists) holds named regions on a
 reference canvas: the main playlist, a 滚动字幕 ticker, a clock, a title image
-(server/models/layout.py; their meaning is playlists/layouts.py). A schedule now frames the
+(server/models/layout.py; their meaning is playlists/layouts.py). rendered_sizes lists the
+main-region sizes the scope's notices have been rendered for. A schedule now frames the
 screen with a layout instead of playing a playlist: schedule.playlist_id becomes nullable,
 schedule.layout_id is added, and a CHECK says exactly one of them is set.
 
@@ -35,6 +36,7 @@ def upgrade() -> None:
         sa.Column('width', sa.Integer(), nullable=False),
         sa.Column('height', sa.Integer(), nullable=False),
         sa.Column('regions', sa.JSON(), nullable=False),
+        sa.Column('rendered_sizes', sa.JSON(), nullable=False),
         sa.Column('created_by', sa.Integer(), nullable=False),
         sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['community_id'], ['community.id'],

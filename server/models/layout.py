@@ -28,5 +28,8 @@ class Layout(Base):
     width: Mapped[int]  # the reference canvas, px
     height: Mapped[int]
     regions: Mapped[list] = mapped_column(JSON, default=list)
+    # Main-region sizes ("320x128-full", content.size_key) for which the notices of the
+    # layout's scope have been rendered (the renditions chore renders the others).
+    rendered_sizes: Mapped[list] = mapped_column(JSON, default=list)
     created_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
