@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
+
+from playlists.layouts import Layout
 
 
 class Backend(Protocol):
@@ -34,11 +36,29 @@ class Backend(Protocol):
     def set_ticker(self, text: str | None) -> None:
         """Run an emergency ticker along the bottom over whatever shows (None: remove it)."""
 
+    def set_clock(self, now_us: Callable[[], int], tz: str) -> None:
+        """The server-corrected clock (microseconds since the epoch, UTC) and the plan's zone:
+        tickers are positioned by it (playlists.layouts.ticker_position: every screen with the
+        same lines shows the same place at the same moment) and the clock region reads it."""
+
+    def show_layout(self, layout: Layout | None, overlay: Layout | None,
+                    tickers: Mapping[str, Sequence[str]], images: Mapping[str, Path]) -> None:
+        """Frame the screen: `layout` (fitted to this panel) or None for full-frame, and
+        `overlay` (fitted) or None drawn over everything. tickers: region key -> the texts
+        that scroll in that ticker region now, in order (empty: the region shows its
+        background). images: sha256 -> cached file for image regions (a region whose image
+        is missing shows its background). While a layout is set, show_image / show_video /
+        show_scroll / show_text put the main content into the main region (scaled to fit
+        it, the scroll strip at the region's height). Tickers scroll and the clock ticks on
+        their own, frame-paced by the backend. Called only when something changed."""
+
     def screenshot(self) -> bytes:
-        """PNG bytes of what is on screen now."""
+        """PNG bytes of the whole panel as it shows now (every region, after dimming)."""
 
     def frame_probe(self) -> tuple[str, bool] | None:
         """(SHA-256 of the frame's pixels before dimming, nearly black?) for STATUS, or None
-        when this backend cannot afford to look (see render.images.describe_frame)."""
+        when this backend cannot afford to look (see render.images.describe_frame). Under a
+        layout: the main region's content only (a ticker or clock moving must not make a
+        frozen main region look alive)."""
 
     def close(self) -> None: ...

@@ -3,6 +3,7 @@ and a real SDL window under Xvfb read back from the X server."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -48,6 +49,10 @@ def crop(img: Image.Image, r: Region) -> Image.Image:
 def colours(img: Image.Image) -> set:
     """The distinct pixel values (tuples; ints for a mode "1" image)."""
     return {c for _, c in img.getcolors(1 << 24)}
+
+
+def near(c: tuple[int, int, int], want: tuple[int, int, int], tol: int = 40) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(c, want, strict=True))
 
 
 def frame_at(layout: Layout, t_us: int, main: Image.Image | None = None,
@@ -186,3 +191,130 @@ def test_an_overlay_is_drawn_over_the_picture_under_it() -> None:
                           {"band": [TEXT]}, NOW, T0)
     assert frame.getpixel((10, 10)) == GREEN
     assert (32, 0, 0) in colours(frame.crop((0, 168, 384, 192)))
+
+
+# --- the headless backend -------------------------------------------------------------------
+
+
+class FakeClock:
+    """The corrected clock set_clock is given (us since the epoch, UTC)."""
+
+    def __init__(self, t_us: int) -> None:
+        self.t = t_us
+
+    def __call__(self) -> int:
+        return self.t
+
+
+@pytest.fixture
+def files(tmp_path):
+    out = {}
+    for name, colour, size in (("green", GREEN, (384, 144)), ("logo", BLUE, (264, 24)),
+                               ("red", RED, (64, 32))):
+        out[name] = tmp_path / f"{name}.png"
+        Image.new("RGB", size, colour).save(out[name])
+    return out
+
+
+def headless_with_layout(files, w: int = 384, h: int = 192, mono: bool = False):
+    from player.render.headless import HeadlessBackend
+
+    layout, _ = fit(DRAWN, w, h, mono)
+    clock = FakeClock(T0)
+    b = HeadlessBackend((w, h))
+    b.set_clock(clock, "Asia/Shanghai")
+    b.show_image(files["green"])
+    b.show_layout(layout, None, {"ticker": [TEXT]}, {LOGO: files["logo"]})
+    return b, layout, clock
+
+
+def test_headless_screenshot_is_the_whole_composed_panel(files) -> None:
+    b, layout, clock = headless_with_layout(files)
+    shot = Image.open(io.BytesIO(b.screenshot())).convert("RGB")
+    assert shot.tobytes() == compose_frame(
+        layout, Image.new("RGB", (384, 144), GREEN), {LOGO: Image.new("RGB", (264, 24), BLUE)},
+        {"ticker": [TEXT]}, NOW, T0).tobytes()
+    assert colours(crop(shot, region(layout, "main"))) == {GREEN}
+    assert colours(crop(shot, region(layout, "title"))) == {BLUE}
+    clock.t += 61 * US  # the simulated time moves on: the clock region follows it
+    later = b.current_frame()
+    c = region(layout, "clock")
+    assert crop(later, c).tobytes() == clock_image("09:42", c.w, c.h, c.fg, c.bg,
+                                                   False).tobytes()
+    assert crop(later, region(layout, "ticker")).tobytes() != \
+        crop(shot, region(layout, "ticker")).tobytes()
+    b.set_brightness(50)
+    assert b.current_frame().getpixel((5, 100)) == (0, 100, 0)  # dims the whole panel
+    b.blank()  # screen off: nothing lit, the regions neither
+    assert colours(b.current_frame()) == {(0, 0, 0)}
+
+
+def test_headless_probe_looks_at_the_main_region_only(files) -> None:
+    b, layout, clock = headless_with_layout(files)
+    still = b.frame_probe()
+    clock.t += 3 * US  # the ticker moved and the clock ticked: the main region did not
+    assert b.frame_probe() == still and still[1] is False
+    b.show_image(files["red"])
+    assert b.frame_probe() != still
+    b.blank()
+    assert b.frame_probe()[1] is True
+    b.show_layout(None, None, {}, {})  # full-frame again: the probe sees the whole panel
+    b.show_image(files["green"])
+    assert b.current_frame().size == (384, 192) and b.frame_probe()[1] is False
+
+
+def test_headless_still_shown_before_the_layout_is_refitted_to_the_main_region(files
+                                                                               ) -> None:
+    from player.render.headless import HeadlessBackend
+
+    layout, _ = fit(DRAWN, 384, 192)
+    b = HeadlessBackend((384, 192))
+    b.show_image(files["green"])  # 384x144 letterboxed into the 384x192 panel
+    b.show_layout(layout, None, {}, {})
+    assert colours(crop(b.current_frame(), region(layout, "main"))) == {GREEN}  # exact again
+
+
+def test_headless_video_plays_in_the_main_region(tmp_path, files) -> None:
+    from player_helpers import make_video
+
+    from player.render.headless import HeadlessBackend
+
+    clip = make_video(tmp_path / "clip.mp4", w=128, h=72, colours=[RED, BLUE])
+    layout, _ = fit(DRAWN, 384, 192)
+    mono = [100.0]
+    b = HeadlessBackend((384, 192), monotonic=lambda: mono[0])
+    b.set_clock(FakeClock(T0), "Asia/Shanghai")
+    b.show_layout(layout, None, {"ticker": [TEXT]}, {})
+    b.show_video(clip)
+    mono[0] += 0.3
+    main = crop(b.current_frame(), region(layout, "main"))
+    assert near(main.getpixel((192, 72)), RED) and main.getpixel((5, 72)) == (0, 0, 0)
+    mono[0] += 1.2
+    assert near(crop(b.current_frame(), region(layout, "main")).getpixel((192, 72)), BLUE)
+
+
+def test_headless_mono_panel_is_on_off_and_the_emergency_ticker_runs_over_all(files
+                                                                               ) -> None:
+    b, layout, _ = headless_with_layout(files, 128, 64, mono=True)
+    assert colours(b.current_frame()) == {(0, 0, 0), LIT}
+    b.set_ticker("台风红色预警")
+    bottom = b.current_frame().crop((0, 48, 128, 64))
+    assert (200, 0, 0) in colours(bottom)  # the red band, over the layout
+
+
+def test_headless_overlay_over_full_frame_content(files) -> None:
+    from player.render.headless import HeadlessBackend
+
+    overlay = Layout(7, "停水通知", 384, 192, (
+        Region("band", "ticker", 0, 168, 384, 24, lines=(TickerLine(5, 1, TEXT, True),),
+               bg="#200000"),), overlay=True)
+    b = HeadlessBackend((384, 192))
+    b.set_clock(FakeClock(T0), "Asia/Shanghai")
+    b.show_image(files["green"])
+    b.show_layout(None, overlay, {"band": [TEXT]}, {})
+    frame = b.current_frame()
+    assert frame.getpixel((192, 96)) == GREEN
+    assert (32, 0, 0) in colours(frame.crop((0, 168, 384, 192)))
+    probe = b.frame_probe()
+    b.set_clock(FakeClock(T0 + 2 * US), "Asia/Shanghai")
+    assert b.frame_probe() == probe  # the overlay's ticker moved; the content did not
