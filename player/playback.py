@@ -14,6 +14,15 @@ Proof of play: when a play ends, the part actually shown [start, end) is written
 split at UTC hour boundaries. Its reason is "completed" when it ran to the item's natural end,
 else why it was cut (preempted / screen_off / shutdown / reload). Every part of a split play
 carries the play's reason. Screen-off time is never play time.
+
+Layouts: each turn also asks the resolver for the layout and the overlay in force
+(`frame_us`) and hands the backend what frames the screen (`show_layout`: the fitted layouts,
+the live lines of each ticker region, the cached files of the image regions) whenever that
+changes. The main region is the resolver's answer as before (it already plays the layout's
+main-size pages). The loop also wakes when a ticker line starts or stops and at each ticker
+pass's end, to write that pass's play (player.regions). A full-screen broadcast and screen
+off end every region's play; a ticker broadcast takes over the frame's ticker regions, or
+runs along the bottom when the frame has none.
 """
 
 from __future__ import annotations
@@ -31,10 +40,20 @@ from player.broadcasts import BroadcastStore
 from player.clock import Clock
 from player.outbox import Outbox
 from player.protocol import iso, play_record, split_at_hours
+from player.regions import ImagePlay, Line, TickerRun, text_sha
 from player.render.base import Backend
-from playlists.clock import INF, US, from_us, to_us
+from playlists.clock import HOUR_US, INF, US, from_us, to_us
+from playlists.layouts import (
+    Layout,
+    LayoutSchedule,
+    Region,
+    live_lines,
+    next_line_edge,
+    ticker_font_px,
+    ticker_speed_px,
+)
 from playlists.model import Item, Playlist, Schedule, TerminalPlan
-from playlists.resolver import CompiledPlan, Resolution, compile_plan
+from playlists.resolver import CompiledPlan, Resolution, compile_plan, item_validity
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +103,45 @@ def _without(plan: TerminalPlan, unusable: Callable[[str], bool]) -> TerminalPla
         p = items(s.playlist)
         return s if p is s.playlist else dataclasses.replace(s, playlist=p)
 
-    return dataclasses.replace(plan, schedules=tuple(sched(s) for s in plan.schedules),
-                               fallback=items(plan.fallback))
+    def region(r: Region) -> Region:  # a missing image: the region shows its background
+        if r.image is None or not unusable(r.image.sha256):
+            return r
+        return dataclasses.replace(r, image=dataclasses.replace(r.image, approved=False))
+
+    def frame(ls: LayoutSchedule) -> LayoutSchedule:
+        regions = tuple(region(r) for r in ls.layout.regions)
+        if all(a is b for a, b in zip(regions, ls.layout.regions, strict=True)):
+            return ls
+        return dataclasses.replace(ls, layout=dataclasses.replace(ls.layout, regions=regions))
+
+    return dataclasses.replace(
+        plan, schedules=tuple(sched(s) for s in plan.schedules), fallback=items(plan.fallback),
+        variants=tuple(dataclasses.replace(v, playlists=tuple(items(p) for p in v.playlists))
+                       for v in plan.variants),
+        layouts=tuple(frame(ls) for ls in plan.layouts))
 
 
 def plan_shas(plan: TerminalPlan) -> set[str]:
     shas = {i.sha256 for s in plan.schedules for i in s.playlist.items}
     shas.update(i.sha256 for i in plan.fallback.items)
+    shas.update(i.sha256 for v in plan.variants for p in v.playlists for i in p.items)
+    shas.update(r.image.sha256 for ls in plan.layouts for r in ls.layout.regions if r.image)
     return shas
+
+
+LineWidth = Callable[[str, int, bool], int]
+
+
+def _compose_line_width(text: str, font_px: int, mono: bool) -> int:
+    from player.render.compose import line_width  # Pillow fonts: loaded when first needed
+
+    return line_width(text, font_px, mono)
+
+
+# What the screen's frame shows: (layout, overlay, ticker texts by region key, image files by
+# sha256), or None for full-frame with nothing over it.
+Frame = tuple[Layout | None, Layout | None, tuple[tuple[str, tuple[str, ...]], ...],
+              tuple[tuple[str, Path], ...]] | None
 
 
 class Playback:
@@ -101,7 +151,8 @@ class Playback:
                  blob_ready: Callable[[str], bool], blob_path: Callable[[str], Path],
                  name: str = "", on_show: Callable[[str], None] | None = None,
                  broadcasts: BroadcastStore | None = None,
-                 on_broadcast_shown: Callable[[int], None] | None = None) -> None:
+                 on_broadcast_shown: Callable[[int], None] | None = None,
+                 line_width: LineWidth = _compose_line_width) -> None:
         self.clock = clock
         self.backend = backend
         self.outbox = outbox
@@ -127,6 +178,15 @@ class Playback:
         self.broadcasts = broadcasts
         self.on_broadcast_shown = on_broadcast_shown
         self._ticker: tuple[dict[str, Any], int] | None = None  # shown now, since (us)
+        # Layouts: a backend without show_layout (the demo history's) plays full-frame.
+        self._framing = callable(getattr(backend, "show_layout", None))
+        self._line_width = line_width  # the backend's own measure (ticker geometry)
+        self._widths: dict[tuple[str, int, bool], int] = {}
+        self._frame: Frame = None  # what show_layout was last given
+        self._runs: dict[tuple[str, str], TickerRun] = {}  # (layout|overlay, key) -> run
+        self._stills: dict[tuple[str, str], ImagePlay] = {}
+        self._ticker_regions = False  # the frame has a ticker region (a ticker broadcast's)
+        self._clock_tz: str | None = None
 
     # --- control (any thread) -----------------------------------------------------------
 
@@ -191,10 +251,12 @@ class Playback:
                 if stop is not None:
                     self._end_play(to_us(now), stop)
                     self._set_ticker(None, to_us(now), stop)
+                    self._end_regions(to_us(now), stop)
                     return
                 if cut is not None:
                     self._end_play(to_us(now), cut)
-                    self._shown = None
+                    self._end_regions(to_us(now), cut)
+                    self._shown = self._frame = None
                 try:
                     until = self.step(now)
                 except Exception:
@@ -219,11 +281,12 @@ class Playback:
             full = None  # not downloaded yet: the schedule goes on meanwhile
         if full is not None:
             self._set_ticker(None, t, "broadcast")
+            self._show_frame(t, None, None, None, "broadcast")
             until = self._step_broadcast(full, t)
         else:
-            until = self._step_schedule(now, t)
-            self._set_ticker(ticker if self.screen_on else None, t,
-                             "preempted" if self.screen_on else "screen_off")
+            until = self._step_schedule(now, t, ticker)
+            band = ticker if self.screen_on and not self._ticker_regions else None
+            self._set_ticker(band, t, "preempted" if self.screen_on else "screen_off")
         return min(until, wake) if wake else until
 
     def _bad_now(self) -> set[str]:
@@ -262,11 +325,11 @@ class Playback:
             end = t
             if ob["ends_at"] is not None and to_us(ob["ends_at"]) <= t:
                 end, reason = to_us(ob["ends_at"]), "completed"
-            if ob.get("sha256"):
-                self.outbox.add([play_record(content_id=ob["content_id"], schedule_id=None,
-                                             sha256=ob["sha256"], start=a, end=z, reason=reason)
-                                 for a, z in split_at_hours(from_us(since), from_us(end))
-                                 if z > a])
+            self.outbox.add([play_record(content_id=ob["content_id"], schedule_id=None,
+                                         sha256=ob.get("sha256") or text_sha(ob["text"]),
+                                         start=a, end=z, reason=reason, region="ticker")
+                             for a, z in split_at_hours(from_us(since), from_us(end))
+                             if z > a])
         self._ticker = (b, t) if b is not None else None
         set_ticker = getattr(self.backend, "set_ticker", None)
         if set_ticker is not None:
@@ -274,10 +337,12 @@ class Playback:
         if b is not None and self.on_broadcast_shown:
             self.on_broadcast_shown(b["id"])
 
-    def _step_schedule(self, now: datetime, t: int) -> datetime:
+    def _step_schedule(self, now: datetime, t: int, ticker: dict[str, Any] | None = None
+                       ) -> datetime:
         compiled, name, screen_ovr, bright_ovr = self._refresh()
         if compiled is None:
             self._end_play(t, "preempted")
+            self._show_frame(t, None, None, None)
             self._show_builtin(name, "waiting for schedule")
             return now + NO_PLAN_RECHECK
         on, level, screen_change = compiled.screen_state_us(t)
@@ -287,6 +352,7 @@ class Playback:
             level = bright_ovr
         if not on:
             self._end_play(t, "screen_off")
+            self._show_frame(t, None, None, None, "screen_off")
             self.screen_on = False
             if self._shown != ("blank",):
                 self.backend.blank()
@@ -296,8 +362,10 @@ class Playback:
         if level != self.brightness:
             self.backend.set_brightness(level)
             self.brightness = level
+        layout, overlay, frame_change = compiled.frame_us(t)
+        regions_change = self._show_frame(t, layout, overlay, ticker)
         res = compiled.resolve_us(t)
-        until = min(res.valid_until_us, screen_change)
+        until = min(res.valid_until_us, screen_change, frame_change, regions_change)
         if res.item is None:
             self._end_play(t, "preempted")
             self._show_builtin(name)
@@ -328,6 +396,10 @@ class Playback:
                     return sha in bad or not self.blob_ready(sha)
 
                 self._compiled = compile_plan(_without(plan, unusable))
+                set_clock = getattr(self.backend, "set_clock", None)
+                if plan.tz != self._clock_tz and set_clock is not None:
+                    set_clock(lambda: to_us(self.clock.now()), plan.tz)
+                    self._clock_tz = plan.tz
         return self._compiled, name, so, bo
 
     def _start(self, play: Play, res: Resolution | None) -> bool:
@@ -372,6 +444,109 @@ class Playback:
         if self._shown != key:
             self.backend.show_text(name or "community signage", [detail] if detail else [])
             self._shown = key
+
+    # --- regions ------------------------------------------------------------------------
+
+    def _show_frame(self, t: int, layout: LayoutSchedule | None, overlay: LayoutSchedule | None,
+                    ticker: dict[str, Any] | None, reason: str = "preempted") -> int:
+        """Frame the screen with the layout and overlay in force (None, None: full-frame),
+        write what their regions showed, and return when to look again for them (the next
+        ticker pass end, line edge, image edge or hour of an image on screen).
+
+        `ticker`: an active ticker broadcast: its text replaces the lines of every ticker
+        region while it lasts. `reason`: why what stops now stopped."""
+        if not self._framing:
+            return INF
+        runs: dict[tuple[str, str], TickerRun] = {}
+        stills: dict[tuple[str, str], ImagePlay] = {}
+        texts: dict[str, tuple[str, ...]] = {}
+        files: dict[str, Path] = {}
+        wake = INF
+        self._ticker_regions = False
+        for which, ls in (("layout", layout), ("overlay", overlay)):
+            if ls is None:
+                continue
+            wake = min(wake, next_line_edge(ls.layout, t))
+            for r in ls.layout.regions:
+                if r.role == "ticker":
+                    self._ticker_regions = True
+                    run = self._ticker_run(t, ls, r, ticker)
+                    texts[r.key] = tuple(x.text for x in run.lines) if run else ()
+                    if run is not None:
+                        runs[(which, r.key)] = run
+                        wake = min(wake, run.pass_end(t))
+                elif r.role == "image" and r.image is not None:
+                    lo, hi = item_validity(r.image)
+                    wake = min([wake, *(e for e in (lo, hi) if e > t)])
+                    if r.image.approved and lo <= t < hi:
+                        files[r.image.sha256] = self.blob_path(r.image.sha256)
+                        stills[(which, r.key)] = ImagePlay(ls.id, r.image, t)
+                        wake = min(wake, t - t % HOUR_US + HOUR_US)  # write each hour
+        records: list[dict[str, Any]] = []
+        started: list[Any] = []
+        for old_all, new_all in ((self._runs, runs), (self._stills, stills)):
+            for key, old in old_all.items():
+                new = new_all.get(key)
+                if new is not None and old.same(new):  # type: ignore[arg-type]
+                    new_all[key] = old  # type: ignore[assignment]
+                    records += old.records(t)
+                else:
+                    cut = "broadcast" if isinstance(new, TickerRun) and new.broadcast_id and \
+                        not getattr(old, "broadcast_id", None) else reason
+                    records += old.records(t, cut)
+            started += [v for k, v in new_all.items() if old_all.get(k) is not v]
+        self.outbox.add(records)
+        self._runs, self._stills = runs, stills
+        frame: Frame = None
+        if layout is not None or overlay is not None:
+            frame = (layout.layout if layout else None, overlay.layout if overlay else None,
+                     tuple(sorted(texts.items())), tuple(sorted(files.items())))
+        if frame != self._frame:
+            if frame is None:
+                self.backend.show_layout(None, None, {}, {})
+            else:
+                self.backend.show_layout(frame[0], frame[1], dict(frame[2]), dict(frame[3]))
+            self._frame = frame
+        for new in started:
+            if isinstance(new, ImagePlay) and self.on_show:
+                self.on_show(new.item.sha256)
+            elif isinstance(new, TickerRun) and new.broadcast_id and self.on_broadcast_shown:
+                self.on_broadcast_shown(new.broadcast_id)
+        return wake
+
+    def _ticker_run(self, t: int, ls: LayoutSchedule, r: Region, b: dict[str, Any] | None
+                    ) -> TickerRun | None:
+        """What a ticker region scrolls at t (None: nothing, its background shows)."""
+        if b is not None:
+            lines = (Line(b["content_id"], b.get("sha256") or text_sha(b["text"]), b["text"]),)
+        else:
+            lines = tuple(Line(x.content_id, text_sha(x.text), x.text)
+                          for x in live_lines(r, t))
+        if not lines:
+            return None
+        # The backend's geometry (docs/player.md): the same passes at the same instants.
+        font_px = ticker_font_px(r.h, ls.layout.height)
+        widths = tuple(self._width(x.text, font_px, ls.layout.mono) for x in lines)
+        until = to_us(b["ends_at"]) if b is not None and b["ends_at"] is not None else None
+        return TickerRun(None if b is not None else ls.id, lines, widths, r.w,
+                         ticker_speed_px(r, font_px), t, until, b["id"] if b else None)
+
+    def _width(self, text: str, font_px: int, mono: bool) -> int:
+        key = (text, font_px, mono)
+        w = self._widths.get(key)
+        if w is None:
+            if len(self._widths) > 1000:  # lines come and go over months of running
+                self._widths.clear()
+            w = self._widths[key] = self._line_width(text, font_px, mono)
+        return w
+
+    def _end_regions(self, t: int, reason: str) -> None:
+        """Write what the regions showed up to t (shutdown, reload); the frame stays."""
+        records: list[dict[str, Any]] = []
+        for play in [*self._runs.values(), *self._stills.values()]:
+            records += play.records(t, reason)
+        self._runs, self._stills = {}, {}
+        self.outbox.add(records)
 
     def _end_play(self, t_us: int, reason: str) -> None:
         cur, self.current = self.current, None
