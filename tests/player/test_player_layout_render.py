@@ -21,6 +21,7 @@ from player.render.compose import (
 )
 from playlists.clock import US, to_us
 from playlists.layouts import Item, Layout, Region, TickerLine, clock_text, fit
+from tests.polling import wait_for
 
 SH = ZoneInfo("Asia/Shanghai")
 LOGO = "b" * 64
@@ -318,3 +319,152 @@ def test_headless_overlay_over_full_frame_content(files) -> None:
     probe = b.frame_probe()
     b.set_clock(FakeClock(T0 + 2 * US), "Asia/Shanghai")
     assert b.frame_probe() == probe  # the overlay's ticker moved; the content did not
+
+
+# --- the SDL backend ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sdl_panel(request):
+    from player.render.sdl import SdlBackend
+
+    backend = SdlBackend(request.param)
+    yield backend
+    backend.close()
+
+
+@pytest.mark.parametrize(("sdl_panel", "mono"), [((128, 64), True), ((1920, 320), False)],
+                         indirect=["sdl_panel"])
+def test_sdl_layout_at_each_panel_size(sdl_panel, mono, tmp_path, files) -> None:
+    from player_helpers import make_video
+
+    w, h = sdl_panel.size
+    layout, _ = fit(DRAWN, w, h, mono)
+    clip = make_video(tmp_path / "clip.mp4", w=128, h=72, colours=[(90, 200, 120), RED])
+    sdl_panel.set_clock(FakeClock(T0), "Asia/Shanghai")
+    sdl_panel.show_layout(layout, None, {"ticker": [TEXT]}, {LOGO: files["logo"]})
+    sdl_panel.show_video(clip)
+    shot = Image.open(io.BytesIO(sdl_panel.screenshot())).convert("RGB")
+    assert shot.size == (w, h)
+    want = compose_frame(layout, None, {LOGO: Image.new("RGB", (264, 24), BLUE)},
+                         {"ticker": [TEXT]}, NOW, T0)
+    for key in ("ticker", "clock", "title"):  # the regions beside the main, pixel for pixel
+        r = region(layout, key)
+        assert crop(shot, r).tobytes() == crop(want, r).tobytes(), key
+    main = crop(shot, region(layout, "main"))
+    if mono:
+        assert colours(shot) == {(0, 0, 0), LIT}
+    else:
+        assert near(main.getpixel((main.width // 2, main.height // 2)), (90, 200, 120)) or \
+            near(main.getpixel((main.width // 2, main.height // 2)), RED)
+
+
+@pytest.mark.parametrize("sdl_panel", [(384, 192)], indirect=True)
+def test_sdl_layout_follows_the_content_and_the_screen_state(sdl_panel, files) -> None:
+    b = sdl_panel
+    layout, _ = fit(DRAWN, 384, 192)
+    clock = FakeClock(T0)
+    b.set_clock(clock, "Asia/Shanghai")
+    b.show_image(files["red"])  # full-frame first: 64x32 scaled to the panel
+    b.show_layout(layout, None, {"ticker": [TEXT]}, {LOGO: files["logo"]})
+    b.show_image(files["green"])
+    shot = Image.open(io.BytesIO(b.screenshot())).convert("RGB")
+    assert colours(crop(shot, region(layout, "main"))) == {GREEN}
+    probe = b.frame_probe()
+    clock.t += 2 * US
+    moved = Image.open(io.BytesIO(b.screenshot())).convert("RGB")
+    assert crop(moved, region(layout, "ticker")).tobytes() != \
+        crop(shot, region(layout, "ticker")).tobytes()
+    assert b.frame_probe() == probe  # the main region did not change
+    b.set_ticker("台风红色预警")  # the emergency band over a layout, entering from the right
+    assert wait_for(lambda: (200, 0, 0) in colours(Image.open(io.BytesIO(
+        b.screenshot())).crop((0, 150, 384, 192)).convert("RGB")))
+    b.set_ticker(None)
+    b.set_brightness(50)
+    dimmed = Image.open(io.BytesIO(b.screenshot())).convert("RGB")
+    assert near(dimmed.getpixel((192, 96)), (0, 100, 0), 3)
+    assert near(dimmed.getpixel((5, 5)), (0, 0, 127), 3)  # the title image dims too
+    b.blank()
+    assert colours(Image.open(io.BytesIO(b.screenshot())).convert("RGB")) == {(0, 0, 0)}
+    b.set_brightness(100)
+    b.show_image(files["green"])  # back from blank: every region is drawn again
+    back = Image.open(io.BytesIO(b.screenshot())).convert("RGB")
+    assert colours(crop(back, region(layout, "title"))) == {BLUE}
+    b.show_layout(None, None, {}, {})  # full-frame again
+    b.show_image(files["red"])
+    assert colours(Image.open(io.BytesIO(b.screenshot())).convert("RGB")) == {RED}
+
+
+XVFB_CHILD = """
+import json, sys
+from pathlib import Path
+from PIL import ImageGrab
+from player.render.sdl import SdlBackend
+from playlists.layouts import Layout
+args = json.loads(sys.argv[1])
+layout = Layout.from_dict(args["layout"])
+now = [args["t0"]]
+b = SdlBackend((layout.width, layout.height))
+b.set_clock(lambda: now[0], "Asia/Shanghai")
+b.show_layout(layout, None, {"ticker": [args["text"]]}, {args["logo_sha"]: Path(args["logo"])})
+b.show_video(Path(args["clip"]))
+for n, t in enumerate(args["instants"]):
+    now[0] = t
+    b.screenshot()  # drawn and presented for this instant before the X server is read
+    box = (0, 0, layout.width, layout.height)
+    ImageGrab.grab(bbox=box, xdisplay=args["display"]).save(f"{args['out']}/x{n}.png")
+b.close()
+"""
+
+
+def test_a_real_sdl_window_under_xvfb_shows_every_region(tmp_path, files) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from player_helpers import make_video
+
+    layout, _ = fit(DRAWN, 384, 192)
+    clip = make_video(tmp_path / "clip.mp4", w=320, h=180, frames=48, colours=[RED, BLUE])
+    r = region(layout, "ticker")
+    _, widths, speed = ticker_geometry(layout, r, [TEXT])
+    t1 = T0
+    while not 0 < ticker_place(r, widths, speed, t1)[1] < r.w // 4:
+        t1 += US // 10
+    t2 = t1 + 61 * US  # a minute on: the clock shows 09:42 or later, the text moved
+    t2 += (ticker_place(r, widths, speed, t2)[1] - r.w // 3) * US // round(speed)
+    display = f":{600 + os.getpid() % 300}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "640x480x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: Path(f"/tmp/.X11-unix/X{display[1:]}").exists(), 10)
+        env = {**os.environ, "DISPLAY": display, "SDL_VIDEODRIVER": "x11",
+               "SDL_VIDEO_WINDOW_POS": "0,0"}
+        args = {"layout": layout.to_dict(), "t0": t1, "instants": [t1, t2], "text": TEXT,
+                "logo_sha": LOGO, "logo": str(files["logo"]), "clip": str(clip),
+                "display": display, "out": str(tmp_path)}
+        root = Path(__file__).resolve().parents[2]
+        subprocess.run([sys.executable, "-c", XVFB_CHILD, json.dumps(args)], cwd=root,
+                       env=env, check=True, timeout=60)
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+    shots = [Image.open(tmp_path / f"x{n}.png").convert("RGB") for n in (0, 1)]
+    logo = {LOGO: Image.new("RGB", (264, 24), BLUE)}
+    for shot, t in zip(shots, (t1, t2), strict=True):
+        assert shot.size == (384, 192)  # read back from the X server, not from SDL
+        want = compose_frame(layout, None, logo, {"ticker": [TEXT]},
+                             datetime.fromtimestamp(t / US, UTC).astimezone(SH), t)
+        for key in ("ticker", "clock", "title"):
+            assert crop(shot, region(layout, key)).tobytes() == \
+                crop(want, region(layout, key)).tobytes(), key
+        main = crop(shot, region(layout, "main"))
+        centre = main.getpixel((192, 72))
+        assert near(centre, RED) or near(centre, BLUE)  # the clip, scaled into the region
+        assert main.getpixel((10, 72)) == (0, 0, 0)  # 16:9 in 384x144: letterboxed
+    ticker = [crop(s, r).tobytes() for s in shots]
+    assert ticker[0] != ticker[1]  # the ticker moved between the two reads
+    clock = [crop(s, region(layout, "clock")) for s in shots]
+    assert clock[0].tobytes() != clock[1].tobytes()  # 09:41 then 09:42
