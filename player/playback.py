@@ -42,16 +42,9 @@ from player.outbox import Outbox
 from player.protocol import iso, play_record, split_at_hours
 from player.regions import ImagePlay, Line, TickerRun, text_sha
 from player.render.base import Backend
+from player.render.compose import ticker_geometry
 from playlists.clock import HOUR_US, INF, US, from_us, to_us
-from playlists.layouts import (
-    Layout,
-    LayoutSchedule,
-    Region,
-    live_lines,
-    next_line_edge,
-    ticker_font_px,
-    ticker_speed_px,
-)
+from playlists.layouts import Layout, LayoutSchedule, Region, live_lines, next_line_edge
 from playlists.model import Item, Playlist, Schedule, TerminalPlan
 from playlists.resolver import CompiledPlan, Resolution, compile_plan, item_validity
 
@@ -129,13 +122,14 @@ def plan_shas(plan: TerminalPlan) -> set[str]:
     return shas
 
 
-LineWidth = Callable[[str, int, bool], int]
-
-
-def _compose_line_width(text: str, font_px: int, mono: bool) -> int:
-    from player.render.compose import line_width  # Pillow fonts: loaded when first needed
-
-    return line_width(text, font_px, mono)
+def _apart(overlay: Layout, taken: set[str]) -> Layout:
+    """The overlay with the region keys the layout also uses renamed: the backend finds a
+    ticker's lines by region key, in one mapping for both."""
+    if not any(r.key in taken for r in overlay.regions):
+        return overlay
+    return dataclasses.replace(overlay, regions=tuple(
+        dataclasses.replace(r, key=f"overlay_{r.key}") if r.key in taken else r
+        for r in overlay.regions))
 
 
 # What the screen's frame shows: (layout, overlay, ticker texts by region key, image files by
@@ -151,8 +145,7 @@ class Playback:
                  blob_ready: Callable[[str], bool], blob_path: Callable[[str], Path],
                  name: str = "", on_show: Callable[[str], None] | None = None,
                  broadcasts: BroadcastStore | None = None,
-                 on_broadcast_shown: Callable[[int], None] | None = None,
-                 line_width: LineWidth = _compose_line_width) -> None:
+                 on_broadcast_shown: Callable[[int], None] | None = None) -> None:
         self.clock = clock
         self.backend = backend
         self.outbox = outbox
@@ -180,8 +173,6 @@ class Playback:
         self._ticker: tuple[dict[str, Any], int] | None = None  # shown now, since (us)
         # Layouts: a backend without show_layout (the demo history's) plays full-frame.
         self._framing = callable(getattr(backend, "show_layout", None))
-        self._line_width = line_width  # the backend's own measure (ticker geometry)
-        self._widths: dict[tuple[str, int, bool], int] = {}
         self._frame: Frame = None  # what show_layout was last given
         self._runs: dict[tuple[str, str], TickerRun] = {}  # (layout|overlay, key) -> run
         self._stills: dict[tuple[str, str], ImagePlay] = {}
@@ -463,14 +454,18 @@ class Playback:
         files: dict[str, Path] = {}
         wake = INF
         self._ticker_regions = False
-        for which, ls in (("layout", layout), ("overlay", overlay)):
-            if ls is None:
+        drawn = layout.layout if layout else None
+        over = overlay.layout if overlay else None
+        if drawn is not None and over is not None:
+            over = _apart(over, {r.key for r in drawn.regions})
+        for which, ls, fitted in (("layout", layout, drawn), ("overlay", overlay, over)):
+            if ls is None or fitted is None:
                 continue
-            wake = min(wake, next_line_edge(ls.layout, t))
-            for r in ls.layout.regions:
+            wake = min(wake, next_line_edge(fitted, t))
+            for r in fitted.regions:
                 if r.role == "ticker":
                     self._ticker_regions = True
-                    run = self._ticker_run(t, ls, r, ticker)
+                    run = self._ticker_run(t, ls.id, fitted, r, ticker)
                     texts[r.key] = tuple(x.text for x in run.lines) if run else ()
                     if run is not None:
                         runs[(which, r.key)] = run
@@ -498,9 +493,8 @@ class Playback:
         self.outbox.add(records)
         self._runs, self._stills = runs, stills
         frame: Frame = None
-        if layout is not None or overlay is not None:
-            frame = (layout.layout if layout else None, overlay.layout if overlay else None,
-                     tuple(sorted(texts.items())), tuple(sorted(files.items())))
+        if drawn is not None or over is not None:
+            frame = (drawn, over, tuple(sorted(texts.items())), tuple(sorted(files.items())))
         if frame != self._frame:
             if frame is None:
                 self.backend.show_layout(None, None, {}, {})
@@ -514,8 +508,8 @@ class Playback:
                 self.on_broadcast_shown(new.broadcast_id)
         return wake
 
-    def _ticker_run(self, t: int, ls: LayoutSchedule, r: Region, b: dict[str, Any] | None
-                    ) -> TickerRun | None:
+    def _ticker_run(self, t: int, schedule_id: int, layout: Layout, r: Region,
+                    b: dict[str, Any] | None) -> TickerRun | None:
         """What a ticker region scrolls at t (None: nothing, its background shows)."""
         if b is not None:
             lines = (Line(b["content_id"], b.get("sha256") or text_sha(b["text"]), b["text"]),)
@@ -524,21 +518,11 @@ class Playback:
                           for x in live_lines(r, t))
         if not lines:
             return None
-        # The backend's geometry (docs/player.md): the same passes at the same instants.
-        font_px = ticker_font_px(r.h, ls.layout.height)
-        widths = tuple(self._width(x.text, font_px, ls.layout.mono) for x in lines)
+        # The backends' own geometry: the passes recorded are the passes drawn.
+        _font_px, widths, speed = ticker_geometry(layout, r, [x.text for x in lines])
         until = to_us(b["ends_at"]) if b is not None and b["ends_at"] is not None else None
-        return TickerRun(None if b is not None else ls.id, lines, widths, r.w,
-                         ticker_speed_px(r, font_px), t, until, b["id"] if b else None)
-
-    def _width(self, text: str, font_px: int, mono: bool) -> int:
-        key = (text, font_px, mono)
-        w = self._widths.get(key)
-        if w is None:
-            if len(self._widths) > 1000:  # lines come and go over months of running
-                self._widths.clear()
-            w = self._widths[key] = self._line_width(text, font_px, mono)
-        return w
+        return TickerRun(None if b is not None else schedule_id, lines, tuple(widths), r.w, speed, t,
+                         until, b["id"] if b else None)
 
     def _end_regions(self, t: int, reason: str) -> None:
         """Write what the regions showed up to t (shutdown, reload); the frame stays."""

@@ -1,13 +1,13 @@
 """The playback loop under layouts, on a simulated clock: what frames the screen when, and
 the proof of play of each region (main, ticker passes, image), hand-computed.
 
-Geometry used throughout (a 384 x 192 panel, times from T0 = 08:00:00 UTC, a multiple of
-every ticker cycle below since the epoch): the ticker band is 336 x 20, so its text is
-ticker_font_px(20, 192) = 16 px and it moves 5 characters = 80 px a second. Lines are
-measured here as 16 px a character (the loop takes the measure as a parameter; the real
-backend's own is checked in test_the_backends_measure_is_the_one_recorded). A pass takes
-(width + 336) / 80 s: "停水通知" (64 px) 5 s, the 14-character line (224 px) 7 s, so the two
-loop in 12 s: line 1 [0, 5), line 2 [5, 12), line 1 [12, 17), line 2 [17, 24)...
+Geometry used throughout, the backends' own (player.render.compose.ticker_geometry; a 384 x
+192 panel, times from T0 = 08:00:00 UTC, a multiple of every ticker cycle below since the
+epoch): the ticker band is 336 x 20, so its text is ticker_font_px(20, 192) = 16 px, drawn
+with the 16 px bitmap face where a Chinese character is 16 px wide, and it moves 5
+characters = 80 px a second. A pass takes (width + 336) / 80 s: "停水通知" (64 px) 5 s, the
+14-character line (224 px) 7 s, so the two loop in 12 s: line 1 [0, 5), line 2 [5, 12),
+line 1 [12, 17), line 2 [17, 24)...
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
 from player_helpers import item, plan, playlist, sched, screen, utc
 from test_player_broadcasts import bc
@@ -31,6 +30,7 @@ from player.outbox import Outbox
 from player.playback import Playback, plan_shas
 from player.protocol import check_play_record
 from player.regions import text_sha
+from player.render.compose import ticker_geometry
 from player.render.headless import HeadlessBackend
 from playlists.clock import to_us
 from playlists.layouts import Layout, LayoutSchedule, MainVariant, Region, TickerLine
@@ -41,10 +41,6 @@ HERE = Path(__file__).resolve().parent
 SHORT, LONG = "停水通知", "明天九点至十七点全楼停水储水"
 assert len(LONG) == 14
 LINES = (TickerLine(41, 4, SHORT, True), TickerLine(42, 4, LONG, True))
-
-
-def glyphs(text: str, font_px: int, mono: bool) -> int:
-    return len(text) * font_px
 
 
 def framed(lines: tuple[TickerLine, ...] = LINES, logo: Item | None = None,
@@ -74,16 +70,14 @@ class Screen(HeadlessBackend):
 
     def set_clock(self, now_us: Callable[[], int], tz: str) -> None:
         self.clock = (now_us, tz)
-        if hasattr(HeadlessBackend, "set_clock"):
-            super().set_clock(now_us, tz)  # type: ignore[misc]
+        super().set_clock(now_us, tz)
 
     def show_layout(self, layout: Layout | None, overlay: Layout | None,
                     tickers: Mapping[str, Sequence[str]], images: Mapping[str, Path]) -> None:
         stamp = self.now().strftime("%H:%M:%S")
         self.frames.append((stamp, layout, overlay, dict(tickers), dict(images)))
         self.calls.append(("layout", stamp))
-        if hasattr(HeadlessBackend, "show_layout"):
-            super().show_layout(layout, overlay, tickers, images)  # type: ignore[misc]
+        super().show_layout(layout, overlay, tickers, images)
 
     def show_image(self, path: Path) -> None:
         self.calls.append(("image", path.name))
@@ -95,17 +89,15 @@ class Screen(HeadlessBackend):
 
 
 class LayoutRig(Rig):
-    def __init__(self, tmp_path: Path, start: datetime = T0,
-                 line_width: Callable[[str, int, bool], int] | None = glyphs) -> None:
+    def __init__(self, tmp_path: Path, start: datetime = T0) -> None:
         super().__init__(tmp_path, start)
         self.store = BroadcastStore(tmp_path)
         self.acks: list[int] = []
         self.backend = Screen(self.clock.now)
-        kw: dict[str, Any] = {"line_width": line_width} if line_width else {}
         self.pb = Playback(self.clock, self.backend, self.outbox,
                            blob_ready=self.ready.__contains__, blob_path=lambda s: self.dir / s,
                            name="Block 3 lobby", broadcasts=self.store,
-                           on_broadcast_shown=self.acks.append, **kw)
+                           on_broadcast_shown=self.acks.append)
 
     def records(self, end: datetime) -> list[tuple]:
         """Run to `end`; every record as (region, content_id, start, end, reason)."""
@@ -133,6 +125,12 @@ def of(region: str, got: list[tuple]) -> list[tuple]:
 
 def secs(s: int) -> datetime:
     return T0 + timedelta(seconds=s)
+
+
+def test_the_hand_model_is_the_backends_geometry() -> None:
+    layout = framed()
+    band = next(r for r in layout.regions if r.role == "ticker")
+    assert ticker_geometry(layout, band, [SHORT, LONG, "台风预警"]) == (16, [64, 224, 64], 80.0)
 
 
 # --- what frames the screen ----------------------------------------------------------------
@@ -185,6 +183,29 @@ def test_an_overlay_runs_over_the_full_frame_playlist(tmp_path) -> None:
                                  (42, "08:00:05", "08:00:12", "completed"),
                                  (41, "08:00:12", "08:00:13", "shutdown")]
     assert of("main", got) == [(1, "08:00:00", "08:00:13", "shutdown")]
+
+
+def test_an_overlay_ticker_keyed_like_the_layouts_keeps_its_own_lines(tmp_path) -> None:
+    rig = LayoutRig(tmp_path)
+    a = rig.blob(1)
+    band = Layout(2, "午间提示", 384, 192, (Region("ticker", "ticker", 0, 0, 336, 20,
+                                                    lines=LINES[:1], speed_cps=5.0),),
+                  overlay=True)
+    rig.pb.set_plan(plan(sched(5, playlist(item(1, 30, a))),
+                         layouts=(LayoutSchedule(20, framed(LINES[1:])),
+                                  LayoutSchedule(30, band))))
+    got = rig.records(secs(7))
+    [(_, layout, overlay, tickers, _)] = rig.backend.frames
+    assert [r.key for r in overlay.regions] == ["overlay_ticker"]
+    assert tickers == {"ticker": (LONG,), "overlay_ticker": (SHORT,)}
+    # each loops alone from the epoch: 5 s passes, and 7 s passes (T0 is 1,772,438,400 s,
+    # 5 s past a multiple of 7: the pass under way at T0 ends at 08:00:02)
+    assert sorted(of("ticker", got)) == [(41, "08:00:00", "08:00:05", "completed"),
+                                         (41, "08:00:05", "08:00:07", "shutdown"),
+                                         (42, "08:00:00", "08:00:02", "completed"),
+                                         (42, "08:00:02", "08:00:07", "shutdown")]
+    sids = {(r["content_id"], r["schedule_id"]) for r in rig.outbox.batch(100)}
+    assert {(41, 30), (42, 20)} <= sids
 
 
 def test_a_plan_without_layouts_never_frames_the_screen(tmp_path) -> None:
