@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from player.broadcasts import BroadcastStore
 from player.clock import Clock
@@ -131,6 +131,8 @@ def _apart(overlay: Layout, taken: set[str]) -> Layout:
         dataclasses.replace(r, key=f"overlay_{r.key}") if r.key in taken else r
         for r in overlay.regions))
 
+
+P = TypeVar("P", TickerRun, ImagePlay)
 
 # What the screen's frame shows: (layout, overlay, ticker texts by region key, image files by
 # sha256), or None for full-frame with nothing over it.
@@ -477,20 +479,8 @@ class Playback:
                         files[r.image.sha256] = self.blob_path(r.image.sha256)
                         stills[(which, r.key)] = ImagePlay(ls.id, r.image, t)
                         wake = min(wake, t - t % HOUR_US + HOUR_US)  # write each hour
-        records: list[dict[str, Any]] = []
-        started: list[Any] = []
-        for old_all, new_all in ((self._runs, runs), (self._stills, stills)):
-            for key, old in old_all.items():
-                new = new_all.get(key)
-                if new is not None and old.same(new):  # type: ignore[arg-type]
-                    new_all[key] = old  # type: ignore[assignment]
-                    records += old.records(t)
-                else:
-                    cut = "broadcast" if isinstance(new, TickerRun) and new.broadcast_id and \
-                        not getattr(old, "broadcast_id", None) else reason
-                    records += old.records(t, cut)
-            started += [v for k, v in new_all.items() if old_all.get(k) is not v]
-        self.outbox.add(records)
+        started = [*self._carry(self._runs, runs, t, reason),
+                   *self._carry(self._stills, stills, t, reason)]
         self._runs, self._stills = runs, stills
         frame: Frame = None
         if drawn is not None or over is not None:
@@ -508,6 +498,24 @@ class Playback:
                 self.on_broadcast_shown(new.broadcast_id)
         return wake
 
+    def _carry(self, old: dict[tuple[str, str], P], new: dict[tuple[str, str], P], t: int,
+               reason: str) -> list[P]:
+        """Region by region: what goes on is written up to t (whole passes, whole hours) and
+        kept in `new`; what stopped is written to t, cut with `reason` (with "broadcast" when
+        a ticker broadcast takes its place). Returns the plays that start now."""
+        records: list[dict[str, Any]] = []
+        for key, was in old.items():
+            now = new.get(key)
+            if now is not None and was.same(now):
+                new[key] = was
+                records += was.records(t)
+            else:
+                taken = isinstance(now, TickerRun) and now.broadcast_id is not None and \
+                    isinstance(was, TickerRun) and was.broadcast_id is None
+                records += was.records(t, "broadcast" if taken else reason)
+        self.outbox.add(records)
+        return [v for k, v in new.items() if old.get(k) is not v]
+
     def _ticker_run(self, t: int, schedule_id: int, layout: Layout, r: Region,
                     b: dict[str, Any] | None) -> TickerRun | None:
         """What a ticker region scrolls at t (None: nothing, its background shows)."""
@@ -521,8 +529,8 @@ class Playback:
         # The backends' own geometry: the passes recorded are the passes drawn.
         _font_px, widths, speed = ticker_geometry(layout, r, [x.text for x in lines])
         until = to_us(b["ends_at"]) if b is not None and b["ends_at"] is not None else None
-        return TickerRun(None if b is not None else schedule_id, lines, tuple(widths), r.w, speed, t,
-                         until, b["id"] if b else None)
+        return TickerRun(None if b is not None else schedule_id, lines, tuple(widths), r.w,
+                         speed, t, until, b["id"] if b else None)
 
     def _end_regions(self, t: int, reason: str) -> None:
         """Write what the regions showed up to t (shutdown, reload); the frame stays."""

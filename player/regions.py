@@ -63,10 +63,11 @@ class TickerRun:
 
     def same(self, other: TickerRun) -> bool:
         """The same passes at the same instants (so the one running goes on)."""
+        return self._what() == other._what()
+
+    def _what(self) -> tuple[Any, ...]:
         return (self.schedule_id, self.lines, self.widths, self.region_w, self.speed,
-                self.until_us, self.broadcast_id) == (
-            other.schedule_id, other.lines, other.widths, other.region_w, other.speed,
-            other.until_us, other.broadcast_id)
+                self.until_us, self.broadcast_id)
 
     def pass_end(self, t_us: int) -> int:
         return ticker_position(self.widths, self.region_w, self.speed, t_us)[3]
