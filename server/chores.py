@@ -15,7 +15,7 @@ from server import liveness, scheduler, workpool
 from server.db import session_scope, utcnow
 from server.hub import staff
 from server.scheduler import register_job
-from server.services import health, planned, plays
+from server.services import health, layouts, planned, plays
 
 ALERT_EVENT = "alert"
 
@@ -71,6 +71,14 @@ def planned_time() -> None:
     workpool.run_db(planned.run, utcnow(), background=True)
 
 
+def region_renditions() -> None:
+    """Notices rendered for layouts' main regions of new sizes (a layout saved or a screen
+    size added), in a job worker like every rendering."""
+    settings = current_app.config["SIGNAGE"]
+    workpool.run_db(layouts.render_region_sizes, str(settings.blob_dir), settings.font,
+                    background=True)
+
+
 def purge_retention() -> None:
     """Raw proof of play (rollups stay), status history and closed alerts past retention."""
     keep = current_app.config["SIGNAGE"].play_retention_days
@@ -82,4 +90,5 @@ def purge_retention() -> None:
 register_job("offline-detection", detect_down, every_s=protocol.STATUS_INTERVAL_S)
 register_job("stuck-detection", detect_stuck, every_s=2 * protocol.STATUS_INTERVAL_S)
 register_job("planned-time", planned_time, every_s=10)
+register_job("region-renditions", region_renditions, every_s=30)
 register_job("retention-purge", purge_retention, every_s=24 * 3600)

@@ -29,10 +29,21 @@ api = SignageApi(spec_kwargs={"extra_plugins": [ErrorResponses()]})
 
 
 def register(app: Flask) -> None:
-    from server.api import broadcasts, content, me, reports, schedules, terminals, tree, users
+    from server.api import (
+        broadcasts,
+        content,
+        layouts,
+        me,
+        reports,
+        schedules,
+        terminals,
+        tree,
+        users,
+    )
 
     api.init_app(app)
-    for module in (tree, terminals, users, me, content, schedules, reports, broadcasts):
+    for module in (tree, terminals, users, me, content, schedules, layouts, reports,
+                   broadcasts):
         # Bearer tokens only, never the session cookie, so CSRF cannot apply.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)

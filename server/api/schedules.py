@@ -53,7 +53,8 @@ def _recurrence(data: dict, base: svc.Recurrence | None = None) -> svc.Recurrenc
 
 
 def _dump_schedule(sc) -> dict:
-    return {"id": sc.id, "name": sc.name, "playlist_id": sc.playlist_id, "kind": sc.kind.value,
+    return {"id": sc.id, "name": sc.name, "playlist_id": sc.playlist_id,
+            "layout_id": sc.layout_id, "kind": sc.kind.value,
             "priority": sc.priority, "active": sc.active, "community_id": sc.community_id,
             "start_date": sc.start_date, "end_date": sc.end_date,
             "weekdays": sc.weekdays, "windows": sc.windows,
@@ -118,7 +119,7 @@ class Schedules(MethodView):
         sc = svc.create_schedule(
             db, actor(), name=data["name"], playlist_id=data["playlist_id"], kind=data["kind"],
             recurrence=_recurrence(data, svc.Recurrence()), targets=_targets(data["targets"]),
-            community_id=data["community_id"])
+            community_id=data["community_id"], layout_id=data["layout_id"])
         db.commit()
         return _dump_schedule(sc)
 
@@ -144,7 +145,7 @@ class ScheduleItem(MethodView):
             db, actor(), schedule_id, name=data.get("name"), playlist_id=data.get("playlist_id"),
             kind=data.get("kind"), recurrence=_recurrence(data, base) if base else None,
             targets=_targets(data["targets"]) if "targets" in data else None,
-            active=data.get("active"))
+            active=data.get("active"), layout_id=data.get("layout_id"))
         db.commit()
         return _dump_schedule(sc)
 

@@ -297,7 +297,11 @@ class _Recurrence(Schema):
 class ScheduleSchema(_Recurrence):
     id = Int(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(1, 120))
-    playlist_id = Id(required=True, strict=True)
+    playlist_id = Id(allow_none=True, load_default=None, strict=True, metadata={
+        "description": "The playlist it plays; give this or layout_id."})
+    layout_id = Id(allow_none=True, load_default=None, strict=True, metadata={
+        "description": "The layout it shows (kind does not apply); give this or "
+                       "playlist_id."})
     kind = fields.String(load_default="normal")
     community_id = Id(allow_none=True, load_default=None, strict=True)
     active = fields.Boolean(dump_only=True)
@@ -307,7 +311,10 @@ class ScheduleSchema(_Recurrence):
 
 class SchedulePatchSchema(_Recurrence):
     name = fields.String(validate=validate.Length(1, 120))
-    playlist_id = Id(strict=True)
+    playlist_id = Id(strict=True, metadata={"description": "Play this playlist (instead of "
+                                                           "a layout)."})
+    layout_id = Id(strict=True, metadata={"description": "Show this layout (instead of a "
+                                                         "playlist)."})
     kind = fields.String()
     active = fields.Boolean()
     targets = fields.List(fields.Nested(TargetSchema), validate=validate.Length(max=500))
@@ -482,7 +489,8 @@ Windows = lambda: fields.List(fields.List(fields.String()), required=True)  # no
 class ScheduleOut(Schema):
     id = Int(required=True)
     name = fields.String(required=True)
-    playlist_id = Int(required=True)
+    playlist_id = Int(required=True, allow_none=True)
+    layout_id = Int(required=True, allow_none=True)
     kind = fields.String(required=True)
     priority = Int(required=True)
     active = fields.Boolean(required=True)
@@ -559,3 +567,94 @@ class PlaybackOut(Schema):
     by = fields.String(required=True)
     headline = fields.Nested(HeadlineOut, required=True)
     rows = fields.List(fields.Nested(ReportRowOut), required=True)
+
+
+# --- layouts ------------------------------------------------------------------------------
+
+
+class RegionSchema(Schema):
+    """One region of a layout (playlists/layouts.py): a rectangle of the canvas and what it
+    shows. Fields a role does not have are ignored."""
+
+    key = fields.String(required=True, validate=validate.Length(1, 20),
+                        metadata={"description": "a-z, 0-9 and _, starting with a letter"})
+    role = fields.String(required=True, validate=validate.OneOf(
+        ["main", "ticker", "clock", "image"]))
+    x = Int(required=True, strict=True, minimum=0, maximum=8192)
+    y = Int(required=True, strict=True, minimum=0, maximum=8192)
+    w = Int(required=True, strict=True, minimum=1, maximum=8192)
+    h = Int(required=True, strict=True, minimum=1, maximum=8192)
+    fg = fields.String(load_default="#ffd200", validate=validate.Length(7, 7),
+                       metadata={"description": "#rrggbb"})
+    bg = fields.String(load_default="#000000", validate=validate.Length(7, 7))
+    content_ids = fields.List(Id(strict=True), validate=validate.Length(max=50), metadata={
+        "description": "ticker: its lines, text notices of the layout's scope, in order"})
+    speed_cps = fields.Float(validate=validate.Range(0.5, 20.0), metadata={
+        "description": "ticker: characters a second"})
+    direction = fields.String(validate=validate.OneOf(["left", "right"]))
+    clock_format = fields.String(validate=validate.OneOf(["datetime", "date", "time"]))
+    content_id = Id(allow_none=True, strict=True, metadata={
+        "description": "image: the image it shows"})
+
+
+class LayoutSchema(Schema):
+    name = Name()
+    community_id = Id(allow_none=True, load_default=None, strict=True, metadata={
+        "description": "Its community; none: street-wide (street admins)."})
+    overlay = fields.Boolean(load_default=False, metadata={
+        "description": "Drawn over whatever plays (no main region)."})
+    width = Int(required=True, strict=True, minimum=16, maximum=8192,
+                metadata={"description": "The reference canvas, pixels."})
+    height = Int(required=True, strict=True, minimum=16, maximum=8192)
+    regions = fields.List(fields.Nested(RegionSchema), required=True,
+                          validate=validate.Length(max=32))
+
+
+class LayoutPatchSchema(Schema):
+    name = fields.String(validate=validate.Length(1, 120))
+    overlay = fields.Boolean()
+    width = Int(strict=True, minimum=16, maximum=8192)
+    height = Int(strict=True, minimum=16, maximum=8192)
+    regions = fields.List(fields.Nested(RegionSchema), validate=validate.Length(max=32))
+
+
+class RegionOut(Schema):
+    key = fields.String(required=True)
+    role = fields.String(required=True)
+    x = Int(required=True)
+    y = Int(required=True)
+    w = Int(required=True)
+    h = Int(required=True)
+    fg = fields.String(required=True)
+    bg = fields.String(required=True)
+    content_ids = fields.List(Int())
+    speed_cps = fields.Float()
+    direction = fields.String()
+    clock_format = fields.String()
+    content_id = Int(allow_none=True)
+
+
+class LayoutOut(Schema):
+    id = Int(required=True)
+    name = fields.String(required=True)
+    community_id = Int(required=True, allow_none=True)
+    overlay = fields.Boolean(required=True)
+    width = Int(required=True)
+    height = Int(required=True)
+    regions = fields.List(fields.Nested(RegionOut), required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+
+class FitWarningOut(Schema):
+    code = fields.String(required=True, metadata={
+        "description": "grown, short_format or dropped"})
+    message = fields.String(required=True)
+
+
+class LayoutFitOut(Schema):
+    width = Int(required=True)
+    height = Int(required=True)
+    colour_mode = fields.String(required=True)
+    regions = fields.List(fields.Nested(RegionOut), required=True, metadata={
+        "description": "The regions in the panel's pixels (contents as ids)."})
+    warnings = fields.List(fields.Nested(FitWarningOut), required=True)

@@ -32,13 +32,15 @@ NS = protocol.TERMINAL_NAMESPACE
 
 
 class Link(NamedTuple):
-    """A connection: its terminal, and the hash of the credential it connected with. Its
+    """A connection: its terminal, the hash of the credential it connected with, and the
+    protocol version it speaks (auth["protocol"]: what its manifests may carry). Its
     events count only while that is still the terminal's credential; the id alone would
     let a socket outlive its pairing, or its terminal and speak for the next one to get
     the id."""
 
     terminal_id: int
     credential: str
+    protocol: int
 
 
 connections: dict[str, Link] = {}  # connections held by this process, by sid
@@ -144,7 +146,7 @@ def _accept_connections(batch: list[Slot]) -> None:
         found = fleet.terminals_for_credentials(db, [b.data[1] for b in batch])
         for b, t in zip(batch, found, strict=True):
             if t is not None:
-                connections[b.data[0]] = Link(t.id, t.credential_hash)
+                connections[b.data[0]] = Link(t.id, t.credential_hash, b.data[2])
                 held[t.id] += 1
                 socketio.server.enter_room(b.data[0], room(t.id), namespace=NS)
         ids = {t.id for t in found if t is not None}
@@ -165,7 +167,8 @@ def connect(sid, _environ, auth=None):
     if auth.get("protocol") not in protocol.PROTOCOLS:
         raise ConnectionRefusedError(
             f"protocol {' or '.join(map(str, protocol.PROTOCOLS))} required")
-    if not _connections.submit(0, (sid, auth.get("credential")), utcnow())["ok"]:
+    if not _connections.submit(0, (sid, auth.get("credential"), auth["protocol"]),
+                               utcnow())["ok"]:
         raise ConnectionRefusedError("unknown or revoked terminal credential")
 
 
@@ -201,12 +204,13 @@ def command_result(t: Terminal, payload):
     return {"ok": True}
 
 
-def batched(name: str, check, write, linger_s: float = 0.005):
+def batched(name: str, check, write, linger_s: float = 0.005, with_protocol: bool = False):
     """Like `handler`, for events written by group commit (server/hub/batch.py): the
     payload is checked before any database work, and the credential is re-checked for
     the whole batch in one query, so a revocation still bites at the next event. Only the
     batch's writer needs an app context: an event that waits for it does no database work
-    (pushing a context per event was a twentieth of the worker's time)."""
+    (pushing a context per event was a twentieth of the worker's time). `with_protocol`:
+    the data's "protocol" is the connection's (what the answer may carry)."""
     group = GroupCommit(_in_app(write, f"{name} (group commit)"), linger_s)
 
     def inner(sid, payload=None):
@@ -215,6 +219,8 @@ def batched(name: str, check, write, linger_s: float = 0.005):
             data = check(payload)
         except protocol.ProtocolError as err:
             return {"ok": False, "error": err.reason}
+        if with_protocol and link is not None:
+            data = {**data, "protocol": link.protocol}
         result = (group.submit(link.terminal_id, data, utcnow(), link.credential)
                   if link is not None else REVOKED)
         return _refuse(sid) if result is REVOKED else result
@@ -283,7 +289,8 @@ def _answer_syncs(batch: list[Slot]) -> None:
         now = utcnow()
         behind = {b.terminal_id for b in mine
                   if b.data["manifest_version"] != live[b.terminal_id].manifest_version}
-        built = manifests.manifests(db, [live[tid] for tid in sorted(behind)], now)
+        built = manifests.manifests(db, [live[tid] for tid in sorted(behind)], now,
+                                    {b.terminal_id: b.data["protocol"] for b in mine})
         active = broadcasts.active_for_many(db, list(live.values()), now)
         synced = []
         for b in mine:
@@ -298,8 +305,8 @@ def _answer_syncs(batch: list[Slot]) -> None:
         fleet.note_synced(db, synced)
 
 
-batched(protocol.HELLO, protocol.check_hello, _answer_syncs)
-batched(protocol.SYNC, protocol.check_sync, _answer_syncs)
+batched(protocol.HELLO, protocol.check_hello, _answer_syncs, with_protocol=True)
+batched(protocol.SYNC, protocol.check_sync, _answer_syncs, with_protocol=True)
 # A heartbeat's ack may wait a quarter second (5 % of the 5 s interval).
 HEARTBEAT_LINGER_S = 0.25
 batched(protocol.STATUS, protocol.check_status, _write_statuses, HEARTBEAT_LINGER_S)

@@ -22,6 +22,7 @@ from server.models import (
     Building,
     Community,
     ContentItem,
+    Layout,
     Playlist,
     PlaylistEntry,
     Schedule,
@@ -135,9 +136,12 @@ def active_owners(s: Session, model, street_id: int, *load) -> list:
     return list(s.scalars(q))
 
 
-# What a manifest reads from each schedule comes in the same few queries (one per level).
+# What a manifest reads from each schedule comes in the same few queries (one per level);
+# a layout schedule's content is read for all its street's layouts at once
+# (services/layouts.content_of).
 SCHEDULE_CHAIN = (selectinload(Schedule.playlist).selectinload(Playlist.entries)
                   .selectinload(PlaylistEntry.content).selectinload(ContentItem.renditions))
+SCHEDULE_LAYOUT = selectinload(Schedule.layout)
 
 
 def _owners_of_terminal(s: Session, model, terminal: Terminal, *load) -> list:
@@ -190,12 +194,33 @@ def playlists_changed(s: Session, playlist_ids: Iterable[int]) -> set[int]:
     return schedules_changed(s, schedule_ids)
 
 
+def layouts_changed(s: Session, layout_ids: Iterable[int]) -> set[int]:
+    ids = list(set(layout_ids))
+    if not ids:
+        return set()
+    s.flush()
+    schedule_ids = list(s.scalars(select(Schedule.id).where(Schedule.layout_id.in_(ids))))
+    return schedules_changed(s, schedule_ids)
+
+
+def _layouts_showing(s: Session, content_id: int) -> list[int]:
+    """Layouts whose ticker lines or image name the item (regions are JSON: a street has a
+    handful of layouts, read whole)."""
+    street_id = s.scalar(select(ContentItem.street_id).where(ContentItem.id == content_id))
+    rows = s.execute(select(Layout.id, Layout.regions).where(Layout.street_id == street_id))
+    return [lid for lid, regions in rows
+            if any(content_id in (r.get("content_ids") or ()) or r.get("content_id") ==
+                   content_id for r in regions)]
+
+
 def content_changed(s: Session, content_id: int) -> set[int]:
-    """An edit, a review decision or an archive: every playlist holding it is affected."""
+    """An edit, a review decision or an archive: every playlist holding it is affected,
+    and every layout showing it."""
     s.flush()
     playlist_ids = list(s.scalars(select(PlaylistEntry.playlist_id)
                                   .where(PlaylistEntry.content_id == content_id).distinct()))
-    return playlists_changed(s, playlist_ids)
+    return playlists_changed(s, playlist_ids) | layouts_changed(
+        s, _layouts_showing(s, content_id))
 
 
 def screen_plans_changed(s: Session, plan_ids: Iterable[int],

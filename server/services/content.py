@@ -271,6 +271,9 @@ class Variant:
     render: Rendered | None = None
     error: Invalid | None = None
     excluded: bool = False  # left out by the editor: not rendered, never shown there
+    # A layout's main-region size, not a panel's: a notice that does not fit it is not
+    # refused (it plays its full-screen pages scaled into the region there).
+    region: bool = False
 
     @property
     def key(self) -> str:
@@ -298,6 +301,36 @@ def screens_by_size(s: Session, street_id: int, community_id: int | None) -> dic
 def notice_sizes(s: Session, street_id: int, community_id: int | None
                  ) -> list[tuple[int, int, ColourMode]]:
     return tree.fleet_sizes(s, street_id, community_id) or list(DEFAULT_SIZES)
+
+
+def region_variants(s: Session, street_id: int, community_id: int | None,
+                    have: Iterable[Variant], text: NoticeText, font: str | None = None
+                    ) -> list[Variant]:
+    """The notice rendered at the main-region sizes of the layouts that can show it
+    (layouts.main_sizes) that `have` (its panel sizes) does not already cover; a size it
+    does not fit carries its error and is simply not stored."""
+    from server.services import layouts
+
+    covered = {v.key for v in have}
+    sizes = [z for z in layouts.main_sizes(s, street_id, community_id)
+             if size_key(*z) not in covered]
+    if not sizes:
+        return []
+    out = render_variants(sizes, text.title, text.body, text.footer, text.template, font)
+    for v in out:
+        v.region = True
+    return out
+
+
+def add_renditions(s: Session, store: lib.BlobStore, item: ContentItem,
+                   variants: list[Variant]) -> int:
+    """Store the rendered sizes the item has no pages for yet (a layout's new main-region
+    size); how many sizes were added."""
+    have = {(r.width, r.height, r.colour_mode) for r in item.renditions}
+    new = [v for v in variants if v.render is not None
+           and (v.width, v.height, v.colour_mode) not in have]
+    _append_renditions(s, store, item, new)
+    return len(new)
 
 
 def render_pngs(sizes: list[tuple[int, int, str]], title: str, body: str, footer: str,
@@ -345,6 +378,7 @@ def render_variants(sizes: Iterable[tuple[int, int, ColourMode]], title: str, bo
 def _first_error(variants: list[Variant]) -> None:
     """The refusal of the first size that is not left out; a notice left out of every
     size would reach no screen."""
+    variants = [v for v in variants if not v.region]
     for v in variants:
         if v.error is not None and not v.excluded:
             # Every size the text does not fit, so a caller can retry with them left out.
@@ -372,8 +406,14 @@ def _store_renditions(s: Session, store: lib.BlobStore, item: ContentItem,
     s.flush()
     item.notice_excluded_sizes = sorted(v.key for v in variants if v.excluded)
     for v in variants:
-        if v.excluded:
-            continue
+        assert v.excluded or v.region or v.render is not None  # refused by _first_error
+    _append_renditions(s, store, item, [v for v in variants if v.render is not None
+                                        and not v.excluded])
+
+
+def _append_renditions(s: Session, store: lib.BlobStore, item: ContentItem,
+                       variants: list[Variant]) -> None:
+    for v in variants:
         assert v.render is not None
         for page, png in enumerate(v.render.pages):
             item.renditions.append(NoticeRendition(
@@ -427,6 +467,8 @@ def create_notice(s: Session, actor: Actor, store: lib.BlobStore, meta: Meta,
                                    exclude=text.exclude or ())
     _check_excluded(variants, text.exclude or ())
     _first_error(variants)
+    variants = variants + region_variants(s, actor.street_id, meta.community_id, variants,
+                                          text, font)
     item = _new_item(actor, ContentKind.notice, meta)
     item.notice_title, item.notice_body = text.title, text.body
     item.notice_footer, item.notice_template = text.footer, text.template
@@ -732,6 +774,7 @@ def update(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, *,
             if given:
                 _check_excluded(variants, text.exclude)
             _first_error(variants)
+            variants += region_variants(s, actor.street_id, community_id, variants, text, font)
             screen = True
     target = _edit_target(s, actor, item, screen)
     if merged:

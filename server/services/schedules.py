@@ -376,9 +376,12 @@ def _apply_recurrence(o, r: Recurrence) -> None:
 
 
 def list_schedules(s: Session, actor: Actor) -> list[Schedule]:
+    """A schedule plays a playlist (sc.playlist) or frames the screen with a layout
+    (sc.layout); exactly one is set."""
     q = (select(Schedule).where(Schedule.street_id == actor.street_id,
                                 actor.community_clause(Schedule.community_id))
-         .options(selectinload(Schedule.targets), selectinload(Schedule.playlist))
+         .options(selectinload(Schedule.targets), selectinload(Schedule.playlist),
+                  selectinload(Schedule.layout))
          .order_by(Schedule.kind, Schedule.priority.desc()))
     rows = list(s.scalars(q))
     rank: dict = {}  # kind, then priority, in the database's order; then by name
@@ -403,7 +406,8 @@ def _editable_schedule(s: Session, actor: Actor, schedule_id: int) -> Schedule:
 
 
 def _schedule_snapshot(sc: Schedule) -> dict:
-    return {"name": sc.name, "playlist_id": sc.playlist_id, "kind": sc.kind.value,
+    return {"name": sc.name, "playlist_id": sc.playlist_id, "layout_id": sc.layout_id,
+            "kind": sc.kind.value,
             "active": sc.active, "targets": _targets_snapshot(sc), **_recurrence_snapshot(sc)}
 
 
@@ -415,19 +419,40 @@ def _kind(value: str) -> ScheduleKind:
     return kind
 
 
-def create_schedule(s: Session, actor: Actor, *, name: str, playlist_id: int, kind: str,
-                    recurrence: Recurrence, targets: list[TargetIn],
-                    community_id: int | None = None) -> Schedule:
+def _layout(s: Session, actor: Actor, layout_id: int | None):
+    from server.services import layouts  # it builds on this module
+
+    return layouts.get_layout(s, actor, layout_id) if layout_id else None
+
+
+def _one_of(playlist_id: int | None, layout_id: int | None) -> None:
+    if playlist_id and layout_id:
+        raise Invalid(N_("A schedule plays a playlist or shows a layout: choose one, not "
+                         "both."), field="layout_id")
+
+
+def create_schedule(s: Session, actor: Actor, *, name: str, playlist_id: int | None = None,
+                    kind: str = "normal", recurrence: Recurrence, targets: list[TargetIn],
+                    community_id: int | None = None,
+                    layout_id: int | None = None) -> Schedule:
+    """A schedule names a playlist, or a layout (`layout_id`: it frames the screen while in
+    force, ranked by priority among layout schedules; `kind` does not apply to it)."""
     require_planner(actor)
+    if layout_id:
+        kind = ScheduleKind.normal.value
     if kind == ScheduleKind.interrupt and not actor.is_street_admin:
         actor.require_role(Role.street_admin, Role.community_admin)
     community_id = owner_community(s, actor, community_id)
+    _one_of(playlist_id, layout_id)
     playlist = get_playlist(s, actor, playlist_id) if playlist_id else None
+    layout = _layout(s, actor, layout_id)
     kind_ = ScheduleKind.normal
 
     def check_playlist() -> None:
+        if layout is not None:
+            return
         if playlist is None:
-            raise Invalid(N_("Choose a playlist."), field="playlist_id")
+            raise Invalid(N_("Choose a playlist or a layout."), field="playlist_id")
         if not playlist.entries:
             raise Invalid(MESSAGES["playlist_empty"], field="playlist_id")
 
@@ -441,7 +466,8 @@ def create_schedule(s: Session, actor: Actor, *, name: str, playlist_id: int, ki
     if problems:
         raise Problems(problems)
     sc = Schedule(street_id=actor.street_id, community_id=community_id, name=_name(name),
-                  playlist_id=playlist.id, kind=kind_, created_by=actor.id)
+                  playlist_id=playlist.id if playlist else None,
+                  layout_id=layout.id if layout else None, kind=kind_, created_by=actor.id)
     _apply_recurrence(sc, recurrence)
     sc.targets = [ScheduleTarget(kind=k, ref_id=r, tag=t)
                   for k, r, t in check_targets(s, actor, community_id, targets)]
@@ -456,11 +482,16 @@ def create_schedule(s: Session, actor: Actor, *, name: str, playlist_id: int, ki
 def update_schedule(s: Session, actor: Actor, schedule_id: int, *, name: str | None = None,
                     playlist_id: int | None = None, kind: str | None = None,
                     recurrence: Recurrence | None = None, targets: list[TargetIn] | None = None,
-                    active: bool | None = None) -> Schedule:
+                    active: bool | None = None, layout_id: int | None = None) -> Schedule:
+    """Giving a playlist makes it a playlist schedule, giving a layout a layout schedule."""
     sc = _editable_schedule(s, actor, schedule_id)
     before = _schedule_snapshot(sc)
     reached_before = changes.terminals_of_schedules(s, [sc.id])
+    _one_of(playlist_id, layout_id)
     p = get_playlist(s, actor, playlist_id) if playlist_id else None
+    layout = _layout(s, actor, layout_id)
+    if layout is not None or (sc.layout_id is not None and p is None):
+        kind = ScheduleKind.normal.value  # kind does not apply to a layout schedule
     kind_ = sc.kind
     checked: list = []
 
@@ -486,7 +517,9 @@ def update_schedule(s: Session, actor: Actor, schedule_id: int, *, name: str | N
     if name is not None:
         sc.name = _name(name)
     if p is not None:
-        sc.playlist_id = p.id
+        sc.playlist, sc.layout = p, None
+    if layout is not None:
+        sc.playlist, sc.layout = None, layout
     sc.kind = kind_
     if recurrence is not None:
         _apply_recurrence(sc, recurrence)

@@ -64,7 +64,7 @@ def hello(client, version=0):
 def test_unknown_and_malformed_credentials_are_refused(w):
     for cred in (None, "", "trm_1_wrong", f"trm_{w['t1'].id}_nope", 42, "x" * 500):
         assert not connect(w["app"], cred).is_connected(NS)
-    for auth in ({"credential": w["c1"], "protocol": 2}, {"credential": w["c1"]}, w["c1"]):
+    for auth in ({"credential": w["c1"], "protocol": 3}, {"credential": w["c1"]}, w["c1"]):
         c = contextvars.Context().run(socketio.test_client, w["app"], namespace=NS, auth=auth)
         assert not c.is_connected(NS)
     assert connect(w["app"], w["c1"]).is_connected(NS)
