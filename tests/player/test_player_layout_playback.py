@@ -273,6 +273,22 @@ def test_unapproved_lines_never_scroll_and_a_ticker_with_none_shows_its_backgrou
     assert of("ticker", got) == []
 
 
+def test_reload_restarts_the_regions_too(tmp_path) -> None:
+    rig = LayoutRig(tmp_path)
+    a, logo = rig.blob(1), rig.blob(9)
+    layout = framed(logo=Item(9, logo, 10, 4, True))
+    rig.pb.set_plan(plan(sched(5, playlist(item(1, 60, a))),
+                         layouts=(LayoutSchedule(20, layout),)))
+    rig.clock.at(secs(3), rig.pb.reload)
+    got = rig.records(secs(6))
+    assert of("ticker", got) == [(41, "08:00:00", "08:00:03", "reload"),
+                                 (41, "08:00:03", "08:00:05", "completed"),
+                                 (42, "08:00:05", "08:00:06", "shutdown")]
+    assert of("image", got) == [(9, "08:00:00", "08:00:03", "reload"),
+                                (9, "08:00:03", "08:00:06", "shutdown")]
+    assert [f[0] for f in rig.backend.frames] == ["08:00:00", "08:00:03"]  # framed anew
+
+
 # --- broadcasts and the screen --------------------------------------------------------------
 
 
