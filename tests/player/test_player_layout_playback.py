@@ -170,6 +170,28 @@ def test_a_layout_in_its_window_frames_the_screen_and_the_main_region_plays_its_
     assert tz == "UTC" and now_us() == to_us(rig.clock.now())
 
 
+def test_a_main_region_page_not_cached_yet_gives_way_like_any_missing_file(tmp_path) -> None:
+    rig = LayoutRig(tmp_path)
+    full, small, filler = rig.blob(1), rig.blob(2, cached=False), rig.blob(8)
+    p = plan(sched(5, playlist(item(1, 10, full))),
+             sched(6, playlist(item(8, 5, filler), pid=2), kind="filler"),
+             layouts=(LayoutSchedule(20, framed()),),
+             variants=(MainVariant(384, 172, (playlist(item(1, 10, small)),)),))
+    assert {full, small, filler} <= plan_shas(p)
+    rig.pb.set_plan(p)
+
+    def arrives() -> None:
+        rig.ready.add(small)
+        rig.pb.cache_changed()
+
+    rig.clock.at(secs(10), arrives)
+    rig.records(secs(20))
+    mains = [(r["start"][11:19], r["sha256"]) for r in rig.outbox.batch(100)
+             if r["region"] == "main"]
+    # never the full panel's page in the region: the filler until the region's page is here
+    assert mains == [("08:00:00", filler), ("08:00:05", filler), ("08:00:10", small)]
+
+
 def test_an_overlay_runs_over_the_full_frame_playlist(tmp_path) -> None:
     rig = LayoutRig(tmp_path)
     a = rig.blob(1)
