@@ -210,7 +210,65 @@ def seed_content(s: Session, store, font: str | None = None) -> dict[str, int]:
                               kind="normal", recurrence=schedules.Recurrence(), targets=target)
     schedules.create_schedule(s, editor, name="便民热线垫片", playlist_id=filler.id,
                               kind="filler", recurrence=schedules.Recurrence(), targets=target)
-    return {"playlist": playlist.id, "created": len(items) + 1}
+    made = _seed_layout(s, store, editor, reviewer, donghe.id, topic["便民服务"], font)
+    return {"playlist": playlist.id, "created": len(items) + 1 + made}
+
+
+DEMO_LAYOUT = "东和标准版式"
+DEMO_TICKER = ("今日14:00-18:00东和花园停水，请提前储水。",
+               "冬季用电高峰，请勿在楼道给电动车充电。")
+
+
+def _title_bar(path, size: tuple[int, int], font: str | None) -> None:
+    """The community's title bar, drawn on the spot (the demo needs no media files)."""
+    from PIL import Image, ImageDraw
+
+    from content.fonts import find_cjk_font, load_font
+
+    w, h = size
+    im = Image.new("RGB", size, (178, 34, 34))
+    face = load_font(find_cjk_font(font), h * 3 // 4)
+    ImageDraw.Draw(im).text((h // 3, h // 8), "东和社区 · 便民信息", font=face,
+                            fill=(255, 210, 0))
+    im.save(path, "PNG")
+
+
+def _seed_layout(s: Session, store, editor, reviewer, community_id: int, topic_id: int,
+                 font: str | None) -> int:
+    """The standard layout on every 东和 screen: a title bar, the main playlist, a standing
+    滚动字幕 and the date and time. Returns how many content items it made."""
+    import tempfile
+    from pathlib import Path
+
+    import content as lib
+    from server.services import content as content_svc
+    from server.services import layouts, schedules
+
+    preset = layouts.presets()[0]
+    regions = [dict(r) for r in preset["regions"]]
+    title = next(r for r in regions if r["role"] == "image")
+    with tempfile.TemporaryDirectory() as tmp:
+        png = Path(tmp) / "东和标题栏.png"
+        _title_bar(png, (title["w"], title["h"]), font)
+        with png.open("rb") as f:
+            image = content_svc.upload(
+                s, editor, store, f, png.name,
+                content_svc.Meta(title="东和社区标题栏", topic_id=topic_id,
+                                 community_id=community_id), lib.Limits())
+    content_svc.submit(s, editor, image.id)
+    content_svc.approve(s, reviewer, image.id)
+    title["content_id"] = image.id
+    layout = layouts.create_layout(s, editor, name=DEMO_LAYOUT, width=preset["width"],
+                                   height=preset["height"], regions=regions,
+                                   community_id=community_id)
+    for text in DEMO_TICKER:
+        line = layouts.add_typed_line(s, editor, store, layout.id, "ticker", text, topic_id,
+                                      font)
+        content_svc.approve(s, reviewer, line.id)
+    schedules.create_schedule(s, editor, name="东和标准版式（全天）", layout_id=layout.id,
+                              recurrence=schedules.Recurrence(),
+                              targets=[schedules.TargetIn("community", community_id)])
+    return 1 + len(DEMO_TICKER)
 
 
 RUSH_HOURS_PLAN = "高峰时段以外关屏"

@@ -2,6 +2,7 @@ from sqlalchemy import func, select
 
 from server.db import db
 from server.models import Building, Community, Role, Terminal, User
+from server.services import manifests
 
 
 def test_init_creates_one_admin_with_the_given_password(runner, monkeypatch):
@@ -43,3 +44,14 @@ def test_seed_demo_builds_the_donghe_situation_and_is_idempotent(runner, monkeyp
     assert {(1920, 320), (384, 192), (128, 64)} <= sizes
     assert any(t.colour_mode.value == "mono" for t in terminals)
     assert db.scalar(select(User).where(User.username == "donghe_editor")).role == Role.editor
+    # Every 东和 screen is framed by the standard layout: a title bar, the main playlist, a
+    # standing 滚动字幕 with two approved lines, and the date and time.
+    lobby = next(t for t in terminals if (t.width, t.height) == (384, 192))
+    plan = manifests.manifest(db, lobby)["plan"]
+    [framed] = plan["layouts"]
+    roles = {r["role"]: r for r in framed["layout"]["regions"]}
+    assert set(roles) == {"image", "main", "ticker", "clock"}
+    assert [x["approved"] for x in roles["ticker"]["lines"]] == [True, True]
+    assert roles["image"]["image"]["approved"] and roles["image"]["image"]["sha256"] in {
+        b["sha256"] for b in manifests.manifest(db, lobby)["blobs"]}
+    assert (roles["main"]["w"], roles["main"]["h"]) == (384, 128)
