@@ -145,3 +145,44 @@ def test_a_deleted_terminals_socket_never_speaks_for_the_next_one(server, admin_
         assert old.received == [(REVOKED, {"reason": "terminal deleted"})]
     finally:
         old.close()
+
+
+def test_each_connection_gets_the_manifest_of_its_protocol(server, admin_token, credentials,
+                                                          unused_terminals):
+    """A layout scheduled through the API, then one terminal connected twice over real
+    websockets: as a version-1 player (no layouts: it plays full-frame) and as a version-2
+    one (the layout fitted to its panel)."""
+    import socketio
+
+    from player import protocol
+
+    api = server.url + "/api/v1"
+    tid = next(unused_terminals)
+    terminal = requests.get(f"{api}/terminals/{tid}", headers=admin_token, timeout=10).json()
+    layout = requests.post(f"{api}/layouts", headers=admin_token, timeout=10, json={
+        "name": "时钟在上", "width": 384, "height": 192, "regions": [
+            {"key": "clock", "role": "clock", "x": 0, "y": 0, "w": 384, "h": 32},
+            {"key": "main", "role": "main", "x": 0, "y": 32, "w": 384, "h": 160}]})
+    assert layout.status_code == 201, layout.text
+    r = requests.post(f"{api}/schedules", headers=admin_token, timeout=10, json={
+        "name": "版式", "layout_id": layout.json()["id"],
+        "targets": [{"kind": "terminal", "ref_id": tid}]})
+    assert r.status_code == 201, r.text
+    plans = {}
+    for version in (1, 2):
+        sio = socketio.Client(reconnection=False)
+        sio.connect(server.url, auth={"credential": credentials[tid], "protocol": version},
+                    namespaces=[protocol.TERMINAL_NAMESPACE], transports=["websocket"],
+                    wait_timeout=15)
+        try:
+            ack = sio.call(SYNC, {"manifest_version": 0}, namespace=protocol.TERMINAL_NAMESPACE,
+                           timeout=15)
+        finally:
+            sio.disconnect()
+        plans[version] = ack["manifest"]["plan"]
+    assert "layouts" not in plans[1] and "variants" not in plans[1]
+    # (the demo street may schedule layouts of its own too)
+    framed = next(x for x in plans[2]["layouts"] if x["id"] == r.json()["id"])
+    assert (framed["layout"]["width"], framed["layout"]["height"]) == (
+        terminal["width"], terminal["height"])
+    assert plans[1]["schedules"] == plans[2]["schedules"]

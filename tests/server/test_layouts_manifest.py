@@ -185,3 +185,41 @@ def test_content_edits_of_a_ticker_line_reach_the_screens(w):
     ticker = next(r for r in plan.layouts[0].layout.regions if r.role == "ticker")
     assert [x.approved for x in ticker.lines] == [False]
     assert pl.live_lines(ticker, int(NOW.timestamp() * 1e6)) == ()
+
+
+def test_planned_time_counts_the_main_region_with_its_own_pages(app):
+    """A notice of 2 pages on the 128x64 panel has 3 in the layout's 128x40 main region:
+    beside a 10 s picture it is planned 3/4 of the time under the layout, not 2/3."""
+    from server.models import PlannedHour
+    from server.services import planned
+
+    donghe = helpers.community("东和")
+    t = helpers.terminal(helpers.building(donghe, "1栋"), 128, 64)
+    topics.ensure_defaults(db, donghe.street_id)
+    db.commit()
+    editor = Actor.of(helpers.user(Role.editor, donghe))
+    svc.create_layout(db, editor, name="窄", width=128, height=64, regions=[
+        {"key": "main", "role": "main", "x": 0, "y": 0, "w": 128, "h": 40},
+        {"key": "ticker", "role": "ticker", "x": 0, "y": 40, "w": 128, "h": 24}])
+    db.commit()
+    text = notice(editor, donghe.id, "因管道检修，" * 6,
+                  approve_by=Actor.of(helpers.user(Role.reviewer, donghe)))
+    assert len(pages(text, 128, 64, ColourMode.full)) == 2
+    assert len(pages(text, 128, 40, ColourMode.full)) == 3
+    picture = helpers.approved_image(donghe)
+    playlist = sched.create_playlist(db, editor, "日常", [sched.EntryIn(text.id),
+                                                         sched.EntryIn(picture.id)])
+    everyone = [sched.TargetIn("community", donghe.id)]
+    sched.create_schedule(db, editor, name="日常", playlist_id=playlist.id,
+                          recurrence=sched.Recurrence(), targets=everyone)
+    layout = svc.list_layouts(db, editor)[0]
+    sched.create_schedule(db, editor, name="版式", layout_id=layout.id,
+                          recurrence=sched.Recurrence(), targets=everyone)
+    db.commit()
+    planned.refresh(db, datetime.now(UTC))
+    seconds: dict[int, float] = {}
+    for content_id, s in db.execute(select(PlannedHour.content_id, PlannedHour.seconds)
+                                    .where(PlannedHour.terminal_id == t.id)):
+        seconds[content_id] = seconds.get(content_id, 0.0) + s
+    share = seconds[text.id] / (seconds[text.id] + seconds[picture.id])
+    assert share == pytest.approx(3 / 4, abs=0.01)
