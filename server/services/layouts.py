@@ -308,7 +308,7 @@ def _checked(s: Session, actor: Actor, *, name: str, width: Any, height: Any, re
              overlay: bool, community_id: int | None) -> tuple[str, list[dict], pl.Layout]:
     """Everything wrong with a drawing at once (schedules.Problems), else its name, stored
     regions and model."""
-    shaped: list[dict] = []
+    shaped: list[dict] | None = None
 
     def shape() -> None:
         nonlocal shaped
@@ -317,7 +317,7 @@ def _checked(s: Session, actor: Actor, *, name: str, width: Any, height: Any, re
         shaped = _shape(regions)
 
     problems = _problems(lambda: _name(name), shape)
-    if not problems:
+    if shaped is not None:  # a missing name does not hide what is wrong with the regions
         row = Layout(name=name, width=width, height=height, overlay=overlay, regions=shaped)
         items = {c.id: c for c in (
             s.get(ContentItem, i) for i in content_ids(shaped)) if c is not None}
@@ -326,6 +326,7 @@ def _checked(s: Session, actor: Actor, *, name: str, width: Any, height: Any, re
         problems += _content_problems(s, actor, shaped, community_id)
     if problems:
         raise Problems(problems)
+    assert shaped is not None  # else shape() refused it, a problem above
     return _name(name), shaped, probe
 
 
