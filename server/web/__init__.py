@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
         broadcasts,
         calendar,  # noqa: F401  (its pages are routes of schedules.bp)
         content,
+        layouts,
         reports,
         schedules,
         targets,
@@ -26,8 +27,8 @@ def register(app: Flask) -> None:
         wall,
     )
 
-    for module in (auth, tree, users, audit_log, account, content, schedules, reports,
-                   terminals, broadcasts, wall, alerts, targets):
+    for module in (auth, tree, users, audit_log, account, content, schedules, layouts,
+                   reports, terminals, broadcasts, wall, alerts, targets):
         app.register_blueprint(module.bp)
 
     @app.route("/lang/<code>")

@@ -19,12 +19,14 @@ from server.models import (
     Building,
     Community,
     ContentItem,
+    Layout,
     Playlist,
     Street,
     Terminal,
     Topic,
 )
 from server.web.forms import ROLE_LABELS
+from server.web.layout_present import regions_summary
 
 ACTIONS = {
     "create": _l("created"), "update": _l("changed"), "delete": _l("deleted"),
@@ -41,6 +43,7 @@ OBJECTS = {
     "topic": _l("topic"), "playlist": _l("playlist"), "schedule": _l("schedule"),
     "screen_plan": _l("screen plan"), "broadcast": _l("emergency broadcast"),
     "alert_template": _l("broadcast template"), "street": _l("street"),
+    "layout": _l("layout"),
 }
 FIELDS = {
     "name": _l("Name"), "title": _l("Title"), "username": _l("User name"),
@@ -61,6 +64,7 @@ FIELDS = {
     "sessions_ended": _l("Sign-ins ended"), "tokens_revoked": _l("API tokens revoked"),
     "may_broadcast": _l("May send emergency broadcasts"),
     "pending_edit": _l("Concerns the edit waiting for review (the approved version plays on)"),
+    "layout_id": _l("Layout"), "overlay": _l("Overlay"), "regions": _l("Regions"),
 }
 WORDS = {  # stored values that are words (enum values)
     "draft": _l("draft"), "submitted": _l("submitted"), "approved": _l("approved"),
@@ -79,7 +83,7 @@ WEEKDAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l
 REFS: dict[str, tuple[type, str]] = {
     "community_id": (Community, "name"), "building_id": (Building, "name"),
     "content_id": (ContentItem, "title"), "playlist_id": (Playlist, "name"),
-    "topic_id": (Topic, "name"),
+    "topic_id": (Topic, "name"), "layout_id": (Layout, "name"),
 }
 TARGET_MODELS: dict[str, type] = {
     "street": Street, "community": Community, "building": Building, "terminal": Terminal,
@@ -185,6 +189,8 @@ def _value(names: _Names, key: str, value: Any) -> str:
         return " ".join(str(WEEKDAYS[d]) for d in value if isinstance(d, int) and 0 <= d < 7)
     if key == "windows" and isinstance(value, list):
         return "、".join("-".join(map(str, w)) if isinstance(w, list) else str(w) for w in value)
+    if key == "regions" and isinstance(value, list):
+        return regions_summary([r for r in value if isinstance(r, dict)])
     if key == "entries" and isinstance(value, list):
         return gettext("%(n)s items", n=len(value))
     if key == "colour_mode" and value in COLOUR:

@@ -3,14 +3,17 @@ of the schedules blueprint that present the resolver's plan (they change nothing
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import flash, render_template, request, url_for
 from flask_babel import gettext
 
 import playlists as pm
-from playlists.clock import INF
-from server import inputs
+from playlists.clock import INF, to_us
+from playlists.layouts import LayoutSchedule
+from server import inputs, workpool
+from server.config import PEOPLE_TZ
 from server.db import db
 from server.models import ContentKind
 from server.services import content as content_svc
@@ -18,6 +21,8 @@ from server.services import manifests, panel_fit, tree
 from server.services import schedules as svc
 from server.services.errors import ServiceError
 from server.services.naming import by_name
+from server.storage import blob_store
+from server.web import layout_present as present
 from server.web.helpers import actor
 from server.web.schedules import KIND_LABELS, TZ, WEEKDAYS, bp, local_time
 
@@ -48,18 +53,53 @@ def _names(ids) -> dict[int, str]:
     return {i: mine.get(i, f"#{i}") for i in ids if i is not None}
 
 
-def calendar_blocks(segments, monday: date, names: dict[int, str], terminal_id: int):
-    """Merge a timeline into blocks per schedule, cut at local midnights, in grid rows."""
+Frame = tuple[int, int, LayoutSchedule | None, LayoutSchedule | None]
+
+
+def frame_spans(compiled: pm.CompiledPlan, start_us: int, end_us: int) -> list[Frame]:
+    """(start, end, layout schedule in force, overlay schedule in force) covering
+    [start, end): the spans where what frames the screen stays the same."""
+    out: list[Frame] = []
+    t = start_us
+    while t < end_us:
+        layout, overlay, change = compiled.frame_us(t)
+        stop = min(max(change, t + 1), end_us)
+        if out and out[-1][2] is layout and out[-1][3] is overlay:
+            out[-1] = (out[-1][0], stop, layout, overlay)
+        else:
+            out.append((t, stop, layout, overlay))
+        t = stop
+    return out
+
+
+def frame_label(layout: LayoutSchedule | None, overlay: LayoutSchedule | None) -> str:
+    """版式 东和标准 · 叠加层 台风提示: what frames the screen, short (a calendar block)."""
+    return " · ".join(f"{present.layout_kind(x.layout)} {x.layout.name}"
+                      for x in (layout, overlay) if x is not None)
+
+
+def calendar_blocks(segments, monday: date, names: dict[int, str], terminal_id: int,
+                    frames: list[Frame] = (), playlists: dict[int, str] | None = None):
+    """Merge a timeline into blocks per schedule (and per layout framing it), cut at local
+    midnights, in grid rows."""
     merged: list[list] = []
+    f = 0
     for seg in segments:
+        while f < len(frames) and frames[f][1] <= seg.start_us:
+            f += 1  # segments are cut at every frame change, so one frame holds each
+        frame = frames[f][2:] if f < len(frames) else (None, None)
         kind = "gap" if seg.kind in ("fallback", "none") else seg.kind
-        key = (seg.schedule_id if kind != "gap" else None, kind)
+        key = (seg.schedule_id if kind != "gap" else None, kind, *frame)
         if merged and merged[-1][0] == key and merged[-1][2] == seg.start:
             merged[-1][2] = seg.end
         else:
             merged.append([key, seg.start, seg.end])
     blocks = []
-    for (sid, kind), start, end in merged:
+    for (sid, kind, layout, overlay), start, end in merged:
+        main = (playlists or {}).get(sid, "") if sid else ""
+        frame = frame_label(layout, overlay)
+        described = " · ".join(present.describe_layout(x.layout, main if x is layout else "")
+                               for x in (layout, overlay) if x is not None)
         lo = start.astimezone(TZ)
         hi = end.astimezone(TZ)
         while lo < hi:
@@ -73,6 +113,8 @@ def calendar_blocks(segments, monday: date, names: dict[int, str], terminal_id: 
                 "day": (lo.date() - monday).days, "kind": kind, "schedule_id": sid,
                 "label": names.get(sid, "") if sid else gettext("Nothing scheduled"),
                 "kind_label": "" if kind == "gap" else KIND_LABELS[kind],
+                "frame": frame, "described": described,
+                "layout_id": layout.layout.id if layout else None,
                 "start": lo.strftime("%H:%M"), "end": "24:00" if stop == next_midnight
                 else stop.strftime("%H:%M"),
                 "row_start": row_start, "row_end": min(row_end, 1440 // SLOT_MIN + 1),
@@ -143,14 +185,18 @@ def calendar():
     monday = _monday(request.args.get("week"))
     start, end = _midnight(monday), _midnight(monday + timedelta(days=7))
     plan = manifests.build_plan(db, terminal, monday)
-    segments = pm.timeline(plan, start.astimezone(UTC), end.astimezone(UTC))
-    names = _names(s.id for s in plan.schedules)
+    compiled = pm.compile_plan(plan)
+    segments = pm.timeline(compiled, start.astimezone(UTC), end.astimezone(UTC))
+    frames = frame_spans(compiled, to_us(start), to_us(end))
+    names = _names([s.id for s in plan.schedules] + [x.id for x in plan.layouts])
+    playlists = {s.id: s.playlist.name for s in plan.schedules}
     warnings = pm.plan_warnings(plan, start.astimezone(UTC), end.astimezone(UTC))
     today = datetime.now(TZ).date()
     context.update(
         days=[{"date": monday + timedelta(days=n), "label": WEEKDAYS[n],
                "today": monday + timedelta(days=n) == today} for n in range(7)],
-        blocks=calendar_blocks(segments, monday, names, terminal.id),
+        blocks=calendar_blocks(segments, monday, names, terminal.id, frames, playlists),
+        frames=_frames_this_week(frames, names),
         warnings=warning_texts(warnings, names),
         week=monday, prev_week=(monday - timedelta(days=7)).isoformat(),
         next_week=(monday + timedelta(days=7)).isoformat(),
@@ -158,6 +204,19 @@ def calendar():
         hours=range(24), slot_rows=60 // SLOT_MIN,
     )
     return render_template("schedules/calendar.html", **context)
+
+
+def _frames_this_week(frames: list[Frame], names: dict[int, str]) -> list[dict]:
+    """Each layout and overlay schedule that frames the screen this week, once: its name
+    and what it shows on this panel."""
+    seen: dict[int, dict] = {}
+    for _start, _end, *pair in frames:
+        for x in pair:
+            if x is not None and x.id not in seen:
+                seen[x.id] = {"schedule_id": x.id, "name": names.get(x.id, ""),
+                              "overlay": x.layout.overlay, "layout_id": x.layout.id,
+                              "text": present.describe_layout(x.layout)}
+    return sorted(seen.values(), key=lambda d: (d["overlay"], d["name"]))
 
 
 # --- preview -------------------------------------------------------------------------------
@@ -186,24 +245,55 @@ def preview(terminal_id: int):
         at_local = datetime.now(TZ).replace(tzinfo=None, second=0, microsecond=0)
     at = at_local.replace(tzinfo=TZ)
     plan = manifests.build_plan(db, t, at.astimezone(UTC).date())
-    r = pm.resolve(plan, at)
-    state = pm.screen_state(plan, at)
+    compiled = pm.compile_plan(plan)
+    r = pm.resolve(compiled, at)
+    state = pm.screen_state(compiled, at)
     item = None
     if r.item is not None:
         try:
             item = content_svc.get_item(db, a, r.item.content_id)
         except ServiceError:
             item = None
-    names = _names([r.schedule_id])
+    layout, overlay, _change = compiled.frame_us(to_us(at))
+    names = _names([r.schedule_id] + [x.id for x in (layout, overlay) if x is not None])
     at_value = at_local.isoformat(timespec="seconds" if at_local.second else "minutes")
-    # A picture or clip whose shape is not the panel's plays letterboxed: say so.
-    fit = (panel_fit.mismatch(item.width, item.height, t.width, t.height)
+    # A picture or clip whose shape is not its box's plays letterboxed: say so.
+    main = layout.layout.main() if layout is not None else None
+    box = (main.w, main.h) if main is not None else (t.width, t.height)
+    fit = (panel_fit.mismatch(item.width, item.height, *box)
            if item is not None and item.kind in (ContentKind.image, ContentKind.video) else None)
     return render_template(
         "schedules/preview.html", terminal=t, at=at, at_value=at_value,
-        r=r, item=item, state=state, kinds=KIND_LABELS, fit=fit,
+        r=r, item=item, state=state, kinds=KIND_LABELS, fit=fit, box=box,
+        framed=_framed(t, at, r, item, layout, overlay, names),
         schedule_name=names.get(r.schedule_id, "") if r.schedule_id else "",
         until=local_time(r.valid_until, SECONDS) if r.valid_until_us < INF else "",
         item_start=local_time(r.item_start, SECONDS), item_end=local_time(r.item_end, SECONDS),
         screen_until=local_time(state.valid_until),
         week=(at_local.date() - timedelta(days=at_local.weekday())).isoformat())
+
+
+def _framed(t, at: datetime, r: pm.Resolution, item, layout: LayoutSchedule | None,
+            overlay: LayoutSchedule | None, names: dict[int, str]) -> dict | None:
+    """With a layout or an overlay in force at t: what frames the screen, what each region
+    shows, and the whole panel composed (in a job worker) as the player draws it."""
+    if layout is None and overlay is None:
+        return None
+    t_us = to_us(at)
+    title = item.title if item is not None else (f"#{r.item.content_id}" if r.item else "")
+    local = at.astimezone(TZ)
+    main_path = None
+    if r.item is not None and r.item.media == "image":  # stills and notice pages
+        main_path = str(blob_store().path(r.item.sha256))
+    images = {x.image.sha256: str(blob_store().path(x.image.sha256))
+              for ls in (layout, overlay) if ls is not None for x in ls.layout.regions
+              if x.role == "image" and x.image is not None and x.image.approved}
+    png = workpool.run(present.render_screen, t.width, t.height,
+                       layout.layout if layout else None, overlay.layout if overlay else None,
+                       main_path, title or gettext("Main screen"), images, t_us, PEOPLE_TZ)
+    return {"frames": [{"schedule": names.get(x.id, ""), "overlay": x.layout.overlay,
+                        "text": present.describe_layout(x.layout, title if x is layout else ""),
+                        "regions": present.region_rows(x.layout, t_us, local, title,
+                                                       _content_title)}
+                       for x in (layout, overlay) if x is not None],
+            "src": "data:image/png;base64," + base64.b64encode(png).decode()}

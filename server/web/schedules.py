@@ -15,6 +15,7 @@ from wtforms import (
     BooleanField,
     DateField,
     IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -26,6 +27,7 @@ from server.config import PEOPLE_TZ
 from server.db import db
 from server.errors import translate
 from server.models import ContentItem, ContentKind, Role
+from server.services import layouts as layouts_svc
 from server.services import schedules as svc
 from server.services import tree
 from server.services.errors import ServiceError
@@ -33,6 +35,7 @@ from server.services.naming import name_key
 from server.web.audit_present import OBJECTS
 from server.web.forms import DeleteForm
 from server.web.helpers import actor, allowed, require_login
+from server.web.layout_present import regions_summary
 
 bp = Blueprint("schedules", __name__)
 TZ = ZoneInfo(PEOPLE_TZ)
@@ -91,7 +94,12 @@ class ScheduleForm(TargetFields, RecurrenceFields, FlaskForm):
     # The service checks the name with everything else, so all mistakes show at once.
     name = StringField(_l("Name"), validators=[Length(max=120)])
     community_id = SelectField(_l("Community"), coerce=int)
+    # A schedule plays a playlist or frames the screen with a layout (its main region then
+    # plays what the playlist schedules say); a layout schedule has no kind.
+    plays = RadioField(_l("It plays"), default="playlist", validate_choice=False, choices=[
+        SelectChoice("playlist", _l("A playlist")), SelectChoice("layout", _l("A layout"))])
     playlist_id = SelectField(_l("Playlist"), coerce=int, validate_choice=False)
+    layout_id = SelectField(_l("Layout"), coerce=int, validate_choice=False)
     kind = SelectField(_l("Kind"))
     priority = IntegerField(_l("Priority"), default=0, validators=[Optional()],
                             description=_l("Higher plays first among schedules of the same "
@@ -315,6 +323,9 @@ def _schedule_choices(form: ScheduleForm) -> None:
     _community_choices(form.community_id)
     form.playlist_id.choices = [SelectChoice(p.id, p.name)
                                 for p in svc.list_playlists(db, a)]
+    form.layout_id.choices = [
+        SelectChoice(x.id, gettext("%(name)s (overlay)", name=x.name) if x.overlay else x.name)
+        for x in layouts_svc.list_layouts(db, a)]
     kinds = ["normal", "filler"]
     if a.role in (Role.street_admin, Role.community_admin):
         kinds.append("interrupt")
@@ -373,6 +384,21 @@ def target_labels(targets) -> list[dict]:
 _TARGET_ORDER = ("street", "community", "building", "terminal", "tag")
 
 
+def _what_plays(form: ScheduleForm) -> dict:
+    """The playlist or the layout the form chose (the other one is left out), and the kind
+    (a layout schedule's is ignored: its priority ranks it among layouts)."""
+    if form.plays.data == "layout":
+        return {"layout_id": form.layout_id.data, "playlist_id": None, "kind": "normal"}
+    return {"playlist_id": form.playlist_id.data, "layout_id": None, "kind": form.kind.data}
+
+
+def _follow_choice(form: ScheduleForm) -> None:
+    """"Choose a playlist or a layout" belongs by the picker that is shown."""
+    if form.plays.data == "layout" and form.playlist_id.errors:
+        form.layout_id.errors = [*form.layout_id.errors, *form.playlist_id.errors]
+        form.playlist_id.errors = []
+
+
 def _schedule_page(form: ScheduleForm, errors: dict, schedule=None):
     return render_template("schedules/schedule_form.html", form=form, errors=errors,
                            schedule=schedule, delete_form=DeleteForm(),
@@ -386,6 +412,7 @@ def index():
     return render_template("schedules/index.html", schedules=svc.list_schedules(db, a),
                            kinds=KIND_LABELS, weekdays=WEEKDAYS, target_labels=target_labels,
                            windows_text=_windows_text, can_plan=a.role.value in PLANNERS,
+                           layout_summary=regions_summary,
                            may_change=lambda community_id: svc.may_change(a, community_id))
 
 
@@ -398,12 +425,14 @@ def new_schedule():
     if request.method == "GET":
         if request.args.get("playlist_id", type=int):
             form.playlist_id.data = request.args.get("playlist_id", type=int)
+        if request.args.get("layout_id", type=int):
+            form.plays.data = "layout"
+            form.layout_id.data = request.args.get("layout_id", type=int)
         if request.args.get("building_id", type=int):
             form.buildings.data = [request.args.get("building_id", type=int)]
     if form.validate_on_submit():
         try:
-            sc = svc.create_schedule(db, actor(), name=form.name.data,
-                                     playlist_id=form.playlist_id.data, kind=form.kind.data,
+            sc = svc.create_schedule(db, actor(), name=form.name.data, **_what_plays(form),
                                      recurrence=_recurrence(form), targets=targets_of(form),
                                      community_id=form.community_id.data or None)
             if not form.active.data:
@@ -414,6 +443,7 @@ def new_schedule():
         except ServiceError as err:
             db.rollback()
             show_field_error(form, err, errors)
+            _follow_choice(form)
     return _schedule_page(form, errors)
 
 
@@ -428,6 +458,7 @@ def edit_schedule(schedule_id: int):
     errors: dict[str, list[str]] = {}
     if request.method == "GET":
         form.community_id.data = sc.community_id or STREET_WIDE
+        form.plays.data = "layout" if sc.layout_id is not None else "playlist"
         form.kind.data = sc.kind.value
         form.weekdays.data = list(sc.weekdays)
         form.windows.data = _windows_text(sc.windows)
@@ -442,8 +473,7 @@ def edit_schedule(schedule_id: int):
         form.tags.data = by_kind.get("tag", [])
     if form.validate_on_submit():
         try:
-            svc.update_schedule(db, actor(), sc.id, name=form.name.data,
-                                playlist_id=form.playlist_id.data, kind=form.kind.data,
+            svc.update_schedule(db, actor(), sc.id, name=form.name.data, **_what_plays(form),
                                 recurrence=_recurrence(form), targets=targets_of(form),
                                 active=form.active.data)
             db.commit()
@@ -452,6 +482,7 @@ def edit_schedule(schedule_id: int):
         except ServiceError as err:
             db.rollback()
             show_field_error(form, err, errors)
+            _follow_choice(form)
     return _schedule_page(form, errors, schedule=sc)
 
 

@@ -48,7 +48,7 @@ from server.models import (
     Topic,
     User,
 )
-from server.services import accounts, broadcasts, demo, fleet, plays, schedules, tree
+from server.services import accounts, broadcasts, demo, fleet, layouts, plays, schedules, tree
 from server.services import content as content_svc
 from server.services.access import Actor
 from tests.browser.conftest import CHROMIUM
@@ -156,6 +156,9 @@ DENIED: dict[str, tuple[set[Role], str]] = {
     "schedules.new_schedule": ({Role.reviewer, Role.viewer}, "as schedules.new_playlist"),
     "schedules.edit_schedule": ({Role.reviewer, Role.viewer},
                                 "the save's own check (schedules.editable_schedule)"),
+    "layouts.new": ({Role.reviewer, Role.viewer}, "as schedules.new_playlist"),
+    "layouts.edit": ({Role.reviewer, Role.viewer},
+                     "the save's own check (layouts.editable_layout)"),
     "schedules.new_screen_plan": ({Role.reviewer, Role.editor, Role.viewer},
                                   "screen plans are for admins "
                                   "(schedules.require_screen_planner)"),
@@ -206,6 +209,9 @@ def page_urls(world: dict, community: str) -> dict[str, list[str]]:
         "schedules.calendar": ["/schedules/calendar",
                                f"/schedules/calendar?terminal_id={w['terminal']}"],
         "schedules.screen_plans": ["/screen-plans/"],
+        "layouts.index": ["/layouts/"],
+        "layouts.new": ["/layouts/new", "/layouts/new?preset=2"],
+        "layouts.edit": [f"/layouts/{w['layout']}"],
         "schedules.new_screen_plan": ["/screen-plans/new"],
         "reports.index": ["/reports/?from=2026-11-20&to=2026-11-20"],
         "users.index": ["/users/"],
@@ -227,7 +233,8 @@ def test_every_ui_route_is_crawled_or_allow_listed(tmp_path) -> None:
 
 
 _FAKE_WORLD = {"东和": {"building": 1, "terminal": 1, "broadcasts": [1], "items": [1],
-                       "editable": [1], "playlist": 1, "schedule": 1, "user": 1}}
+                       "editable": [1], "playlist": 1, "schedule": 1, "layout": 1,
+                       "user": 1}}
 
 
 # --- the seeded street -------------------------------------------------------------------
@@ -331,6 +338,19 @@ def world(server, database_url) -> dict:
             db, editor, name="全天播放", playlist_id=playlist.id, kind="normal",
             recurrence=schedules.Recurrence(),
             targets=[schedules.TargetIn("community", donghe.id)])
+        # A layout framing the community's screens: the calendar and the preview show its
+        # regions, the preview the whole panel composed.
+        layout = layouts.create_layout(
+            db, editor, name="东和标准", width=384, height=192, community_id=donghe.id,
+            regions=[{"key": "main", "role": "main", "x": 0, "y": 0, "w": 384, "h": 160},
+                     {"key": "ticker", "role": "ticker", "x": 0, "y": 160, "w": 384, "h": 32,
+                      "content_ids": [approved.id]},
+                     {"key": "clock", "role": "clock", "x": 288, "y": 0, "w": 96, "h": 24,
+                      "clock_format": "time"}])
+        schedules.create_schedule(
+            db, editor, name="东和标准版式", layout_id=layout.id,
+            recurrence=schedules.Recurrence(),
+            targets=[schedules.TargetIn("community", donghe.id)])
 
         terms = list(db.scalars(select(Terminal).join(Building)
                                 .where(Building.community_id == donghe.id)
@@ -390,12 +410,12 @@ def world(server, database_url) -> dict:
             "items": [approved.id, video.id, image.id, draft.id, waiting.id, rejected.id,
                       archived.id, street_wide.id],
             "editable": [draft.id, image.id], "playlist": playlist.id,
-            "schedule": schedule.id, "user": db.scalar(select(User.id).where(
+            "schedule": schedule.id, "layout": layout.id, "user": db.scalar(select(User.id).where(
                 User.username == "donghe_editor"))}
         out["田心"] = {
             "building": tb.id, "terminal": tt.id, "broadcasts": [tx_bc.id],
             "items": [tx_notice.id], "editable": [tx_notice.id], "playlist": tx_list.id,
-            "schedule": tx_sched.id, "user": db.scalar(select(User.id).where(
+            "schedule": tx_sched.id, "layout": None, "user": db.scalar(select(User.id).where(
                 User.username == "tianxin_editor"))}
         db.remove()
     app.extensions["signage_engine"].dispose()
