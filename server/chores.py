@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import format_datetime, gettext
 
 from player import protocol
-from server import liveness, scheduler, workpool
+from server import hub, liveness, scheduler, workpool
 from server.db import session_scope, utcnow
 from server.hub import staff
 from server.scheduler import register_job
@@ -75,8 +75,10 @@ def region_renditions() -> None:
     """Notices rendered for layouts' main regions of new sizes (a layout saved or a screen
     size added), in a job worker like every rendering."""
     settings = current_app.config["SIGNAGE"]
-    workpool.run_db(layouts.render_region_sizes, str(settings.blob_dir), settings.font,
-                    background=True)
+    changed = workpool.run_db(layouts.render_region_sizes, str(settings.blob_dir),
+                              settings.font, background=True)
+    if changed:  # committed in the job: its screens hear of it now
+        hub.nudge(changed)
 
 
 def purge_retention() -> None:

@@ -527,29 +527,30 @@ def _main_sizes(row: Layout, panels: Iterable[tuple[int, int, ColourMode]]
     return out
 
 
-def render_region_sizes(s: Session, blob_dir: str, font: str | None = None) -> int:
+def render_region_sizes(s: Session, blob_dir: str, font: str | None = None) -> set[int]:
     """The renditions job (a scheduler chore, in a job worker): every layout's main-region
     sizes not yet rendered for the notices of its scope are rendered now, so a notice plays
     in the region at its own pages rather than its full-screen ones scaled. A size a notice
     does not fit is left (it keeps playing scaled) and not retried: the layout records the
-    sizes done. Returns how many notices got renditions."""
+    sizes done. Each notice is committed as it is done, so a job cut short resumes. Returns
+    the terminals whose manifests changed (the caller nudges them)."""
     store = lib.BlobStore(blob_dir)
-    done = 0
+    touched: set[int] = set()
     for row in list(s.scalars(select(Layout).where(Layout.overlay.is_(False))
                               .order_by(Layout.id))):
         panels = tree.fleet_sizes(s, row.street_id, row.community_id)
         needed = {content_svc.size_key(*z): z for z in _main_sizes(row, panels)}
         todo = [needed[k] for k in sorted(set(needed) - set(row.rendered_sizes or []))]
         if todo:
-            done += _render_missing(s, store, row, todo, font)
+            touched |= _render_missing(s, store, row, todo, font)
         if sorted(needed) != sorted(row.rendered_sizes or []):
             row.rendered_sizes = sorted(needed)
             s.commit()  # one layout at a time: short write transactions
-    return done
+    return touched
 
 
 def _render_missing(s: Session, store: lib.BlobStore, row: Layout,
-                    sizes: list[tuple[int, int, ColourMode]], font: str | None) -> int:
+                    sizes: list[tuple[int, int, ColourMode]], font: str | None) -> set[int]:
     q = select(ContentItem).where(ContentItem.street_id == row.street_id,
                                   ContentItem.kind == ContentKind.notice,
                                   ContentItem.status != ContentStatus.archived,
@@ -557,7 +558,7 @@ def _render_missing(s: Session, store: lib.BlobStore, row: Layout,
     if row.community_id is not None:
         q = q.where((ContentItem.community_id == row.community_id)
                     | ContentItem.community_id.is_(None))
-    done = 0
+    touched: set[int] = set()
     for item in list(s.scalars(q.order_by(ContentItem.id))):
         have = {(r.width, r.height, r.colour_mode) for r in item.renditions}
         missing = [z for z in sizes if z not in have]
@@ -568,10 +569,9 @@ def _render_missing(s: Session, store: lib.BlobStore, row: Layout,
             missing, item.notice_title or "", item.notice_body or "",
             item.notice_footer or "", item.notice_template or "notice", font)
         if content_svc.add_renditions(s, store, item, variants):
-            changes.content_changed(s, item.id)
-            done += 1
+            touched |= changes.content_changed(s, item.id)
         s.commit()
-    return done
+    return touched
 
 
 # --- presets ------------------------------------------------------------------------------

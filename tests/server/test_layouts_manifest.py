@@ -129,7 +129,8 @@ def test_a_version_1_player_gets_no_layouts_and_plays_full_frame(w):
 def test_the_background_job_gives_older_notices_their_region_pages(w):
     t = w["terminals"][1]
     before = manifests.build_plan(db, db.get(Terminal, t.id), NOW.date())
-    assert svc.render_region_sizes(db, str(settings().blob_dir), settings().font) >= 1
+    assert svc.render_region_sizes(db, str(settings().blob_dir), settings().font) == {
+        x.id for x in w["terminals"]}
     db.expire_all()
     t = db.get(Terminal, t.id)
     plan = manifests.build_plan(db, t, NOW.date())
@@ -172,6 +173,30 @@ def test_the_hub_answers_each_connection_in_its_own_protocol(w):
         assert len(plan["variants"]) == 1
     assert Client(w["app"], credential, 1).hello()["manifest"]["plan"] == \
         old.hello()["manifest"]["plan"]
+
+
+def test_the_renditions_chore_nudges_the_screens_it_changed(w, monkeypatch):
+    from sqlalchemy.orm import Session
+
+    from server import chores, workpool
+
+    def in_a_job_worker(fn, *args, background=False, **kwargs):
+        # As a worker process runs it: a session of its own, which nudges nobody.
+        with Session(db.get_bind(), expire_on_commit=False) as s:
+            return workpool._in_session(s, fn, args, kwargs)
+
+    monkeypatch.setattr(workpool, "run_db", in_a_job_worker)
+    t = w["terminals"][0]
+    credential = fleet.issue_credential(db, t)
+    db.commit()
+    c = Client(w["app"], credential, 2)
+    c.hello()
+    contextvars.Context().run(c._c.get_received, NS)
+    chores.region_renditions()
+    got = contextvars.Context().run(c._c.get_received, NS)
+    assert [m["name"] for m in got] == [protocol.MANIFEST_CHANGED]
+    chores.region_renditions()  # nothing left to render: no nudge
+    assert contextvars.Context().run(c._c.get_received, NS) == []
 
 
 def test_content_edits_of_a_ticker_line_reach_the_screens(w):

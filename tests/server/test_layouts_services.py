@@ -267,12 +267,14 @@ def test_notices_get_pages_for_the_main_region_now_and_in_the_background(w):
     assert sizes(new) == {(384, 192), (128, 64)} | mains  # rendered for the regions at once
     assert sizes(old) == {(384, 192), (128, 64)}
     before = db.get(Terminal, w["t_big"].id).manifest_version
-    assert svc.render_region_sizes(db, str(settings().blob_dir), settings().font) == 1
+    # The job (inline here) tells which screens' manifests changed: those playing `old`.
+    assert svc.render_region_sizes(db, str(settings().blob_dir), settings().font) == {
+        w["t_big"].id, w["t_small"].id}
     db.expire_all()
     assert sizes(old) == {(384, 192), (128, 64)} | mains
-    assert db.get(Terminal, w["t_big"].id).manifest_version > before  # screens hear of it
+    assert db.get(Terminal, w["t_big"].id).manifest_version > before
     assert sorted(db.get(Layout, row.id).rendered_sizes) == ["128x41-full", "384x128-full"]
-    assert svc.render_region_sizes(db, str(settings().blob_dir), settings().font) == 0
+    assert svc.render_region_sizes(db, str(settings().blob_dir), settings().font) == set()
 
 
 def test_a_notice_that_fits_the_panel_but_not_the_region_is_not_refused(w):
