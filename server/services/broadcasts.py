@@ -201,7 +201,8 @@ def _typed_item(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
     # The broadcast right covers writing the broadcast's own text, also for a reviewer
     # granted it (the library's rule lets only editors and admins write notices).
     writer = actor if actor.role != Role.reviewer else replace(actor, role=Role.editor)
-    item = contents.create_notice(s, writer, store, meta, notice, font, variants=variants)
+    item = contents.create_notice(s, writer, store, meta, notice, font, variants=variants,
+                                  regions=False)
     # Sent under the sender's authority (and audited with the reason), not reviewed; listed
     # with the broadcasts, not in the library.
     item.status, item.reviewed_by, item.reviewed_at = ContentStatus.approved, actor.id, utcnow()

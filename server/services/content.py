@@ -455,9 +455,11 @@ class NoticeText:
 
 def create_notice(s: Session, actor: Actor, store: lib.BlobStore, meta: Meta,
                   text: NoticeText, font: str | None = None,
-                  variants: list[Variant] | None = None) -> ContentItem:
+                  variants: list[Variant] | None = None, regions: bool = True) -> ContentItem:
     """`variants`: already rendered for meta's community, by a caller that must write
-    before calling (see render_variants on why rendering comes before any write)."""
+    before calling (see render_variants on why rendering comes before any write).
+    `regions`: also render it for the layouts' main regions (not a broadcast's text, which
+    is shown full-screen, over any layout)."""
     require_writer(actor)
     _check_meta(s, actor, meta)
     text.check()
@@ -467,8 +469,9 @@ def create_notice(s: Session, actor: Actor, store: lib.BlobStore, meta: Meta,
                                    exclude=text.exclude or ())
     _check_excluded(variants, text.exclude or ())
     _first_error(variants)
-    variants = variants + region_variants(s, actor.street_id, meta.community_id, variants,
-                                          text, font)
+    if regions:
+        variants = variants + region_variants(s, actor.street_id, meta.community_id,
+                                              variants, text, font)
     item = _new_item(actor, ContentKind.notice, meta)
     item.notice_title, item.notice_body = text.title, text.body
     item.notice_footer, item.notice_template = text.footer, text.template

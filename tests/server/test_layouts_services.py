@@ -288,3 +288,20 @@ def test_a_notice_that_fits_the_panel_but_not_the_region_is_not_refused(w):
     assert {(r.width, r.height) for r in item.renditions} == {(384, 192), (128, 64),
                                                              (384, 120)}
     assert changes.content_changed(db, item.id) == set()  # in no playlist, no layout
+
+
+def test_a_typed_broadcast_is_not_rendered_for_regions(w):
+    """It shows full-screen over any layout: the emergency path renders the panels only."""
+    from server.services import broadcasts, fleet
+
+    svc.create_layout(db, w["editor"], **band_layout(image_id=w["logo"].id))
+    for t in (w["t_big"], w["t_small"]):
+        fleet.issue_credential(db, t)  # paired: a broadcast reaches it
+    db.commit()
+    bc = broadcasts.send(db, w["admin"], blob_store(), broadcasts.BroadcastIn(
+        "full", [sched.TargetIn("community", w["donghe"].id)], "台风", text="台风来了，请回家。"),
+        settings().font)
+    db.commit()
+    sizes = {(r.width, r.height) for r in db.scalars(
+        select(NoticeRendition).where(NoticeRendition.item_id == bc.content_id))}
+    assert sizes == {(384, 192), (128, 64)}
