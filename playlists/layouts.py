@@ -20,8 +20,9 @@ Fitting a layout to a W x H panel:
    and the main region takes over the rows of a dropped band that touches it.
 5. A clock too narrow for its format falls back to a shorter one (date and time, then time),
    else it is dropped.
-6. On a single-colour panel the colours are ignored (lit or unlit) and text is drawn without
-   anti-aliasing; the player does that, fitting only records ``mono``.
+6. On a single-colour panel image regions are left out (a logo or a photo does not survive
+   one bit per pixel at a module's resolution), colours are ignored (lit or unlit) and text
+   is drawn without anti-aliasing; the player does the drawing, fitting records ``mono``.
 
 A schedule puts a layout on screens the way it puts a playlist (``LayoutSchedule``: dates,
 weekdays, windows, priority). The resolver picks the highest-priority layout schedule in force
@@ -357,6 +358,10 @@ def fit(layout: Layout, width: int, height: int, mono: bool = False
             warnings.append(FitWarning("grown", r.key, {"from": was, "to": y1 - y0}))
         boxes[r.key] = [x0, y0, x1, y1]
     kept = {r.key: r for r in layout.regions}
+    for r in layout.regions:
+        if mono and r.role == "image":
+            del kept[r.key]
+            warnings.append(FitWarning("dropped", r.key, {"why": "mono"}))
     fmt = {r.key: r.clock_format for r in layout.regions if r.role == "clock"}
     for key, f in list(fmt.items()):
         x0, y0, x1, y1 = boxes[key]
@@ -395,7 +400,8 @@ def fit(layout: Layout, width: int, height: int, mono: bool = False
 
     def take_over(gone: list[str]) -> None:
         """The main region takes the rows (or columns) of dropped bands that touch it."""
-        assert base is not None
+        if base is None:
+            return
         grew = True
         while grew:
             grew = False
@@ -410,7 +416,8 @@ def fit(layout: Layout, width: int, height: int, mono: bool = False
 
     drop_order = [r.key for role in ("image", "clock", "ticker")
                   for r in reversed(layout.regions) if r.role == role]
-    gone: list[str] = []
+    gone = [r.key for r in layout.regions if r.key not in kept]
+    take_over(gone)
     box = main_box()
     while box is not None and (box[3] - box[1] < height * MAIN_MIN_SHARE
                                or box[2] - box[0] < width * MAIN_MIN_SHARE):

@@ -89,16 +89,20 @@ def test_a_gate_strip_scales_every_edge_and_keeps_the_long_clock() -> None:
 
 def test_a_small_mono_module_grows_text_to_12_px_and_the_main_region_gives_way() -> None:
     fitted, warnings = fit(STANDARD, 128, 64, mono=True)
-    # A third of everything: the ticker (8 px) grows up from the bottom edge to 12 px and
-    # the main region gives up those rows; the clock grows down from the top and is drawn
-    # over the title and the main region (it does not span the main's width).
-    assert rects(fitted) == {"title": (0, 0, 128, 8), "main": (0, 8, 128, 44),
-                             "clock": (88, 0, 40, 12), "ticker": (0, 52, 128, 12)}
-    assert codes(warnings) == {("grown", "clock"), ("grown", "ticker"),
+    # A third of everything. The title image goes (one bit per pixel), and the main region
+    # takes its rows; the ticker (8 px) grows up from the bottom edge to 12 px and the main
+    # region gives up those rows; the clock grows down from the top and is drawn over the
+    # main region (it does not span the main's width).
+    assert rects(fitted) == {"main": (0, 0, 128, 52), "clock": (88, 0, 40, 12),
+                             "ticker": (0, 52, 128, 12)}
+    assert codes(warnings) == {("dropped", "title"), ("grown", "clock"), ("grown", "ticker"),
                                ("short_format", "clock")}
-    grown = {w.region: w.detail for w in warnings if w.code == "grown"}
-    assert grown == {"clock": {"from": 8, "to": 12}, "ticker": {"from": 8, "to": 12}}
+    details = {w.region: w.detail for w in warnings if w.code in ("grown", "dropped")}
+    assert details == {"title": {"why": "mono"}, "clock": {"from": 8, "to": 12},
+                       "ticker": {"from": 8, "to": 12}}
     assert fitted.mono and (fitted.width, fitted.height) == (128, 64)
+    # The same panel in full colour keeps the title bar.
+    assert "title" in rects(fit(STANDARD, 128, 64)[0])
 
 
 def test_regions_go_images_first_when_the_main_region_would_shrink_below_half() -> None:
