@@ -258,6 +258,7 @@ def _seed_layout(s: Session, store, editor, reviewer, community_id: int, topic_i
     content_svc.submit(s, editor, image.id)
     content_svc.approve(s, reviewer, image.id)
     title["content_id"] = image.id
+    title["bg"] = "#b22222"  # the bar's own red around the image on wider panels
     layout = layouts.create_layout(s, editor, name=DEMO_LAYOUT, width=preset["width"],
                                    height=preset["height"], regions=regions,
                                    community_id=community_id)
