@@ -202,8 +202,6 @@ def model(s: Session, row: Layout) -> pl.Layout:
 # --- checking -----------------------------------------------------------------------------
 
 _INT = ("x", "y", "w", "h")
-_ROLE_FIELDS = {"main": (), "ticker": ("content_ids", "speed_cps", "direction"),
-                "clock": ("clock_format",), "image": ("content_id",)}
 
 
 def _shape(raw: Any) -> list[dict]:
