@@ -48,15 +48,35 @@ def parse(args) -> Request:
         raise Invalid(N_("Group by one of: %(groups)s."), field="by",
                       groups=", ".join(reports.GROUPS))
     p = reports.period(_date(args.get("from"), "from"), _date(args.get("to"), "to"))
-    return Request(p, by, reports.Filters(**{k: _int(args.get(k), k) for k in FILTERS}))
+    return Request(p, by, reports.Filters(**{k: _int(args.get(k), k) for k in FILTERS},
+                                          region=reports.region_filter(args.get("region"))))
 
 
 def headers() -> dict[str, str]:
     return {"topic": gettext("Topic"), "content": gettext("Item"),
             "terminal": gettext("Terminal"), "building": gettext("Building"),
-            "community": gettext("Community"), "day": gettext("Day"), "hour": gettext("Hour"),
+            "community": gettext("Community"), "region": gettext("Region"),
+            "day": gettext("Day"), "hour": gettext("Hour"),
             "hours": gettext("Play hours"), "seconds": gettext("Play seconds"),
             "plays": gettext("Plays")}
+
+
+def region_names() -> dict[str, str]:
+    """Each region choice (reports.REGION_CHOICES) as the page, the files and the API name
+    it."""
+    return {"main": gettext("Main screen"), "ticker": gettext("Ticker"),
+            "image": gettext("Image"), "all": gettext("All regions")}
+
+
+def region_choice(f: reports.Filters) -> str:
+    return f.region or reports.ALL_REGIONS
+
+
+def name_regions(rows: list[reports.Row]) -> None:
+    """A grouping by region's labels (the regions' keys) in the request's language."""
+    names = region_names()
+    for r in rows:
+        r.label = names.get(r.key, r.label)
 
 
 REASONS = {"offline": N_("offline %(h).1f h"), "screen_off": N_("screen off %(h).1f h"),
@@ -95,6 +115,10 @@ def terms() -> dict[str, str]:
         "offline": gettext("time after the terminal was added in which it did not report "
                            "to the server; time online with the screen off is counted apart "
                            "as screen off."),
+        "regions": gettext("Hours count the main screen only; the ticker and images are "
+                           "counted apart."),
+        "main_only": gettext("Planned against played compares the main screen only: "
+                             "planned time is the main screen's."),
     }
 
 
@@ -103,9 +127,10 @@ def words(by: str) -> dict[str, str]:
     worker that builds the file has no request."""
     heads = headers()
     return {**heads, **terms(), **{f"reason_{k}": v for k, v in reason_words().items()},
+            **{f"region_{k}": v for k, v in region_names().items()},
             "by": heads[by], "zone": zone(),
             "report": gettext("Playback hours report"),
-            "filters": gettext("Filters: %(filters)s"), "no_filters": gettext("none"),
+            "filters": gettext("Filters: %(filters)s"),
             "sheet_rows": gettext("By %(by)s", by=heads[by]),
             "sheet_planned": gettext("Planned against played"),
             "sheet_terminals": gettext("Terminals: uptime"),

@@ -19,10 +19,13 @@ def playback(_args):
     """Play hours for a period (local dates, Asia/Shanghai), grouped and filtered."""
     req = reporting.parse(request.args)
     rows = workpool.run_db(reports.playback, actor(), req.period, req.by, req.filters)
+    if req.by == "region":
+        reporting.name_regions(rows)
     head = workpool.run_db(reports.headline, actor(), req.period, req.filters,
                            with_planned=False)
     return {
         "from": req.period.first, "to": req.period.last, "by": req.by,
+        "region": reporting.region_choice(req.filters),
         "headline": {"topics": head.topics, "hours": round(head.hours, 4),
                      "seconds": head.seconds, "plays": head.plays,
                      "terminals_reporting": head.terminals_reporting},

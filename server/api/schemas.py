@@ -12,7 +12,7 @@ from playlists.validation import PRIORITY_RANGE
 from server.inputs import INT_MAX, INT_MIN, TIME_RANGE, in_time_range
 from server.models import ColourMode, Role
 from server.services.errors import N_
-from server.services.reports import GROUPS
+from server.services.reports import GROUPS, REGION_CHOICES
 from server.services.schedules import MESSAGES
 from server.services.tree import MAX_PIXELS_SIDE
 
@@ -384,6 +384,9 @@ class ReportQuery(Schema):
     from_ = Day(data_key="from")
     to = Day()
     by = fields.String(load_default="topic", validate=validate.OneOf(GROUPS))
+    region = fields.String(load_default="main", validate=validate.OneOf(REGION_CHOICES),
+                           metadata={"description": "The layout region the figures count "
+                                     "(all: every region); by=region lists each region."})
     topic_id = Id()
     content_id = Id()
     terminal_id = Id()
@@ -565,6 +568,7 @@ class PlaybackOut(Schema):
     from_ = fields.Date(data_key="from", attribute="from", required=True)
     to = fields.Date(required=True)
     by = fields.String(required=True)
+    region = fields.String(required=True)
     headline = fields.Nested(HeadlineOut, required=True)
     rows = fields.List(fields.Nested(ReportRowOut), required=True)
 

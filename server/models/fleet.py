@@ -71,6 +71,17 @@ class Command(Base):
     result: Mapped[dict | None] = mapped_column(JSON)
 
 
+# The layout region a play was shown in (playlists.layouts.PLAY_REGIONS: main | ticker |
+# image; a clock is not recorded). In the key of every rollup, so each region's time is
+# exact; records and rows from before layouts (migration 0019) are the main region's.
+REGION_LENGTH = 8
+
+
+def _region(primary_key: bool = True):
+    return mapped_column(String(REGION_LENGTH), primary_key=primary_key, default="main",
+                         server_default="main")
+
+
 class PlayRecord(Base):
     """One proof-of-play record as the terminal made it (split at hour boundaries).
 
@@ -92,6 +103,7 @@ class PlayRecord(Base):
     seconds: Mapped[float]
     reason: Mapped[str] = mapped_column(String(12), default="completed")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    region: Mapped[str] = _region(primary_key=False)
 
 
 class PlayHour(Base):
@@ -103,13 +115,14 @@ class PlayHour(Base):
     # A year of one topic by hour reads ~1/36 of the rows, from this index alone (it
     # carries the scope and the sums, so no visit to the table per row).
     __table_args__ = (Index("ix_play_hour_topic_hour", "topic_id", "hour", "community_id",
-                            "seconds", "plays"),)
+                            "region", "seconds", "plays"),)
     terminal_id: Mapped[int] = mapped_column(primary_key=True)
     content_id: Mapped[int] = mapped_column(primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
     # Where the terminal stood when the records arrived (see plays.py): part of the key,
     # so a terminal moved to another building starts new rows there.
     building_id: Mapped[int] = mapped_column(primary_key=True)
+    region: Mapped[str] = _region()
     topic_id: Mapped[int | None]
     community_id: Mapped[int | None]
     seconds: Mapped[float] = mapped_column(default=0.0)
@@ -127,6 +140,7 @@ class PlayDay(Base):
     terminal_id: Mapped[int] = mapped_column(primary_key=True)
     content_id: Mapped[int] = mapped_column(primary_key=True)
     building_id: Mapped[int] = mapped_column(primary_key=True)
+    region: Mapped[str] = _region()
     topic_id: Mapped[int | None]
     community_id: Mapped[int | None]
     seconds: Mapped[float] = mapped_column(default=0.0)
@@ -144,6 +158,7 @@ class PlayMonth(Base):
     terminal_id: Mapped[int] = mapped_column(primary_key=True)
     content_id: Mapped[int] = mapped_column(primary_key=True)
     building_id: Mapped[int] = mapped_column(primary_key=True)
+    region: Mapped[str] = _region()
     topic_id: Mapped[int | None]
     community_id: Mapped[int | None]
     seconds: Mapped[float] = mapped_column(default=0.0)
@@ -156,6 +171,7 @@ class _PlayedByTerminal:
 
     terminal_id: Mapped[int]
     building_id: Mapped[int]  # where it stood, as in play_day
+    region: Mapped[str] = _region(primary_key=False)  # in the key (__table_args__)
     community_id: Mapped[int | None]
     seconds: Mapped[float] = mapped_column(default=0.0)
     plays: Mapped[int] = mapped_column(default=0)
@@ -165,13 +181,13 @@ class _PlayedByTerminal:
 
 class PlayTerminalDay(_PlayedByTerminal, Base):
     __tablename__ = "play_terminal_day"
-    __table_args__ = (PrimaryKeyConstraint("day", "terminal_id", "building_id"),)
+    __table_args__ = (PrimaryKeyConstraint("day", "terminal_id", "building_id", "region"),)
     day: Mapped[date] = mapped_column(Date)
 
 
 class PlayTerminalMonth(_PlayedByTerminal, Base):
     __tablename__ = "play_terminal_month"
-    __table_args__ = (PrimaryKeyConstraint("month", "terminal_id", "building_id"),)
+    __table_args__ = (PrimaryKeyConstraint("month", "terminal_id", "building_id", "region"),)
     month: Mapped[date] = mapped_column(Date)
 
 
@@ -181,6 +197,7 @@ class _PlayedByContent:
 
     community_id: Mapped[int]
     content_id: Mapped[int]
+    region: Mapped[str] = _region(primary_key=False)  # in the key (__table_args__)
     topic_id: Mapped[int | None]
     seconds: Mapped[float] = mapped_column(default=0.0)
     plays: Mapped[int] = mapped_column(default=0)
@@ -188,13 +205,13 @@ class _PlayedByContent:
 
 class PlayContentDay(_PlayedByContent, Base):
     __tablename__ = "play_content_day"
-    __table_args__ = (PrimaryKeyConstraint("day", "community_id", "content_id"),)
+    __table_args__ = (PrimaryKeyConstraint("day", "community_id", "content_id", "region"),)
     day: Mapped[date] = mapped_column(Date)
 
 
 class PlayContentMonth(_PlayedByContent, Base):
     __tablename__ = "play_content_month"
-    __table_args__ = (PrimaryKeyConstraint("month", "community_id", "content_id"),)
+    __table_args__ = (PrimaryKeyConstraint("month", "community_id", "content_id", "region"),)
     month: Mapped[date] = mapped_column(Date)
 
 
@@ -205,6 +222,7 @@ class PlayHourCommunity(Base):
     __tablename__ = "play_hour_community"
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     community_id: Mapped[int] = mapped_column(primary_key=True)
+    region: Mapped[str] = _region()
     seconds: Mapped[float] = mapped_column(default=0.0)
     plays: Mapped[int] = mapped_column(default=0)
 

@@ -179,8 +179,11 @@ def run(s: Session, days: float, now: datetime | None = None,
         s.commit()
         result.terminals += 1
         result.records += len(records)
-        result.seconds += sum(record_seconds(r) for r in records)
-        result.topics.update(_topics(s, {r["content_id"] for r in records}))
+        # Play hours and topics as the reports' headline counts them: the main region's
+        # (a layout's ticker and image regions are recorded, and counted apart).
+        main = [r for r in records if r.get("region", "main") == "main"]
+        result.seconds += sum(record_seconds(r) for r in main)
+        result.topics.update(_topics(s, {r["content_id"] for r in main}))
         if progress and (n % 10 == 0 or n == len(terminals)):
             progress(f"{n} / {len(terminals)} terminals played")
     while planned.run(s, end)["closed"]:  # planned time, and every hour that is over closed

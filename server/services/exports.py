@@ -16,6 +16,7 @@ from typing import Protocol
 
 
 class _Row(Protocol):
+    key: object
     label: str
     seconds: float
     plays: int
@@ -24,12 +25,29 @@ class _Row(Protocol):
     def hours(self) -> float: ...
 
 
-def table(rows: Iterable[_Row], by: str, headers: dict[str, str]
+def label(row: _Row, by: str, words: dict[str, str]) -> str:
+    """A row's label; a region's (its key) in the words' language."""
+    return words.get(f"region_{row.key}", row.label) if by == "region" else row.label
+
+
+def regions(by: str, region: str | None, words: dict[str, str]
+            ) -> tuple[list[str], list[str]]:
+    """The region column a file's grouping carries, last: ([header], [value]) of the region
+    the figures count (`region`: one of reports.REGION_CHOICES), so a row pasted elsewhere
+    still says it; none when the rows are the regions themselves (or no region is given)."""
+    if by == "region" or region is None:
+        return [], []
+    return [words["region"]], [words[f"region_{region}"]]
+
+
+def table(rows: Iterable[_Row], by: str, words: dict[str, str], region: str | None = None
           ) -> tuple[list[str], list[list]]:
     """A grouping as a plain table for the CSV: hours with two decimals as the page shows
     them, seconds whole (the exact figure, for a spreadsheet to add up)."""
-    cols = [headers[by], headers["hours"], headers["seconds"], headers["plays"]]
-    return cols, [[r.label, f"{r.hours:.2f}", round(r.seconds), r.plays] for r in rows]
+    head, value = regions(by, region, words)
+    cols = [words[by], words["hours"], words["seconds"], words["plays"], *head]
+    return cols, [[label(r, by, words), f"{r.hours:.2f}", round(r.seconds), r.plays, *value]
+                  for r in rows]
 
 
 def to_csv(columns: list[str], data: list[list]) -> bytes:
@@ -146,14 +164,18 @@ def _title(names: dict, words: dict) -> str:
     return f"{place} {words['report']}".strip()
 
 
-def _filters(names: dict, words: dict) -> str:
+def _filters(names: dict, words: dict, region: str) -> str:
     chosen = [f"{words[k]}：{names[k]}" for k in ("community", "building", "terminal",
                                                   "topic", "content") if names[k]]
-    return words["filters"] % {"filters": "；".join(chosen) or words["no_filters"]}
+    chosen.append(f"{words['region']}：{words[f'region_{region}']}")
+    return words["filters"] % {"filters": "；".join(chosen)}
 
 
 def _notes(words: dict, *terms: str) -> list[str]:
-    return [words["notes"]] + [f"{words[t + '_label']}：{words[t]}" for t in terms]
+    """The notes under planned against played: that it is the main region's, then what
+    each of its terms means."""
+    return [words["notes"], words["main_only"]] + [f"{words[t + '_label']}：{words[t]}"
+                                                   for t in terms]
 
 
 def why(extra: dict, words: dict) -> str:
@@ -164,15 +186,19 @@ def why(extra: dict, words: dict) -> str:
         words["unexplained"] if extra.get("unexplained") else "")
 
 
-def workbook(page, names: dict, period, words: dict, as_of: str) -> bytes:
+def workbook(page, names: dict, period, words: dict, as_of: str, by: str, region: str
+             ) -> bytes:
     """The report page as a workbook: the grouping (with its chart), planned against played
-    by content, and the terminals' uptime with the reasons for a shortfall."""
+    by content, and the terminals' uptime with the reasons for a shortfall. `region`: the
+    region choice the grouping counts (planned against played is the main region's)."""
     w = words
-    rows = [[r.label, r.hours, r.plays] for r in page.rows]
+    head, value = regions(by, region, w)
+    rows = [[label(r, by, w), r.hours, r.plays, *value] for r in page.rows]
     grouping = Sheet(w["sheet_rows"], [(w["by"], None), (w["hours"], HOURS),
-                                       (w["plays"], COUNT)], rows,
-                     [w["total"], sum(r.hours for r in page.rows),
-                      sum(r.plays for r in page.rows)])
+                                       (w["plays"], COUNT), *((h, None) for h in head)],
+                     rows, [w["total"], sum(r.hours for r in page.rows),
+                            sum(r.plays for r in page.rows), *(None for _ in head)],
+                     [w["regions"]] if region == "main" else ())
     planned_total = sum(r.extra["planned"] for r in page.planned)
     played_total = sum(r.seconds for r in page.planned)
     against = Sheet(
@@ -201,7 +227,7 @@ def workbook(page, names: dict, period, words: dict, as_of: str) -> bytes:
     head = [_title(names, w),
             w["period"] % {"first": period.first, "last": period.last, "zone": w["zone"],
                            "as_of": as_of},
-            _filters(names, w)]
+            _filters(names, w, region)]
     return to_xlsx([grouping, against, uptime], head, w["chart"])
 
 
@@ -209,8 +235,10 @@ def report_file(s, actor, period, by: str, filters, fmt: str, words: dict[str, s
     """The report read and laid out as a file, in one job (workpool.run_db)."""
     from server.services import reports  # reports is heavy; plain callers need not load it
 
+    region = filters.region or reports.ALL_REGIONS
     if fmt == "csv":
-        return to_csv(*table(reports.playback(s, actor, period, by, filters), by, words))
+        return to_csv(*table(reports.playback(s, actor, period, by, filters), by, words,
+                             region))
     page = reports.page(s, actor, period, by, filters, limit=False)
     return workbook(page, reports.scope_names(s, actor, filters), period, words,
-                    reports.as_of_text(period, page.as_of))
+                    reports.as_of_text(period, page.as_of), by, region)

@@ -17,6 +17,9 @@ Rollups, all kept for good (purge drops only raw records):
 - play_terminal_day / _month: local day or month x terminal, with the seconds of
   full-screen broadcasts among them; play_content_day / _month: local day or month x
   community x content. Reports read these unless a filter needs terminal x content.
+Every rollup is keyed by the layout region that showed the play too (main | ticker |
+image, the record's `region`), so each region's time is exact; reports count the main
+region's unless asked otherwise (server/services/reports.py).
 Each row is keyed by the building the terminal stood in when the records arrived, and
 carries that building's community and the item's topic. A terminal moved to another
 building therefore counts for its old building (and community) for what it reported
@@ -114,7 +117,7 @@ def ingest(s: Session, terminal: Terminal, records: list, now: datetime | None =
         start, end = r["start"], r["end"]
         rows.append(((rid, tid, content_id, r.get("schedule_id"), topics[content_id],
                       r["sha256"], to_db(start), to_db(end), (end - start).total_seconds(),
-                      r["reason"], received), start))
+                      r["reason"], received, r["region"]), start))
         accepted.append(rid)
     if not rows:
         return accepted, rejected
@@ -122,14 +125,14 @@ def ingest(s: Session, terminal: Terminal, records: list, now: datetime | None =
     inserted = _insert_new(s, [values for values, _ in rows])
     building_id, community_id = found[0][2], found[0][3]
     roll_up(s, tid, building_id, community_id,
-            [(values[2], values[4], start, values[8]) for values, start in rows
+            [(values[2], values[4], start, values[8], values[11]) for values, start in rows
              if values[0] in inserted], broadcast)
     return accepted, rejected
 
 
 RECORD_COLUMNS = ("id", "terminal_id", "content_id", "schedule_id", "topic_id", "sha256",
-                  "start", "end", "seconds", "reason", "received_at")
-_CHUNK = 500  # rows per statement: 5,500 parameters, under every driver's limit
+                  "start", "end", "seconds", "reason", "received_at", "region")
+_CHUNK = 500  # rows per statement: 6,000 parameters, under every driver's limit
 
 
 def _insert_new(s: Session, rows: list[tuple]) -> set[str]:
@@ -166,14 +169,14 @@ TERMINAL_ADDED = ADDED + ("broadcast_seconds",)
 
 
 def roll_up(s: Session, terminal_id: int, building_id: int, community_id: int,
-            rows: list[tuple[int, int | None, datetime, float]],
+            rows: list[tuple[int, int | None, datetime, float, str]],
             broadcast: Container[int] = frozenset()) -> None:
     """Add newly inserted records of one terminal, as (content_id, topic_id, start,
-    seconds), to every rollup: one upsert statement per table, the batch summed per key
-    in Python first. `broadcast`: the items that are full-screen broadcasts."""
+    seconds, region), to every rollup: one upsert statement per table, the batch summed
+    per key in Python first. `broadcast`: the items that are full-screen broadcasts."""
     hours: dict[tuple, list] = defaultdict(lambda: [0.0, 0, None])
-    for content_id, topic_id, start, seconds in rows:
-        acc = hours[(content_id, start.replace(minute=0, second=0, microsecond=0))]
+    for content_id, topic_id, start, seconds, region in rows:
+        acc = hours[(content_id, start.replace(minute=0, second=0, microsecond=0), region)]
         acc[0] += seconds
         acc[1] += 1
         acc[2] = topic_id
@@ -181,50 +184,51 @@ def roll_up(s: Session, terminal_id: int, building_id: int, community_id: int,
         return
     days: dict[tuple, list] = defaultdict(lambda: [0.0, 0, None])
     months: dict[tuple, list] = defaultdict(lambda: [0.0, 0, None])
-    communal: dict[datetime, list] = defaultdict(lambda: [0.0, 0])
-    for (content_id, hour), (seconds, plays, topic_id) in hours.items():
+    communal: dict[tuple, list] = defaultdict(lambda: [0.0, 0])
+    for (content_id, hour, region), (seconds, plays, topic_id) in hours.items():
         day = local_day(hour)
-        for acc in (days[(content_id, day)], months[(content_id, month_of(day))]):
+        for acc in (days[(content_id, day, region)],
+                    months[(content_id, month_of(day), region)]):
             acc[0] += seconds
             acc[1] += plays
             acc[2] = topic_id
-        acc = communal[hour]
+        acc = communal[(hour, region)]
         acc[0] += seconds
         acc[1] += plays
     where = {"terminal_id": terminal_id, "building_id": building_id,
              "community_id": community_id}
     for model, col, sums in ((PlayHour, "hour", hours), (PlayDay, "day", days),
                              (PlayMonth, "month", months)):
-        add_to(s, model, ("terminal_id", "content_id", col, "building_id"), ADDED,
-               [{**where, "content_id": c, col: t, "topic_id": v[2], "seconds": v[0],
-                 "plays": v[1]} for (c, t), v in sorted(sums.items())])
-    add_to(s, PlayHourCommunity, ("hour", "community_id"), ADDED,
-           [{"hour": h, "community_id": community_id, "seconds": v[0], "plays": v[1]}
-            for h, v in sorted(communal.items())])
+        add_to(s, model, ("terminal_id", "content_id", col, "building_id", "region"), ADDED,
+               [{**where, "content_id": c, col: t, "region": r, "topic_id": v[2],
+                 "seconds": v[0], "plays": v[1]} for (c, t, r), v in sorted(sums.items())])
+    add_to(s, PlayHourCommunity, ("hour", "community_id", "region"), ADDED,
+           [{"hour": h, "community_id": community_id, "region": r, "seconds": v[0],
+             "plays": v[1]} for (h, r), v in sorted(communal.items())])
     # The terminal's and the items' own totals per day and month (no terminal x content).
     mine: dict[tuple, list] = defaultdict(lambda: [0.0, 0, 0.0])
     theirs: dict[tuple, list] = defaultdict(lambda: [0.0, 0, None])
-    for (content_id, day), (seconds, plays, topic_id) in days.items():
+    for (content_id, day, region), (seconds, plays, topic_id) in days.items():
         for grain, at in (("day", day), ("month", month_of(day))):
-            acc = mine[(grain, at)]
+            acc = mine[(grain, at, region)]
             acc[0] += seconds
             acc[1] += plays
             acc[2] += seconds if content_id in broadcast else 0.0
-            acc = theirs[(grain, at, content_id)]
+            acc = theirs[(grain, at, content_id, region)]
             acc[0] += seconds
             acc[1] += plays
             acc[2] = topic_id
     for grain, model in (("day", PlayTerminalDay), ("month", PlayTerminalMonth)):
-        add_to(s, model, (grain, "terminal_id", "building_id"), TERMINAL_ADDED,
+        add_to(s, model, (grain, "terminal_id", "building_id", "region"), TERMINAL_ADDED,
                [{grain: at, "terminal_id": terminal_id, "building_id": building_id,
-                 "community_id": community_id, "seconds": v[0], "plays": v[1],
+                 "region": r, "community_id": community_id, "seconds": v[0], "plays": v[1],
                  "broadcast_seconds": v[2]}
-                for (g, at), v in sorted(mine.items()) if g == grain])
+                for (g, at, r), v in sorted(mine.items()) if g == grain])
     for grain, model in (("day", PlayContentDay), ("month", PlayContentMonth)):
-        add_to(s, model, (grain, "community_id", "content_id"), ADDED,
-               [{grain: at, "community_id": community_id, "content_id": c, "topic_id": v[2],
-                 "seconds": v[0], "plays": v[1]}
-                for (g, at, c), v in sorted(theirs.items()) if g == grain])
+        add_to(s, model, (grain, "community_id", "content_id", "region"), ADDED,
+               [{grain: at, "community_id": community_id, "content_id": c, "region": r,
+                 "topic_id": v[2], "seconds": v[0], "plays": v[1]}
+                for (g, at, c, r), v in sorted(theirs.items()) if g == grain])
 
 
 def purge(s: Session, keep_days: int, now: datetime | None = None) -> int:

@@ -10,6 +10,12 @@ play_month). Day and hour groupings read `play_hour_community`, or `play_day` /
 columns, so no query joins through the tree: a year of 76 terminals reads a few
 thousand rows per query, 30 days of 1,000 terminals some 30,000.
 
+Every play rollup is keyed by layout region (main | ticker | image), and every played
+figure counts the main region only unless the filters name another region or all of
+them (`Filters.region`): the time a screen gave the playlists, which is what planned time
+is and what "36 topics / 1,500 hours" means. A ticker line scrolling beside the main
+region is not an extra hour of the screen. The grouping by region shows each region.
+
 Planned seconds and uptime are stored too (server/services/planned.py) and read the same
 way: closed hours from their day and month rollups, the hour or two not closed yet from
 hour rows, up to now; the hour now is in counts planned time in proportion to how much
@@ -20,13 +26,14 @@ per rollup and grouping. Staff see their own community's rows only.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from playlists.layouts import PLAY_REGIONS
 from server.config import PEOPLE_TZ
 from server.db import utcnow
 from server.models import (
@@ -63,9 +70,12 @@ from server.services.errors import N_, Invalid
 from server.services.naming import name_key
 
 TZ = ZoneInfo(PEOPLE_TZ)
-GROUPS = ("topic", "content", "terminal", "building", "community", "day", "hour")
+GROUPS = ("topic", "content", "terminal", "building", "community", "region", "day", "hour")
 GROUP_NAMES = (N_("topic"), N_("content"), N_("terminal"), N_("building"), N_("community"),
-               N_("day"), N_("hour"))
+               N_("region"), N_("day"), N_("hour"))
+MAIN = "main"
+ALL_REGIONS = "all"  # the region choice that counts every region (Filters.region None)
+REGION_CHOICES = (*PLAY_REGIONS, ALL_REGIONS)
 PLANNED_GROUPS = ("topic", "content", "terminal", "building", "community")
 MAX_DAYS = 400
 HOUR = timedelta(hours=1)
@@ -106,6 +116,21 @@ class Filters:
     terminal_id: int | None = None
     building_id: int | None = None
     community_id: int | None = None
+    region: str | None = MAIN  # a layout region (PLAY_REGIONS), None for all of them
+
+    @property
+    def main(self) -> Filters:
+        """The same filters on the main region: what planned time is compared with."""
+        return self if self.region == MAIN else replace(self, region=MAIN)
+
+
+def region_filter(choice: str | None) -> str | None:
+    """A region choice (REGION_CHOICES; none given is the main region) as Filters.region."""
+    choice = choice or MAIN
+    if choice not in REGION_CHOICES:
+        raise Invalid(N_("The region is one of: %(regions)s."), field="region",
+                      regions=", ".join(REGION_CHOICES))
+    return None if choice == ALL_REGIONS else choice
 
 
 @dataclass(slots=True)
@@ -183,7 +208,8 @@ def _fine(f: Filters) -> bool:
 
 def _where(model, actor: Actor, f: Filters) -> list:
     """The actor's street (and community, for staff) and the filters, on a rollup's own
-    denormalized columns: no join through the tree."""
+    denormalized columns: no join through the tree. The region applies to the play
+    rollups (planned time and uptime have none: they are the main region's)."""
     street = select(Community.id).where(Community.street_id == actor.street_id)
     conds = [model.community_id.in_(street.scalar_subquery())]
     if not actor.is_street_admin:
@@ -192,6 +218,9 @@ def _where(model, actor: Actor, f: Filters) -> list:
         value = getattr(f, name)
         if value is not None:
             conds.append(getattr(model, name) == value)
+    region = getattr(model, "region", None)
+    if region is not None and f.region is not None:
+        conds.append(region == f.region)
     return conds
 
 
@@ -263,6 +292,17 @@ def _played_by_content(s: Session, actor: Actor, p: Period, f: Filters) -> Sums:
                 ("seconds", "plays"))
 
 
+def _by_region(s: Session, actor: Actor, p: Period, f: Filters) -> list[Row]:
+    """Each region's time, whatever region the filters name (the grouping's point), in
+    PLAY_REGIONS order; labelled by the region's key (the caller names it in its
+    language)."""
+    every = replace(f, region=None)
+    sums = _sum(s, actor, p, every, PLAYED.holding(set(), every), ("region",),
+                ("seconds", "plays"))
+    return [Row(r, r, sums[(r,)][0], int(sums[(r,)][1])) for r in PLAY_REGIONS
+            if (r,) in sums]
+
+
 def _played(s: Session, actor: Actor, p: Period, by: str, f: Filters) -> Sums:
     """[seconds, plays, ...] per key of a grouping, from the slice that holds it."""
     keys, index = SIDES[by]
@@ -327,6 +367,8 @@ def playback(s: Session, actor: Actor, p: Period, by: str, f: Filters | None = N
     _check_group(by)
     if by in ("day", "hour"):
         return _by_time(s, actor, p, by, f)
+    if by == "region":
+        return _by_region(s, actor, p, f)
     return _rows(s, by, _played(s, actor, p, by, f))
 
 
@@ -410,6 +452,9 @@ def _so_far(s: Session, key, where: list, current: datetime, now: datetime):
 
 @dataclass
 class Headline:
+    """The filters' region's figures; planned time and the share played are the main
+    region's (planned time has no other)."""
+
     topics: int
     seconds: float
     plays: int
@@ -428,11 +473,14 @@ class Headline:
         return f"{self.hours:,.0f}" if self.hours >= 100 else f"{self.hours:,.1f}"
 
 
-def _headline(by_terminal: Sums, by_content: Sums, planned_seconds: float | None
-              ) -> Headline:
-    seconds = sum(v[0] for v in by_content.values())
-    share = (seconds / planned_seconds) if planned_seconds else None
-    return Headline(len({k[1] for k in by_content if k[1] is not None}), seconds,
+def _seconds(sums: Sums) -> float:
+    return sum(v[0] for v in sums.values())
+
+
+def _headline(by_terminal: Sums, by_content: Sums, planned_seconds: float | None,
+              main_seconds: float) -> Headline:
+    share = (main_seconds / planned_seconds) if planned_seconds else None
+    return Headline(len({k[1] for k in by_content if k[1] is not None}), _seconds(by_content),
                     int(sum(v[1] for v in by_content.values())),
                     len({k[0] for k in by_terminal}), planned_seconds, share)
 
@@ -440,9 +488,12 @@ def _headline(by_terminal: Sums, by_content: Sums, planned_seconds: float | None
 def headline(s: Session, actor: Actor, p: Period, f: Filters | None = None,
              with_planned: bool = True) -> Headline:
     f = f or Filters()
-    total = sum(planned(s, actor, p, "community", f).values()) if with_planned else None
-    return _headline(_played_by_terminal(s, actor, p, f), _played_by_content(s, actor, p, f),
-                     total)
+    by_content = _played_by_content(s, actor, p, f)
+    total, main = None, 0.0
+    if with_planned:
+        total = sum(planned(s, actor, p, "community", f).values())
+        main = _seconds(by_content if f.main is f else _played_by_content(s, actor, p, f.main))
+    return _headline(_played_by_terminal(s, actor, p, f), by_content, total, main)
 
 
 def _in_scope(actor: Actor, p: Period, f: Filters):
@@ -478,8 +529,9 @@ def planned_vs_played(s: Session, actor: Actor, p: Period, by: str = "content",
     terminal, building or community. By terminal, with what the data says about a
     shortfall: time offline, time with the screen off, time online while the terminal
     said a file of its manifest was not in its cache yet ("file not ready"), and time an
-    emergency broadcast held the screen (pre-empted)."""
-    f = f or Filters()
+    emergency broadcast held the screen (pre-empted). Played time is the main region's
+    whatever the filters' region: planned time is the main region's."""
+    f = (f or Filters()).main
     plan = planned(s, actor, p, by, f)
     if by != "terminal":
         _check_group(by)
@@ -556,7 +608,7 @@ class Page:
     rows: list[Row]  # the first TABLE_ROWS: only they cross back to the event loop
     row_count: int
     head: Headline
-    planned: list[Row]  # planned against played, by content
+    planned: list[Row]  # planned against played (main region), by content
     terminals: list[Row]  # the same by terminal, with uptime and the shortfall's reasons
     terminal_count: int
     topics: list[tuple[int, str]]
@@ -568,24 +620,32 @@ class Page:
 def page(s: Session, actor: Actor, p: Period, by: str, f: Filters, limit: bool = True
          ) -> Page:
     """Each rollup is read once: played and planned by terminal and by content, uptime;
-    the grouping, headline and both tables are made from them. `limit=False` keeps every
-    row (the exports: a file carries all of them)."""
+    the grouping, headline and both tables are made from them (played by terminal and by
+    content once more for the main region when the filters name another: planned against
+    played is the main region's). `limit=False` keeps every row (the exports: a file
+    carries all of them)."""
     _check_group(by)
+    main = f.main
     by_terminal = _played_by_terminal(s, actor, p, f)
     by_content = _played_by_content(s, actor, p, f)
+    main_terminal, main_content = (by_terminal, by_content) if main is f else (
+        _played_by_terminal(s, actor, p, main), _played_by_content(s, actor, p, main))
     if by in ("day", "hour"):
         rows = _by_time(s, actor, p, by, f)
+    elif by == "region":
+        rows = _by_region(s, actor, p, f)
     else:
         keys, index = SIDES[by]
         rows = _rows(s, by, _group(by_terminal if keys is BY_TERMINAL else by_content, index))
-    terminals = _terminal_rows(s, actor, p, f, planned(s, actor, p, "terminal", f),
-                               _group(by_terminal, 0))
-    head = _headline(by_terminal, by_content, sum(r.extra["planned"] for r in terminals))
+    terminals = _terminal_rows(s, actor, p, main, planned(s, actor, p, "terminal", main),
+                               _group(main_terminal, 0))
+    head = _headline(by_terminal, by_content, sum(r.extra["planned"] for r in terminals),
+                     _seconds(main_content))
     terminals.sort(key=lambda r: (-(r.extra["planned"] - r.seconds), name_key(r.label)))
     return Page(
         rows=rows[:TABLE_ROWS] if limit else rows, row_count=len(rows), head=head,
-        planned=_against(s, "content", planned(s, actor, p, "content", f),
-                         _group(by_content, 0)),
+        planned=_against(s, "content", planned(s, actor, p, "content", main),
+                         _group(main_content, 0)),
         terminals=terminals[:TERMINAL_ROWS] if limit else terminals,
         terminal_count=len(terminals), as_of=min(p.end, utcnow()),
         topics=_by_name(_pairs(s, select(Topic.id, Topic.name)

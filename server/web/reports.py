@@ -48,6 +48,8 @@ def index():
                         headers={"Content-Disposition": _attachment(name, fallback)})
     # Computed in a job worker: a year of rollups by hour is thousands of rows of Python.
     page = workpool.run_db(reports.page, a, req.period, req.by, req.filters)
+    if req.by == "region":
+        reporting.name_regions(page.rows)
     chart = {"labels": [r.label for r in page.rows[:40]],
              "hours": [round(r.hours, 3) for r in page.rows[:40]]}
     return render_template(
@@ -55,6 +57,7 @@ def index():
         why=_why(page.terminals), terms=reporting.terms(), zone=reporting.zone(),
         as_of=reports.as_of_text(req.period, page.as_of),
         groups=reports.GROUPS, headers=reporting.headers(),
+        regions=reporting.region_names(), region=reporting.region_choice(req.filters),
         csv_url=url_for("reports.index", **{**request.args.to_dict(), "format": "csv"}),
         xlsx_url=url_for("reports.index", **{**request.args.to_dict(), "format": "xlsx"}),
     )

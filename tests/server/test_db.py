@@ -69,18 +69,18 @@ def test_add_to_adds_onto_rows_the_orm_wrote(app):
     ORM wrote (a different text form on SQLite would start a second row, not add), and a
     batch may carry several rows and columns in any dict order."""
     hour = datetime(2026, 7, 1, 8, tzinfo=UTC)
-    key = {"terminal_id": 1, "content_id": 2, "building_id": 3}
+    key = {"terminal_id": 1, "content_id": 2, "building_id": 3, "region": "main"}
     db.add(PlayHour(**key, hour=hour, topic_id=4, community_id=5, seconds=10.0, plays=1))
     db.add(PlayDay(**key, day=date(2026, 7, 1), topic_id=4, community_id=5, seconds=10.0,
                    plays=1))
     db.commit()
-    add_to(db, PlayHour, ("terminal_id", "content_id", "hour", "building_id"),
+    add_to(db, PlayHour, ("terminal_id", "content_id", "hour", "building_id", "region"),
            ("seconds", "plays"),
            [{**key, "hour": hour.astimezone(timezone(timedelta(hours=8))), "topic_id": 4,
              "community_id": 5, "seconds": 2.5, "plays": 1},
             {"plays": 1, "seconds": 7.0, **key, "hour": hour + timedelta(hours=1),
              "topic_id": 4, "community_id": 5}])
-    add_to(db, PlayDay, ("day", "terminal_id", "content_id", "building_id"),
+    add_to(db, PlayDay, ("day", "terminal_id", "content_id", "building_id", "region"),
            ("seconds", "plays"),
            [{**key, "day": date(2026, 7, 1), "topic_id": 4, "community_id": 5,
              "seconds": 5.0, "plays": 2}])

@@ -79,4 +79,4 @@ def test_cli_export_respects_the_accounts_scope(runner, w, tmp_path):
     out = runner.invoke(args=["report", "playback", "--from", "2026-12-01", "--to", "2026-12-01",
                               "--format", "xlsx", "--output", str(path)])
     ws = load_workbook(path).active
-    assert out.exit_code == 0 and [c.value for c in ws[6]] == ["防台风", 1.5, 2]
+    assert out.exit_code == 0 and [c.value for c in ws[6]] == ["防台风", 1.5, 2, "主画面"]

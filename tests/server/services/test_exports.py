@@ -88,6 +88,6 @@ def test_an_export_is_read_and_built_in_a_job_worker(app, pool):
         body, mime, name = reporting.export(admin, req, "xlsx")
         assert mime.endswith("spreadsheetml.sheet") and name.endswith(".xlsx")
         ws = load_workbook(io.BytesIO(body))["按主题"]
-        assert [c.value for c in ws[6]] == ["防台风", 1.5, 2]
+        assert [c.value for c in ws[6]] == ["防台风", 1.5, 2, "主画面"]
         body, mime, name = reporting.export(admin, req, "csv")
     assert "防台风,1.50,5400,2" in body.decode("utf-8-sig") and name.endswith(".csv")

@@ -83,8 +83,9 @@ def test_csv_is_clean_utf8_with_one_charset(fleet_of_three, client):
     assert "filename*=UTF-8''%E6%92%AD%E6%94%BE" in r.headers["Content-Disposition"]
     assert r.data.startswith(b"\xef\xbb\xbf") and not r.data[3:].startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
-    assert rows == [["终端", "播放小时", "播放秒数", "播放次数"],
-                    ["一号屏", "8.33", "30000", "9"], ["二号屏", "4.00", "14400", "5"]]
+    assert rows == [["终端", "播放小时", "播放秒数", "播放次数", "区域"],
+                    ["一号屏", "8.33", "30000", "9", "主画面"],
+                    ["二号屏", "4.00", "14400", "5", "主画面"]]
 
 
 def test_the_excel_file_can_be_handed_upward(fleet_of_three, client):
@@ -95,7 +96,7 @@ def test_the_excel_file_can_be_handed_upward(fleet_of_three, client):
     for ws in wb:
         assert ws["A1"].value == "沙头角街道 播放时长报表"  # the street admin's whole street
         assert ws["A2"].value.startswith("统计期间：2026-12-01 至 2026-12-01（北京时间 UTC+8")
-        assert ws["A3"].value == "筛选条件：无"
+        assert ws["A3"].value == "筛选条件：区域：主画面"
         assert ws.freeze_panes == "B6"
     api = client.get(f"/api/v1/reports/playback?{DAY1}&by=terminal",
                      headers=helpers.token(helpers.user(Role.street_admin,
@@ -107,13 +108,13 @@ def test_the_excel_file_can_be_handed_upward(fleet_of_three, client):
         return rows[:end + 1], [c for c in ws[5 + end]]
 
     rows, total = table(wb["按终端"])
-    assert rows[0] == ["终端", "播放小时", "播放次数"]
+    assert rows[0] == ["终端", "播放小时", "播放次数", "区域"]
     assert {r[0]: round(r[1], 4) for r in rows[1:-1]} == {
         x["label"]: x["hours"] for x in api["rows"]}
     assert total[1].value == pytest.approx(sum(r[1] for r in rows[1:-1]))
     assert total[1].value == pytest.approx(api["headline"]["hours"], abs=1e-4)
     assert total[2].value == api["headline"]["plays"] == 14
-    assert [c.number_format for c in total] == ["General", "0.00", "#,##0"]
+    assert [c.number_format for c in total] == ["General", "0.00", "#,##0", "General"]
     assert wb["按终端"]["B6"].number_format == "0.00"
     assert len(wb["按终端"]._charts) == 1
     assert wb["按终端"].column_dimensions["A"].width >= 10
@@ -144,5 +145,5 @@ def test_filters_are_named_in_the_file(fleet_of_three, client):
                    f"&community_id={t.building.community_id}")
     ws = load_workbook(io.BytesIO(r.data))["按主题"]
     assert ws["A1"].value == "沙头角街道 东和 播放时长报表"
-    assert ws["A3"].value == "筛选条件：社区：东和；终端：二号屏"
-    assert [c.value for c in ws[6]] == ["防台风", 4.0, 5]
+    assert ws["A3"].value == "筛选条件：社区：东和；终端：二号屏；区域：主画面"
+    assert [c.value for c in ws[6]] == ["防台风", 4.0, 5, "主画面"]
