@@ -96,7 +96,7 @@ def calendar_blocks(segments, monday: date, names: dict[int, str], terminal_id: 
             merged.append([key, seg.start, seg.end])
     blocks = []
     for (sid, kind, layout, overlay), start, end in merged:
-        main = (playlists or {}).get(sid, "") if sid else ""
+        main = present.playlist_label((playlists or {}).get(sid, "")) if sid else ""
         frame = frame_label(layout, overlay)
         described = " · ".join(present.describe_layout(x.layout, main if x is layout else "")
                                for x in (layout, overlay) if x is not None)
@@ -265,7 +265,9 @@ def preview(terminal_id: int):
     return render_template(
         "schedules/preview.html", terminal=t, at=at, at_value=at_value,
         r=r, item=item, state=state, kinds=KIND_LABELS, fit=fit, box=box,
-        framed=_framed(t, at, r, item, layout, overlay, names),
+        framed=_framed(t, at, r, item, layout, overlay, names,
+                       next((x.playlist.name for x in plan.schedules if x.id == r.schedule_id),
+                            "")),
         schedule_name=names.get(r.schedule_id, "") if r.schedule_id else "",
         until=local_time(r.valid_until, SECONDS) if r.valid_until_us < INF else "",
         item_start=local_time(r.item_start, SECONDS), item_end=local_time(r.item_end, SECONDS),
@@ -274,7 +276,8 @@ def preview(terminal_id: int):
 
 
 def _framed(t, at: datetime, r: pm.Resolution, item, layout: LayoutSchedule | None,
-            overlay: LayoutSchedule | None, names: dict[int, str]) -> dict | None:
+            overlay: LayoutSchedule | None, names: dict[int, str], playlist: str
+            ) -> dict | None:
     """With a layout or an overlay in force at t: what frames the screen, what each region
     shows, and the whole panel composed (in a job worker) as the player draws it."""
     if layout is None and overlay is None:
@@ -291,8 +294,11 @@ def _framed(t, at: datetime, r: pm.Resolution, item, layout: LayoutSchedule | No
     png = workpool.run(present.render_screen, t.width, t.height,
                        layout.layout if layout else None, overlay.layout if overlay else None,
                        main_path, title or gettext("Main screen"), images, t_us, PEOPLE_TZ)
-    return {"frames": [{"schedule": names.get(x.id, ""), "overlay": x.layout.overlay,
-                        "text": present.describe_layout(x.layout, title if x is layout else ""),
+    scale = present.enlargement(t.width)
+    return {"scale": scale, "display_w": t.width * scale, "display_h": t.height * scale,
+            "frames": [{"schedule": names.get(x.id, ""), "overlay": x.layout.overlay,
+                        "text": present.describe_layout(x.layout, present.playlist_label(
+                            playlist) if x is layout and playlist else ""),
                         "regions": present.region_rows(x.layout, t_us, local, title,
                                                        _content_title)}
                        for x in (layout, overlay) if x is not None],

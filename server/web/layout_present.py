@@ -303,6 +303,19 @@ def render_previews(jobs: list[PreviewJob], images: dict[str, str], now_us: int,
 # --- what frames a screen (calendar, "what plays at t") -------------------------------
 
 
+PREVIEW_WIDTH = 640  # a small panel's picture is enlarged by a whole factor to about this
+
+
+def enlargement(panel_w: int) -> int:
+    """The whole factor a panel's true-pixel picture is enlarged by on a page (nearest
+    neighbour, in CSS), so a 128x64 module is not a stamp; 1 for wide panels."""
+    return max(1, min(6, round(PREVIEW_WIDTH / panel_w)))
+
+
+def playlist_label(name: str) -> str:
+    return gettext("playlist %(name)s", name=name) if name else ""
+
+
 def layout_kind(layout: Layout | Any) -> str:
     return gettext("Overlay") if layout.overlay else gettext("Layout")
 

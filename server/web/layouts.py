@@ -37,8 +37,6 @@ from server.web.schedules import PLANNERS, STREET_WIDE, TZ, _community_choices
 bp = Blueprint("layouts", __name__, url_prefix="/layouts")
 require_login(bp)
 
-PREVIEW_WIDTH = 640  # a preview is enlarged by a whole factor to about this many pixels
-
 
 class LayoutForm(FlaskForm):
     # The service checks everything with the regions, so all mistakes show at once.
@@ -109,7 +107,7 @@ def _previews(model: pl.Layout, scope: LayoutRow, rows: list[present.RegionRow])
         for r in p.layout.regions:
             if r.role == "image" and r.image is not None:
                 images[r.image.sha256] = str(blob_store().path(r.image.sha256))
-        scale = max(1, min(6, round(PREVIEW_WIDTH / p.width)))
+        scale = present.enlargement(p.width)
         out.append({"w": p.width, "h": p.height, "mono": p.layout.mono,
                     "screens": counts.get(p.key, 0),
                     "label": present.size_label(p.width, p.height),
