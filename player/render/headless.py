@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
-from player.render.compose import compose_frame
+from player.render.compose import compose_frame, region_bg
 from player.render.images import (
     builtin_screen,
     describe_frame,
@@ -83,6 +83,11 @@ class HeadlessBackend:
         main = self.layout.main() if self.layout is not None else None
         return (main.w, main.h) if main is not None else self.size
 
+    def main_bg(self) -> tuple[int, int, int]:
+        """What shows around a picture that does not fill the main region."""
+        main = self.layout.main() if self.layout is not None else None
+        return region_bg(self.layout, main) if self.layout and main else (0, 0, 0)
+
     def _set_main(self, what: str, detail: str, *, frame: Image.Image | None = None,
                   redraw: Callable[[tuple[int, int]], Image.Image] | None = None,
                   still: Path | None = None, video: tuple[Path, float, float] | None = None,
@@ -99,7 +104,7 @@ class HeadlessBackend:
         if self.lazy:
             self._set_main("image", path.name, still=path)
             return
-        redraw = lambda size: load_image(path, size)  # noqa: E731
+        redraw = lambda size: load_image(path, size, self.main_bg())  # noqa: E731
         self._set_main("image", path.name, frame=redraw(self.main_size()), redraw=redraw)
 
     def show_video(self, path: Path, offset_s: float = 0.0) -> None:
@@ -180,7 +185,7 @@ class HeadlessBackend:
         if dark:
             return Image.new("RGB", size)
         if still is not None:
-            frame = load_image(still, size)
+            frame = load_image(still, size, self.main_bg())
         if scroll is not None:
             path, duration, started = scroll
             frame = scroll_frame(load_strip(path, size[1]), size,
@@ -188,8 +193,8 @@ class HeadlessBackend:
         if video is not None:
             path, offset, started = video
             decoded = video_frame_at(path, offset + self.monotonic() - started)
-            frame = fit(decoded, size) if decoded is not None else frame
-        return frame if frame.size == size else fit(frame, size)
+            frame = fit(decoded, size, self.main_bg()) if decoded is not None else frame
+        return frame if frame.size == size else fit(frame, size, self.main_bg())
 
     def _region_images(self) -> dict[str, Image.Image]:
         out = {}

@@ -48,10 +48,11 @@ def fit(img: Image.Image, size: tuple[int, int],
     return out
 
 
-def load_image(path: Path, size: tuple[int, int]) -> Image.Image:
+def load_image(path: Path, size: tuple[int, int],
+               bg: tuple[int, int, int] = (0, 0, 0)) -> Image.Image:
     with Image.open(path) as im:
         im.load()
-        return fit(im, size)
+        return fit(im, size, bg)
 
 
 @lru_cache(maxsize=16)

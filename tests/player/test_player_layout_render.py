@@ -468,3 +468,21 @@ def test_a_real_sdl_window_under_xvfb_shows_every_region(tmp_path, files) -> Non
     assert ticker[0] != ticker[1]  # the ticker moved between the two reads
     clock = [crop(s, region(layout, "clock")) for s in shots]
     assert clock[0].tobytes() != clock[1].tobytes()  # 09:41 then 09:42
+
+
+@pytest.mark.parametrize("sdl_panel", [(384, 192)], indirect=True)
+def test_a_still_that_does_not_fill_the_main_region_sits_on_its_background(sdl_panel,
+                                                                           files) -> None:
+    from dataclasses import replace
+
+    from player.render.headless import HeadlessBackend
+
+    layout, _ = fit(DRAWN, 384, 192)
+    layout = replace(layout, regions=tuple(replace(r, bg="#102030") if r.role == "main" else r
+                                           for r in layout.regions))
+    main = region(layout, "main")
+    for b in (HeadlessBackend((384, 192)), sdl_panel):
+        b.show_layout(layout, None, {}, {})
+        b.show_image(files["red"])  # 2:1 in a 384x144 region: bars left and right
+        shot = crop(Image.open(io.BytesIO(b.screenshot())).convert("RGB"), main)
+        assert shot.getpixel((5, 72)) == (16, 32, 48) and shot.getpixel((192, 72)) == RED
