@@ -1,7 +1,9 @@
 """The current manifest, kept in the data folder so the player plays with the server away.
 
 The file is replaced atomically (temp + rename), so a crash or power cut while saving leaves
-the previous manifest in place, never a half-written one.
+the previous manifest in place, never a half-written one. It notes the protocol version it was
+received under: after an upgrade (a version-1 manifest has no layouts) the player reports
+version 0 and the server sends the manifest its new version reads, while the old one plays on.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from player.files import atomic_write_json, read_json
+from player.protocol import PROTOCOL_VERSION
 from playlists.model import ModelFormatError, TerminalPlan
 
 log = logging.getLogger(__name__)
 FILE_NAME = "manifest.json"
+RECEIVED_BY = "received_by"  # our note in the saved file: the protocol it came under
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,7 @@ class ManifestStore:
         self.path = Path(data_dir) / FILE_NAME
         self._lock = threading.Lock()
         self.current: Manifest | None = None
+        self._stale = False  # received under another protocol version
 
     def load(self) -> Manifest | None:
         raw = read_json(self.path)
@@ -73,6 +78,7 @@ class ManifestStore:
             return None
         try:
             self.current = Manifest.from_dict(raw)
+            self._stale = raw.get(RECEIVED_BY) != PROTOCOL_VERSION
         except ValueError as e:
             # A file we wrote ourselves should always parse; if it does not (an older player
             # version, disk damage), waiting for the server beats crashing at every boot.
@@ -82,12 +88,12 @@ class ManifestStore:
 
     @property
     def version(self) -> int:
-        return self.current.version if self.current else 0
+        return self.current.version if self.current and not self._stale else 0
 
     def save(self, raw: dict[str, Any]) -> Manifest:
         """Check, then persist, then make current; a bad manifest raises and changes nothing."""
         m = Manifest.from_dict(raw)
         with self._lock:
-            atomic_write_json(self.path, raw)
-            self.current = m
+            atomic_write_json(self.path, {**raw, RECEIVED_BY: PROTOCOL_VERSION})
+            self.current, self._stale = m, False
         return m

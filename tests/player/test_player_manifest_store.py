@@ -28,6 +28,25 @@ def test_save_then_load_in_a_new_store(tmp_path) -> None:
     assert list(m.blobs) == [item(1, 10).sha256]
 
 
+def test_a_manifest_from_an_older_protocol_plays_but_is_asked_for_again(tmp_path) -> None:
+    store = ManifestStore(tmp_path)
+    store.save(manifest(3))
+    assert ManifestStore(tmp_path).load() and _loaded(tmp_path).version == 3
+    # What a version-1 player left on disk: no note of the protocol (and no layouts).
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest(3)))
+    old = ManifestStore(tmp_path)
+    assert old.load().version == 3  # it plays meanwhile
+    assert old.version == 0  # HELLO says 0: the server answers with the manifest for 2
+    old.save(manifest(3))
+    assert old.version == 3 and _loaded(tmp_path).version == 3
+
+
+def _loaded(path) -> ManifestStore:
+    store = ManifestStore(path)
+    store.load()
+    return store
+
+
 def test_nothing_saved_loads_none(tmp_path) -> None:
     store = ManifestStore(tmp_path)
     assert store.load() is None and store.version == 0
