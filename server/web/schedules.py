@@ -330,6 +330,8 @@ def _schedule_choices(form: ScheduleForm) -> None:
     if a.role in (Role.street_admin, Role.community_admin):
         kinds.append("interrupt")
     form.kind.choices = [SelectChoice(k, KIND_LABELS[k]) for k in kinds]
+    # A layout schedule has no kind: what the hidden picker still holds is not checked.
+    form.kind.validate_choice = form.plays.data != "layout"
     target_choices(form)
 
 
