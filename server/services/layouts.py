@@ -108,6 +108,8 @@ WARNINGS = {
                      "left out."),
     "main_too_small": N_("“%(region)s” is left out here: with it the main region would be "
                          "under half the screen."),
+    "mono": N_("The image “%(region)s” is left out on this single-colour panel: a picture "
+               "at one colour and this few pixels cannot be read."),
 }
 CLOCK_FORMAT_NAMES = {"datetime": N_("date and time"), "date": N_("date"), "time": N_("time")}
 
@@ -490,7 +492,7 @@ def describe(w: pl.FitWarning) -> tuple[str, dict]:
     """A fit warning as a message template (N_) and its parameters, for the editor."""
     params: dict[str, Any] = {"region": w.region, **w.detail}
     if w.code == "dropped":
-        return WARNINGS.get(w.detail.get("why", ""), WARNINGS["main_too_small"]), params
+        return WARNINGS[w.detail["why"]], params
     if w.code == "short_format":
         params["to"] = CLOCK_FORMAT_NAMES.get(str(w.detail.get("to")), w.detail.get("to"))
     return WARNINGS.get(w.code, N_("“%(region)s” differs here.")), params
