@@ -76,7 +76,7 @@ def test_report_grouping_chart_and_xlsx(page, played, tmp_path):
     assert wb.sheetnames == ["按主题", "计划与实播", "终端在线情况"]
     ws = wb["按主题"]
     assert ws["A2"].value.startswith("统计期间：2026-11-20 至 2026-11-20")
-    assert [c.value for c in ws[5]] == ["主题", "播放小时", "播放次数"]
+    assert [c.value for c in ws[5]] == ["主题", "播放小时", "播放次数", "区域"]
     assert {r[0].value: r[1].value for r in ws.iter_rows(min_row=6, max_row=7)} == {
         "防台风": 1.5, "垃圾分类": 0.5}
     assert ws["B8"].value == 2.0 and ws["A8"].value == "合计"
