@@ -189,6 +189,9 @@ def warning_text(w: FitWarning, layout: Layout, width: int, height: int) -> str:
     if w.code == "short_format":
         return gettext("%(region)s on %(size)s shows only the %(what)s", region=name,
                        size=size, what=SHORT_WHAT.get(w.detail.get("to", ""), ""))
+    if w.code == "dropped" and w.detail.get("why") == "mono":
+        return gettext("%(region)s is not shown on the single-colour %(size)s: a picture in "
+                       "one colour at this few pixels cannot be read", region=name, size=size)
     if w.code == "dropped" and w.detail.get("why") == "too_narrow":
         return gettext("%(region)s on %(size)s is too narrow for its text and is left out",
                        region=name, size=size)

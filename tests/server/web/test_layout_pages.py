@@ -63,10 +63,13 @@ def _layout(w) -> Layout:
 
 
 def test_preview_draws_every_panel_size_at_its_pixels_and_stores_nothing(client, w):
+    logo = helpers.approved_image(w["donghe"], "社区标志")
     helpers.login(client, w["editor"])
     r = helpers.post_form(client, "/layouts/new", {
         **_form(), "community_id": w["donghe"].id, "action": "preview",
-        "r1-new_line": "今晚八点停水检修，请提前储水。"})
+        "r1-new_line": "今晚八点停水检修，请提前储水。", "region": ["0", "1", "2"],
+        "r2-key": "logo", "r2-role": "image", "r2-x": "0", "r2-y": "0", "r2-w": "96",
+        "r2-h": "32", "r2-image": logo.id})
     html = r.get_data(as_text=True)
     assert r.status_code == 200
     pictures = _pictures(html)
@@ -77,6 +80,7 @@ def test_preview_draws_every_panel_size_at_its_pixels_and_stores_nothing(client,
     assert sum(1 for p in band.get_flattened_data() if sum(p) > 60) > 384 * 32 * 0.05
     assert set(pictures["128x64"].convert("RGB").get_flattened_data()) <= {(0, 0, 0), (255, 255, 255)}
     assert "滚动字幕 在 128×64 上放大到 12 像素高" in html
+    assert "图片 在 128×64 单色屏上不显示" in html
     assert db.query(Layout).count() == 0
 
 
