@@ -47,15 +47,20 @@ def test_demo_history_is_the_seeds_headline_backed_by_proof_of_play(
     done = demo_history.run(db, 2, terminals=chosen)
     ids = [t.id for t in chosen]
 
-    records = db.execute(select(PlayRecord.terminal_id, PlayRecord.content_id,
-                                PlayRecord.schedule_id, PlayRecord.topic_id,
-                                PlayRecord.start, PlayRecord.end, PlayRecord.seconds)).all()
-    assert {r.terminal_id for r in records} == set(ids) and len(records) == done.records
-    # Each terminal: exactly its 6.5 lit hours a day, nothing while the screen is off.
+    every = db.execute(select(PlayRecord.terminal_id, PlayRecord.content_id,
+                              PlayRecord.schedule_id, PlayRecord.topic_id, PlayRecord.region,
+                              PlayRecord.start, PlayRecord.end, PlayRecord.seconds)).all()
+    assert {r.terminal_id for r in every} == set(ids) and len(every) == done.records
+    # Each terminal: exactly its 6.5 lit hours a day in the main region and in the standard
+    # layout's 滚动字幕, and in its title image except on the single-colour module (no image
+    # there); nothing while the screen is off.
+    mono = {t.id for t in chosen if t.colour_mode.value == "mono"}
     for tid in ids:
-        assert sum(r.seconds for r in records if r.terminal_id == tid) == pytest.approx(
-            2 * ON_SECONDS_A_DAY, abs=1e-3)
-    assert all(_lit(r.start, r.end) for r in records)
+        for region, want in (("main", 2), ("ticker", 2), ("image", 0 if tid in mono else 2)):
+            assert sum(r.seconds for r in every if r.terminal_id == tid and r.region == region
+                       ) == pytest.approx(want * ON_SECONDS_A_DAY, abs=1e-3), (tid, region)
+    assert all(_lit(r.start, r.end) for r in every)
+    records = [r for r in every if r.region == "main"]
     # What played is the demo schedule's playlist, all 36 topics of it.
     main = db.scalar(select(Schedule).where(Schedule.name == "全天播放"))
     playlist = db.get(Playlist, main.playlist_id)
