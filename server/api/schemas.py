@@ -652,6 +652,7 @@ class LayoutOut(Schema):
 class FitWarningOut(Schema):
     code = fields.String(required=True, metadata={
         "description": "grown, short_format or dropped"})
+    region = fields.String(required=True)
     message = fields.String(required=True)
 
 
