@@ -82,6 +82,13 @@ def _image(surf: pygame.Surface) -> Image.Image:
     return Image.frombytes("RGB", surf.get_size(), pygame.image.tobytes(surf, "RGB"))
 
 
+def _still_surface(path: Path, size: tuple[int, int], bg: Colour, mono: bool
+                   ) -> pygame.Surface:
+    """A still fitted into size on bg (thresholded on a single-colour panel)."""
+    img = load_image(path, size, bg)
+    return _surface(threshold(img) if mono else img)
+
+
 def wall_clock_us() -> int:
     return time.time_ns() // 1000
 
@@ -293,7 +300,16 @@ class SdlBackend:
         self._call("text", title, tuple(lines))
 
     def prepare(self, path: Path, media: str) -> None:
-        self._call("prepare", path, media, wait=False)
+        """Opens and decodes the item here, in the caller's thread: a 720p clip's open and
+        first frame take tens of ms, which the render thread would take from the frames."""
+        size, bg, mono = self._main.size, self._main_bg, self._mono  # as the window is now
+        try:
+            item = _Video(path, size, mono=mono) if media == "video" else \
+                _still_surface(path, size, bg, mono)
+        except Exception as e:
+            log.warning("cannot prepare %s: %s", path.name, e)
+            return
+        self._call("prepared", path, item, wait=False)
 
     def blank(self) -> None:
         self._call("blank")
@@ -548,8 +564,7 @@ class SdlBackend:
     # --- the main content ---------------------------------------------------------------
 
     def _still(self, path: Path) -> pygame.Surface:
-        img = load_image(path, self._main.size, self._main_bg)
-        return _surface(threshold(img) if self._mono else img)
+        return _still_surface(path, self._main.size, self._main_bg, self._mono)
 
     def _do_image(self, path: Path) -> None:
         p = self._take_prepared(path)
@@ -593,15 +608,11 @@ class SdlBackend:
         self._redraw = lambda: _surface(builtin_screen(self._main.size, title, lines))
         self._set_frame(self._redraw())
 
-    def _do_prepare(self, path: Path, media: str) -> None:
+    def _do_prepared(self, path: Path, item: pygame.Surface | _Video) -> None:
         for old in self._prepared.values():  # keep only the next item
             if isinstance(old, _Video):
                 old.close()
-        self._prepared.clear()
-        if media == "video":
-            self._prepared[path] = _Video(path, self._main.size, mono=self._mono)
-        else:
-            self._prepared[path] = self._still(path)
+        self._prepared = {path: item}
 
     def _do_blank(self) -> None:
         self._drop_video()
