@@ -51,6 +51,9 @@ def text_font(px: int) -> Font:
     """The font for px-high text: the Sharp bitmaps where they exist (<= 16 px), else the
     first CJK outline font found. The player may not import content/: its own lookup."""
     if px <= SHARP_MAX_PX and Path(SHARP_FONT[0]).exists():
+        # Its 13 and 14 px strikes draw digits and colons apart ("14 :00", "1 8"), seen on
+        # a 192x96 ticker; the 12 px one is whole.
+        px = 12 if px in (13, 14) else px
         try:
             font = ImageFont.truetype(SHARP_FONT[0], px, index=SHARP_FONT[1])
             if "Sharp" in (font.getname()[0] or ""):

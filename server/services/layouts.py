@@ -591,11 +591,13 @@ def presets() -> list[dict]:
 
     ticker = {"content_ids": [], "speed_cps": 4.0, "direction": "left"}
     return [
+        # The top line is 20 px: 16-18 px text, legible on a lobby panel, so the clock's half
+        # holds the date, the weekday and the time (12月6日 星期日 18:49).
         {"name": N_("Standard: title bar, main, ticker and clock"), "width": w, "height": h,
          "overlay": False, "regions": [
-             region("title", "image", 0, 0, w - 96, band, content_id=None),
-             region("clock", "clock", w - 96, 0, 96, band, clock_format="time"),
-             region("main", "main", 0, band, w, h - 2 * band),
+             region("title", "image", 0, 0, w // 2, 20, content_id=None),
+             region("clock", "clock", w // 2, 0, w // 2, 20, clock_format="datetime"),
+             region("main", "main", 0, 20, w, h - 20 - band),
              region("ticker", "ticker", 0, h - band, w, band, **ticker)]},
         {"name": N_("Main with a ticker at the bottom"), "width": w, "height": h,
          "overlay": False, "regions": [
