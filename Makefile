@@ -51,7 +51,8 @@ HISTORY ?=
 demo: deps
 	$(BIN)/python -m server.demo --terminals $(TERMINALS) $(if $(DURATION),--duration $(DURATION)) $(if $(HISTORY),--history $(HISTORY))
 
-bench: deps
+# The player's layout benchmark (bench/bench_player_layout.py) opens a real X window in Xvfb.
+bench: test-deps
 	$(BIN)/python -m bench.run
 
 # Developers: refresh the message catalog after changing UI strings.
