@@ -24,7 +24,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from player.render.images import CJK_FONTS, fit
+from player.render.images import fit, outline_font
 from playlists.layouts import (
     Layout,
     Region,
@@ -60,13 +60,7 @@ def text_font(px: int) -> Font:
                 return font
         except OSError:
             pass
-    for p in CJK_FONTS:
-        if Path(p).exists():
-            try:
-                return ImageFont.truetype(p, px)
-            except OSError:
-                continue
-    return ImageFont.load_default(size=px)
+    return outline_font(px)
 
 
 def rgb(colour: str) -> tuple[int, int, int]:

@@ -56,7 +56,7 @@ def load_image(path: Path, size: tuple[int, int],
 
 
 @lru_cache(maxsize=16)
-def _font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def outline_font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     for p in CJK_FONTS:
         if Path(p).exists():
             try:
@@ -76,14 +76,14 @@ def builtin_screen(size: tuple[int, int], title: str, lines: Sequence[str] = ())
     px = max(6, int(h / (2 + len(lines)) * 0.8))
     while px > 6:
         sizes = [px] + [max(6, px // 2)] * len(lines)
-        widths = [draw.textlength(r, font=_font(s)) for r, s in zip(rows, sizes, strict=True)]
+        widths = [draw.textlength(r, font=outline_font(s)) for r, s in zip(rows, sizes, strict=True)]
         if max(widths) <= w * 0.95 and sum(sizes) * 1.2 <= h:
             break
         px -= 1
     sizes = [px] + [max(6, px // 2)] * len(lines)
     y = (h - sum(sizes) * 1.2) / 2
     for r, s in zip(rows, sizes, strict=True):
-        f = _font(s)
+        f = outline_font(s)
         draw.text(((w - draw.textlength(r, font=f)) / 2, y), r, font=f, fill=BUILTIN_FG)
         y += s * 1.2
     return img
@@ -97,7 +97,7 @@ def ticker_strip(text: str, size: tuple[int, int]) -> Image.Image:
     a quarter of the panel high (at least 12 px), as wide as the text needs."""
     w, h = size
     band = max(12, min(h, h // 4))
-    f = _font(max(8, int(band * 0.8)))
+    f = outline_font(max(8, int(band * 0.8)))
     one_line = " ".join(text.split())
     width = max(w, int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(one_line, font=f))
                 + band)
