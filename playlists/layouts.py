@@ -14,7 +14,8 @@ Fitting a layout to a W x H panel:
    away from the panel edge it sits on; the warning says so.
 3. Where a region spans the main region's whole width (a band: a title bar, a ticker) the main
    region gives up those rows; where it spans the main's whole height (a side column) the
-   columns. A smaller box (a clock in a corner) is drawn over the main region.
+   columns; where rule 2 grew a region over the main's top or bottom edge, those rows. A
+   box drawn over the main region (a clock in its corner) stays over it.
 4. The main region keeps at least MAIN_MIN_SHARE of the panel's height and width: if it would
    not, regions are dropped, images first, then clocks, then tickers, each with a warning,
    and the main region takes over the rows of a dropped band that touches it.
@@ -332,6 +333,10 @@ def clock_text(fmt: str, local: datetime) -> str:
     return {"date": d, "time": t}.get(fmt, f"{d} {t}")
 
 
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def _scale(v: int, ref: int, to: int) -> int:
     return round(v * to / ref)
 
@@ -342,10 +347,12 @@ def fit(layout: Layout, width: int, height: int, mono: bool = False
     warnings: list[FitWarning] = []
     floor = text_floor_px(height)
     boxes: dict[str, list[int]] = {}
+    drawn: dict[str, tuple[int, int, int, int]] = {}  # scaled, before any growth
     for r in layout.regions:
         x0, x1 = _scale(r.x, layout.width, width), _scale(r.x + r.w, layout.width, width)
         y0, y1 = _scale(r.y, layout.height, height), _scale(r.y + r.h, layout.height, height)
         x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+        drawn[r.key] = (x0, y0, x1, y1)
         if r.role in TEXT_ROLES and y1 - y0 < floor:
             was = y1 - y0
             if y1 >= height:
@@ -396,6 +403,12 @@ def fit(layout: Layout, width: int, height: int, mono: bool = False
                     mx0 = max(mx0, x1)
                 elif x1 >= mx1:
                     mx1 = min(mx1, x0)
+            elif x0 < mx1 and x1 > mx0 and y0 < my1 and y1 > my0 and not _overlap(
+                    drawn[key], drawn[main]):  # grown over the main's edge: never over text
+                if y0 <= my0:
+                    my0 = max(my0, y1)
+                elif y1 >= my1:
+                    my1 = min(my1, y0)
         return [mx0, my0, mx1, my1]
 
     def take_over(gone: list[str]) -> None:

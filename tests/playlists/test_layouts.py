@@ -90,10 +90,11 @@ def test_a_gate_strip_scales_every_edge_and_keeps_the_long_clock() -> None:
 def test_a_small_mono_module_grows_text_to_12_px_and_the_main_region_gives_way() -> None:
     fitted, warnings = fit(STANDARD, 128, 64, mono=True)
     # A third of everything. The title image goes (one bit per pixel), and the main region
-    # takes its rows; the ticker (8 px) grows up from the bottom edge to 12 px and the main
-    # region gives up those rows; the clock grows down from the top and is drawn over the
-    # main region (it does not span the main's width).
-    assert rects(fitted) == {"main": (0, 0, 128, 52), "clock": (88, 0, 40, 12),
+    # takes its rows (0-8); the ticker (8 px) grows up from the bottom edge to 12 px and the
+    # main region gives up those rows; the clock grows down from the top to 12 px, over the
+    # main's top edge where the drawing had them apart, so the main starts below it: a
+    # notice's first line is never under the clock.
+    assert rects(fitted) == {"main": (0, 12, 128, 40), "clock": (88, 0, 40, 12),
                              "ticker": (0, 52, 128, 12)}
     assert codes(warnings) == {("dropped", "title"), ("grown", "clock"), ("grown", "ticker"),
                                ("short_format", "clock")}
@@ -257,6 +258,13 @@ def test_a_layouts_image_is_a_blob_the_terminal_keeps() -> None:
                         layouts=(LayoutSchedule(10, STANDARD),))
     lo, hi = datetime(2026, 12, 7, tzinfo=UTC), datetime(2026, 12, 8, tzinfo=UTC)
     assert blobs_needed(plan, lo, hi) == {"a" * 64, LOGO}
+
+
+def test_a_box_drawn_over_the_main_region_stays_over_it() -> None:
+    corner = Layout(7, "角落时钟", 384, 192, (Region("main", "main", 0, 0, 384, 192),
+                                             Region("clock", "clock", 284, 0, 100, 8)))
+    fitted, _warnings = fit(corner, 384, 192)
+    assert rects(fitted) == {"main": (0, 0, 384, 192), "clock": (284, 0, 100, 16)}
 
 
 @pytest.mark.parametrize("size", [(128, 64), (192, 96), (384, 192), (1920, 320), (256, 128)])

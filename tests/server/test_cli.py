@@ -54,4 +54,4 @@ def test_seed_demo_builds_the_donghe_situation_and_is_idempotent(runner, monkeyp
     assert [x["approved"] for x in roles["ticker"]["lines"]] == [True, True]
     assert roles["image"]["image"]["approved"] and roles["image"]["image"]["sha256"] in {
         b["sha256"] for b in manifests.manifest(db, lobby)["blobs"]}
-    assert (roles["main"]["w"], roles["main"]["h"]) == (384, 128)
+    assert (roles["main"]["w"], roles["main"]["h"]) == (384, 140)

@@ -255,8 +255,9 @@ def test_notices_get_pages_for_the_main_region_now_and_in_the_background(w):
     db.commit()
     mains = {(x, y) for x, y, _m in svc.main_sizes(db, w["donghe"].street_id, w["donghe"].id)}
     # On the 128x64 the main region is rows 11-53, less the row the ticker took to grow
-    # to the legible 12 px; 384x192 is the drawing.
-    assert mains == {(384, 128), (128, 41)}
+    # to the legible 12 px and the row the clock took (grown to 12 px over the main's top
+    # edge, so the main starts below it): 12-52; 384x192 is the drawing.
+    assert mains == {(384, 128), (128, 40)}
     assert svc.main_sizes(db, w["donghe"].street_id, w["tianxin"].id) == []
 
     def sizes(item):
@@ -273,7 +274,7 @@ def test_notices_get_pages_for_the_main_region_now_and_in_the_background(w):
     db.expire_all()
     assert sizes(old) == {(384, 192), (128, 64)} | mains
     assert db.get(Terminal, w["t_big"].id).manifest_version > before
-    assert sorted(db.get(Layout, row.id).rendered_sizes) == ["128x41-full", "384x128-full"]
+    assert sorted(db.get(Layout, row.id).rendered_sizes) == ["128x40-full", "384x128-full"]
     assert svc.render_region_sizes(db, str(settings().blob_dir), settings().font) == set()
 
 
