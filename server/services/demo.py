@@ -177,6 +177,9 @@ def seed_content(s: Session, store, font: str | None = None) -> dict[str, int]:
     editor = Actor.of(s.scalar(select(User).where(User.username == "donghe_editor")))
     reviewer = Actor.of(s.scalar(select(User).where(User.username == "donghe_reviewer")))
     topic = {t.name: t.id for t in s.scalars(select(Topic).where(Topic.street_id == street.id))}
+    # The layout first: each notice is then rendered for its main region as it is made, and
+    # a server started on the demo does not re-render (and re-send) them all at once.
+    made = _seed_layout(s, store, editor, reviewer, donghe.id, topic["便民服务"], font)
     items = []
     for name, template, heading, body in DEMO_NOTICES:
         meta = content_svc.Meta(title=heading, topic_id=topic[name], community_id=donghe.id,
@@ -210,7 +213,6 @@ def seed_content(s: Session, store, font: str | None = None) -> dict[str, int]:
                               kind="normal", recurrence=schedules.Recurrence(), targets=target)
     schedules.create_schedule(s, editor, name="便民热线垫片", playlist_id=filler.id,
                               kind="filler", recurrence=schedules.Recurrence(), targets=target)
-    made = _seed_layout(s, store, editor, reviewer, donghe.id, topic["便民服务"], font)
     return {"playlist": playlist.id, "created": len(items) + 1 + made}
 
 
