@@ -12,7 +12,7 @@ the commit the socket hub can nudge exactly those terminals (a push is only a nu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -186,21 +186,20 @@ def schedules_changed(s: Session, schedule_ids: Iterable[int],
 
 
 def playlists_changed(s: Session, playlist_ids: Iterable[int]) -> set[int]:
-    ids = list(set(playlist_ids))
-    if not ids:
-        return set()
-    s.flush()
-    schedule_ids = list(s.scalars(select(Schedule.id).where(Schedule.playlist_id.in_(ids))))
-    return schedules_changed(s, schedule_ids)
+    return _named_by_schedules(s, Schedule.playlist_id, playlist_ids)
 
 
 def layouts_changed(s: Session, layout_ids: Iterable[int]) -> set[int]:
-    ids = list(set(layout_ids))
-    if not ids:
+    return _named_by_schedules(s, Schedule.layout_id, layout_ids)
+
+
+def _named_by_schedules(s: Session, column: Any, ids: Iterable[int]) -> set[int]:
+    """The terminals reached by the schedules whose `column` names one of `ids`."""
+    wanted = list(set(ids))
+    if not wanted:
         return set()
     s.flush()
-    schedule_ids = list(s.scalars(select(Schedule.id).where(Schedule.layout_id.in_(ids))))
-    return schedules_changed(s, schedule_ids)
+    return schedules_changed(s, list(s.scalars(select(Schedule.id).where(column.in_(wanted)))))
 
 
 def _layouts_showing(s: Session, content_id: int) -> list[int]:

@@ -30,6 +30,22 @@ def allowed(check: Callable[[Actor], object]) -> bool:
     return True
 
 
+def deleted(delete: Callable[[], object]) -> bool:
+    """Run a delete and commit; False (the reason flashed) when the service refuses it for a
+    reason the person can act on (still in use...), so the caller returns to the object.
+    Not found and forbidden stay errors."""
+    try:
+        delete()
+        db.commit()
+    except ServiceError as err:
+        db.rollback()
+        if err.status in (403, 404):
+            raise
+        flash(translate(err), "error")
+        return False
+    return True
+
+
 def show_error(form: FlaskForm, err: ServiceError) -> None:
     """Put a service error next to its field, or on top of the form."""
     message = translate(err)

@@ -31,7 +31,7 @@ from server.services.errors import ServiceError
 from server.storage import blob_store, settings
 from server.web import layout_present as present
 from server.web.forms import DeleteForm
-from server.web.helpers import actor, require_login
+from server.web.helpers import actor, deleted, require_login
 from server.web.schedules import PLANNERS, STREET_WIDE, TZ, _community_choices
 
 bp = Blueprint("layouts", __name__, url_prefix="/layouts")
@@ -272,14 +272,7 @@ def edit(layout_id: int):
 def delete(layout_id: int):
     if not DeleteForm().validate_on_submit():
         abort(400)
-    try:
-        svc.delete_layout(db, actor(), layout_id)
-        db.commit()
-    except ServiceError as err:
-        db.rollback()
-        if err.status in (403, 404):
-            raise
-        flash(translate(err), "error")
+    if not deleted(lambda: svc.delete_layout(db, actor(), layout_id)):
         return redirect(url_for("layouts.edit", layout_id=layout_id))
     flash(gettext("The layout is deleted."), "ok")
     return redirect(url_for("layouts.index"))

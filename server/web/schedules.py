@@ -34,7 +34,7 @@ from server.services.errors import ServiceError
 from server.services.naming import name_key
 from server.web.audit_present import OBJECTS
 from server.web.forms import DeleteForm
-from server.web.helpers import actor, allowed, require_login
+from server.web.helpers import actor, allowed, deleted, require_login
 from server.web.layout_present import regions_summary
 
 bp = Blueprint("schedules", __name__)
@@ -278,14 +278,7 @@ def edit_playlist(playlist_id: int):
 def delete_playlist(playlist_id: int):
     if not DeleteForm().validate_on_submit():
         abort(400)
-    try:
-        svc.delete_playlist(db, actor(), playlist_id)
-        db.commit()
-    except ServiceError as err:
-        db.rollback()
-        if err.status in (403, 404):
-            raise
-        flash(translate(err), "error")
+    if not deleted(lambda: svc.delete_playlist(db, actor(), playlist_id)):
         return redirect(url_for("schedules.edit_playlist", playlist_id=playlist_id))
     return redirect(url_for("schedules.playlists"))
 
