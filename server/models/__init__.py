@@ -62,8 +62,13 @@ from server.models.tree import (
     Terminal,
     TerminalTag,
 )
+from server.models.warning import WarningIntake, WarningMessage, WarningRule, WarningSource
 
 __all__ = [
+    "WarningIntake",
+    "WarningMessage",
+    "WarningRule",
+    "WarningSource",
     "SCREEN",
     "Screen",
     "AlertTemplate",

@@ -21,6 +21,9 @@ class Street(Base):
     __tablename__ = "street"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
+    # Administrative division code (GB/T 2260 district, 9 or 12 digits for a street):
+    # official warnings name their area by such codes (server/cap/area.py)
+    area_code: Mapped[str | None] = mapped_column(String(12))
     communities: Mapped[list[Community]] = relationship(
         back_populates="street", order_by="Community.name"
     )
@@ -32,6 +35,7 @@ class Community(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
     name: Mapped[str] = mapped_column(String(80))
+    area_code: Mapped[str | None] = mapped_column(String(12))  # 12-digit statistical code
     street: Mapped[Street] = relationship(back_populates="communities")
     buildings: Mapped[list[Building]] = relationship(
         back_populates="community", order_by="Building.name"
@@ -45,6 +49,9 @@ class Building(Base):
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     address: Mapped[str] = mapped_column(String(200), default="")
+    # WGS 84 degrees, for warnings whose area is a polygon or circle
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
     community: Mapped[Community] = relationship(back_populates="buildings")
     terminals: Mapped[list[Terminal]] = relationship(
         back_populates="building", order_by="Terminal.name"
