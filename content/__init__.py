@@ -6,6 +6,8 @@ Plain Python + Pillow + PyAV + fontTools; no web framework. The server calls:
   is its CPU-heavy part (sniff, decode, thumbnail), for a caller to run elsewhere
 - `BlobStore(root)` for stored files
 - `render_notice(Notice, Target, RenderOptions)` -> `NoticeRender`
+- `render_warning(WarningCard, Target, RenderOptions)` -> `NoticeRender` (one full-screen
+  page); `render_warning_pngs` is its job function for the server's worker pool
 
 Every refusal is a `ContentError` with a stable `code` (see `ERROR_CODES`) and `params`.
 """
@@ -19,6 +21,7 @@ from .notice import COLOR_MODES, Notice, NoticeRender, RenderOptions, Target, re
 from .sniff import SniffedType, sniff_type
 from .themes import TEMPLATES
 from .video import ACCEPTED_CODECS
+from .warning_card import WarningCard, render_warning, render_warning_pngs
 
 __all__ = [
     "ACCEPTED_CODECS",
@@ -37,11 +40,14 @@ __all__ = [
     "RenderOptions",
     "SniffedType",
     "Target",
+    "WarningCard",
     "examine_file",
     "find_cjk_font",
     "ingest",
     "missing_glyphs",
     "render_notice",
+    "render_warning",
+    "render_warning_pngs",
     "safe_display_name",
     "sniff_type",
     "validate_sha256",

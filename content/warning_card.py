@@ -1,0 +1,336 @@
+"""Render an official early warning (预警信号) as one full-screen card for a panel.
+
+The card is one page at the panel's exact pixel size (a broadcast shows only its first
+page): the panel in the signal colour, an icon (a square with the event's short name and
+level, drawn here), the headline always whole, the instruction (防御指引) shortened with
+"…" if it must be, and a small line with the sender and issue time. Wide short panels
+(a gate strip) put the icon at the left at full height; others put it under the headline.
+What gives way, in order: the sender line, the icon, then the text size down to the
+panel's legible floor (content.notice.legible_floor), then the instruction; a panel that
+cannot show even the headline whole is refused with a ContentError.
+
+Text layout (wrapping, metrics, fonts, 1-bit drawing) is content.notice's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw
+
+from .errors import ContentError
+from .fonts import FontSpec, draw_text, find_cjk_font, missing_glyphs, text_length
+from .linebreak import wrap_text
+from .notice import (
+    _LIT,
+    COLOR_MODES,
+    NoticeRender,
+    RenderOptions,
+    Target,
+    _clean,
+    _draw,
+    _new_canvas,
+    _padding,
+    legible_floor,
+)
+from .notice_layout import block_height, largest, measure, metrics
+from .themes import SIGNAL_THEMES, SIGNAL_ZH, Theme, signal_theme
+
+ELLIPSIS = "…"
+_ICON_FILL = 0.78  # share of the icon's side its characters may take
+_SIDE_ASPECT = 3.0  # inner width / height at or above which the icon goes left, full height
+_TRAILING = " ，、；：,;:。.\n"  # dropped before the ellipsis: "关好门窗，…" reads as a glitch
+
+
+@dataclass(frozen=True)
+class WarningCard:
+    event_zh: str  # "台风"
+    level: str | None  # "white" | "blue" | "yellow" | "orange" | "red" | None
+    headline: str  # "台风橙色预警信号"
+    instruction: str  # 防御指引
+    sender: str = ""  # "深圳市气象台"
+    issued: str = ""  # display text, "12月6日 22:10 发布"
+
+
+@dataclass(frozen=True)
+class _Texts:
+    headline: str
+    instruction: str
+    footer: str
+    icon_rows: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Try:
+    """One way to lay the card out, tried in order until one fits."""
+
+    spec: FontSpec
+    min_px: int  # smallest text size
+    icon: bool
+    footer: bool
+    min_lines: int  # instruction lines it must show (unless the whole fits in fewer)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    spec: FontSpec
+    side: bool  # icon at the left at full height
+    head_px: int
+    head_lines: list[str]
+    head_box: tuple[int, int, int, int]  # x, y, w, h of the headline band
+    head_pad: int  # band padding above/below the headline text
+    body_px: int
+    body_lines: list[str]
+    body_box: tuple[int, int, int, int]
+    footer_px: int | None
+    footer_box: tuple[int, int, int, int] | None
+    icon_box: tuple[int, int, int] | None  # x, y, side
+    icon_px: int | None
+
+
+def texts_of(card: WarningCard) -> _Texts:
+    """The text the card shows. The level word is put into a headline that lacks it:
+    a mono panel has no colour to tell the level, nor have colour-blind readers."""
+    event = _clean(card.event_zh, keep_newlines=False) or "预警"
+    level_zh = SIGNAL_ZH.get(card.level or "", "")
+    headline = _clean(card.headline, keep_newlines=False)
+    if not headline:
+        tail = "预警信号" if level_zh else "预警"
+        headline = event + level_zh + ("" if event.endswith("预警") else tail)
+    elif level_zh and level_zh not in headline:
+        headline = f"【{level_zh}】{headline}"
+    footer = " ".join(p for p in (_clean(card.sender, keep_newlines=False),
+                                  _clean(card.issued, keep_newlines=False)) if p)
+    if len(event) <= 2:
+        second = level_zh or ("" if event == "预警" else "预警")
+        rows = (event, second) if second else (event,)
+    else:
+        half = (len(event) + 1) // 2
+        rows = (event[:half], event[half:])
+    return _Texts(headline, _clean(card.instruction, keep_newlines=True), footer, rows)
+
+
+def _wrap(spec: FontSpec, px: int, text: str, w: int) -> list[str] | None:
+    # Words and numbers are split only when the line cannot hold them whole.
+    m = measure(spec, px)
+    return wrap_text(text, w, m, split_words=False) or wrap_text(text, w, m)
+
+
+def _headline(spec: FontSpec, text: str, w: int, px: int) -> tuple[int, list[str]] | None:
+    """One line at up to twice the body size, else wrapped at the body size."""
+    one = largest(px, 2 * px, lambda s: text_length(spec, s, text) <= w)
+    if one is not None:
+        return one, [text]
+    lines = _wrap(spec, px, text, w)
+    return (px, lines) if lines else None
+
+
+def _icon_px(spec: FontSpec, rows: tuple[str, ...], side: int, lo: int) -> int | None:
+    room = side * _ICON_FILL
+    return largest(lo, side, lambda s: max(text_length(spec, s, r) for r in rows) <= room
+                   and block_height(spec, s, len(rows)) <= room)
+
+
+def shorten(spec: FontSpec, px: int, text: str, w: int, max_lines: int) -> list[str]:
+    """The longest start of text, ending in "…" at a character boundary, that wraps into
+    max_lines lines of width w (no lines if not even "…" fits)."""
+    def cut(k: int) -> str:
+        return text[:k].rstrip(_TRAILING) + ELLIPSIS
+
+    def fits(k: int) -> bool:
+        lines = _wrap(spec, px, cut(k), w)
+        return lines is not None and len(lines) <= max_lines
+
+    k = largest(0, len(text) - 1, fits) if max_lines > 0 else None
+    return [] if k is None else _wrap(spec, px, cut(k), w) or []
+
+
+def _arrange(tx: _Texts, t: Target, tr: _Try, px: int, truncate: bool) -> _Plan | None:
+    """Everything placed with the instruction at px; None if it does not fit (with
+    truncate, if fewer than tr.min_lines instruction lines fit)."""
+    spec = tr.spec
+    pad = _padding(t)
+    gap = max(2, pad)  # between the icon and the text
+    inner_w, inner_h = t.width - 2 * pad, t.height - 2 * pad
+    side = tr.icon and inner_w >= _SIDE_ASPECT * inner_h
+    col_x, col_w = pad, inner_w
+    icon_box = None
+    icon_px = None
+    if side:
+        icon_box = (pad, pad, inner_h)
+        col_x, col_w = pad + inner_h + gap, inner_w - inner_h - gap
+    head = _headline(spec, tx.headline, col_w, px)
+    if head is None:
+        return None
+    head_px, head_lines = head
+    head_pad = max(1, round(head_px * 0.12))
+    head_h = block_height(spec, head_px, len(head_lines)) + 2 * head_pad
+    sep = max(2, round(px * 0.3))
+    head_box = (col_x, pad, col_w, head_h)
+    rest_y = pad + head_h + sep
+    rest_h = inner_h - head_h - sep
+    if tr.icon and not side:
+        s = min(rest_h, round(inner_w * 0.3))
+        icon_box = (pad, rest_y, s)
+        col_x, col_w = pad + s + gap, inner_w - s - gap
+    if icon_box is not None:
+        icon_px = _icon_px(spec, tx.icon_rows, icon_box[2], tr.min_px)
+        if icon_px is None or col_w < px:
+            return None
+    footer_px = footer_box = None
+    body_h = rest_h
+    if tr.footer:
+        if not tx.footer:
+            return None
+        footer_px = largest(tr.min_px, max(tr.min_px, round(px * 0.75)),
+                            lambda s: text_length(spec, s, tx.footer) <= col_w)
+        if footer_px is None:
+            return None
+        fh = metrics(spec, footer_px).ink_h
+        footer_box = (col_x, pad + inner_h - fh, col_w, fh)
+        body_h -= fh + sep
+    m = metrics(spec, px)
+    room = max(0, (body_h + m.gap) // (m.ink_h + m.gap))
+    lines = _wrap(spec, px, tx.instruction, col_w) if tx.instruction else []
+    if lines is None:
+        return None
+    if len(lines) > room:
+        if not truncate or room < tr.min_lines:
+            return None
+        lines = shorten(spec, px, tx.instruction, col_w, room)
+    return _Plan(spec, side, head_px, head_lines, head_box, head_pad, px, lines,
+                 (col_x, rest_y, col_w, max(0, body_h)), footer_px, footer_box, icon_box,
+                 icon_px)
+
+
+def _tries(t: Target, spec: FontSpec, opts: RenderOptions, tx: _Texts) -> list[_Try]:
+    # Big panels are read from across a hall or a road: the instruction keeps at least
+    # 1/16 of the panel's height before it is shortened.
+    readable = max(opts.min_font_px, (t.height - 2 * _padding(t)) // 16)
+    tries = [_Try(spec, readable, icon, footer, 2)
+             for icon, footer in ((True, True), (True, False), (False, True))
+             if tx.footer or not footer]
+    tries.append(_Try(spec, readable, False, False, 1))
+    floor = legible_floor(t, spec, opts)
+    if floor is not None:
+        tries.append(_Try(floor[0], floor[1], False, False, 1))
+    last = tries[-1]
+    # Last resort: the headline alone (a 64x32 module): better than no warning at all.
+    tries.append(_Try(last.spec, last.min_px, False, False, 0))
+    return tries
+
+
+def _plan(tx: _Texts, t: Target, tries: list[_Try]) -> _Plan:
+    inner_h = t.height - 2 * _padding(t)
+    for tr in tries:
+        # The largest instruction size that shows it whole, else the smallest, shortened.
+        best = largest(tr.min_px, inner_h,
+                       lambda s, tr=tr: _arrange(tx, t, tr, s, truncate=False) is not None)
+        plan = _arrange(tx, t, tr, best or tr.min_px, truncate=best is None)
+        if plan is not None:
+            return plan
+    raise ContentError(
+        "notice_does_not_fit", "the warning headline does not fit the panel",
+        width=t.width, height=t.height, min_font_px=tries[-1].min_px,
+        reason="headline_does_not_fit", headline=tx.headline,
+    )
+
+
+def _draw_lines(d: ImageDraw.ImageDraw, spec: FontSpec, px: int, lines: list[str],
+                box: tuple[int, int, int, int], y: int, fill: int | tuple[int, int, int],
+                align: str) -> None:
+    m = metrics(spec, px)
+    x0, _y0, w, _h = box
+    for i, line in enumerate(lines):
+        lw = text_length(spec, px, line)
+        x = x0 + {"left": 0, "centre": max(0, round((w - lw) / 2)), "right": max(0, w - lw)
+                  }[align]
+        draw_text(d, (round(x), y + i * (m.ink_h + m.gap) - m.top), line, spec, px, fill)
+
+
+def _draw_card(p: _Plan, tx: _Texts, t: Target, theme: Theme) -> Image.Image:
+    mono = t.color_mode == "mono"
+    im = _new_canvas(t, theme)
+    d = _draw(im, mono)
+    fg = _LIT if mono else theme.text
+    spec = p.spec
+    # Headline: an inverted band on mono panels (nothing else says "urgent" there), in
+    # colour the headline over a rule.
+    hx, hy, hw, hh = p.head_box
+    if mono:
+        if p.side:
+            d.rectangle((hx, hy, hx + hw - 1, hy + hh - 1), fill=_LIT)
+        else:  # full bleed, like a notice's title band
+            d.rectangle((0, 0, t.width - 1, hy + hh - 1), fill=_LIT)
+    else:
+        rule = max(1, p.head_px // 16)
+        if hh + rule <= p.body_box[1] - hy:
+            d.rectangle((hx, hy + hh, hx + hw - 1, hy + hh + rule - 1), fill=theme.accent)
+    _draw_lines(d, spec, p.head_px, p.head_lines, p.head_box, hy + p.head_pad,
+                0 if mono else theme.accent, "centre")
+    if p.icon_box is not None and p.icon_px is not None:
+        x, y, s = p.icon_box
+        d.rounded_rectangle((x, y, x + s - 1, y + s - 1), radius=max(1, s // 10), fill=fg)
+        ink = block_height(spec, p.icon_px, len(tx.icon_rows))
+        _draw_lines(d, spec, p.icon_px, list(tx.icon_rows), (x, y, s, s),
+                    y + (s - ink) // 2, 0 if mono else theme.background, "centre")
+    if p.body_lines:
+        bx, by, bw, bh = p.body_box
+        used = block_height(spec, p.body_px, len(p.body_lines))
+        _draw_lines(d, spec, p.body_px, p.body_lines, p.body_box,
+                    by + max(0, (bh - used) // 2), fg, "left")
+    if p.footer_box is not None and p.footer_px is not None:
+        _draw_lines(d, spec, p.footer_px, [tx.footer], p.footer_box, p.footer_box[1], fg,
+                    "right")
+    return im
+
+
+def render_warning(card: WarningCard, target: Target, options: RenderOptions | None = None
+                   ) -> NoticeRender:
+    """Render the card for one panel: one page of exactly the panel's size; raises
+    ContentError (notice_does_not_fit, notice_missing_glyphs, invalid_target, ...)."""
+    opts = options or RenderOptions()
+    if (target.color_mode not in COLOR_MODES or not 8 <= target.width <= 16384
+            or not 8 <= target.height <= 16384):
+        raise ContentError("invalid_target", "invalid panel size or colour mode",
+                           width=target.width, height=target.height,
+                           color_mode=target.color_mode)
+    if card.level is not None and card.level not in SIGNAL_THEMES:
+        raise ContentError("invalid_template", "unknown warning signal level",
+                           template=card.level, accepted=list(SIGNAL_THEMES))
+    tx = texts_of(card)
+    spec = find_cjk_font(opts.font)
+    missing = missing_glyphs(tx.headline + tx.instruction + tx.footer + "".join(tx.icon_rows)
+                             + ELLIPSIS, spec)
+    if missing:
+        raise ContentError(
+            "notice_missing_glyphs", "the font cannot draw some characters",
+            characters=missing, codepoints=[f"U+{ord(c):04X}" for c in missing],
+            font=spec.path,
+        )
+    p = _plan(tx, target, _tries(target, spec, opts, tx))
+    im = _draw_card(p, tx, target, signal_theme(card.level))
+    return NoticeRender(
+        images=[im], mode="pages", font_px=p.body_px, title_px=p.head_px,
+        footer_px=p.footer_px, line_count=len(p.body_lines), pages=[p.body_lines],
+        titles=[p.head_lines], font=p.spec,
+    )
+
+
+def render_warning_pngs(sizes: list[tuple[int, int, str]], card: dict, font: str | None
+                        ) -> list[tuple[list[bytes], str, int, list[int], float | None]
+                                  | ContentError]:
+    """A job for server/workpool.py: the card (WarningCard's fields as a dict) at every
+    (width, height, colour mode), as (PNG pages, mode, body px, image widths, scroll
+    speed), the shape of the server's Rendered, or the ContentError refusing that size."""
+    warning = WarningCard(**card)
+    out: list[tuple[list[bytes], str, int, list[int], float | None] | ContentError] = []
+    for w, h, mode in sizes:
+        try:
+            r = render_warning(warning, Target(w, h, mode), RenderOptions(font=font))
+        except ContentError as err:
+            out.append(err)
+            continue
+        out.append((r.png_pages(), r.mode, r.font_px, [im.width for im in r.images],
+                    r.scroll_speed_px_s))
+    return out
