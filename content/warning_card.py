@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from .errors import ContentError
-from .fonts import FontSpec, draw_text, find_cjk_font, missing_glyphs, text_length
+from .fonts import FontSpec, bitmap_strikes, draw_text, find_cjk_font, missing_glyphs, text_length
 from .linebreak import wrap_text
 from .notice import (
     _LIT,
@@ -72,7 +72,9 @@ class _Try:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class CardPlan:
+    """Where everything goes on one panel (render_warning draws it)."""
+
     spec: FontSpec
     side: bool  # icon at the left at full height
     head_px: int
@@ -116,9 +118,15 @@ def _wrap(spec: FontSpec, px: int, text: str, w: int) -> list[str] | None:
     return wrap_text(text, w, m, split_words=False) or wrap_text(text, w, m)
 
 
-def _headline(spec: FontSpec, text: str, w: int, px: int) -> tuple[int, list[str]] | None:
-    """One line at up to twice the body size, else wrapped at the body size."""
-    one = largest(px, 2 * px, lambda s: text_length(spec, s, text) <= w)
+def _headline(spec: FontSpec, text: str, w: int, px: int, cap: int
+              ) -> tuple[int, list[str]] | None:
+    """One line at up to twice the body size (at most cap), else wrapped at the body
+    size."""
+    hi = max(px, min(2 * px, cap))
+    strikes = bitmap_strikes(spec)
+    if px in strikes:  # stay on the hand-drawn bitmaps: an outline there breaks strokes
+        hi = max(s for s in strikes if s <= max(hi, px))
+    one = largest(px, hi, lambda s: text_length(spec, s, text) <= w)
     if one is not None:
         return one, [text]
     lines = _wrap(spec, px, text, w)
@@ -145,7 +153,7 @@ def shorten(spec: FontSpec, px: int, text: str, w: int, max_lines: int) -> list[
     return [] if k is None else _wrap(spec, px, cut(k), w) or []
 
 
-def _arrange(tx: _Texts, t: Target, tr: _Try, px: int, truncate: bool) -> _Plan | None:
+def _arrange(tx: _Texts, t: Target, tr: _Try, px: int, truncate: bool) -> CardPlan | None:
     """Everything placed with the instruction at px; None if it does not fit (with
     truncate, if fewer than tr.min_lines instruction lines fit)."""
     spec = tr.spec
@@ -159,13 +167,16 @@ def _arrange(tx: _Texts, t: Target, tr: _Try, px: int, truncate: bool) -> _Plan 
     if side:
         icon_box = (pad, pad, inner_h)
         col_x, col_w = pad + inner_h + gap, inner_w - inner_h - gap
-    head = _headline(spec, tx.headline, col_w, px)
+    # A short headline must not take the lines a small panel has for the instruction.
+    head = _headline(spec, tx.headline, col_w, px, round(inner_h * 0.3))
     if head is None:
         return None
     head_px, head_lines = head
     head_pad = max(1, round(head_px * 0.12))
     head_h = block_height(spec, head_px, len(head_lines)) + 2 * head_pad
     sep = max(2, round(px * 0.3))
+    if head_h > inner_h:
+        return None
     head_box = (col_x, pad, col_w, head_h)
     rest_y = pad + head_h + sep
     rest_h = inner_h - head_h - sep
@@ -189,6 +200,8 @@ def _arrange(tx: _Texts, t: Target, tr: _Try, px: int, truncate: bool) -> _Plan 
         fh = metrics(spec, footer_px).ink_h
         footer_box = (col_x, pad + inner_h - fh, col_w, fh)
         body_h -= fh + sep
+        if body_h < 0:
+            return None
     m = metrics(spec, px)
     room = max(0, (body_h + m.gap) // (m.ink_h + m.gap))
     lines = _wrap(spec, px, tx.instruction, col_w) if tx.instruction else []
@@ -198,7 +211,7 @@ def _arrange(tx: _Texts, t: Target, tr: _Try, px: int, truncate: bool) -> _Plan 
         if not truncate or room < tr.min_lines:
             return None
         lines = shorten(spec, px, tx.instruction, col_w, room)
-    return _Plan(spec, side, head_px, head_lines, head_box, head_pad, px, lines,
+    return CardPlan(spec, side, head_px, head_lines, head_box, head_pad, px, lines,
                  (col_x, rest_y, col_w, max(0, body_h)), footer_px, footer_box, icon_box,
                  icon_px)
 
@@ -207,11 +220,14 @@ def _tries(t: Target, spec: FontSpec, opts: RenderOptions, tx: _Texts) -> list[_
     # Big panels are read from across a hall or a road: the instruction keeps at least
     # 1/16 of the panel's height before it is shortened.
     readable = max(opts.min_font_px, (t.height - 2 * _padding(t)) // 16)
-    tries = [_Try(spec, readable, icon, footer, 2)
+    # The icon is worth keeping while the instruction still gets 3 lines; the sender 2.
+    tries = [_Try(spec, readable, icon, footer, 3 if icon else 2)
              for icon, footer in ((True, True), (True, False), (False, True))
              if tx.footer or not footer]
-    tries.append(_Try(spec, readable, False, False, 1))
     floor = legible_floor(t, spec, opts)
+    # Where a smaller legible size exists, one line of instruction is not worth keeping
+    # the usual size for.
+    tries.append(_Try(spec, readable, False, False, 1 if floor is None else 2))
     if floor is not None:
         tries.append(_Try(floor[0], floor[1], False, False, 1))
     last = tries[-1]
@@ -220,7 +236,7 @@ def _tries(t: Target, spec: FontSpec, opts: RenderOptions, tx: _Texts) -> list[_
     return tries
 
 
-def _plan(tx: _Texts, t: Target, tries: list[_Try]) -> _Plan:
+def _plan(tx: _Texts, t: Target, tries: list[_Try]) -> CardPlan:
     inner_h = t.height - 2 * _padding(t)
     for tr in tries:
         # The largest instruction size that shows it whole, else the smallest, shortened.
@@ -248,7 +264,7 @@ def _draw_lines(d: ImageDraw.ImageDraw, spec: FontSpec, px: int, lines: list[str
         draw_text(d, (round(x), y + i * (m.ink_h + m.gap) - m.top), line, spec, px, fill)
 
 
-def _draw_card(p: _Plan, tx: _Texts, t: Target, theme: Theme) -> Image.Image:
+def _draw_card(p: CardPlan, tx: _Texts, t: Target, theme: Theme) -> Image.Image:
     mono = t.color_mode == "mono"
     im = _new_canvas(t, theme)
     d = _draw(im, mono)
@@ -285,10 +301,10 @@ def _draw_card(p: _Plan, tx: _Texts, t: Target, theme: Theme) -> Image.Image:
     return im
 
 
-def render_warning(card: WarningCard, target: Target, options: RenderOptions | None = None
-                   ) -> NoticeRender:
-    """Render the card for one panel: one page of exactly the panel's size; raises
-    ContentError (notice_does_not_fit, notice_missing_glyphs, invalid_target, ...)."""
+def plan_card(card: WarningCard, target: Target, options: RenderOptions | None = None
+              ) -> tuple[CardPlan, _Texts]:
+    """Lay the card out for one panel (nothing drawn); raises ContentError
+    (notice_does_not_fit, notice_missing_glyphs, invalid_target, invalid_template)."""
     opts = options or RenderOptions()
     if (target.color_mode not in COLOR_MODES or not 8 <= target.width <= 16384
             or not 8 <= target.height <= 16384):
@@ -308,7 +324,14 @@ def render_warning(card: WarningCard, target: Target, options: RenderOptions | N
             characters=missing, codepoints=[f"U+{ord(c):04X}" for c in missing],
             font=spec.path,
         )
-    p = _plan(tx, target, _tries(target, spec, opts, tx))
+    return _plan(tx, target, _tries(target, spec, opts, tx)), tx
+
+
+def render_warning(card: WarningCard, target: Target, options: RenderOptions | None = None
+                   ) -> NoticeRender:
+    """Render the card for one panel: one page of exactly the panel's size (titles: the
+    headline's lines, pages: the instruction's); raises ContentError as plan_card."""
+    p, tx = plan_card(card, target, options)
     im = _draw_card(p, tx, target, signal_theme(card.level))
     return NoticeRender(
         images=[im], mode="pages", font_px=p.body_px, title_px=p.head_px,
