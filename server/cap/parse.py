@@ -9,12 +9,15 @@ with a short code and an English reason (a msgid) that the edge translates.
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from functools import cache
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree as safe_et
@@ -25,8 +28,12 @@ from server.cap.message import Area, CapMessage, Geocode, Info, LatLon, Referenc
 from server.services.errors import N_
 
 MAX_BYTES = 256 * 1024
+# A real alert has tens of elements, a few hundred with many geocodes. The limit keeps a
+# hostile one from making the schema validator report thousands of errors (CPU time).
+MAX_ELEMENTS = 2000
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA_PATH = Path(__file__).with_name("CAP-v1.2.xsd")
 CAP_MEDIA_TYPES = ("application/cap+xml", "application/common-alerting-protocol+xml")
 
@@ -47,9 +54,14 @@ CAP_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d")
 # CAP 1.2 section 3.2.1: identifier and sender carry no spaces, commas or "<", "&".
 CAP_NAME = re.compile(r"[^\s,<&]+")
 
+_DECLARED = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+EXPAT_ENCODINGS = {"utf-8", "utf8", "us-ascii", "ascii", "utf-16", "utf-16le", "utf-16be",
+                   "iso-8859-1", "latin-1", "latin1"}
+
 DTD_FORBIDDEN = N_("The message declares a DOCTYPE or entities, which are refused: they can "
                    "expand without limit or read files and addresses.")
 NOT_XML = N_("The message is not well-formed XML: %(detail)s")
+SCHEMA = N_("The message does not follow the CAP 1.2 schema (line %(line)s): %(detail)s")
 
 
 class CapError(Exception):
@@ -89,28 +101,73 @@ def _lxml_parser() -> etree.XMLParser:
                            remove_pis=True, collect_ids=False)
 
 
+class _TooManyElements(Exception):
+    pass
+
+
+class _Counter:
+    """An expat target that keeps nothing and counts elements, so the first pass costs no
+    tree and a flood of elements stops early."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def start(self, tag: str, attrib: dict) -> None:
+        self.count += 1
+        if self.count > MAX_ELEMENTS:
+            raise _TooManyElements
+
+    def close(self) -> int:
+        return self.count
+
+
+def _as_utf8(data: bytes) -> bytes:
+    """The document in UTF-8 when it declares an encoding expat cannot read (GB2312, GBK,
+    GB18030: what Chinese systems often send), with its declaration changed to match."""
+    m = _DECLARED.match(data.removeprefix(b"\xef\xbb\xbf")[:256])
+    if not m:
+        return data
+    declared = m.group(1).decode("ascii")
+    if declared.lower() in EXPAT_ENCODINGS:
+        return data
+    try:
+        text = data.decode(codecs.lookup(declared).name)
+    except (LookupError, UnicodeDecodeError):
+        raise CapError("not_xml", NOT_XML, detail=_short(
+            f"cannot be read in its declared encoding {declared}")) from None
+    text = re.sub(r"""(encoding\s*=\s*["'])[^"']+""", r"\1UTF-8", text, count=1)
+    return text.encode("utf-8")
+
+
 def _safe_root(data: bytes) -> etree._Element:
     """The parsed root element, or CapError; nothing in the document is expanded or fetched."""
+    data = bytes(data)
     if len(data) > MAX_BYTES:
         raise CapError("too_large", N_("The message is larger than %(limit)s KB (%(size)s bytes)."),
                        limit=MAX_BYTES // 1024, size=len(data))
     if not data.strip():
         raise CapError("not_xml", N_("The message is empty."))
+    data = _as_utf8(data)
     # First pass with expat through defusedxml: a DOCTYPE stops it at the declaration, before
     # any entity (internal, external file or URL) could be defined, let alone expanded.
+    counter = _Counter()
     try:
-        safe_et.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        parser = safe_et.DefusedXMLParser(target=counter, forbid_dtd=True,
+                                          forbid_entities=True, forbid_external=True)
+        parser.feed(data)
+        parser.close()
     except DefusedXmlException:
         raise CapError("dtd_forbidden", DTD_FORBIDDEN) from None
+    except _TooManyElements:
+        raise CapError("too_large", N_("The message has more than %(limit)s elements."),
+                       limit=MAX_ELEMENTS) from None
     except (ParseError, ValueError) as e:
-        raise CapError("not_xml", NOT_XML,
-                       detail=_short(e)) from None
+        raise CapError("not_xml", NOT_XML, detail=_short(e)) from None
     # Second pass with lxml (for the schema), locked down the same way.
     try:
         root = etree.fromstring(data, _lxml_parser())
     except etree.XMLSyntaxError as e:
-        raise CapError("not_xml", NOT_XML,
-                       detail=_short(e)) from None
+        raise CapError("not_xml", NOT_XML, detail=_short(e)) from None
     if root.getroottree().docinfo.internalDTD is not None:  # belt and braces
         raise CapError("dtd_forbidden", DTD_FORBIDDEN)
     return root
@@ -157,6 +214,17 @@ def _map_gb(root: etree._Element) -> str | None:
         if level is None:
             level = colour or ""
     return level
+
+
+def _check_attributes(root: etree._Element) -> None:
+    """CAP elements carry no attributes (xsi: hints aside). Refused here, at the first one,
+    rather than by the validator, which would report every one of thousands."""
+    for el in root.iter(f"{{{CAP_NS}}}*"):
+        for name in el.attrib:
+            if not name.startswith(f"{{{XSI_NS}}}"):
+                raise CapError("schema", SCHEMA, line=el.sourceline or 0, detail=_short(
+                    f"attribute {etree.QName(name).localname} is not allowed on "
+                    f"{etree.QName(el).localname}"))
 
 
 def _check_times(root: etree._Element) -> None:
@@ -276,12 +344,13 @@ def parse(data: bytes) -> CapMessage:
             root=_short(_root_name(root)))
     gb_level = _map_gb(root)  # on our own parsed tree: `data` stays as received
     _check_times(root)
+    _check_attributes(root)
     schema = _schema()
     if not schema.validate(root):
         err = schema.error_log.last_error
-        raise CapError("schema", N_(
-            "The message does not follow the CAP 1.2 schema (line %(line)s): %(detail)s"),
-            line=err.line if err else 0, detail=_short(err.message if err else "", 160))
+        detail = (err.message if err else "").replace(f"{{{CAP_NS}}}", "")
+        raise CapError("schema", SCHEMA, line=err.line if err else 0,
+                       detail=_short(detail, 160))
     for name in ("identifier", "sender"):
         if not CAP_NAME.fullmatch(_text(root, name)):
             raise CapError("bad_identifier", N_(
@@ -314,33 +383,69 @@ def _atom_time(value: str) -> datetime | None:
     return t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def _entry_url(entry: etree._Element) -> str:
+def _rss_time(value: str) -> datetime | None:
+    """RSS's RFC 822 pubDate, or None."""
+    try:
+        t = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _is_cap_type(media_type: str | None) -> bool:
+    return (media_type or "").split(";")[0].strip().lower() in CAP_MEDIA_TYPES
+
+
+def _atom_url(entry: etree._Element) -> str:
     links = entry.findall(f"{{{ATOM_NS}}}link")
     for link in links:
         if (link.get("rel") or "alternate") in ("alternate", "related") \
-                and (link.get("type") or "").split(";")[0].strip() in CAP_MEDIA_TYPES:
+                and _is_cap_type(link.get("type")):
             return (link.get("href") or "").strip()
     if len(links) == 1:
         return (links[0].get("href") or "").strip()
     return ""
 
 
-def parse_feed(data: bytes) -> list[FeedEntry]:
-    """The entries of an Atom index of CAP messages (those without a message link skipped)."""
+def _rss_url(item: etree._Element) -> str:
+    for enclosure in item.findall("enclosure"):
+        if _is_cap_type(enclosure.get("type")):
+            return (enclosure.get("url") or "").strip()
+    return (item.findtext("link") or "").strip()
+
+
+def _web_url(href: str, base_url: str) -> str:
+    """The absolute http(s) address of a feed link, or "" for anything else: a feed must
+    never make the poller read file:// or other schemes."""
+    if not href:
+        return ""
+    url = urljoin(base_url, href) if base_url else href
+    return url if urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc else ""
+
+
+def parse_feed(data: bytes, base_url: str = "") -> list[FeedEntry]:
+    """The entries of an Atom index of CAP messages (or an RSS 2.0 one, as many national
+    feeds are), in document order. Entries without an http(s) message link are skipped;
+    relative links are resolved against `base_url` (the feed's own address)."""
     root = _safe_root(data)
-    if root.tag != f"{{{ATOM_NS}}}feed":
-        raise CapError("not_feed", N_(
-            "The document is not an Atom feed: its root element is %(root)s."),
-            root=_short(_root_name(root)))
     entries = []
-    for entry in root.findall(f"{{{ATOM_NS}}}entry"):
-        url = _entry_url(entry)
-        if not url:
-            continue
-        id_el = entry.find(f"{{{ATOM_NS}}}id")
-        updated_el = entry.find(f"{{{ATOM_NS}}}updated")
-        entries.append(FeedEntry(
-            id=(id_el.text or "").strip() if id_el is not None else url,
-            updated=_atom_time(updated_el.text or "") if updated_el is not None else None,
-            url=url))
+    if root.tag == f"{{{ATOM_NS}}}feed":
+        for entry in root.findall(f"{{{ATOM_NS}}}entry"):
+            url = _web_url(_atom_url(entry), base_url)
+            if url:
+                entries.append(FeedEntry(
+                    id=(entry.findtext(f"{{{ATOM_NS}}}id") or "").strip() or url,
+                    updated=_atom_time(entry.findtext(f"{{{ATOM_NS}}}updated") or ""),
+                    url=url))
+    elif root.tag == "rss":
+        for item in root.iterfind("channel/item"):
+            url = _web_url(_rss_url(item), base_url)
+            if url:
+                entries.append(FeedEntry(
+                    id=(item.findtext("guid") or "").strip() or url,
+                    updated=_rss_time(item.findtext("pubDate") or ""), url=url))
+    else:
+        raise CapError("not_feed", N_(
+            "The document is not an Atom or RSS feed: its root element is %(root)s."),
+            root=_short(_root_name(root)))
     return entries
