@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 from .errors import ContentError
 from .fonts import FontSpec, bitmap_strikes, draw_text, find_cjk_font, missing_glyphs, text_length
-from .linebreak import wrap_text
+from .linebreak import word_ends, wrap_text
 from .notice import (
     _LIT,
     COLOR_MODES,
@@ -140,8 +140,9 @@ def _icon_px(spec: FontSpec, rows: tuple[str, ...], side: int, lo: int) -> int |
 
 
 def shorten(spec: FontSpec, px: int, text: str, w: int, max_lines: int) -> list[str]:
-    """The longest start of text, ending in "…" at a character boundary, that wraps into
-    max_lines lines of width w (no lines if not even "…" fits)."""
+    """The longest start of text, ending in "…" at a character boundary (a word's end
+    where one is near), that wraps into max_lines lines of width w (no lines if not even
+    "…" fits)."""
     def cut(k: int) -> str:
         return text[:k].rstrip(_TRAILING) + ELLIPSIS
 
@@ -150,7 +151,13 @@ def shorten(spec: FontSpec, px: int, text: str, w: int, max_lines: int) -> list[
         return lines is not None and len(lines) <= max_lines
 
     k = largest(0, len(text) - 1, fits) if max_lines > 0 else None
-    return [] if k is None else _wrap(spec, px, cut(k), w) or []
+    if k is None:
+        return []
+    # At the end of a word if one ends a few characters before: "停止室外集体…", not
+    # "停止室外集体活…".
+    ends = word_ends(text)
+    k = next((e for e in range(k, max(0, k - 3), -1) if e in ends and fits(e)), k)
+    return _wrap(spec, px, cut(k), w) or []
 
 
 def _arrange(tx: _Texts, t: Target, tr: _Try, px: int, truncate: bool) -> CardPlan | None:
@@ -158,7 +165,7 @@ def _arrange(tx: _Texts, t: Target, tr: _Try, px: int, truncate: bool) -> CardPl
     truncate, if fewer than tr.min_lines instruction lines fit)."""
     spec = tr.spec
     pad = _padding(t)
-    gap = max(2, pad)  # between the icon and the text
+    gap = max(2, pad, round(px * 0.4))  # between the icon and the text
     inner_w, inner_h = t.width - 2 * pad, t.height - 2 * pad
     side = tr.icon and inner_w >= _SIDE_ASPECT * inner_h
     col_x, col_w = pad, inner_w
@@ -172,6 +179,8 @@ def _arrange(tx: _Texts, t: Target, tr: _Try, px: int, truncate: bool) -> CardPl
     if head is None:
         return None
     head_px, head_lines = head
+    if px > tr.min_px and head_px < px * 1.2:
+        return None  # the headline must stand out: a smaller instruction rather than equal
     head_pad = max(1, round(head_px * 0.12))
     head_h = block_height(spec, head_px, len(head_lines)) + 2 * head_pad
     sep = max(2, round(px * 0.3))
