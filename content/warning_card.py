@@ -14,7 +14,7 @@ Text layout (wrapping, metrics, fonts, 1-bit drawing) is content.notice's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image, ImageDraw
 
@@ -310,6 +310,21 @@ def _draw_card(p: CardPlan, tx: _Texts, t: Target, theme: Theme) -> Image.Image:
     return im
 
 
+def _drawable(card: WarningCard, spec: FontSpec) -> _Texts:
+    """The card's text without what the font cannot draw. A notice is refused for such a
+    character and its author fixes it; a warning comes from outside and must still reach
+    the screens: a character is left out of the instruction and the sender line, and a
+    headline with one gives way to the one made from the event and level."""
+    tx = texts_of(card)
+    missing = set(missing_glyphs(tx.headline + tx.instruction + tx.footer, spec))
+    if not missing:
+        return tx
+    if missing & set(tx.headline):
+        tx = texts_of(replace(card, headline=""))
+    return replace(tx, instruction="".join(c for c in tx.instruction if c not in missing),
+                   footer="".join(c for c in tx.footer if c not in missing))
+
+
 def plan_card(card: WarningCard, target: Target, options: RenderOptions | None = None
               ) -> tuple[CardPlan, _Texts]:
     """Lay the card out for one panel (nothing drawn); raises ContentError
@@ -323,8 +338,8 @@ def plan_card(card: WarningCard, target: Target, options: RenderOptions | None =
     if card.level is not None and card.level not in SIGNAL_THEMES:
         raise ContentError("invalid_template", "unknown warning signal level",
                            template=card.level, accepted=list(SIGNAL_THEMES))
-    tx = texts_of(card)
     spec = find_cjk_font(opts.font)
+    tx = _drawable(card, spec)
     missing = missing_glyphs(tx.headline + tx.instruction + tx.footer + "".join(tx.icon_rows)
                              + ELLIPSIS, spec)
     if missing:

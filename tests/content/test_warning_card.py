@@ -164,9 +164,16 @@ def test_refusals(cjk_font: FontSpec) -> None:
         render_warning(ORANGE, Target(128, 64, "sepia"), opts)
     assert err.value.code == "invalid_target"
     with pytest.raises(ContentError) as err:
-        render_warning(WarningCard("台风", "red", "台风红色预警信号", "请避险\U0001f300"),
-                       Target(256, 128), opts)
+        render_warning(WarningCard("\U0001f300", None, "", ""), Target(256, 128), opts)
     assert err.value.code == "notice_missing_glyphs"
+
+
+def test_characters_the_font_lacks_do_not_stop_a_warning(cjk_font: FontSpec) -> None:
+    card = WarningCard("台风", "red", "\U0001f300台风红色预警", "请避险\U0001f300，留在室内。",
+                       sender="气象台\U0001f300")
+    r = render_warning(card, Target(384, 192), RenderOptions(font=cjk_font))
+    assert r.titles == [["台风红色预警信号"]]  # made from the event and level
+    assert "".join(r.pages[0]) == "请避险，留在室内。"
 
 
 def test_render_warning_pngs_is_a_job_of_plain_values(cjk_font: FontSpec) -> None:
