@@ -40,8 +40,8 @@ def code_contains(outer: str, inner: str) -> bool:
     o, i = code_prefix(outer), code_prefix(inner)
     if not o or not i:
         return False
-    if not (o.isdigit() and len(o) in LEVEL_LENGTHS and i.isdigit()):
-        return o == i  # not a standard division code: only the same code matches
+    if not all(c.isdigit() and len(c) in LEVEL_LENGTHS for c in (o, i)):
+        return o == i  # not standard division codes: only the same code matches
     return i.startswith(o)
 
 
