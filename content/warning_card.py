@@ -213,6 +213,9 @@ def _arrange(tx: _Texts, t: Target, tr: _Try, px: int, truncate: bool) -> CardPl
             return None
     m = metrics(spec, px)
     room = max(0, (body_h + m.gap) // (m.ink_h + m.gap))
+    if not truncate and tx.instruction and text_length(
+            spec, px, tx.instruction.replace("\n", "").replace(" ", "")) > 1.1 * room * col_w:
+        return None  # longer than the lines hold (wrapping only adds): no need to wrap
     lines = _wrap(spec, px, tx.instruction, col_w) if tx.instruction else []
     if lines is None:
         return None
