@@ -9,6 +9,10 @@ refusals with their reason. Areas are matched by division codes on the street an
 communities (street.area_code, community.area_code) and by building positions
 (building.latitude/longitude).
 
+content_item.created_by may be empty: a warning sent by policy (nobody signed in) shows a
+card that the system made. SQLite rebuilds content_item for it (batch mode, its ids never
+coming back as in 0014).
+
 The tree tables only gain nullable columns, which both databases add in place (no SQLite
 rebuild of tables that so much references).
 
@@ -175,9 +179,20 @@ def upgrade() -> None:
     op.add_column('community', sa.Column('area_code', sa.String(length=12), nullable=True))
     op.add_column('building', sa.Column('latitude', sa.Double(), nullable=True))
     op.add_column('building', sa.Column('longitude', sa.Double(), nullable=True))
+    with op.batch_alter_table('content_item', schema=None,
+                              table_kwargs=_KEEP_AUTOINCREMENT) as batch_op:
+        batch_op.alter_column('created_by', existing_type=sa.Integer(), nullable=True)
 
 
 def downgrade() -> None:
+    # A card the system made gets the street's first administrator as its author.
+    op.execute(sa.text(
+        "UPDATE content_item SET created_by = (SELECT min(u.id) FROM user_account u "
+        "WHERE u.street_id = content_item.street_id AND u.role = 'street_admin') "
+        "WHERE created_by IS NULL"))
+    with op.batch_alter_table('content_item', schema=None,
+                              table_kwargs=_KEEP_AUTOINCREMENT) as batch_op:
+        batch_op.alter_column('created_by', existing_type=sa.Integer(), nullable=False)
     for table, columns in (('building', ('longitude', 'latitude')),
                            ('community', ('area_code',)), ('street', ('area_code',))):
         with op.batch_alter_table(table, schema=None,

@@ -102,8 +102,9 @@ class ContentItem(Base):
     # library, the review queue or a playlist picker (reports still count its play).
     broadcast_text: Mapped[bool] = mapped_column(default=False, server_default=false())
 
-    # Review trail.
-    created_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    # Review trail. No author: made by the system (an official warning's card, sent by
+    # policy with nobody signed in).
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reject_reason: Mapped[str] = mapped_column(String(500), default="")

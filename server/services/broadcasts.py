@@ -37,6 +37,7 @@ from server.models import (
     ContentStatus,
     Role,
     Screen,
+    TargetKind,
     Terminal,
     TerminalState,
     Topic,
@@ -330,6 +331,24 @@ def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
     bc = Broadcast(street_id=actor.street_id, community_id=owner, mode=b.mode,
                    content_id=item.id, text=ticker_text[:MAX_TEXT], reason=reason,
                    created_by=actor.id, starts_at=now, ends_at=b.ends_at)
+    return _deliver(s, actor, bc, item, checked)
+
+
+def send_prepared(s: Session, actor: Actor, item: ContentItem, mode: str,
+                  terminal_ids: list[int], reason: str, text: str,
+                  ends_at: datetime | None) -> Broadcast:
+    """A street-wide broadcast of a ready item to exactly these terminals, stored, audited
+    and pushed as `send` does: an official warning's card, whose policy chose the screens
+    and whose sender may be the system (services.warnings.dispatch)."""
+    bc = Broadcast(street_id=actor.street_id, community_id=None, mode=mode, content_id=item.id,
+                   text=text[:MAX_TEXT], reason=reason[:500], created_by=actor.id,
+                   starts_at=utcnow(), ends_at=ends_at)
+    checked = [(TargetKind.terminal, t, None) for t in sorted(set(terminal_ids))]
+    return _deliver(s, actor, bc, item, checked)
+
+
+def _deliver(s: Session, actor: Actor, bc: Broadcast, item: ContentItem,
+             checked: list[tuple]) -> Broadcast:
     bc.targets = [BroadcastTarget(kind=k, ref_id=r, tag=t) for k, r, t in checked]
     s.add(bc)
     s.flush()
@@ -339,8 +358,8 @@ def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
     execute_many(s, "INSERT INTO broadcast_delivery (broadcast_id, terminal_id) VALUES (?, ?)",
                  [(bc.id, t.id) for t in terminals])
     audit.record(s, actor, "broadcast", "broadcast", bc.id, label=item.title,
-                 community_id=owner,
-                 after={"mode": bc.mode, "content_id": item.id, "reason": reason,
+                 community_id=bc.community_id,
+                 after={"mode": bc.mode, "content_id": item.id, "reason": bc.reason,
                         "targets": sorted([k.value, r, t] for k, r, t in checked),
                         "ends_at": protocol.iso(bc.ends_at) if bc.ends_at else None,
                         "terminals": len(terminals)})
