@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import format_datetime, gettext
 
 from player import protocol
-from server import hub, liveness, scheduler, workpool
+from server import hub, liveness, scheduler, warning_jobs, workpool
 from server.db import session_scope, utcnow
 from server.hub import staff
 from server.scheduler import register_job
@@ -94,3 +94,5 @@ register_job("stuck-detection", detect_stuck, every_s=2 * protocol.STATUS_INTERV
 register_job("planned-time", planned_time, every_s=10)
 register_job("region-renditions", region_renditions, every_s=30)
 register_job("retention-purge", purge_retention, every_s=24 * 3600)
+
+JOB_MODULES = (warning_jobs,)  # their jobs register when imported
