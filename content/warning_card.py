@@ -14,6 +14,7 @@ Text layout (wrapping, metrics, fonts, 1-bit drawing) is content.notice's.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from PIL import Image, ImageDraw
@@ -39,6 +40,7 @@ from .themes import SIGNAL_THEMES, SIGNAL_ZH, Theme, signal_theme
 ELLIPSIS = "…"
 _ICON_FILL = 0.78  # share of the icon's side its characters may take
 _SIDE_ASPECT = 3.0  # inner width / height at or above which the icon goes left, full height
+_LABEL = re.compile(r"^\s*(?:防御指引|防御措施|防御指南)\s*[:：]\s*")
 _TRAILING = " ，、；：,;:。.\n"  # dropped before the ellipsis: "关好门窗，…" reads as a glitch
 
 
@@ -109,7 +111,10 @@ def texts_of(card: WarningCard) -> _Texts:
     else:
         half = (len(event) + 1) // 2
         rows = (event[:half], event[half:])
-    return _Texts(headline, _clean(card.instruction, keep_newlines=True), footer, rows)
+    # "防御指引：" before the instruction says what the card's layout already shows; on a
+    # 128x64 module it would take half of a line.
+    instruction = _LABEL.sub("", _clean(card.instruction, keep_newlines=True), count=1)
+    return _Texts(headline, instruction, footer, rows)
 
 
 def _wrap(spec: FontSpec, px: int, text: str, w: int) -> list[str] | None:

@@ -91,6 +91,11 @@ def test_mono_shows_the_level_in_words_on_an_inverted_band(cjk_font: FontSpec) -
     plain = WarningCard(event_zh="暴雨", level="yellow", headline="", instruction="")
     r = render_warning(plain, Target(256, 128, "full"), RenderOptions(font=cjk_font))
     assert r.titles[0] == ["暴雨黄色预警信号"] and r.pages[0] == []
+    # The instruction's own label is left out: the card shows what it is.
+    labelled = WarningCard(event_zh="暴雨", level="yellow", headline="",
+                           instruction="防御指引：注意防范强降雨。")
+    r = render_warning(labelled, Target(256, 128, "full"), RenderOptions(font=cjk_font))
+    assert "".join(r.pages[0]) == "注意防范强降雨。"
 
 
 def test_colours_contrast_and_yellow_takes_dark_text(cjk_font: FontSpec) -> None:
