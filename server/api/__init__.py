@@ -39,11 +39,15 @@ def register(app: Flask) -> None:
         terminals,
         tree,
         users,
+        warnings,
     )
 
     api.init_app(app)
     for module in (tree, terminals, users, me, content, schedules, layouts, reports,
-                   broadcasts):
+                   broadcasts, warnings):
         # Bearer tokens only, never the session cookie, so CSRF cannot apply.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)
+    # The warning webhook: no token and no cookie, the source's HMAC signature instead.
+    csrf.exempt(warnings.webhook_blp)
+    api.register_blueprint(warnings.webhook_blp)
