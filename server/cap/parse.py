@@ -121,9 +121,10 @@ class _Counter:
         return self.count
 
 
-def _as_utf8(data: bytes) -> bytes:
+def as_utf8(data: bytes) -> bytes:
     """The document in UTF-8 when it declares an encoding expat cannot read (GB2312, GBK,
-    GB18030: what Chinese systems often send), with its declaration changed to match."""
+    GB18030: what Chinese systems often send), with its declaration changed to match; else
+    as it is. Also for showing a received message as text. CapError if it cannot be read."""
     m = _DECLARED.match(data.removeprefix(b"\xef\xbb\xbf")[:256])
     if not m:
         return data
@@ -147,7 +148,7 @@ def _safe_root(data: bytes) -> etree._Element:
                        limit=MAX_BYTES // 1024, size=len(data))
     if not data.strip():
         raise CapError("not_xml", N_("The message is empty."))
-    data = _as_utf8(data)
+    data = as_utf8(data)
     # First pass with expat through defusedxml: a DOCTYPE stops it at the declaration, before
     # any entity (internal, external file or URL) could be defined, let alone expanded.
     counter = _Counter()
@@ -415,18 +416,23 @@ def _rss_url(item: etree._Element) -> str:
 
 
 def _web_url(href: str, base_url: str) -> str:
-    """The absolute http(s) address of a feed link, or "" for anything else: a feed must
-    never make the poller read file:// or other schemes."""
-    if not href:
+    """The feed link resolved against `base_url` when given, or "" if it names anything but
+    an http(s) address: a feed must never make the poller read file:// or other schemes.
+    Without a base a relative link is kept for the caller to resolve."""
+    if not href or (href.startswith("//") and not urlsplit(href).netloc):
         return ""
     url = urljoin(base_url, href) if base_url else href
-    return url if urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc else ""
+    parts = urlsplit(url)
+    if not parts.scheme and not base_url:
+        return url  # relative, or "//host/...": the caller's scheme applies
+    return url if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 def parse_feed(data: bytes, base_url: str = "") -> list[FeedEntry]:
     """The entries of an Atom index of CAP messages (or an RSS 2.0 one, as many national
-    feeds are), in document order. Entries without an http(s) message link are skipped;
-    relative links are resolved against `base_url` (the feed's own address)."""
+    feeds are), in document order. Entries without a message link, or whose link has a
+    scheme other than http(s), are skipped; relative links are resolved against `base_url`
+    (the feed's own address) when given, else kept relative."""
     root = _safe_root(data)
     entries = []
     if root.tag == f"{{{ATOM_NS}}}feed":

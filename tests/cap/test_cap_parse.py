@@ -163,8 +163,13 @@ def test_unknown_severity_word_is_still_refused_by_the_schema():
 def test_chinese_encodings_are_read(encoding):
     text = sample(TYPHOON, sent=SENT).decode().replace('encoding="UTF-8"',
                                                       f'encoding="{encoding}"')
-    msg = parse(text.encode(encoding))
+    data = text.encode(encoding)
+    msg = parse(data)
     assert msg.info.headline == "深圳市气象台发布盐田区台风橙色预警信号"
+    assert msg.raw == data  # as received; as_utf8 gives the text to show
+    assert cap_parse.as_utf8(data).decode("utf-8") == text.replace(
+        f'encoding="{encoding}"', 'encoding="UTF-8"')
+    assert cap_parse.as_utf8(sample(TYPHOON, sent=SENT)) == sample(TYPHOON, sent=SENT)
 
 
 def test_undeclared_or_unreadable_encodings_are_refused():
@@ -444,9 +449,21 @@ def test_parse_feed_reads_an_atom_index():
         None, datetime(2026, 9, 15, 8, 30, tzinfo=UTC)]
 
 
-def test_parse_feed_without_a_base_keeps_only_absolute_web_links():
+def test_parse_feed_without_a_base_keeps_relative_links_as_they_are():
     entries = parse_feed(sample("feed", identifier="f"))
-    assert [e.id for e in entries] == ["f-orange", "f-red", "f-rain"]
+    assert [(e.id, e.url) for e in entries][2:] == [
+        ("f-rain", "http://127.0.0.1:9/cap/rain.xml"), ("f-relative", "cap/gale.xml")]
+
+
+@pytest.mark.parametrize("href", [
+    "file:///etc/passwd", "ftp://example.org/a.xml", "gopher://example.org/", "data:,x",
+    "javascript:alert(1)", "http:///no-host", "//", "",
+])
+def test_feed_links_to_other_schemes_are_dropped(href):
+    atom = f"""<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>e</id>
+        <link type="application/cap+xml" href="{href}"/></entry></feed>""".encode()
+    assert parse_feed(atom) == []
+    assert parse_feed(atom, base_url="https://example.org/feed.xml") == []
 
 
 def test_parse_feed_reads_an_rss_index():
