@@ -41,6 +41,7 @@ ELLIPSIS = "…"
 _ICON_FILL = 0.78  # share of the icon's side its characters may take
 _SIDE_ASPECT = 3.0  # inner width / height at or above which the icon goes left, full height
 _LABEL = re.compile(r"^\s*(?:防御指引|防御措施|防御指南)\s*[:：]\s*")
+_ITEM_MARK = re.compile(r"(?:^|(?<=[；;。，,：:\n]))[(（]?\d{1,2}[.、．)）]?$")
 _TRAILING = " ，、；：,;:。.\n"  # dropped before the ellipsis: "关好门窗，…" reads as a glitch
 
 
@@ -135,6 +136,11 @@ def _headline(spec: FontSpec, text: str, w: int, px: int, cap: int
     if one is not None:
         return one, [text]
     lines = _wrap(spec, px, text, w)
+    # Splitting a word is worth it where it saves a line for the instruction (a long
+    # official headline on a small module: "深圳市气象台发布盐田区台风橙色预警信号").
+    split = wrap_text(text, w, measure(spec, px))
+    if lines is None or (split is not None and len(split) < len(lines)):
+        lines = split
     return (px, lines) if lines else None
 
 
@@ -149,7 +155,9 @@ def shorten(spec: FontSpec, px: int, text: str, w: int, max_lines: int) -> list[
     where one is near), that wraps into max_lines lines of width w (no lines if not even
     "…" fits)."""
     def cut(k: int) -> str:
-        return text[:k].rstrip(_TRAILING) + ELLIPSIS
+        # Nor a list item's number without its item: "停课；2…".
+        kept = _ITEM_MARK.sub("", text[:k].rstrip(_TRAILING))
+        return kept.rstrip(_TRAILING) + ELLIPSIS
 
     def fits(k: int) -> bool:
         lines = _wrap(spec, px, cut(k), w)

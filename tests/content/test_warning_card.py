@@ -17,7 +17,7 @@ from content import (
 )
 from content.fonts import text_length
 from content.themes import SIGNAL_THEMES, TEMPLATES, signal_theme
-from content.warning_card import ELLIPSIS, plan_card
+from content.warning_card import ELLIPSIS, plan_card, shorten
 
 # Written for these tests in the style of Shenzhen's typhoon guidance (防御指引).
 GUIDANCE = (
@@ -77,6 +77,14 @@ def test_the_instruction_is_shortened_only_where_it_must_be(cjk_font: FontSpec) 
     big = render_warning(ORANGE, Target(1920, 1080, "full"), opts)
     assert "".join(big.pages[0]).replace(" ", "") == GUIDANCE.replace(" ", "")
     assert big.font_px >= 1036 // 16  # read from across a hall
+
+
+def test_shortening_ends_at_a_word_not_at_an_item_number(cjk_font: FontSpec) -> None:
+    text = "停止户外活动；2. 关紧门窗，远离窗口"
+    # Room for about nine characters: the cut falls in "；2. 关".
+    assert shorten(cjk_font, 16, text, 16 * 9, 1) == ["停止户外活动…"]
+    assert shorten(cjk_font, 16, "居民切勿随意外出", 16 * 6, 1) == ["居民切勿…"]
+    assert shorten(cjk_font, 16, text, 16 * 9, 0) == []
 
 
 def test_mono_shows_the_level_in_words_on_an_inverted_band(cjk_font: FontSpec) -> None:
