@@ -15,6 +15,7 @@ Text layout (wrapping, metrics, fonts, 1-bit drawing) is content.notice's.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from PIL import Image, ImageDraw
@@ -135,13 +136,34 @@ def _headline(spec: FontSpec, text: str, w: int, px: int, cap: int
     one = largest(px, hi, lambda s: text_length(spec, s, text) <= w)
     if one is not None:
         return one, [text]
-    lines = _wrap(spec, px, text, w)
+    m = measure(spec, px)
+    lines = wrap_text(text, w, m, split_words=False)
     # Splitting a word is worth it where it saves a line for the instruction (a long
     # official headline on a small module: "深圳市气象台发布盐田区台风橙色预警信号").
-    split = wrap_text(text, w, measure(spec, px))
-    if lines is None or (split is not None and len(split) < len(lines)):
-        lines = split
-    return (px, lines) if lines else None
+    split = wrap_text(text, w, m)
+    strict = lines is not None and (split is None or len(lines) <= len(split))
+    lines = lines if strict else split
+    if not lines:
+        return None
+    # Lines of even length, not a full line and a stub ("…台风橙色" / "预警信号"): the
+    # narrowest width that needs no more lines.
+    def at_most(width: int) -> list[str] | None:
+        got = wrap_text(text, width, m, split_words=not strict)
+        return got if got is not None and len(got) <= len(lines) else None
+
+    narrow = smallest(w // len(lines), w, lambda x: at_most(x) is not None)
+    return px, at_most(narrow) or lines
+
+
+def smallest(lo: int, hi: int, ok: Callable[[int], bool]) -> int:
+    """Smallest value in [lo, hi] with ok(value), hi if none below it (ok monotone)."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
 
 
 def _icon_px(spec: FontSpec, rows: tuple[str, ...], side: int, lo: int) -> int | None:

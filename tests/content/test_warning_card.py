@@ -87,6 +87,16 @@ def test_shortening_ends_at_a_word_not_at_an_item_number(cjk_font: FontSpec) -> 
     assert shorten(cjk_font, 16, text, 16 * 9, 0) == []
 
 
+def test_a_long_headline_is_whole_in_even_lines(cjk_font: FontSpec) -> None:
+    card = WarningCard(event_zh="台风", level="orange", instruction=GUIDANCE,
+                       headline="深圳市气象台发布盐田区台风橙色预警信号")
+    r = render_warning(card, Target(256, 128, "full"), RenderOptions(font=cjk_font))
+    assert "".join(r.titles[0]) == card.headline
+    first, second = r.titles[0]
+    assert abs(len(first) - len(second)) <= 3  # not a full line and a stub
+    assert r.pages[0]  # and the instruction still has lines
+
+
 def test_mono_shows_the_level_in_words_on_an_inverted_band(cjk_font: FontSpec) -> None:
     card = WarningCard(event_zh="台风", level="red", headline="深圳市台风预警",
                        instruction="立即停课停工，市民留在安全场所。")
