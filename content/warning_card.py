@@ -14,6 +14,7 @@ Text layout (wrapping, metrics, fonts, 1-bit drawing) is content.notice's.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -125,11 +126,9 @@ def _wrap(spec: FontSpec, px: int, text: str, w: int) -> list[str] | None:
     return wrap_text(text, w, m, split_words=False) or wrap_text(text, w, m)
 
 
-def _headline(spec: FontSpec, text: str, w: int, px: int, cap: int
+def _headline(spec: FontSpec, text: str, w: int, px: int, hi: int
               ) -> tuple[int, list[str]] | None:
-    """One line at up to twice the body size (at most cap), else wrapped at the body
-    size."""
-    hi = max(px, min(2 * px, cap))
+    """One line at the largest size in [px, hi], else wrapped at px."""
     strikes = bitmap_strikes(spec)
     if px in strikes:  # stay on the hand-drawn bitmaps: an outline there breaks strokes
         hi = max(s for s in strikes if s <= max(hi, px))
@@ -209,13 +208,14 @@ def _arrange(tx: _Texts, t: Target, tr: _Try, px: int, truncate: bool) -> CardPl
     if side:
         icon_box = (pad, pad, inner_h)
         col_x, col_w = pad + inner_h + gap, inner_w - inner_h - gap
-    # A short headline must not take the lines a small panel has for the instruction.
-    head = _headline(spec, tx.headline, col_w, px, round(inner_h * 0.3))
+    # The headline stands out at 1.2x the instruction, up to twice it in one line, but
+    # a short one must not take the lines a small panel has for the instruction. At the
+    # smallest size it may be as small as the instruction.
+    lo = px if px == tr.min_px else math.ceil(px * 1.2)
+    head = _headline(spec, tx.headline, col_w, lo, max(lo, min(2 * px, round(inner_h * 0.3))))
     if head is None:
         return None
     head_px, head_lines = head
-    if px > tr.min_px and head_px < px * 1.2:
-        return None  # the headline must stand out: a smaller instruction rather than equal
     head_pad = max(1, round(head_px * 0.12))
     head_h = block_height(spec, head_px, len(head_lines)) + 2 * head_pad
     sep = max(2, round(px * 0.3))
