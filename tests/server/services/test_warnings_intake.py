@@ -10,78 +10,13 @@ from sqlalchemy import select
 
 from player import protocol
 from server.db import db
-from server.models import (
-    AuditEntry,
-    Broadcast,
-    BroadcastDelivery,
-    ContentItem,
-    Role,
-    Terminal,
-    WarningIntake,
-    WarningMessage,
-)
-from server.services import broadcasts, fleet
-from server.services.access import Actor
-from server.services.warnings import dispatch, intake, sources
-from tests import helpers as h
+from server.models import AuditEntry, Broadcast, ContentItem, WarningIntake, WarningMessage
+from server.services import broadcasts
+from server.services.warnings import dispatch, intake
 from tests.cap.samples import sample
+from tests.server.services.warning_place import DONGHE, delivered, place, receive
 
-YANTIAN_STREET = "440308003000"  # 沙头角街道 (demo data)
-DONGHE = "440308003005"
-POS = (22.555, 114.237)  # 东和, inside the polygon and circle samples
-
-
-def paired(b, width=384, height=192) -> Terminal:
-    t = h.terminal(b, width, height)
-    fleet.issue_credential(db, t)
-    db.commit()
-    return t
-
-
-class Place:
-    """沙头角街道 with codes: 东和 (two buildings placed, three paired screens of two sizes,
-    one unpaired) and 田心 (no code, one building far away, one screen)."""
-
-    def __init__(self) -> None:
-        street = h.street()
-        street.area_code = YANTIAN_STREET
-        self.donghe, self.tianxin = h.community("东和"), h.community("田心")
-        self.donghe.area_code = DONGHE
-        self.b1 = h.building(self.donghe, "海滨花园1栋")
-        self.b2 = h.building(self.donghe, "海滨花园2栋")
-        self.b3 = h.building(self.tianxin, "田心村3栋")
-        self.b1.latitude, self.b1.longitude = POS
-        self.b2.latitude, self.b2.longitude = POS[0] + 0.0003, POS[1]
-        self.b3.latitude, self.b3.longitude = 22.60, 114.30  # 8 km away
-        db.commit()
-        self.t1, self.t2 = paired(self.b1), paired(self.b2, 128, 64)
-        self.t2.colour_mode = "mono"
-        self.t3 = paired(self.b1, 192, 96)
-        h.terminal(self.b2)  # never paired: cannot show anything
-        self.t4 = paired(self.b3)
-        db.commit()
-        self.admin = Actor.of(h.user(Role.street_admin))
-        self.source = sources.create_source(db, self.admin, sources.SourceIn(
-            name="深圳市气象台", kind="webhook"))
-        db.commit()
-        self.donghe_screens = {self.t1.id, self.t2.id, self.t3.id}
-        self.all_screens = self.donghe_screens | {self.t4.id}
-
-
-@pytest.fixture
-def place(app) -> Place:
-    return Place()
-
-
-def receive(place: Place, name: str, **kw) -> intake.Outcome:
-    out = intake.receive(db, place.source, sample(name, **kw), "webhook")
-    db.commit()
-    return out
-
-
-def delivered(m: WarningMessage) -> set[int]:
-    return set(db.scalars(select(BroadcastDelivery.terminal_id)
-                          .where(BroadcastDelivery.broadcast_id == m.broadcast_id)))
+__all__ = ["place"]  # the fixture
 
 
 def audit_actions(object_type: str = "warning") -> list[str]:
@@ -105,7 +40,7 @@ def test_an_orange_typhoon_for_the_district_goes_to_every_screen_of_the_street(p
     item = db.get(ContentItem, bc.content_id)
     assert item.broadcast_text and item.created_by is None
     sizes = {(r.width, r.height, r.colour_mode.value) for r in item.renditions}
-    assert sizes == {(384, 192, "full"), (128, 64, "mono"), (192, 96, "full")}
+    assert sizes == {(384, 192, "full"), (128, 64, "mono")}
     payloads = {t.id: broadcasts.active_for(db, t)[0] for t in (place.t1, place.t2)}
     for p in payloads.values():
         protocol.check_broadcast(p)
