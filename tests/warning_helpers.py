@@ -16,6 +16,7 @@ from server.models import Role, Terminal, TerminalState, WarningMessage, Warning
 from server.services import broadcasts, fleet
 from server.services.access import Actor
 from server.services.schedules import TargetIn
+from server.services.warnings import sources
 from server.storage import blob_store
 from tests import helpers as h
 
@@ -27,11 +28,12 @@ def paired(b, width: int = 384, height: int = 192) -> Terminal:
     return t
 
 
-def source(kind: str = "webhook", name: str = "深圳市气象台", secret: str | None = "s3cret",
+def source(kind: str = "webhook", name: str = "深圳市气象台", secret: str = "s3cret",
            receipt_url: str = "", url: str = "") -> WarningSource:
-    src = WarningSource(street_id=h.street().id, name=name, kind=kind, secret=secret,
-                        receipt_url=receipt_url, url=url)
-    db.add(src)
+    """Made as an admin makes one (the default policy rules), with a known secret."""
+    src = sources.create_source(db, Actor.system(h.street().id, "test"), sources.SourceIn(
+        name=name, kind=kind, url=url, receipt_url=receipt_url))
+    src.secret = secret
     db.commit()
     return src
 
@@ -93,13 +95,15 @@ class Received:
 @dataclass
 class Endpoint:
     """A real local HTTP server: records each POST, answers with `status` (settable), and
-    serves `files` (path -> (body, headers)) to GETs, honouring If-None-Match."""
+    serves `files` (path -> (body, headers)) to GETs, answering 304 to a request whose
+    If-None-Match or If-Modified-Since matches the file's ETag or Last-Modified."""
 
     server: ThreadingHTTPServer
     posts: list[Received] = field(default_factory=list)
     gets: list[Received] = field(default_factory=list)
     status: int = 200
     files: dict[str, tuple[bytes, dict[str, str]]] = field(default_factory=dict)
+    failing: dict[str, int] = field(default_factory=dict)  # GET path -> status to answer
 
     @property
     def url(self) -> str:
@@ -109,6 +113,7 @@ class Endpoint:
         self.posts.clear()
         self.gets.clear()
         self.files.clear()
+        self.failing.clear()
         self.status = 200
 
 
@@ -128,16 +133,16 @@ def endpoint() -> Endpoint:
 
         def do_GET(self) -> None:  # noqa: N802
             ep.gets.append(Received(self.path, dict(self.headers), b""))
-            if self.path not in ep.files:
-                self.send_response(404)
+            if self.path not in ep.files or self.path in ep.failing:
+                self.send_response(ep.failing.get(self.path, 404))
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
             body, headers = ep.files[self.path]
-            etag = headers.get("ETag")
-            if etag and self.headers.get("If-None-Match") == etag:
+            etag, modified = headers.get("ETag"), headers.get("Last-Modified")
+            if (etag and self.headers.get("If-None-Match") == etag) or (
+                    modified and self.headers.get("If-Modified-Since") == modified):
                 self.send_response(304)
-                self.send_header("ETag", etag)
                 self.end_headers()
                 return
             self.send_response(200)
