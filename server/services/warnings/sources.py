@@ -26,6 +26,8 @@ MIN_POLL_S, MAX_POLL_S = 15, 24 * 3600
 MIN_TIMEOUT_S, MAX_TIMEOUT_S = 30, 24 * 3600
 MAX_RULES = 20
 _CODE = re.compile(r"\d{6}|\d{9}|\d{12}")
+# Names that appear as %(what)s and %(field)s in these messages, listed for Babel.
+NOUNS = (N_("warning source"), N_("warning"), N_("url"), N_("receipt_url"))
 
 
 @dataclass
