@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 import content as lib
 from content.warning_card import WarningCard, render_warning_pngs
@@ -66,6 +66,8 @@ REASONS = (NOT_ACTUAL, NO_SCREEN, EXPIRED_ON_ARRIVAL, NO_RULE, POLICY_IGNORES, O
            CANCELS_UNKNOWN, CANCELS_ENDED, CANCELLED, ENDED_OTHERS, SUPERSEDED, NO_CARD,
            EXPIRED)
 IN_EFFECT = ("pending", "sent")
+# How far back a warning's messages are looked for: a signal lasts hours or days.
+THREAD_SPAN = timedelta(days=30)
 CARD_TEMPLATE = "warning"
 TZ = ZoneInfo(PEOPLE_TZ)
 
@@ -91,7 +93,9 @@ def thread(s: Session, m: WarningMessage) -> list[WarningMessage]:
     tens a year, so the links are followed in Python."""
     keys = {_key(m.sender, m.identifier)} | {_key(r[0], r[1]) for r in m.references or []}
     q = (select(WarningMessage).where(WarningMessage.street_id == m.street_id,
-                                      WarningMessage.sender.in_({k[0] for k in keys})))
+                                      WarningMessage.sender.in_({k[0] for k in keys}),
+                                      WarningMessage.sent >= m.sent - THREAD_SPAN)
+         .options(defer(WarningMessage.raw_xml)))
     every = [x for x in s.scalars(q) if x is not m and x.id != m.id]
     found: dict[int, WarningMessage] = {}
     grew = True
@@ -390,16 +394,17 @@ def run_deadlines(s: Session, now: datetime, *, store: lib.BlobStore | None = No
         WarningMessage.state == "pending", WarningMessage.approve_deadline.is_not(None),
         WarningMessage.approve_deadline <= now).order_by(WarningMessage.id)))
     prepared, stale = [], []
+    if due and store is None:
+        store, font = _defaults(font)
     for m in due:
         if (m.expires is not None and m.expires <= now) or _newer_in(m, thread(s, m)):
             stale.append(m)
-            continue
-        if store is None:
-            store, font = _defaults(font)
-        prepared.append(prepare(s, m, "timeout", font))
+        else:
+            prepared.append(prepare(s, m, "timeout", font))
     sent = []
     for p in prepared:
-        write(s, p, None, store, font, now)  # type: ignore[arg-type]
+        assert store is not None
+        write(s, p, None, store, font, now)
         if p.message.state == "sent":
             sent.append(p.message.id)
     for m in stale:  # expired ones are marked just below
