@@ -43,6 +43,9 @@ from server.services.warnings import sources as sources_svc
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Signature-256"
+# Set by nginx when it verified a client certificate (docs/warnings.md): logged with each
+# push, never trusted instead of the signature.
+CLIENT_SUBJECT_HEADER = "X-Client-Cert-Subject"
 WEBHOOK_LIMIT = "120 per minute"  # per address: a source pushes a few messages an hour
 MULTIPART_OVERHEAD = 16 * 1024  # boundaries and part headers around an uploaded file
 
@@ -136,6 +139,9 @@ def webhook(source_id: int):
         return api_error(401, "unauthorized", gettext(
             "Sign the raw body with this source's secret (HMAC-SHA256) and send it as "
             "“X-Signature-256: sha256=<hex>”."))
+    subject = request.headers.get(CLIENT_SUBJECT_HEADER, "")[:300]
+    log.info("warning webhook %s: signed push from %s%s", source_id, request.remote_addr,
+             f", client certificate {subject!r}" if subject else "")
     out = intake.receive(db, src, data, "webhook")
     db.commit()
     return _answer(out, data)

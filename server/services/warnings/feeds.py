@@ -27,7 +27,9 @@ from server.services.warnings import intake
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = (5, 10)  # connect, read
-INDEX_MAX_BYTES = 4 * 1024 * 1024
+# The hardened reader takes one size for any document (parse.MAX_BYTES, 256 KB), an index
+# included: hundreds of entries. Reading more would only be refused.
+INDEX_MAX_BYTES = MAX_BYTES
 MAX_ENTRIES = 50  # per poll, newest first: a long index is worked through over several polls
 USER_AGENT = "community-signage warning feed poller"
 
