@@ -335,16 +335,15 @@ def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
 
 
 def send_prepared(s: Session, actor: Actor, item: ContentItem, mode: str,
-                  terminal_ids: list[int], reason: str, text: str,
+                  targets: list[tuple[TargetKind, int | None]], reason: str, text: str,
                   ends_at: datetime | None) -> Broadcast:
-    """A street-wide broadcast of a ready item to exactly these terminals, stored, audited
+    """A street-wide broadcast of a ready item to targets already chosen, stored, audited
     and pushed as `send` does: an official warning's card, whose policy chose the screens
     and whose sender may be the system (services.warnings.dispatch)."""
     bc = Broadcast(street_id=actor.street_id, community_id=None, mode=mode, content_id=item.id,
                    text=text[:MAX_TEXT], reason=reason[:500], created_by=actor.id,
                    starts_at=utcnow(), ends_at=ends_at)
-    checked = [(TargetKind.terminal, t, None) for t in sorted(set(terminal_ids))]
-    return _deliver(s, actor, bc, item, checked)
+    return _deliver(s, actor, bc, item, [(k, r, None) for k, r in targets])
 
 
 def _deliver(s: Session, actor: Actor, bc: Broadcast, item: ContentItem,

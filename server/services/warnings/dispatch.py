@@ -15,6 +15,7 @@ than the newest of its thread changes nothing (feeds and retries deliver out of 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -34,12 +35,13 @@ from server.models import (
     ColourMode,
     ContentItem,
     ContentStatus,
+    TargetKind,
     Terminal,
     WarningMessage,
     WarningRule,
     WarningSource,
 )
-from server.services import audit, broadcasts
+from server.services import audit, broadcasts, changes
 from server.services import content as contents
 from server.services.access import Actor
 from server.services.errors import N_, Invalid, NotFound
@@ -294,7 +296,8 @@ def write(s: Session, p: Prepared, actor: Actor | None, store: lib.BlobStore,
     ends = now + timedelta(days=broadcasts.MAX_DAYS)
     if m.expires is not None:
         ends = min(ends, m.expires)
-    bc = broadcasts.send_prepared(s, sender, item, m.mode, [t.id for t in p.terminals],
+    bc = broadcasts.send_prepared(s, sender, item, m.mode,
+                                  targets(s, m.street_id, {t.id for t in p.terminals}),
                                   reason=f"{m.headline}（{m.sender_name or m.sender}）",
                                   text=text, ends_at=ends)
     m.broadcast_id, m.state, m.state_reason = bc.id, "sent", ""
@@ -308,6 +311,32 @@ def write(s: Session, p: Prepared, actor: Actor | None, store: lib.BlobStore,
         if x.state in IN_EFFECT and x.sent <= m.sent:
             _end(s, x, "superseded", SUPERSEDED, now)
     return m
+
+
+def targets(s: Session, street_id: int, ids: set[int]) -> list[tuple[TargetKind, int | None]]:
+    """These terminals as few broadcast targets: the street, whole communities and
+    buildings (every paired screen of it wanted), then single terminals. A district's
+    warning is one row, not a thousand; the deliveries are the same."""
+    places = changes.places(s, street_id)
+    paired = set(s.scalars(select(Terminal.id).where(
+        Terminal.id.in_([p.terminal_id for p in places]),
+        Terminal.credential_hash.is_not(None), Terminal.revoked_at.is_(None))))
+    if ids == paired:
+        return [(TargetKind.street, None)]
+    communities: dict[int, set[int]] = defaultdict(set)
+    buildings: dict[int, set[int]] = defaultdict(set)
+    for p in places:
+        if p.terminal_id in paired:
+            communities[p.community_id].add(p.terminal_id)
+            buildings[p.building_id].add(p.terminal_id)
+    out: list[tuple[TargetKind, int | None]] = []
+    left = set(ids)
+    for kind, units in ((TargetKind.community, communities), (TargetKind.building, buildings)):
+        for unit, have in sorted(units.items()):
+            if have <= left:
+                out.append((kind, unit))
+                left -= have
+    return out + [(TargetKind.terminal, t) for t in sorted(left)]
 
 
 def _card_item(s: Session, writer: Actor, store: lib.BlobStore, m: WarningMessage,

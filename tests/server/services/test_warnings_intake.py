@@ -36,6 +36,7 @@ def test_an_orange_typhoon_for_the_district_goes_to_every_screen_of_the_street(p
     assert why[place.t4.id]["unit"] == "street"  # 田心 has no code of its own
     bc = db.get(Broadcast, m.broadcast_id)
     assert bc.ends_at == m.expires and bc.created_by is None
+    assert [(t.kind.value, t.ref_id) for t in bc.targets] == [("street", None)]  # one row
     assert bc.text == f"【{m.headline}】{m.instruction}"
     item = db.get(ContentItem, bc.content_id)
     assert item.broadcast_text and item.created_by is None
@@ -85,6 +86,11 @@ def test_polygons_and_circles_match_placed_buildings(place):
     assert {r["terminal_id"] for r in poly.matched} == place.donghe_screens
     assert {r["why"]["by"] for r in poly.matched} == {"polygon"}
     assert {r["why"]["name"] for r in poly.matched} == {"海滨花园1栋", "海滨花园2栋"}
+    assert [(t.kind.value, t.ref_id) for t in db.get(Broadcast, poly.broadcast_id).targets] \
+        == [("community", place.donghe.id)]
+    street = place.donghe.street_id
+    assert dispatch.targets(db, street, {place.t1.id, place.t2.id}) == [  # b1 has t3 too
+        ("building", place.b2.id), ("terminal", place.t1.id)]
     circle = receive(place, "hail_circle_donghe").message
     assert {r["terminal_id"] for r in circle.matched} == place.donghe_screens
     assert circle.matched[0]["why"] == {"by": "circle", "unit": "building",
