@@ -12,7 +12,7 @@ from player import protocol
 from server.db import db
 from server.models import AuditEntry, Broadcast, ContentItem, WarningIntake, WarningMessage
 from server.services import broadcasts
-from server.services.warnings import dispatch, intake
+from server.services.warnings import dispatch, intake, sources
 from tests.cap.samples import sample
 from tests.server.services.warning_place import DONGHE, delivered, place, receive
 
@@ -109,3 +109,16 @@ def test_a_code_finer_than_any_configured_matches_its_whole_unit_and_says_so(pla
         b"<value>440308</value>", f"<value>{DONGHE}</value>".encode())
     m2 = intake.receive(db, place.source, only_donghe, "webhook").message
     assert {r["terminal_id"] for r in m2.matched} == place.donghe_screens
+
+
+def test_a_gb_message_uploaded_by_an_admin_is_read_and_audited_as_theirs(place):
+    upload = sources.upload_source(db, place.source.street_id)
+    out = intake.receive(db, upload, sample("gb_typhoon_orange"), "upload", actor=place.admin)
+    db.commit()
+    m = out.message
+    assert (m.profile, m.level, m.event, m.state, m.received_via) == \
+        ("gb", "orange", "typhoon", "sent", "upload")
+    assert {r["terminal_id"] for r in m.matched} == place.all_screens
+    assert m.matched[0]["why"]["code"] == "440308003000"
+    assert db.scalar(select(AuditEntry.actor).where(AuditEntry.action == "receive")) == \
+        place.admin.name
