@@ -443,6 +443,14 @@ def run_deadlines(s: Session, now: datetime, *, store: lib.BlobStore | None = No
     return {"sent": sent, "expired": expired}
 
 
+def state_at(m: WarningMessage, now: datetime) -> str:
+    """The message's state as of now, for readers between two runs of the deadlines job
+    (which stores it): one past its expiry is expired already."""
+    if m.state in IN_EFFECT and m.expires is not None and m.expires <= now:
+        return "expired"
+    return m.state
+
+
 def expire(s: Session, now: datetime, street_id: int | None = None) -> list[int]:
     """Mark sent and pending messages whose `expires` passed as expired (a reader may call
     it before listing, the deadlines job calls it every few seconds)."""

@@ -111,6 +111,8 @@ def test_a_warning_ends_at_its_expiry(place):
     assert bc.ends_at == m.expires
     after = m.expires + timedelta(seconds=1)
     assert broadcasts.active_for(db, place.t1, after) == []
+    assert (dispatch.state_at(m, m.expires - timedelta(seconds=1)),
+            dispatch.state_at(m, after)) == ("sent", "expired")
     assert dispatch.run_deadlines(db, after) == {"sent": [], "expired": [m.id]}
     db.commit()
     assert (m.state, m.state_reason) == ("expired", dispatch.EXPIRED)
