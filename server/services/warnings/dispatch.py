@@ -211,7 +211,7 @@ def _end(s: Session, x: WarningMessage, state: str, reason: str, now: datetime) 
         bc = s.get(Broadcast, x.broadcast_id)
         if bc is not None and bc.active_at(now):
             broadcasts.cancel(s, system(x.street_id), bc.id)
-    audit.record(s, system(x.street_id), state == "cancelled" and "cancel" or "supersede",
+    audit.record(s, system(x.street_id), "cancel" if state == "cancelled" else "supersede",
                  "warning", x.id, label=x.headline, before={"state": was},
                  after={"state": state, "reason": reason, "broadcast_id": x.broadcast_id})
 
