@@ -44,6 +44,10 @@
     }
     document.getElementById("acked").textContent = r.acknowledged;
     document.getElementById("targeted").textContent = r.targeted;
+    const counts = r.counts || {};
+    const parts = [["offline", d.countOffline], ["screen_off", d.countScreenOff], ["waiting", d.countWaiting]]
+      .filter(([k]) => counts[k]).map(([k, text]) => text.replace("{n}", counts[k]));
+    document.getElementById("receipt-counts").textContent = parts.join(" · ");
     const bar = document.getElementById("receipt-bar");
     bar.value = r.acknowledged;
     bar.max = r.targeted || 1;

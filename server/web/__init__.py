@@ -25,10 +25,11 @@ def register(app: Flask) -> None:
         tree,
         users,
         wall,
+        warnings,
     )
 
     for module in (auth, tree, users, audit_log, account, content, schedules, layouts,
-                   reports, terminals, broadcasts, wall, alerts, targets):
+                   reports, terminals, broadcasts, wall, alerts, targets, warnings):
         app.register_blueprint(module.bp)
 
     @app.route("/lang/<code>")

@@ -39,6 +39,11 @@ class BuildingForm(FlaskForm):
     community_id = SelectField(_l("Community"), coerce=int)
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
+    # For warnings whose area is a polygon or circle (street admins only)
+    latitude = FloatField(_l("Latitude (WGS 84, e.g. 22.555)"),
+                          validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FloatField(_l("Longitude (WGS 84, e.g. 114.237)"),
+                           validators=[Optional(), NumberRange(-180, 180)])
 
 
 class TerminalForm(FlaskForm):

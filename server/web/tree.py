@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from wtforms.fields.choices import SelectChoice
 
 from server.db import db
 from server.services import tree
 from server.services.access import TREE_EDITORS
+from server.services.errors import ServiceError
+from server.services.warnings import sources as warning_sources
 from server.web.forms import BuildingForm, DeleteForm, TerminalForm
-from server.web.helpers import actor, form_errors, require_login
+from server.web.helpers import actor, form_errors, require_login, show_error
 
 bp = Blueprint("tree", __name__)
 
@@ -26,7 +28,49 @@ def index():
     per_community = {c.id: [b for b in buildings if b.community_id == c.id] for c in communities}
     return render_template("tree/index.html", street=tree.get_street(db, a),
                            communities=communities, per_community=per_community, buildings=buildings,
-                           fleet_sizes=tree.fleet_sizes(db, a.street_id))
+                           fleet_sizes=tree.fleet_sizes(db, a.street_id),
+                           area_form=DeleteForm())
+
+
+@bp.route("/area-codes", methods=["POST"])
+def area_codes():
+    """The street's and communities' division codes, which official warnings name their
+    area by (street admins)."""
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    a = actor()
+    codes = {c.id: (request.form.get(f"community-{c.id}") or "").strip() or None
+             for c in tree.list_communities(db, a)}
+    with form_errors(DeleteForm()):
+        warning_sources.set_area_codes(db, a, (request.form.get("street_code") or "").strip(),
+                                       codes)
+        db.commit()
+        flash(gettext("Area codes saved."), "success")
+    return redirect(url_for("tree.index"))
+
+
+def _position_fields(form: BuildingForm) -> None:
+    """Only street admins place buildings for warnings; others do not see the fields."""
+    if not actor().is_street_admin:
+        del form.latitude
+        del form.longitude
+
+
+def _save_position(form: BuildingForm, building_id: int, old: tuple | None = None) -> bool:
+    if "latitude" not in form:
+        return True
+    new = (form.latitude.data, form.longitude.data)
+    if new == old:
+        return True
+    try:
+        warning_sources.set_building_position(db, actor(), building_id, *new)
+    except ServiceError as err:
+        db.rollback()
+        if err.status in (403, 404):
+            raise
+        show_error(form, err)
+        return False
+    return True
 
 
 @bp.route("/buildings/<int:building_id>")
@@ -46,14 +90,16 @@ def new_building():
     actor().require_role(*TREE_EDITORS)
     form = BuildingForm()
     _community_choices(form)
+    _position_fields(form)
     if request.method == "GET" and request.args.get("community_id", type=int):
         form.community_id.data = request.args.get("community_id", type=int)
     if form.validate_on_submit():
         with form_errors(form):
             b = tree.create_building(db, actor(), form.community_id.data, form.name.data,
                                      form.address.data or "")
-            db.commit()
-            return redirect(url_for("tree.building", building_id=b.id))
+            if _save_position(form, b.id):
+                db.commit()
+                return redirect(url_for("tree.building", building_id=b.id))
     return render_template("tree/building_form.html", form=form, title=gettext("New building"))
 
 
@@ -63,12 +109,15 @@ def edit_building(building_id: int):
     actor().require_edit(b.community_id, "building")
     form = BuildingForm(obj=b)
     _community_choices(form)
+    _position_fields(form)
+    old = (b.latitude, b.longitude)
     if form.validate_on_submit():
         with form_errors(form):
             tree.update_building(db, actor(), b.id, community_id=form.community_id.data,
                                  name=form.name.data, address=form.address.data or "")
-            db.commit()
-            return redirect(url_for("tree.building", building_id=b.id))
+            if _save_position(form, b.id, old):
+                db.commit()
+                return redirect(url_for("tree.building", building_id=b.id))
     return render_template("tree/building_form.html", form=form, title=gettext("Edit building"))
 
 

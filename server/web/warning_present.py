@@ -35,6 +35,7 @@ from server.models import (
 )
 from server.services.access import Actor
 from server.services.errors import N_, Invalid
+from server.services.naming import name_key
 from server.services.warnings import dispatch, reading
 from server.services.warnings import receipts as receipts_svc
 from server.services.warnings import sources as sources_svc
@@ -160,8 +161,10 @@ def _names(s: Session, model, ids: set[int]) -> dict[int, object]:
 
 
 def matched_groups(s: Session, actor: Actor, m: WarningMessage) -> tuple[list[dict], list]:
-    """The match grouped by community and building, each building with its screens and why;
-    and the matched terminals themselves (for the card sizes)."""
+    """The match per community and, within it, per reason ("区划代码 440308 包含 东和"): the
+    screens and buildings each reason brought in; and the matched terminals themselves
+    (for the card sizes). Grouped by reason because one code usually takes a whole
+    community: 76 rows saying the same thing would hide the one building that differs."""
     rows = reading.matched_of(actor, m)
     terminals = _names(s, Terminal, {r["terminal_id"] for r in rows})
     buildings = _names(s, Building, {r["building_id"] for r in rows})
@@ -169,25 +172,27 @@ def matched_groups(s: Session, actor: Actor, m: WarningMessage) -> tuple[list[di
     street = s.get(Street, m.street_id)
     codes: dict[tuple[str, str], str | None] = {("street", street.name): street.area_code}
     codes |= {("community", c.name): c.area_code for c in communities.values()}
-    per: dict[int, dict[int, dict]] = defaultdict(dict)
+    per: dict[int, dict[str, dict]] = defaultdict(dict)
     for r in rows:
-        t = terminals.get(r["terminal_id"])
-        if t is None:  # deleted since the match
+        if r["terminal_id"] not in terminals:  # deleted since the match
             continue
-        b = per[r["community_id"]].setdefault(r["building_id"], {
-            "name": buildings[r["building_id"]].name if r["building_id"] in buildings else "",
-            "id": r["building_id"], "terminals": [], "why": set()})
-        b["terminals"].append(t.name)
-        b["why"].add(why_words(r.get("why") or {}, codes))
+        why = why_words(r.get("why") or {}, codes)
+        reason = per[r["community_id"]].setdefault(why, {"why": why, "screens": 0,
+                                                         "buildings": {}})
+        reason["screens"] += 1
+        b = buildings.get(r["building_id"])
+        if b is not None:
+            reason["buildings"][b.id] = b.name
     groups = []
-    for cid, bs in sorted(per.items(), key=lambda kv: communities[kv[0]].name
-                          if kv[0] in communities else ""):
-        blist = sorted(bs.values(), key=lambda b: b["name"])
-        for b in blist:
-            b["terminals"].sort()
-            b["why"] = sorted(b["why"])
+    for cid, reasons in per.items():
+        out = []
+        for reason in reasons.values():
+            names = sorted(reason["buildings"].items(), key=lambda kv: name_key(kv[1]))
+            out.append({**reason, "buildings": [{"id": i, "name": n} for i, n in names]})
+        out.sort(key=lambda x: -x["screens"])
         groups.append({"name": communities[cid].name if cid in communities else "",
-                       "buildings": blist, "count": sum(len(b["terminals"]) for b in blist)})
+                       "reasons": out, "count": sum(x["screens"] for x in out)})
+    groups.sort(key=lambda g: name_key(g["name"]))
     return groups, [terminals[r["terminal_id"]] for r in rows if r["terminal_id"] in terminals]
 
 
@@ -235,8 +240,10 @@ def panels(s: Session, m: WarningMessage, terminals: list, font: str | None,
                 p.src = blob_url(item_id, still)
             missing = []
         todo = missing
-    else:
+    elif m.state == "pending":
         todo = out
+    else:  # never sent: nothing to show, and no render for a page nobody acts on
+        todo = []
     if todo:
         source = s.get(WarningSource, m.source_id)
         card = asdict(dispatch.card_of(m, source.name if source else ""))  # as sending would

@@ -131,12 +131,6 @@ def receipt_csv(message_id: int):
         "Content-Disposition": f"attachment; filename=warning-{message_id}-receipt.csv"})
 
 
-@bp.route("/<int:message_id>/raw.xml")
-def raw(message_id: int):
-    m = present.get_message(db, actor(), message_id)
-    return Response(m.raw_xml, mimetype="text/plain; charset=utf-8")
-
-
 def _sources_page(form: SourceForm | None = None, shown_secret: tuple[int, str] | None = None,
                   status: int = 200):
     a = actor()
@@ -239,6 +233,7 @@ def upload():
             flash(gettext("Choose a message file."), "error")
             return render_template("warnings/upload.html", form=form), 422
         source = sources_svc.upload_source(db, a.street_id)
+        db.commit()  # made once; receive must start with no write pending (it renders first)
         out = intake.receive(db, source, data, "upload", actor=a)
         db.commit()
         if out.outcome == "refused":

@@ -47,6 +47,8 @@ from server.models import (
     TerminalState,
     Topic,
     User,
+    WarningMessage,
+    WarningSource,
 )
 from server.services import accounts, broadcasts, demo, fleet, layouts, plays, schedules, tree
 from server.services import content as content_svc
@@ -122,6 +124,9 @@ NOT_PAGES = {
     "broadcasts.thumbnail": "a PNG shown on the broadcast page, checked as its request",
     "wall.tiles": "JSON fetched by the wall, checked as its fetch",
     "wall.screenshot": "a PNG shown on the terminal page, checked as its request",
+    "warnings.receipt": "JSON polled by the warning page, checked as its fetch",
+    "warnings.receipt_csv": "a CSV download linked from the warning page",
+    "warnings.level_css": "the level chips' colours, loaded by the warning pages",
 }
 # Routes that are not the staff UI at all.
 NOT_UI_PREFIXES = ("/api/", "/terminal-api/", "/static/", "/socket.io")
@@ -165,6 +170,9 @@ DENIED: dict[str, tuple[set[Role], str]] = {
     "broadcasts.confirm_cancel": ({Role.reviewer, Role.editor, Role.viewer},
                                   "access.may_broadcast: admins, and those granted it (the "
                                   "demo grants nobody; broadcasts.require_cancel)"),
+    "warnings.sources": (set(Role) - {Role.street_admin},
+                         "only street admins manage warning sources (warnings.sources)"),
+    "warnings.upload": (set(Role) - {Role.street_admin}, "as warnings.sources"),
 }
 
 def ui_routes(app) -> dict[str, str]:
@@ -218,6 +226,10 @@ def page_urls(world: dict, community: str) -> dict[str, list[str]]:
         "users.new": ["/users/new"],
         "users.edit": [f"/users/{w['user']}/edit"],
         "wall.index": ["/wall/"],
+        "warnings.index": ["/warnings/"],
+        "warnings.show": [f"/warnings/{m}" for m in w["warnings"]],
+        "warnings.sources": ["/warnings/sources"],
+        "warnings.upload": ["/warnings/upload"],
     }
 
 
@@ -234,7 +246,7 @@ def test_every_ui_route_is_crawled_or_allow_listed(tmp_path) -> None:
 
 _FAKE_WORLD = {"东和": {"building": 1, "terminal": 1, "broadcasts": [1], "items": [1],
                        "editable": [1], "playlist": 1, "schedule": 1, "layout": 1,
-                       "user": 1}}
+                       "user": 1, "warnings": [1]}}
 
 
 # --- the seeded street -------------------------------------------------------------------
@@ -376,6 +388,7 @@ def world(server, database_url) -> dict:
             reason="义诊提醒", text="今天上午广场义诊。", community_id=tianxin.id), font)
         db.flush()
         broadcasts.cancel(db, admin, gone_bc.id)
+        warnings = _warnings(donghe, terms[1], live_bc)
 
         # The terminal heard from, with a screenshot, an open and a closed alert.
         now = datetime.now(UTC)
@@ -411,14 +424,37 @@ def world(server, database_url) -> dict:
                       archived.id, street_wide.id],
             "editable": [draft.id, image.id], "playlist": playlist.id,
             "schedule": schedule.id, "layout": layout.id, "user": db.scalar(select(User.id).where(
-                User.username == "donghe_editor"))}
+                User.username == "donghe_editor")), "warnings": warnings}
         out["田心"] = {
             "building": tb.id, "terminal": tt.id, "broadcasts": [tx_bc.id],
             "items": [tx_notice.id], "editable": [tx_notice.id], "playlist": tx_list.id,
             "schedule": tx_sched.id, "layout": None, "user": db.scalar(select(User.id).where(
-                User.username == "tianxin_editor"))}
+                User.username == "tianxin_editor")), "warnings": []}
         db.remove()
     app.extensions["signage_engine"].dispose()
+    return out
+
+
+def _warnings(donghe: Community, t: Terminal, bc) -> list[int]:
+    """A warning sent as `bc` to `t` and one awaiting approval (the demo's source)."""
+    src = db.scalar(select(WarningSource).where(WarningSource.kind == "webhook"))
+    now = datetime.now(UTC)
+    why = {"by": "geocode", "code": "440308", "unit": "community", "name": donghe.name,
+           "area": "盐田区"}
+    out = []
+    for i, (state, level, b) in enumerate((("sent", "orange", bc.id), ("pending", "yellow", None))):
+        m = WarningMessage(
+            street_id=donghe.street_id, source_id=src.id, received_via="webhook",
+            raw_xml="<alert/>", identifier=f"crawl-{i}", sender="深圳市气象台", sent=now,
+            status="Actual", msg_type="Alert", event="typhoon", event_text="台风", level=level,
+            severity="Severe", urgency="Immediate", certainty="Likely",
+            headline="台风预警信号", area_desc="盐田区", state=state, broadcast_id=b,
+            instruction="关好门窗。", approve_deadline=now + timedelta(minutes=10) if b is None else None,
+            matched=[{"terminal_id": t.id, "building_id": t.building_id,
+                      "community_id": donghe.id, "why": why}])
+        db.add(m)
+        db.flush()
+        out.append(m.id)
     return out
 
 
