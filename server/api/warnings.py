@@ -175,8 +175,9 @@ def upload():
         data = _read_body(MAX_BYTES)
         if data is None:
             return _too_large()
-    out = intake.receive(db, sources_svc.upload_source(db, a.street_id), data, "upload",
-                         actor=a)
+    src = sources_svc.upload_source(db, a.street_id)
+    db.commit()  # made on first use: no write may be held while intake renders the card
+    out = intake.receive(db, src, data, "upload", actor=a)
     db.commit()
     return _answer(out, data)
 
