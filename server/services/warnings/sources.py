@@ -258,12 +258,13 @@ def set_area_codes(s: Session, actor: Actor, street_code: str | None,
         if c is None:
             raise NotFound(N_("No such %(what)s."), what="community")
         code = _code(value, f"community-{c.id}")
-        if code and new_street and not area.code_contains(new_street, code):
-            raise Invalid(N_("The code of %(name)s is not inside the street's code."),
-                          field=f"community-{c.id}", name=c.name)
         if code != c.area_code:
             changed[c.name] = (c.area_code, code)
             c.area_code = code
+    for c in communities.values():  # also those kept, against a changed street code
+        if c.area_code and new_street and not area.code_contains(new_street, c.area_code):
+            raise Invalid(N_("The code of %(name)s is not inside the street's code."),
+                          field=f"community-{c.id}", name=c.name)
     if new_street != street.area_code:
         changed[street.name] = (street.area_code, new_street)
         street.area_code = new_street

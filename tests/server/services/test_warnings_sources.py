@@ -119,6 +119,9 @@ def test_area_codes_nest_inside_the_street_and_positions_are_checked(admin):
     for lat, lon in ((22.5, None), (91.0, 114.0), (22.5, 181.0)):
         with pytest.raises(Invalid):
             sources.set_building_position(db, admin, b.id, lat, lon)
+    with pytest.raises(Invalid):  # 东和 would be outside a new street code
+        sources.set_area_codes(db, admin, "440308004000", {})
+    db.rollback()
     sources.set_building_position(db, admin, b.id, 22.555, 114.237)
     sources.set_area_codes(db, admin, "", {c.id: None})  # cleared
     db.commit()
