@@ -25,6 +25,7 @@ from server.models import (
     Terminal,
     Topic,
 )
+from server.web import warning_present
 from server.web.forms import ROLE_LABELS
 from server.web.layout_present import regions_summary
 
@@ -219,15 +220,25 @@ def present(s: Session, entries: list[AuditEntry]) -> list[Row]:
             changes.append(Change(str(FIELDS["kind"]), command(after.get("kind", ""), {
                 k: v for k, v in after.items() if k != "kind"})))
         else:
+            warning = e.object_type in warning_present.AUDIT_OBJECTS  # its own words
+
+            def value_of(key: str, value: Any, warning: bool = warning) -> str:
+                said = warning_present.audit_value(key, value) if warning else None
+                return said if said is not None else _value(names, key, value)
+
             for key, value in (after or before).items():
-                label = str(FIELDS.get(key, key))
+                label = warning_present.audit_label(key) if warning else str(FIELDS.get(key, key))
                 if before and after:
                     if before.get(key) != value:
-                        changes.append(Change(label, _value(names, key, value),
-                                              _value(names, key, before.get(key))))
+                        changes.append(Change(label, value_of(key, value),
+                                              value_of(key, before.get(key))))
                 else:
-                    changes.append(Change(label, _value(names, key, value)))
+                    changes.append(Change(label, value_of(key, value)))
         obj = str(OBJECTS.get(e.object_type, e.object_type))
-        rows.append(Row(e, str(ACTIONS.get(e.action, word(e.action))), obj, changes))
+        action = str(ACTIONS.get(e.action, word(e.action)))
+        if e.object_type in warning_present.AUDIT_OBJECTS:
+            obj = gettext(warning_present.AUDIT_OBJECTS[e.object_type])
+            action = gettext(warning_present.AUDIT_ACTIONS.get(e.action, action))
+        rows.append(Row(e, action, obj, changes))
     return rows
 

@@ -6,12 +6,13 @@ and the intake log. No Flask here: the views in server/web/warnings.py only tran
 from __future__ import annotations
 
 import base64
+import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext
+from flask_babel import get_translations, gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -265,6 +266,7 @@ def detail(s: Session, actor: Actor, message_id: int, font: str | None, blob_url
     source = s.get(WarningSource, m.source_id)
     return {"m": m, "chip": chip(m.level), "event": event_name(m),
             "state_word": gettext(STATE_WORDS.get(m.state, m.state)),
+            "state_reason": reason_words(m.state_reason),
             "decision_word": gettext(DECISION_WORDS[m.decision]) if m.decision in DECISION_WORDS
             else "", "mode_word": gettext(MODE_WORDS.get(m.mode, m.mode)),
             "source": source.name if source else "", "groups": groups,
@@ -321,8 +323,48 @@ def intake_log(s: Session, actor: Actor) -> list[dict]:
     return [{"at": local(i.at, "%m-%d %H:%M:%S"), "via": gettext(VIA_WORDS.get(i.via, i.via)),
              "source": names.get(i.source_id, ""), "outcome": i.outcome,
              "outcome_word": gettext(OUTCOME_WORDS.get(i.outcome, i.outcome)),
-             "reason": gettext(i.reason) if i.reason else "", "size": i.size,
+             "reason": reason_words(i.reason), "size": i.size,
              "message_id": i.message_id} for i in rows]
+
+
+_PARAM = re.compile(r"%\((\w+)\)[sd]")
+_reason_patterns: dict[int, list[tuple[str, re.Pattern, str]]] = {}
+
+
+def reason_words(reason: str) -> str:
+    """A stored reason in the reader's language. Refusals are stored as English text with
+    their values filled in ("... (line 3): ..."), so one with values is matched back to
+    its msgid by the text before its first value, and translated with those values."""
+    if not reason:
+        return ""
+    translated = gettext(reason)
+    if translated != reason:
+        return translated
+    catalog = getattr(get_translations(), "_catalog", {})
+    patterns = _reason_patterns.get(id(catalog))
+    if patterns is None:
+        patterns = []
+        for msgid in catalog:
+            if isinstance(msgid, str) and _PARAM.search(msgid):
+                parts = _PARAM.split(msgid)  # text, name, text, name, ..., text
+                rx = "".join(re.escape(x) if i % 2 == 0 else f"(?P<{x}>.*?)"
+                             for i, x in enumerate(parts))
+                if len(parts[0]) < 8:  # "%(field)s: %(message)s" would match anything
+                    continue
+                try:
+                    patterns.append((parts[0], re.compile(rx + r"\Z", re.S), msgid))
+                except re.error:  # the same name twice
+                    continue
+        patterns.sort(key=lambda x: -len(x[0]))  # the most specific first
+        _reason_patterns.clear()  # one catalogue (language) at a time
+        _reason_patterns[id(catalog)] = patterns
+    for prefix, rx, msgid in patterns:
+        if reason.startswith(prefix) and (m := rx.match(reason)):
+            try:
+                return gettext(msgid) % m.groupdict()
+            except (KeyError, ValueError, TypeError):
+                return reason
+    return reason
 
 
 def event_choices() -> list[tuple[str, str]]:
@@ -351,3 +393,62 @@ def rules_from(form: dict[str, list[str]]) -> list[sources_svc.RuleIn]:
                                       mode=row["mode"] or "full",
                                       timeout_s=int(timeout) if timeout else None))
     return out
+
+
+# --- the audit log's words for what the warning services record ------------------------
+
+AUDIT_OBJECTS = {"warning": N_("warning"), "warning_source": N_("warning source"),
+                 "warning_rules": N_("warning source rules"),
+                 "warning_intake": N_("received warning file"),
+                 "area_codes": N_("area codes"), "building_position": N_("building position")}
+AUDIT_ACTIONS = {"receive": N_("received"), "refuse": N_("refused"),
+                 "duplicate": N_("received again"), "send": N_("published"),
+                 "approve": N_("approved for publishing"), "reject": N_("decided not to publish"),
+                 "supersede": N_("superseded"), "expire": N_("expired"),
+                 "rotate_secret": N_("made a new secret")}
+AUDIT_FIELDS = {
+    "name": N_("Name"), "kind": N_("How messages arrive"), "url": N_("Feed URL"),
+    "enabled": N_("Enabled"), "poll_seconds": N_("Poll every (seconds)"),
+    "receipt_url": N_("Receipts posted to"), "rules": N_("Rules"), "via": N_("Via"),
+    "reason": N_("Reason"), "size": N_("Size (bytes)"), "sha256": N_("File fingerprint"),
+    "identifier": N_("Identifier"), "msg_type": N_("Message type"), "status": N_("Status"),
+    "level": N_("Level"), "matched": N_("Screens matched"), "state": N_("State"),
+    "decision": N_("Decision"), "broadcast_id": N_("Emergency broadcast"),
+    "mode": N_("Show as"), "terminals": N_("Screens"), "left_out": N_("Screens left out"),
+    "ends_at": N_("Ends"), "intake_id": N_("Intake record"), "latitude": N_("Latitude"),
+    "longitude": N_("Longitude")}
+
+
+def audit_label(key: str) -> str:
+    return gettext(AUDIT_FIELDS[key]) if key in AUDIT_FIELDS else key
+
+
+def rule_words(r: dict) -> str:
+    """"台风 橙色及以上：自动发布（全屏）"."""
+    event = signals.EVENTS.get(r.get("event") or "", "") or gettext("Any event")
+    level = signals.LEVEL_ZH.get(r.get("min_level") or "", r.get("min_level") or "")
+    words = gettext("%(event)s, %(level)s and above: %(action)s (%(mode)s)", event=event,
+                    level=level, action=gettext(ACTION_WORDS.get(r.get("action"), "")),
+                    mode=gettext(MODE_WORDS.get(r.get("mode"), MODE_WORDS["full"])))
+    if r.get("timeout_s"):
+        words += gettext(", sent anyway after %(n)s s", n=r["timeout_s"])
+    return words
+
+
+def audit_value(key: str, value: object) -> str | None:
+    """A recorded value in words, or None to leave it to the audit page's own rules."""
+    if key == "rules" and isinstance(value, list):
+        return "；".join(rule_words(r) for r in value if isinstance(r, dict)) or "—"
+    tables = {"kind": KIND_WORDS, "via": VIA_WORDS, "state": STATE_WORDS,
+              "decision": DECISION_WORDS, "mode": MODE_WORDS}
+    if key in tables and isinstance(value, str) and value in tables[key]:
+        return gettext(tables[key][value])
+    if key in ("msg_type", "status") and isinstance(value, str) and value in CAP_WORDS:
+        return gettext(CAP_WORDS[value])
+    if key == "level" and isinstance(value, str):
+        return signals.LEVEL_ZH.get(value, value)
+    if key == "reason" and isinstance(value, str):
+        return reason_words(value) or "—"
+    if key == "left_out" and isinstance(value, list):
+        return str(len(value))
+    return None

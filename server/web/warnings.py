@@ -238,7 +238,7 @@ def upload():
         db.commit()
         if out.outcome == "refused":
             return render_template("warnings/upload.html", form=form,
-                                   refused=gettext(out.reason)), 422
+                                   refused=present.reason_words(out.reason)), 422
         flash(gettext("The message was received.") if out.outcome == "accepted"
               else gettext("This message was received before: nothing changed."),
               "success" if out.outcome == "accepted" else "info")

@@ -114,6 +114,9 @@ def test_sources_secret_once_rules_and_intake_log(client):
     rules = db.get(WarningSource, src.id).rules
     assert [(x.event, x.min_level, x.action, x.mode) for x in rules] == [
         ("typhoon", "orange", "auto", "full"), ("", "blue", "ignore", "ticker")]
+    audit = client.get("/audit/").get_data(as_text=True)  # in words, not as stored
+    assert "台风 橙色及以上：自动发布（全屏）" in audit and "预警来源的规则" in audit
+    assert "'min_level'" not in audit and ">approve<" not in audit
     # a refused upload is in the intake log, in red, with its reason
     token = h.csrf_token(client.get("/warnings/upload").get_data(as_text=True))
     r = client.post("/warnings/upload", data={
@@ -162,3 +165,17 @@ def test_tree_area_codes_and_building_position(client):
     assert r.status_code == 302
     db.expire_all()
     assert (db.get(Building, b.id).latitude, db.get(Building, b.id).longitude) == (22.555, 114.237)
+
+
+def test_a_refusal_with_values_reads_in_chinese(client):
+    """Refusals are stored as English with their values filled in: the log translates them
+    back through their msgid."""
+    _admin(client)
+    token = h.csrf_token(client.get("/warnings/upload").get_data(as_text=True))
+    r = client.post("/warnings/upload", data={"csrf_token": token, "file": (
+        io.BytesIO(b"<alert xmlns='urn:oasis:names:tc:emergency:cap:1.2'><oops/></alert>"),
+        "x.xml")})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    reason = html[html.index('id="upload-refused"'):html.index("</article>")]
+    assert "The message" not in reason and "CAP 1.2" in reason, reason
