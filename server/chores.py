@@ -7,6 +7,8 @@ own session, and publishes what it decided only after the commit. Add a job with
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app
 from flask_babel import format_datetime, gettext
 
@@ -62,7 +64,8 @@ def detect_down() -> None:
 def detect_stuck() -> None:
     # In a job worker: it builds and walks the plan of every terminal whose picture has
     # not changed for a while, which with a fleet showing long items is most of them.
-    publish(workpool.run_db(health.detect_stuck, utcnow(), background=True))
+    grace = timedelta(seconds=current_app.config["SIGNAGE"].stuck_grace_s)
+    publish(workpool.run_db(health.detect_stuck, utcnow(), grace, background=True))
 
 
 def planned_time() -> None:

@@ -101,6 +101,9 @@ class Settings:
     scheduler: str = "embedded"
     scheduler_lease_s: float = 10.0  # a dead leader is replaced within 1 1/3 of this
     missed_heartbeats: int = 3  # a terminal silent for this many STATUS intervals is down
+    # A picture unchanged this long past when the schedule changed it is stuck: three STATUS
+    # intervals (a frame is described every 5 s); at least two, or sampling alone would do.
+    stuck_grace_s: float = 15.0
     # CPU-heavy jobs (media decoding, notice rendering, exports) run in this many worker
     # processes, each job under these limits (server/workpool.py), never on the event loop.
     job_workers: int = 2
@@ -134,6 +137,7 @@ class Settings:
             scheduler=_choice(env, "SIGNAGE_SCHEDULER", ("embedded", "off")),
             scheduler_lease_s=float(env.get("SIGNAGE_SCHEDULER_LEASE_S") or 10),
             missed_heartbeats=int(env.get("SIGNAGE_MISSED_HEARTBEATS") or 3),
+            stuck_grace_s=_number(env, "SIGNAGE_STUCK_GRACE_S", 15.0, float, 10.0),
             job_workers=_number(env, "SIGNAGE_JOB_WORKERS", 2, int, 1),
             job_timeout_s=_number(env, "SIGNAGE_JOB_TIMEOUT_S", 120.0, float, 1.0),
             job_memory_mb=_number(env, "SIGNAGE_JOB_MEMORY_MB", 1024, int, 32),

@@ -203,13 +203,13 @@ def detect_down(s: Session, now: datetime, missed_heartbeats: int = 3,
     return out
 
 
-def detect_stuck(s: Session, now: datetime) -> list[AlertEvent]:
-    """Judge every connected terminal whose frame has not changed for a while."""
+def detect_stuck(s: Session, now: datetime, grace: timedelta = STUCK_GRACE) -> list[AlertEvent]:
+    """Judge every connected terminal whose frame has not changed for `grace`."""
     from server.services import manifests  # it needs broadcasts, which needs this module
     rows = _states(s, TerminalState.online, TerminalState.health != DOWN,
                    Terminal.revoked_at.is_(None),
                    or_(TerminalState.health == STUCK,
-                       TerminalState.frame_since < now - STUCK_GRACE))
+                       TerminalState.frame_since < now - grace))
     out = []
     cache = CompileCache()  # terminals sharing schedules compile them once
     held = broadcasts.full_screen_now(s, now)
@@ -221,7 +221,7 @@ def detect_stuck(s: Session, now: datetime) -> list[AlertEvent]:
             continue  # it plays an older plan than the one we would judge it by
         if t.id in held:
             continue  # a broadcast keeps one picture up on purpose
-        verdict = judge(compile_plan(plans[t.id], cache), st, now)
+        verdict = judge(compile_plan(plans[t.id], cache), st, now, grace)
         if verdict in ("frozen", "dark") and st.health == OK:
             out.append(_set_health(s, st, community_id, STUCK, verdict,
                                    {"since": protocol.iso(st.frame_since)}, now))

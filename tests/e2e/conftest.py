@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,15 +71,25 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.5, what: str = 
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+@contextmanager
+def demo_server(database_url: str, data_dir: Path, extra_env: dict[str, str] | None = None):
+    """A live server on the demo street with its content, on a database cleaned before
+    and after."""
+    clean_database(database_url)
+    srv = live.start(database_url, data_dir, content=True, extra_env=extra_env)
+    try:
+        yield srv
+    finally:
+        try:
+            srv.stop()
+        finally:
+            clean_database(database_url)
+
+
 @pytest.fixture(scope="module")
 def server(database_url, tmp_path_factory):
-    clean_database(database_url)
-    srv = live.start(database_url, tmp_path_factory.mktemp("e2e"), content=True)
-    yield srv
-    try:
-        srv.stop()
-    finally:
-        clean_database(database_url)
+    with demo_server(database_url, tmp_path_factory.mktemp("e2e")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,28 @@
 """Health end to end: a real headless player whose picture freezes, against the real server
 (gunicorn, its embedded scheduler): a stuck alert; the player killed: down; restarted:
-recovered. The jobs run on their own; nothing here calls them."""
+recovered. The jobs run on their own; nothing here calls them. The server judges with the
+smallest thresholds it accepts (10 s unchanged past a due change is stuck; two missed
+heartbeats, 10 s, is down) rather than the defaults (15 s, three): the same judgement, told
+sooner, and still twice the 5 s STATUS interval, so the control player is never judged
+wrongly by sampling alone."""
 
 from __future__ import annotations
 
+import pytest
 import requests
 from sqlalchemy import create_engine, text
 
 from tests import live
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import demo_server, wait_for
 from tests.helpers import csrf_token
+
+THRESHOLDS = {"SIGNAGE_STUCK_GRACE_S": "10", "SIGNAGE_MISSED_HEARTBEATS": "2"}
+
+
+@pytest.fixture(scope="module")
+def server(database_url, tmp_path_factory):
+    with demo_server(database_url, tmp_path_factory.mktemp("health"), THRESHOLDS) as srv:
+        yield srv
 
 
 def alerts_of(database_url: str, terminal_id: int) -> list[tuple[str, str, bool]]:
