@@ -270,7 +270,11 @@ def detail(s: Session, actor: Actor, message_id: int, font: str | None, blob_url
             "decision_word": gettext(DECISION_WORDS[m.decision]) if m.decision in DECISION_WORDS
             else "", "mode_word": gettext(MODE_WORDS.get(m.mode, m.mode)),
             "source": source.name if source else "", "groups": groups,
-            "total": len(terminals), "panels": panels(s, m, terminals, font, blob_url),
+            "total": len(terminals),
+            # a ticker's text is drawn by the player over what plays: no picture to show
+            "panels": [] if m.mode == "ticker" else panels(s, m, terminals, font, blob_url),
+            "ticker_text": (m.broadcast.text if m.broadcast else "")
+            or f"【{m.headline}】{m.instruction}".strip(),
             "left": left_words(m.approve_deadline, now),
             "deadline": local(m.approve_deadline, "%H:%M:%S"),
             "times": [(gettext("Sent"), local(m.sent)), (gettext("Effective"), local(m.effective)),

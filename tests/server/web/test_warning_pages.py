@@ -93,6 +93,11 @@ def test_pending_message_is_approved_or_rejected_by_post_with_csrf(client):
     assert r.status_code == 302
     db.expire_all()
     assert db.get(WarningMessage, m.id).state == "rejected"
+    ticker = _pending(src, "blue", None, "p-4")
+    ticker.mode = "ticker"
+    db.commit()
+    html = client.get(f"/warnings/{ticker.id}").get_data(as_text=True)
+    assert 'id="ticker-preview">【暴雨blue预警】' in html and "无超时" in html
 
 
 def test_sources_secret_once_rules_and_intake_log(client):
@@ -165,6 +170,7 @@ def test_tree_area_codes_and_building_position(client):
     assert r.status_code == 302
     db.expire_all()
     assert (db.get(Building, b.id).latitude, db.get(Building, b.id).longitude) == (22.555, 114.237)
+    assert "22.55500, 114.23700" in client.get(f"/buildings/{b.id}").get_data(as_text=True)
 
 
 def test_a_refusal_with_values_reads_in_chinese(client):
