@@ -142,8 +142,7 @@ def webhook(source_id: int):
     subject = request.headers.get(CLIENT_SUBJECT_HEADER, "")[:300]
     log.info("warning webhook %s: signed push from %s%s", source_id, request.remote_addr,
              f", client certificate {subject!r}" if subject else "")
-    out = intake.receive(db, src, data, "webhook")
-    db.commit()
+    out = intake.receive_committed(db, src, data, "webhook")
     return _answer(out, data)
 
 
@@ -177,8 +176,7 @@ def upload():
             return _too_large()
     src = sources_svc.upload_source(db, a.street_id)
     db.commit()  # made on first use: no write may be held while intake renders the card
-    out = intake.receive(db, src, data, "upload", actor=a)
-    db.commit()
+    out = intake.receive_committed(db, src, data, "upload", actor=a)
     return _answer(out, data)
 
 

@@ -234,8 +234,7 @@ def upload():
             return render_template("warnings/upload.html", form=form), 422
         source = sources_svc.upload_source(db, a.street_id)
         db.commit()  # made once; receive must start with no write pending (it renders first)
-        out = intake.receive(db, source, data, "upload", actor=a)
-        db.commit()
+        out = intake.receive_committed(db, source, data, "upload", actor=a)
         if out.outcome == "refused":
             return render_template("warnings/upload.html", form=form,
                                    refused=present.reason_words(out.reason)), 422

@@ -163,5 +163,5 @@ def _receive(s: Session, source_id: int, body: bytes) -> int:
     if s.scalar(select(WarningIntake.id).where(WarningIntake.source_id == source_id,
                                                WarningIntake.sha256 == sha).limit(1)):
         return 0
-    outcome = intake.receive(s, s.get(WarningSource, source_id), body, "feed")
+    outcome = intake.receive_committed(s, s.get(WarningSource, source_id), body, "feed")
     return 1 if outcome.outcome == "accepted" else 0

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import content as lib
@@ -85,7 +86,7 @@ def _message(source: WarningSource, msg: CapMessage, via: str, data: bytes) -> W
     sig = signals.signal_of(msg)
     return WarningMessage(
         street_id=source.street_id, source_id=source.id, received_via=via,
-        raw_xml=data.decode("utf-8", errors="replace"), identifier=msg.identifier,
+        raw_xml=parse.as_utf8(data).decode("utf-8", errors="replace"), identifier=msg.identifier,
         sender=msg.sender, sent=msg.sent, status=msg.status, msg_type=msg.msg_type,
         references=[[r.sender, r.identifier, r.sent.isoformat()] for r in msg.references],
         profile=msg.profile, event=sig.event, event_text=(info.event if info else "")[:100],
@@ -142,3 +143,19 @@ def receive(s: Session, source: WarningSource, data: bytes, via: str,
                         "state": m.state, "reason": m.state_reason,
                         "intake_id": row.id})
     return Outcome("accepted", "", m, row.id)
+
+
+def receive_committed(s: Session, source: WarningSource, data: bytes, via: str,
+                      actor: Actor | None = None) -> Outcome:
+    """`receive` and commit. The same message pushed twice at the same instant (a sender's
+    retry racing its first try) passes both duplicate checks; the second insert then
+    breaks the unique key, and receiving it again finds the first: a duplicate."""
+    source_id = source.id
+    try:
+        out = receive(s, source, data, via, actor)
+        s.commit()
+    except IntegrityError:
+        s.rollback()
+        out = receive(s, s.get(WarningSource, source_id), data, via, actor)
+        s.commit()
+    return out

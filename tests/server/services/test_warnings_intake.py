@@ -6,7 +6,7 @@ real rendering of the card, the real broadcast machinery."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from player import protocol
 from server.db import db
@@ -122,3 +122,29 @@ def test_a_gb_message_uploaded_by_an_admin_is_read_and_audited_as_theirs(place):
     assert m.matched[0]["why"]["code"] == "440308003000"
     assert db.scalar(select(AuditEntry.actor).where(AuditEntry.action == "receive")) == \
         place.admin.name
+
+
+def test_the_same_message_pushed_twice_at_once_is_stored_once(place, monkeypatch):
+    """A sender's retry racing its first try: the other request stores the message after
+    this one found it new; this one's insert then breaks the unique key and is received
+    again as a duplicate, not answered with an error."""
+    from sqlalchemy.orm import Session
+
+    from server.models import WarningSource
+
+    data = sample("typhoon_orange_yantian")
+    real_match = intake.matching.match
+
+    def the_other_request_wins(s, street_id, msg):
+        monkeypatch.setattr(intake.matching, "match", real_match)
+        with Session(bind=db.get_bind()) as other:
+            intake.receive_committed(other, other.get(WarningSource, place.source.id), data,
+                                     "webhook")
+        return real_match(s, street_id, msg)
+
+    monkeypatch.setattr(intake.matching, "match", the_other_request_wins)
+    out = intake.receive_committed(db, place.source, data, "webhook")
+    assert out.outcome == "duplicate"
+    assert db.scalar(select(func.count()).select_from(WarningMessage)) == 1
+    outcomes = db.scalars(select(WarningIntake.outcome).order_by(WarningIntake.id)).all()
+    assert outcomes == ["accepted", "duplicate"]
