@@ -21,6 +21,8 @@ from dataclasses import dataclass, replace
 
 from PIL import Image, ImageDraw
 
+from playlists.layouts import SMALL_PANEL_MAX_H
+
 from .errors import ContentError
 from .fonts import FontSpec, bitmap_strikes, draw_text, find_cjk_font, missing_glyphs, text_length
 from .linebreak import word_ends, wrap_text
@@ -386,7 +388,28 @@ def plan_card(card: WarningCard, target: Target, options: RenderOptions | None =
             characters=missing, codepoints=[f"U+{ord(c):04X}" for c in missing],
             font=spec.path,
         )
-    return _plan(tx, target, _tries(target, spec, opts, tx)), tx
+    try:
+        plan: CardPlan | None = _plan(tx, target, _tries(target, spec, opts, tx))
+    except ContentError:
+        plan = None
+    crowded = plan is None or (len(plan.head_lines) > 1 and plan.body_lines != []
+                               and plan.body_lines[-1].endswith(ELLIPSIS))
+    if target.height <= SMALL_PANEL_MAX_H and crowded and card.event_zh \
+            and card.event_zh != "预警":
+        # An official headline ("深圳市气象台发布盐田区台风橙色预警信号") takes half of a
+        # small module or more: its short form (台风橙色预警信号) leaves the instruction
+        # the lines, and reaches a module the whole one does not fit.
+        short = replace(tx, headline=texts_of(replace(card, headline="")).headline)
+        try:
+            short_plan = _plan(short, target, _tries(target, spec, opts, short))
+        except ContentError:
+            short_plan = None
+        if short_plan is not None and (plan is None or
+                                       len(short_plan.body_lines) > len(plan.body_lines)):
+            return short_plan, short
+    if plan is None:
+        return _plan(tx, target, _tries(target, spec, opts, tx)), tx  # raises its refusal
+    return plan, tx
 
 
 def render_warning(card: WarningCard, target: Target, options: RenderOptions | None = None

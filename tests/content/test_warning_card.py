@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import pickle
+from dataclasses import replace
 
 import pytest
 from PIL import Image
@@ -176,9 +177,9 @@ def test_refusals(cjk_font: FontSpec) -> None:
         render_warning(ORANGE, Target(16, 16, "mono"), opts)
     assert err.value.code == "notice_does_not_fit"
     assert err.value.params["reason"] == "headline_does_not_fit"
-    long_head = WarningCard(event_zh="台风", level="red", instruction="",
+    long_head = WarningCard(event_zh="预警", level="red", instruction="",
                             headline="深圳市气象台发布台风红色预警信号请全市市民立即避险")
-    with pytest.raises(ContentError):
+    with pytest.raises(ContentError):  # no event to make a short headline from
         render_warning(long_head, Target(64, 32, "mono"), opts)
     with pytest.raises(ContentError) as err:
         render_warning(WarningCard("台风", "purple", "", ""), Target(128, 64), opts)
@@ -212,3 +213,18 @@ def test_render_warning_pngs_is_a_job_of_plain_values(cjk_font: FontSpec) -> Non
         assert mode == "pages" and len(pngs) == 1 and widths == [w] and speed is None
         assert font_px >= 12
         assert Image.open(io.BytesIO(pngs[0])).size == (w, h)
+
+
+def test_small_modules_show_the_short_headline_where_the_official_one_crowds_them_out(
+        cjk_font: FontSpec) -> None:
+    opts = RenderOptions(font=cjk_font)
+    card = WarningCard(event_zh="台风", level="orange", instruction=GUIDANCE,
+                       headline="深圳市气象台发布盐田区台风橙色预警信号")
+    small = render_warning(card, Target(128, 64, "mono"), opts)
+    assert small.titles[0] == ["台风橙色预警信号"]
+    assert len(small.pages[0]) >= 2  # the instruction gets the lines the long one took
+    big = render_warning(card, Target(384, 192, "full"), opts)
+    assert "".join(big.titles[0]) == card.headline  # room for the official one
+    tiny = render_warning(replace(card, headline="深圳市气象台发布台风红色预警信号请全市市民立即避险",
+                                  level="red"), Target(64, 32, "mono"), opts)
+    assert "".join(tiny.titles[0]) == "台风红色预警信号"  # the whole one cannot fit
