@@ -415,7 +415,7 @@ AUDIT_FIELDS = {
     "enabled": N_("Enabled"), "poll_seconds": N_("Poll every (seconds)"),
     "receipt_url": N_("Receipts posted to"), "rules": N_("Rules"), "via": N_("Via"),
     "reason": N_("Reason"), "size": N_("Size (bytes)"), "sha256": N_("File fingerprint"),
-    "identifier": N_("Identifier"), "msg_type": N_("Message type"), "status": N_("Status"),
+    "identifier": N_("Identifier"), "msg_type": N_("Message type"), "status": N_("Message status"),
     "level": N_("Level"), "matched": N_("Screens matched"), "state": N_("State"),
     "decision": N_("Decision"), "broadcast_id": N_("Emergency broadcast"),
     "mode": N_("Show as"), "terminals": N_("Screens"), "left_out": N_("Screens left out"),
