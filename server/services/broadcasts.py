@@ -336,13 +336,14 @@ def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
 
 def send_prepared(s: Session, actor: Actor, item: ContentItem, mode: str,
                   targets: list[tuple[TargetKind, int | None]], reason: str, text: str,
-                  ends_at: datetime | None) -> Broadcast:
+                  ends_at: datetime | None, starts_at: datetime | None = None) -> Broadcast:
     """A street-wide broadcast of a ready item to targets already chosen, stored, audited
     and pushed as `send` does: an official warning's card, whose policy chose the screens
-    and whose sender may be the system (services.warnings.dispatch)."""
+    and whose sender may be the system (services.warnings.dispatch). `starts_at` later
+    than now: pushed now, shown from then (the player holds it until its start)."""
     bc = Broadcast(street_id=actor.street_id, community_id=None, mode=mode, content_id=item.id,
                    text=text[:MAX_TEXT], reason=reason[:500], created_by=actor.id,
-                   starts_at=utcnow(), ends_at=ends_at)
+                   starts_at=max(utcnow(), starts_at or utcnow()), ends_at=ends_at)
     return _deliver(s, actor, bc, item, [(k, r, None) for k, r in targets])
 
 

@@ -293,13 +293,16 @@ def write(s: Session, p: Prepared, actor: Actor | None, store: lib.BlobStore,
     item.status, item.reviewed_by, item.reviewed_at = ContentStatus.approved, sender.id, now
     item.broadcast_text = True
     text = f"【{m.headline}】{m.instruction}".strip()
-    ends = now + timedelta(days=broadcasts.MAX_DAYS)
+    # In force from its `effective` time (CAP: the alert applies from then; usually when it
+    # was sent), until `expires`.
+    starts = max(now, m.effective) if m.effective is not None else now
+    ends = starts + timedelta(days=broadcasts.MAX_DAYS)
     if m.expires is not None:
         ends = min(ends, m.expires)
     bc = broadcasts.send_prepared(s, sender, item, m.mode,
                                   targets(s, m.street_id, {t.id for t in p.terminals}),
                                   reason=f"{m.headline}（{m.sender_name or m.sender}）",
-                                  text=text, ends_at=ends)
+                                  text=text, ends_at=ends, starts_at=starts)
     m.broadcast_id, m.state, m.state_reason = bc.id, "sent", ""
     m.decision, m.decided_at, m.approve_deadline = p.decision, now, None
     m.decided_by = actor.id if actor is not None else None

@@ -192,3 +192,23 @@ def test_a_newer_message_makes_a_pending_approval_moot(place):
     with pytest.raises(Invalid):
         dispatch.approve(db, place.admin, orange.id)
     db.rollback()
+
+
+def test_a_warning_in_force_later_is_sent_now_and_shown_from_its_effective_time(place):
+    from tests.cap.samples import cap_time
+
+    sent = datetime.now(SHENZHEN).replace(microsecond=0)
+    effective = sent + timedelta(hours=2)
+    data = sample(ORANGE, sent=sent).replace(
+        f"<effective>{cap_time(sent)}</effective>".encode(),
+        f"<effective>{cap_time(effective)}</effective>".encode())
+    assert f"<effective>{cap_time(effective)}</effective>".encode() in data
+    out = intake.receive(db, place.source, data, "webhook")
+    db.commit()
+    m = out.message
+    assert m.state == "sent" and m.effective == effective
+    bc = db.get(Broadcast, m.broadcast_id)
+    assert bc.starts_at == effective and bc.ends_at == m.expires
+    assert delivered(m) == place.all_screens  # pushed now, held by the players until then
+    assert broadcasts.active_for(db, place.t1) == []  # not given on a reconnect before
+    assert broadcasts.active_for(db, place.t1, effective + timedelta(seconds=1))
