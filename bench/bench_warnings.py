@@ -90,13 +90,7 @@ def _source(product: Product) -> tuple[int, str]:
     r = product.api("POST", "/warning-sources", json={"name": "压测气象台", "kind": "webhook"})
     if r.status_code != 201:
         raise RuntimeError(f"webhook source refused: {r.status_code} {r.text[:300]}")
-    src = r.json()
-    secret = src.get("secret")
-    if not secret:
-        r = product.api("POST", f"/warning-sources/{src['id']}/secret")
-        r.raise_for_status()
-        secret = r.json()["secret"]
-    return src["id"], secret
+    return r.json()["id"], r.json()["secret"]
 
 
 class Webhook:

@@ -160,12 +160,8 @@ def source(server, admin_token) -> dict:
     r = api(server, admin_token, "POST", "/warning-sources",
             json={"name": "深圳市气象台（测试）", "kind": "webhook"})
     assert r.status_code == 201, r.text
-    src = r.json()
-    if not src.get("secret"):
-        r = api(server, admin_token, "POST", f"/warning-sources/{src['id']}/secret")
-        assert r.status_code == 200, r.text
-        src["secret"] = r.json()["secret"]
-    return src
+    assert r.json()["secret"]
+    return r.json()
 
 
 def test_typhoon_warning_reaches_its_area_updates_cancels_with_a_receipt(
