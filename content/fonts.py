@@ -179,6 +179,7 @@ def _ink_x(spec: FontSpec, size: int, ch: str) -> tuple[int, int]:
     return (box[0] - size, box[2] - size) if box else (0, 0)
 
 
+@functools.lru_cache(maxsize=32768)
 def text_length(spec: FontSpec, size: int, text: str) -> float:
     """Advance width of a line as draw_text draws it."""
     font = load_font(spec, size)
