@@ -72,11 +72,11 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.5, what: str = 
 
 
 @contextmanager
-def demo_server(database_url: str, data_dir: Path, extra_env: dict[str, str] | None = None):
+def demo_server(database_url: str, data_dir: Path, serve_env: dict[str, str] | None = None):
     """A live server on the demo street with its content, on a database cleaned before
-    and after."""
+    and after; `serve_env`: settings of the server process."""
     clean_database(database_url)
-    srv = live.start(database_url, data_dir, content=True, extra_env=extra_env)
+    srv = live.start(database_url, data_dir, content=True, serve_env=serve_env)
     try:
         yield srv
     finally:
