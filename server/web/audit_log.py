@@ -47,4 +47,5 @@ def index():
         until=_local_day(args.get("until"), plus_days=1),
     )
     return render_template("audit/index.html", rows=audit_present.present(db, entries), args=args,
-                           actions=audit_present.ACTIONS, objects=audit_present.OBJECTS)
+                           actions=audit_present.FILTER_ACTIONS,
+                           objects=audit_present.FILTER_OBJECTS)

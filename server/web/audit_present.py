@@ -46,6 +46,10 @@ OBJECTS = {
     "alert_template": _l("broadcast template"), "street": _l("street"),
     "layout": _l("layout"),
 }
+# What the log's filter offers: the kinds above and those the warning services record.
+FILTER_ACTIONS = {**ACTIONS, **{k: _l(v) for k, v in warning_present.AUDIT_ACTIONS.items()
+                                if k not in ACTIONS}}
+FILTER_OBJECTS = {**OBJECTS, **{k: _l(v) for k, v in warning_present.AUDIT_OBJECTS.items()}}
 FIELDS = {
     "name": _l("Name"), "title": _l("Title"), "username": _l("User name"),
     "display_name": _l("Display name"), "role": _l("Role"), "community_id": _l("Community"),

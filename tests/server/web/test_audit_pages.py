@@ -77,3 +77,17 @@ def test_a_missing_page_says_so_in_chinese(client):
     html = r.get_data(as_text=True)
     assert r.status_code == 404 and "这个地址没有内容" in html
     assert "The requested URL" not in html
+
+
+def test_the_filter_offers_what_the_warning_services_record(client):
+    admin = helpers.user(Role.street_admin)
+    a = Actor.of(admin)
+    audit.record(db, a, "refuse", "warning_intake", 3, label="深圳市气象台")
+    audit.record(db, a, "create", "user", admin.id, label="admin")
+    db.commit()
+    helpers.login(client, admin)
+    html = client.get("/audit/?object_type=warning_intake").get_data(as_text=True)
+    assert '<option value="warning_intake" selected>' in html
+    assert '<option value="refuse" >' in html
+    cells = _cells(html)
+    assert "深圳市气象台" in cells and "admin" not in cells
