@@ -105,11 +105,12 @@ class Webhook:
         self.post_ms: list[float] = []  # each alert's POST, request to answer
 
     def post(self, body: bytes) -> dict:
-        from server.services.warnings.receipts import SIGNATURE_HEADER, sign
+        from server.services.warnings.intake import signature
+        from server.services.warnings.receipts import SIGNATURE_HEADER
 
         r = requests.post(f"{self.url}/api/v1/warnings/webhook/{self.source_id}", data=body,
                           headers={"Content-Type": "application/cap+xml",
-                                   SIGNATURE_HEADER: sign(self.secret, body)}, timeout=60)
+                                   SIGNATURE_HEADER: signature(self.secret, body)}, timeout=60)
         if r.status_code != 200:
             raise RuntimeError(f"webhook refused: {r.status_code} {r.text[:300]}")
         return r.json()

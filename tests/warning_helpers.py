@@ -7,9 +7,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 from server.db import db, utcnow
 from server.models import Role, Terminal, TerminalState, WarningMessage, WarningSource
@@ -157,3 +160,12 @@ def endpoint() -> Endpoint:
     ep = Endpoint(server)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return ep
+
+
+@pytest.fixture(scope="module")
+def endpoint_fixture() -> Iterator[Endpoint]:
+    """A module's local HTTP endpoint (import it as `endpoint`)."""
+    ep = endpoint()
+    yield ep
+    ep.server.shutdown()
+    ep.server.server_close()

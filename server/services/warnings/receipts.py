@@ -12,8 +12,6 @@ again after the broadcast ended. It runs in the scheduler job, never in a reques
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
 import io
 import json
 import logging
@@ -41,6 +39,7 @@ from server.models import (
 )
 from server.services.access import Actor
 from server.services.naming import name_key
+from server.services.warnings.intake import signature
 from server.services.warnings.reading import get_message
 
 log = logging.getLogger(__name__)
@@ -57,11 +56,6 @@ TZ = ZoneInfo(PEOPLE_TZ)
 CSV_COLUMNS = ("屏幕编号", "屏幕", "楼栋", "社区", "显示时间（北京时间）", "确认时间（北京时间）",
                "到达后显示用时（秒）", "未显示原因", "自何时（北京时间）")
 PROBLEM_ZH = {"offline": "离线", "screen_off": "屏幕关闭", "waiting": "在线，等待确认"}
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The X-Signature-256 value for a body: "sha256=<hex>" (as the webhook expects)."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def _broadcast_state(bc: Broadcast, now: datetime) -> str:
@@ -230,7 +224,7 @@ def post_due(s: Session, now: datetime) -> int:
                           ensure_ascii=False, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json; charset=utf-8"}
         if m.source.secret:
-            headers[SIGNATURE_HEADER] = sign(m.source.secret, body)
+            headers[SIGNATURE_HEADER] = signature(m.source.secret, body)
         posts.append(_Post(m.id, m.source_id, m.source.receipt_url, body, headers))
     s.commit()  # ends the read: nothing is held while we wait for the endpoints
     failed_sources: dict[int, str] = {}

@@ -20,12 +20,7 @@ ATOM = {"Content-Type": "application/atom+xml"}
 CAP = {"Content-Type": "application/cap+xml"}
 
 
-@pytest.fixture(scope="module")
-def endpoint():
-    ep = w.endpoint()
-    yield ep
-    ep.server.shutdown()
-    ep.server.server_close()
+endpoint = w.endpoint_fixture
 
 
 @pytest.fixture

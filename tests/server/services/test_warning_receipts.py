@@ -19,13 +19,7 @@ from server.services.warnings import receipts
 from tests import helpers as h
 from tests import warning_helpers as w
 
-
-@pytest.fixture(scope="module")
-def endpoint():
-    ep = w.endpoint()
-    yield ep
-    ep.server.shutdown()
-    ep.server.server_close()
+endpoint = w.endpoint_fixture
 
 
 @pytest.fixture
