@@ -16,12 +16,13 @@ $(BIN)/activate: requirements.txt player/requirements.txt requirements-dev.txt
 
 deps: $(BIN)/activate translations system-deps
 
-# CJK fonts for notices (and, for tests, Chromium and Xvfb) come from Debian.
+# CJK fonts for notices and Tesseract's Simplified Chinese model for screening the text in
+# images (and, for tests, Chromium and Xvfb) come from Debian.
 system-deps:
-	@if ! fc-list :lang=zh 2>/dev/null | grep -q . ; then \
+	@if ! fc-list :lang=zh 2>/dev/null | grep -q . || ! tesseract --list-langs 2>/dev/null | grep -qx chi_sim ; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei fonts-wqy-microhei fontconfig >/dev/null; \
-	  else echo "Install a CJK font (Debian: fonts-wqy-zenhei) to render notices."; fi; fi
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei fonts-wqy-microhei fontconfig tesseract-ocr tesseract-ocr-chi-sim >/dev/null; \
+	  else echo "Install a CJK font and Tesseract (Debian: fonts-wqy-zenhei tesseract-ocr tesseract-ocr-chi-sim) to render and screen notices."; fi; fi
 
 # Chromium for browser tests; nginx for the multi-node tests (tests/multinode runs deploy/'s
 # configuration in front of three nodes, in an nginx of their own on a free port);

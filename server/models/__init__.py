@@ -62,9 +62,23 @@ from server.models.tree import (
     Terminal,
     TerminalTag,
 )
+from server.models.trust import (
+    GENESIS,
+    EscalationPeriod,
+    LogChain,
+    PlayBatch,
+    ScreeningWord,
+    SigningKey,
+)
 from server.models.warning import WarningIntake, WarningMessage, WarningRule, WarningSource
 
 __all__ = [
+    "GENESIS",
+    "EscalationPeriod",
+    "LogChain",
+    "PlayBatch",
+    "ScreeningWord",
+    "SigningKey",
     "WarningIntake",
     "WarningMessage",
     "WarningRule",

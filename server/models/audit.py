@@ -25,3 +25,8 @@ class AuditEntry(Base):
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
+    # The hash chain (server.models.trust.LogChain "audit"): entry_hash commits to prev_hash
+    # and to every field above, so an edited, removed or reordered entry is found.
+    chain_seq: Mapped[int | None] = mapped_column(index=True, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))

@@ -29,12 +29,17 @@ class Broadcast(Base):
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Two people during an escalated-review period: "pending" until a second person with the
+    # right approves it (nothing is delivered before), "" when no approval was needed.
+    approval: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     content = relationship("ContentItem")
     targets: Mapped[list[BroadcastTarget]] = relationship(cascade="all, delete-orphan")
     deliveries: Mapped[list[BroadcastDelivery]] = relationship(cascade="all, delete-orphan")
 
     def active_at(self, at: datetime) -> bool:
-        return (self.cancelled_at is None and self.starts_at <= at
+        return (self.cancelled_at is None and self.approval != "pending" and self.starts_at <= at
                 and (self.ends_at is None or at < self.ends_at))
 
 

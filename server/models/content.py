@@ -113,6 +113,18 @@ class ContentItem(Base):
     # Set on a pending edit: the approved item it will replace when approved.
     draft_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("content_item.id", ondelete="CASCADE"), unique=True)
+    # Two-level review: the community marks it for street review too (carried by edits);
+    # while submitted, review_stage says which level waits ("community" | "street").
+    street_review: Mapped[bool] = mapped_column(default=False, server_default=false())
+    review_stage: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    community_approved_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    community_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Screening (server/screening): words found in its texts and, for images and videos,
+    # in the text recognised in them: {"hits": [{"word", "action", "field", "start", "end"}]}.
+    screening: Mapped[dict | None] = mapped_column(JSON)
+    ocr_state: Mapped[str] = mapped_column(String(8), default="", server_default="",
+                                           index=True)  # "" | pending | done | failed
+    ocr_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Bumped by every change to what appears on screen.
     revision: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -53,6 +53,10 @@ class TerminalState(Base):
     frame_sha256: Mapped[str | None] = mapped_column(String(64))
     frame_dark: Mapped[bool] = mapped_column(default=False, server_default=false())
     frame_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The newest signing key the player trusts (HELLO), and the last thing it refused
+    # (STATUS: {"what", "reason", "at", ...}; None once it accepts again).
+    trust_key_id: Mapped[str | None] = mapped_column(String(16))
+    trust_refusal: Mapped[dict | None] = mapped_column(JSON)
 
 
 class Command(Base):
@@ -104,6 +108,9 @@ class PlayRecord(Base):
     reason: Mapped[str] = mapped_column(String(12), default="completed")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     region: Mapped[str] = _region(primary_key=False)
+    # The upload it came in (server.models.trust.PlayBatch, a link of a hash chain). No FK,
+    # as above: a constraint is paid by every record, and retention removes both together.
+    batch_id: Mapped[int | None] = mapped_column(index=True)
 
 
 class PlayHour(Base):

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, UTCDateTime, utcnow
@@ -24,6 +24,9 @@ class Street(Base):
     # Administrative division code (GB/T 2260 district, 9 or 12 digits for a street):
     # official warnings name their area by such codes (server/cap/area.py)
     area_code: Mapped[str | None] = mapped_column(String(12))
+    # Screens holding a signing key always verify; with this on, a screen without one (an
+    # old player, paired before keys) is refused until it is paired again.
+    signatures_enforced: Mapped[bool] = mapped_column(default=False, server_default=false())
     communities: Mapped[list[Community]] = relationship(
         back_populates="street", order_by="Community.name"
     )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from server import migrate
 from server.db import Base, db, make_engine
-from server.models import Role, Terminal, TerminalState, TerminalTag
+from server.models import Role, Terminal, TerminalTag
 from tests import helpers
 
 
@@ -62,7 +62,8 @@ def test_migration_0014_keeps_every_row_and_reference_on_sqlite(tmp_path):
     migrate.upgrade(url, "0013")
     engine = make_engine(url)
     with Session(engine) as s:
-        # The tree in SQL: today's models have columns 0013 did not (0020's area codes).
+        # The tree in SQL: today's models have columns 0013 did not (0020's area codes, 0021's
+        # signature setting).
         s.execute(text("INSERT INTO street (name) VALUES ('沙头角街道')"))
         s.execute(text("INSERT INTO community (street_id, name) VALUES (1, '东和')"))
         s.execute(text("INSERT INTO building (community_id, name, address) "
@@ -72,7 +73,10 @@ def test_migration_0014_keeps_every_row_and_reference_on_sqlite(tmp_path):
                        tag_rows=[TerminalTag(tag="电梯口")]) for i in range(3)]
         s.add_all(ts)
         s.flush()
-        s.add_all([TerminalState(terminal_id=t.id) for t in ts])
+        for t in ts:  # terminal_state in SQL too: 0021 adds columns to it
+            s.execute(text("INSERT INTO terminal_state (terminal_id, online, manifest_version,"
+                           " screen_on, brightness, cache_ready, clock_offset_s, player_version,"
+                           " health) VALUES (:id, 0, 0, 1, 100, 0, 0, '', 'ok')"), {"id": t.id})
         s.commit()
         highest = max(t.id for t in ts)
     engine.dispose()

@@ -1,0 +1,106 @@
+"""What a street's Ed25519 signature covers, shared by the server (which signs) and the
+player (which verifies): the one definition of the signed bytes.
+
+A signed object carries `"signature": {"alg": "ed25519", "key_id", "sig"}` and, when the
+key is one the player may not know yet (after a planned rotation), `"key": {"key_id",
+"public_key", "endorsed_by", "endorsement"}`: the new key, signed by the old one.
+
+A manifest's signature covers a small statement, not the whole manifest: its identity
+fields and the SHA-256 of its plan and of its blob list (canonical JSON). A fleet shares a
+handful of plans, so the server hashes each shared plan once and signs a few hundred bytes
+per terminal; the player hashes what it received and compares. Every blob the player
+fetches is checked against the sha256 the signed list names, so files are covered too.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+ALG = "ed25519"
+SIGNATURE = "signature"
+KEY = "key"
+
+
+def canonical(obj: Any) -> bytes:
+    """The bytes hashed and signed: sorted keys, no spaces, UTF-8, no NaN. The same value
+    gives the same bytes after a trip through msgpack or JSON (tuples become lists)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode()
+
+
+def digest(obj: Any) -> str:
+    return hashlib.sha256(canonical(obj)).hexdigest()
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode(), validate=True)
+
+
+def public_raw(key: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def key_id(public: bytes) -> str:
+    """A key's name: the first 16 hex digits of the SHA-256 of its 32 raw bytes."""
+    return hashlib.sha256(public).hexdigest()[:16]
+
+
+def plan_digest(plan: dict[str, Any]) -> str:
+    """The plan's hash without its terminal_id (which the statement carries itself), so a
+    plan shared by many terminals is hashed once."""
+    return digest({k: v for k, v in plan.items() if k != "terminal_id"})
+
+
+def manifest_statement(m: dict[str, Any], *, plan_sha: str | None = None,
+                       blobs_sha: str | None = None) -> bytes:
+    """What a manifest's signature covers; `plan_sha`/`blobs_sha`: already computed."""
+    plan = m["plan"]
+    return canonical({
+        "kind": "manifest",
+        "format": m.get("format"),
+        "version": m["version"],
+        "terminal": m["terminal"],
+        "terminal_id": plan.get("terminal_id") if isinstance(plan, dict) else None,
+        "generated_at": m.get("generated_at"),
+        "plan": plan_sha or plan_digest(plan),
+        "blobs": blobs_sha or digest(m.get("blobs") or []),
+    })
+
+
+def broadcast_statement(payload: dict[str, Any]) -> bytes:
+    """What a broadcast's signature covers: every field but the signature and key."""
+    return canonical({"kind": "broadcast",
+                      **{k: v for k, v in payload.items() if k not in (SIGNATURE, KEY)}})
+
+
+def key_statement(new_key_id: str, public_key_b64: str) -> bytes:
+    """What the old key signs to endorse its successor (planned rotation)."""
+    return canonical({"kind": "key", "key_id": new_key_id, "public_key": public_key_b64})
+
+
+def sign(private: Ed25519PrivateKey, statement: bytes) -> str:
+    return b64(private.sign(statement))
+
+
+def verify(public_b64: str, statement: bytes, sig_b64: str) -> bool:
+    """True if `sig_b64` is the signature of `statement` by the key `public_b64`."""
+    try:
+        Ed25519PublicKey.from_public_bytes(unb64(public_b64)).verify(unb64(sig_b64), statement)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
