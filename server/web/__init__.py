@@ -17,9 +17,13 @@ def register(app: Flask) -> None:
         broadcasts,
         calendar,  # noqa: F401  (its pages are routes of schedules.bp)
         content,
+        escalation,
+        integrity,
         layouts,
         reports,
         schedules,
+        screening,
+        signing,
         targets,
         terminals,
         tree,
@@ -29,7 +33,8 @@ def register(app: Flask) -> None:
     )
 
     for module in (auth, tree, users, audit_log, account, content, schedules, layouts,
-                   reports, terminals, broadcasts, wall, alerts, targets, warnings):
+                   reports, terminals, broadcasts, wall, alerts, targets, warnings, signing,
+                   integrity, escalation, screening):
         app.register_blueprint(module.bp)
 
     @app.route("/lang/<code>")
