@@ -42,8 +42,10 @@ BLOB_PATH = "/terminal-api/v1/blobs"  # GET /<sha256>, Bearer credential, Range
 # --- events: terminal -> server (each is acknowledged; the ack carries the answer) -----
 
 HELLO = "hello"
-"""{protocol, player_version, manifest_version, cache: [sha256...], clock}
+"""{protocol, player_version, manifest_version, cache: [sha256...], clock, trust?}
 ack -> {ok, server_time, manifest_version, manifest | null}.
+trust: {key_id: <16 hex> | null}, the newest signing key the player trusts (null: it holds
+none); a player from before signing leaves it out.
 Sent on every connect; the server answers with the manifest whenever the version the
 terminal holds differs from its own (newer or, after a restore, older)."""
 
@@ -53,8 +55,11 @@ Sent after a MANIFEST_CHANGED nudge and by the periodic check (with jitter)."""
 
 STATUS = "status"
 """{playing: {content_id, sha256, since} | null, screen_on, brightness, cache_ready,
-free_disk_bytes, clock_offset_s, player_version, screenshot_sha256 | null, dark?}
+free_disk_bytes, clock_offset_s, player_version, screenshot_sha256 | null, dark?, trust?}
 ack -> {ok}. Every STATUS_INTERVAL_S seconds.
+trust: {key_id | null, refused: null | {what: REFUSED_WHAT, reason: REFUSAL_REASONS, at,
+version: int | null, sha256: str | null}}, the last refusal since the player last accepted
+a good manifest (docs/player.md); left out by a player from before signing.
 screenshot_sha256: SHA-256 of the frame's pixels as the content shows them (before dimming);
 the server sees a frozen screen by it. dark: true when the brightest pixel of that frame is
 below DARK_MAX_LUMA (a black picture). Both optional: a player that cannot tell sends null
@@ -115,6 +120,12 @@ _FUTURE, _AGE = timedelta(seconds=MAX_FUTURE_S), timedelta(days=MAX_AGE_DAYS)
 BROADCAST_MODES = ("full", "ticker")
 MAX_THUMBNAIL_B64 = 200_000
 DARK_MAX_LUMA = 24  # 0-255: a frame whose brightest pixel is dimmer than this is "dark"
+
+# Signing (player/signatures.py, docs/player.md): what a player refused and why.
+KEY_ID_RE = re.compile(r"^[0-9a-f]{16}\Z")
+REFUSED_WHAT = ("manifest", "broadcast", "blob")
+REFUSAL_REASONS = ("unsigned", "unknown_key", "bad_signature", "replayed", "endorsement",
+                   "blob_hash", "unlisted")
 
 
 class ProtocolError(ValueError):
@@ -179,7 +190,35 @@ def check_hello(payload: Any) -> dict:
     if not isinstance(d.get("player_version", ""), str):
         raise ProtocolError("player_version must be a string")
     parse_instant(d.get("clock"), "clock")
+    if "trust" in d:  # absent: a player from before signing
+        _trust(d["trust"], with_refusal=False)
     return d
+
+
+def _trust(trust: Any, *, with_refusal: bool) -> None:
+    """HELLO/STATUS `trust`: {key_id: 16 hex | null} (+ STATUS: refused: null | {...})."""
+    if not isinstance(trust, dict):
+        raise ProtocolError("trust must be an object")
+    kid = trust.get("key_id")
+    if kid is not None and (not isinstance(kid, str) or not KEY_ID_RE.match(kid)):
+        raise ProtocolError("trust.key_id must be 16 lowercase hex characters or null")
+    if not with_refusal:
+        return
+    r = trust.get("refused")
+    if r is None:
+        return
+    if not isinstance(r, dict):
+        raise ProtocolError("trust.refused must be an object or null")
+    if r.get("what") not in REFUSED_WHAT:
+        raise ProtocolError(f"trust.refused.what must be one of {', '.join(REFUSED_WHAT)}")
+    if r.get("reason") not in REFUSAL_REASONS:
+        raise ProtocolError(
+            f"trust.refused.reason must be one of {', '.join(REFUSAL_REASONS)}")
+    parse_instant(r.get("at"), "trust.refused.at")
+    _int(r, "version", optional=True)
+    sha = r.get("sha256")
+    if sha is not None and (not isinstance(sha, str) or not SHA256_RE.match(sha)):
+        raise ProtocolError("trust.refused.sha256 must be 64 lowercase hex characters or null")
 
 
 def check_sync(payload: Any) -> dict:
@@ -285,6 +324,8 @@ def check_status(payload: Any) -> dict:
         raise ProtocolError("screenshot_sha256 must be 64 lowercase hex characters or null")
     if not isinstance(d.get("dark", False), bool):
         raise ProtocolError("dark must be true or false")
+    if "trust" in d:  # absent: a player from before signing
+        _trust(d["trust"], with_refusal=True)
     return d
 
 
