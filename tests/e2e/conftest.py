@@ -177,3 +177,17 @@ class TerminalSocket:
 
     def close(self) -> None:
         self.sio.disconnect()
+
+
+def pair_keys(url: str, token: dict[str, str], terminal_id: int) -> tuple[str, list[dict]]:
+    """`pair`, also returning the signing keys the pairing answer gives the player (the
+    street's current key: what a player started with `--trust-key` holds)."""
+    from player import protocol
+
+    start = requests.post(url + protocol.PAIRING_PATH, timeout=10).json()
+    r = requests.post(f"{url}/api/v1/terminals/{terminal_id}/pair", json={"code": start["code"]},
+                      headers=token, timeout=10)
+    assert r.status_code == 200, r.text
+    poll = url + protocol.PAIRING_POLL_PATH.format(poll_token=start["poll_token"])
+    answer = requests.get(poll, timeout=10).json()
+    return answer["credential"], answer["keys"]

@@ -15,8 +15,11 @@ forwarded as plain HTTP.
 It runs an asyncio loop (aiohttp) in a thread of the test process on a free port:
 
     with TamperProxy(server.url) as proxy:
-        proxy.rewrite_ack = lambda event, ack: ...   # return the ack to deliver
+        proxy.rewrite_ack = lambda event, ack, link: ...   # the ack to deliver
         proxy.swap_blob = lambda sha: True
+
+`link` tells which player a packet goes to: the `auth` of its Socket.IO CONNECT (the
+terminal's credential), since an ack without a manifest names no terminal.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -40,10 +44,23 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
               "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
 BLOB_RE = re.compile(re.escape(BLOB_PATH) + r"/([0-9a-f]{64})$")
 SIO_RE = re.compile(r"^(?P<type>[0-6])(?P<ns>/[^,]*,)?(?P<id>\d*)(?P<data>.*)$", re.S)
-EVENT, ACK = "2", "3"
+CONNECT, EVENT, ACK = "0", "2", "3"
 
-AckRewriter = Callable[[str, Any], Any]  # (event the player asked, ack) -> ack to deliver
-EventRewriter = Callable[[str, Any], Any]  # (event the server emits, payload) -> payload
+
+@dataclass
+class Link:
+    """One player's WebSocket through the proxy."""
+
+    auth: dict = field(default_factory=dict)  # what its Socket.IO CONNECT sent
+    asked: dict[tuple[str, str], str] = field(default_factory=dict)  # (ns, ack id) -> event
+
+    @property
+    def credential(self) -> str | None:
+        return self.auth.get("credential")
+
+
+AckRewriter = Callable[[str, Any, Link], Any]  # (event asked, ack, link) -> ack to deliver
+EventRewriter = Callable[[str, Any, Link], Any]  # (event emitted, payload, link) -> payload
 BlobSwap = Callable[[str], bool]  # sha256 -> swap this download?
 
 
@@ -187,12 +204,12 @@ class TamperProxy:
         await player.prepare(request)
         self.ws_opened += 1
         self._sockets.add(player)
-        asked: dict[tuple[str, str], str] = {}  # (namespace, ack id) -> event the player sent
+        link = Link()
 
         async def to_server() -> None:
             async for msg in player:
                 if msg.type == aiohttp.WSMsgType.TEXT:
-                    self._note_question(msg.data, asked)
+                    self._note_question(msg.data, link)
                     await upstream.send_str(msg.data)
                 elif msg.type == aiohttp.WSMsgType.BINARY:
                     await upstream.send_bytes(msg.data)
@@ -200,7 +217,7 @@ class TamperProxy:
         async def to_player() -> None:
             async for msg in upstream:
                 if msg.type == aiohttp.WSMsgType.TEXT:
-                    await player.send_str(self._answer(msg.data, asked))
+                    await player.send_str(self._answer(msg.data, link))
                 elif msg.type == aiohttp.WSMsgType.BINARY:
                     await player.send_bytes(msg.data)
 
@@ -221,37 +238,40 @@ class TamperProxy:
         if not frame.startswith("4"):
             return None
         m = SIO_RE.match(frame[1:])
-        if m is None or m["type"] not in (EVENT, ACK) or not m["data"]:
+        if m is None or m["type"] not in (CONNECT, EVENT, ACK) or not m["data"]:
             return None
         try:
             return m, json.loads(m["data"])
         except ValueError:
             return None
 
-    def _note_question(self, frame: str, asked: dict[tuple[str, str], str]) -> None:
+    def _note_question(self, frame: str, link: Link) -> None:
         parsed = self._parse(frame)
         if parsed is None:
             return
         m, data = parsed
-        if m["type"] == EVENT and m["id"] and isinstance(data, list) and data:
-            asked[(m["ns"] or "", m["id"])] = str(data[0])
+        if m["type"] == CONNECT and isinstance(data, dict):
+            link.auth = data
+        elif m["type"] == EVENT and m["id"] and isinstance(data, list) and data:
+            link.asked[(m["ns"] or "", m["id"])] = str(data[0])
 
-    def _answer(self, frame: str, asked: dict[tuple[str, str], str]) -> str:
+    def _answer(self, frame: str, link: Link) -> str:
         parsed = self._parse(frame)
         if parsed is None:
             return frame
         m, data = parsed
-        if not isinstance(data, list) or not data:
+        if m["type"] == CONNECT or not isinstance(data, list) or not data:
             return frame
         if m["type"] == ACK:
-            event = asked.pop((m["ns"] or "", m["id"]), "")
+            event = link.asked.pop((m["ns"] or "", m["id"]), "")
             self.acks.append((event, json.loads(m["data"])))  # a copy the rewriter cannot touch
             if self.rewrite_ack is None:
                 return frame
-            data[0] = self.rewrite_ack(event, data[0])
+            data[0] = self.rewrite_ack(event, data[0], link)
         else:
             if self.rewrite_event is None:
                 return frame
-            data[1:2] = [self.rewrite_event(str(data[0]), data[1] if len(data) > 1 else None)]
+            data[1:2] = [self.rewrite_event(str(data[0]), data[1] if len(data) > 1 else None,
+                                            link)]
         encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         return f"4{m['type']}{m['ns'] or ''}{m['id']}{encoded}"
