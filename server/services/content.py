@@ -33,7 +33,7 @@ from server.models import (
     Schedule,
     User,
 )
-from server.services import audit, changes, topics, tree
+from server.services import audit, changes, escalation, review_rules, topics, tree
 from server.services.access import Actor
 from server.services.errors import N_, Conflict, Forbidden, Invalid, NotFound
 
@@ -567,6 +567,8 @@ class Review:
     submitter: User | None
     changes: list[Change]
     placements: list[Placement]
+    decision: Decision | None = None  # the levels and whether this reviewer may decide
+    community_approver: User | None = None  # who gave the community level, if given
 
     @property
     def is_edit(self) -> bool:
@@ -622,8 +624,10 @@ def placements(s: Session, item_ids: Iterable[int]) -> dict[int, list[Placement]
     return out
 
 
-def review_queue(s: Session, actor: Actor) -> list[Review]:
-    """New items submitted for review, and playing items whose edit waits, oldest first."""
+def review_queue(s: Session, actor: Actor, everything: bool = False) -> list[Review]:
+    """New items submitted for review, and playing items whose edit waits, oldest first,
+    each with the level waiting; without `everything`, only those whose waiting level this
+    reviewer may decide (their own items stay listed, marked, as before)."""
     actor.require_role(*REVIEWERS)
     items = list_items(s, actor, status=ContentStatus.submitted.value)
     waiting = []
@@ -633,14 +637,19 @@ def review_queue(s: Session, actor: Actor) -> list[Review]:
         elif item.status == ContentStatus.submitted:
             waiting.append(item)
     people = {u.id: u for u in s.scalars(select(User).where(User.id.in_(
-        {v.submitted_by or v.created_by for v in waiting})))}
+        {v.submitted_by or v.created_by for v in waiting}
+        | {v.community_approved_by for v in waiting})))}
     where = placements(s, [i.id for i in items])
     out = []
     for version in waiting:
         item = version if version.draft_of_id is None else \
             next(i for i in items if i.id == version.draft_of_id)
+        d = decision(s, actor, item)
+        if d.refusal == review_rules.LEVEL and not everything:
+            continue
         out.append(Review(item, version, people.get(version.submitted_by or version.created_by),
-                          edit_changes(item), where[item.id]))
+                          edit_changes(item), where[item.id], d,
+                          people.get(version.community_approved_by)))
     out.sort(key=lambda r: (r.version.submitted_at or r.version.updated_at, r.item.id))
     return out
 
@@ -655,7 +664,8 @@ def review_queue(s: Session, actor: Actor) -> list[Review]:
 # Not carried between an item and its pending edit: identity, review trail, membership.
 NOT_CARRIED = {"id", "street_id", "status", "created_by", "created_at", "reviewed_by",
                "reviewed_at", "reject_reason", "submitted_by", "submitted_at", "draft_of_id",
-               "broadcast_text"}
+               "broadcast_text", "review_stage", "community_approved_by",
+               "community_approved_at"}
 
 
 def _carried() -> list[str]:
@@ -822,9 +832,9 @@ def replace_file(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, s
 
 def _transition(s: Session, actor: Actor, item: ContentItem, to: ContentStatus,
                 allowed_from: tuple[ContentStatus, ...], *, reason: str = "",
-                live: ContentItem | None = None) -> ContentItem:
+                live: ContentItem | None = None, level: str = "") -> ContentItem:
     """`live`: `item` is its pending edit; the entry is the live item's and the terminals
-    are not concerned."""
+    are not concerned. `level`: the review level decided (or waiting, for a submit)."""
     if item.status not in allowed_from:
         raise Conflict(N_("This content is “%(status)s” and cannot become “%(to)s”."),
                        status=item.status.value, to=to.value)
@@ -836,6 +846,8 @@ def _transition(s: Session, actor: Actor, item: ContentItem, to: ContentStatus,
         after["reason"] = reason
     if live is not None:
         after["pending_edit"] = True
+    if level:
+        after["level"] = level
     subject = live or item
     audit.record(s, actor, to.value if to != ContentStatus.submitted else "submit", "content",
                  subject.id, label=subject.title, community_id=subject.community_id,
@@ -848,11 +860,82 @@ def _transition(s: Session, actor: Actor, item: ContentItem, to: ContentStatus,
 def submit(s: Session, actor: Actor, item_id: int) -> ContentItem:
     item = _editable(s, actor, item_id)
     target = item.pending or item
+    needed = review_rules.levels(review_scope(s, item))
     _transition(s, actor, target, ContentStatus.submitted,
                 (ContentStatus.draft, ContentStatus.rejected),
-                live=item if target is not item else None)
+                live=item if target is not item else None, level=needed[0])
     target.submitted_by, target.submitted_at = actor.id, utcnow()
+    _restart_review(target, needed[0])
     return item
+
+
+def _restart_review(version: ContentItem, stage: str) -> None:
+    """A new round of review: the first level waits and no level is approved yet."""
+    version.review_stage = stage
+    version.community_approved_by = version.community_approved_at = None
+
+
+def reaches_others(s: Session, item: ContentItem) -> bool:
+    """Whether the active schedules playing the item reach screens outside its community."""
+    scheduled = [sc.id for p in placements(s, [item.id])[item.id] for sc in p.schedules]
+    terminals = changes.terminals_of_schedules(s, scheduled) if scheduled else set()
+    if not terminals:
+        return False
+    return {p.community_id for p in changes.places(s, item.street_id, terminals)} \
+        - {item.community_id} != set()
+
+
+def review_scope(s: Session, item: ContentItem, at: datetime | None = None
+                 ) -> review_rules.Scope:
+    """The facts the review rule decides on, for the version under review as it stands at
+    `at` (now): an escalation period that began while it waited applies."""
+    version = item.pending or item
+    return review_rules.Scope(
+        street_wide=version.community_id is None,
+        reaches_others=reaches_others(s, item),
+        marked=bool(version.street_review),
+        escalated=escalation.in_force(s, item.street_id, version.community_id, at)
+        is not None)
+
+
+def _reviewer(actor: Actor) -> review_rules.Reviewer:
+    return review_rules.Reviewer(actor.id, actor.role, actor.community_id)
+
+
+@dataclass
+class Decision:
+    """Where an item's review stands for one reviewer: the levels it needs now, the level
+    waiting, and why this reviewer may not decide it (a review_rules code) or None."""
+
+    needed: list[str]
+    level: str
+    refusal: str | None
+    reject_refusal: str | None
+
+
+def decision(s: Session, actor: Actor, item: ContentItem,
+             scope: review_rules.Scope | None = None) -> Decision:
+    version = item.pending or item
+    needed = review_rules.levels(scope or review_scope(s, item))
+    who, authors = _reviewer(actor), {version.created_by, version.submitted_by}
+    if actor.role not in REVIEWERS:
+        no = review_rules.LEVEL
+        return Decision(needed, review_rules.waiting(needed, version.review_stage), no, no)
+    return Decision(
+        needed, review_rules.waiting(needed, version.review_stage),
+        review_rules.refusal(needed, version.review_stage, who, item.community_id, authors,
+                             version.community_approved_by),
+        review_rules.refusal(needed, version.review_stage, who, item.community_id, authors,
+                             version.community_approved_by, approving=False))
+
+
+REFUSALS = {
+    review_rules.OWN: N_("You cannot review content you created; ask another reviewer."),
+    review_rules.BOTH: N_("You approved this at the community level; another street-level "
+                          "reviewer must give the street approval."),
+    review_rules.LEVEL: N_("This content waits for a street-level approval; a street "
+                           "administrator must decide it."),
+}
 
 
 def discard_edit(s: Session, actor: Actor, item_id: int) -> ContentItem:
@@ -870,15 +953,19 @@ def discard_edit(s: Session, actor: Actor, item_id: int) -> ContentItem:
     return item
 
 
-def _reviewable(s: Session, actor: Actor, item_id: int) -> ContentItem:
+def _reviewable(s: Session, actor: Actor, item_id: int, approving: bool = True
+                ) -> tuple[ContentItem, Decision]:
+    """The item and where its review stands, if `actor` may decide the level waiting
+    (review_rules, asked with the scope as it is now)."""
     item = get_item(s, actor, item_id)
     actor.require_role(*REVIEWERS)
     if item.community_id is None and not actor.is_street_admin:
         raise Forbidden(N_("Only street administrators can change street-wide objects."))
-    judged = item.pending or item
-    if actor.id in (judged.created_by, judged.submitted_by):
-        raise Forbidden(N_("You cannot review content you created; ask another reviewer."))
-    return item
+    d = decision(s, actor, item)
+    why = d.refusal if approving else d.reject_refusal
+    if why is not None:
+        raise Forbidden(REFUSALS[why])
+    return item, d
 
 
 def _swap_in(s: Session, item: ContentItem, edit: ContentItem) -> None:
@@ -893,13 +980,39 @@ def _swap_in(s: Session, item: ContentItem, edit: ContentItem) -> None:
     s.expire(item, ["pending"])
 
 
+def _approve_community(s: Session, actor: Actor, item: ContentItem, d: Decision) -> None:
+    """The first of two levels: recorded and handed to the street; nothing changes on
+    screen (the item is still submitted)."""
+    version = item.pending or item
+    if version.status != ContentStatus.submitted:
+        raise Conflict(N_("This content is “%(status)s” and cannot become “%(to)s”."),
+                       status=version.status.value, to=ContentStatus.approved.value)
+    version.community_approved_by, version.community_approved_at = actor.id, utcnow()
+    version.review_stage = review_rules.STREET
+    after: dict = {"level": review_rules.COMMUNITY, "next": review_rules.STREET,
+                   "needed": d.needed}
+    if version is not item:
+        after["pending_edit"] = True
+    audit.record(s, actor, "approve_level", "content", item.id, label=item.title,
+                 community_id=item.community_id, before={"status": version.status.value},
+                 after=after)
+
+
 def approve(s: Session, actor: Actor, item_id: int) -> ContentItem:
-    """A pending edit replaces the playing version in this one transaction: one
+    """At the community level of two: recorded, handed on to the street. At the last
+    level: a pending edit replaces the playing version in this one transaction: one
     manifest change for each terminal, straight to the new version."""
-    item = _reviewable(s, actor, item_id)
+    item, d = _reviewable(s, actor, item_id)
+    version = item.pending or item
+    if version.status == ContentStatus.submitted and \
+            review_rules.next_stage(d.needed, version.review_stage) is not None:
+        _approve_community(s, actor, item, d)
+        return item
     edit = item.pending
     if edit is None:
-        _transition(s, actor, item, ContentStatus.approved, (ContentStatus.submitted,))
+        _transition(s, actor, item, ContentStatus.approved, (ContentStatus.submitted,),
+                    level=d.level)
+        item.review_stage = ""
         item.reviewed_by, item.reviewed_at, item.reject_reason = actor.id, utcnow(), ""
         return item
     if edit.status != ContentStatus.submitted:
@@ -909,10 +1022,14 @@ def approve(s: Session, actor: Actor, item_id: int) -> ContentItem:
     _swap_in(s, item, edit)
     item.reviewed_by, item.reviewed_at, item.reject_reason = actor.id, utcnow(), ""
     item.submitted_by, item.submitted_at = edit.submitted_by, edit.submitted_at
+    item.community_approved_by = edit.community_approved_by  # the trail of this version
+    item.community_approved_at = edit.community_approved_at
+    item.review_stage = ""
     item.updated_at = utcnow()
     audit.record(s, actor, ContentStatus.approved.value, "content", item.id, label=item.title,
                  community_id=item.community_id, before=before,
-                 after=audit.snapshot(item, ITEM_FIELDS) | {"pending_edit": True})
+                 after=audit.snapshot(item, ITEM_FIELDS) | {"pending_edit": True,
+                                                            "level": d.level})
     changes.content_changed(s, item.id)
     return item
 
@@ -924,11 +1041,12 @@ def reject(s: Session, actor: Actor, item_id: int, reason: str) -> ContentItem:
     if not 1 <= len(reason) <= 500:
         raise Invalid(N_("Give a reason for the rejection (up to 500 characters)."),
                       field="reason")
-    item = _reviewable(s, actor, item_id)
+    item, d = _reviewable(s, actor, item_id, approving=False)
     judged = item.pending or item
     _transition(s, actor, judged, ContentStatus.rejected, (ContentStatus.submitted,),
-                reason=reason, live=item if judged is not item else None)
+                reason=reason, live=item if judged is not item else None, level=d.level)
     judged.reviewed_by, judged.reviewed_at, judged.reject_reason = actor.id, utcnow(), reason
+    judged.review_stage = ""
     return item
 
 
