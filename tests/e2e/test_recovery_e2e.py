@@ -10,10 +10,13 @@ import os
 import random
 import signal
 import time
+from datetime import UTC, datetime
 
 import requests
 from sqlalchemy import create_engine, text
 
+from player import protocol
+from server.scheduler import EPOCH
 from tests.e2e.conftest import wait_for
 
 PLAYERS = 10
@@ -24,6 +27,7 @@ LONG_OUTAGE_S = 75  # more than twice the cap: the old back-off (up to 450 s) fa
 # The old leader's process is gone, so the new worker takes the lease at once (scheduler.py);
 # a lease it had to wait out would take lease + renew (13 s). Generous for a loaded machine.
 LEASE_WITHIN_S = 20
+HEALTH_CHECK_S = protocol.STATUS_INTERVAL_S  # the offline detection's period (server/chores.py)
 
 
 def _rows(database_url: str, sql: str, **params) -> list[tuple]:
@@ -55,6 +59,18 @@ def _alerts(database_url: str, ids: list[int]) -> list[tuple]:
                  f"WHERE terminal_id IN ({', '.join(map(str, ids))})")
 
 
+def _period(every_s: float) -> int:
+    """The scheduler's period number now for a job run every `every_s` (scheduler._claim)."""
+    return int((datetime.now(UTC) - EPOCH).total_seconds() // every_s)
+
+
+def _health_period(database_url: str) -> int:
+    """The last period the offline detection claimed: it claims one as each run begins,
+    and a run begins only after the one before it has ended."""
+    return _rows(database_url,
+                 "SELECT slot FROM scheduler_job WHERE id = 'offline-detection'")[0][0]
+
+
 def _leader_pid(database_url: str) -> str:
     holder = _rows(database_url, "SELECT holder FROM scheduler_lease")[0][0]
     return holder.split(":")[1] if holder.count(":") == 2 else ""
@@ -82,11 +98,18 @@ def test_a_frozen_server_opens_no_terminal_alert(server, make_player, database_u
              what="the players to connect")
     worker = int(_node(server).rpartition("-")[2])
     os.kill(worker, signal.SIGSTOP)  # the gunicorn worker: its event loop and scheduler
-    time.sleep(20)
+    time.sleep(20)  # past the 15 s heartbeat window: a server blind to its stall alerts
     os.kill(worker, signal.SIGCONT)
-    time.sleep(25)  # the health check runs every 5 s: plenty of chances to judge wrongly
+    # The health check could judge wrongly only before the players' first heartbeats after
+    # the freeze arrive (one STATUS interval): its catch-up run at once, then the next.
+    # Once a run begun after the freeze has finished (two periods claimed since), every
+    # chance has been had; no need to sit out a fixed 25 s.
+    resumed = _period(HEALTH_CHECK_S)
+    wait_for(lambda: _health_period(database_url) >= resumed + 2, timeout=30, interval=0.2,
+             what="two health checks after the freeze")
     assert _alerts(database_url, ids) == []
-    assert _held_by(database_url, ids, _node(server)) == len(ids)
+    wait_for(lambda: _held_by(database_url, ids, _node(server)) == len(ids), timeout=15,
+             what="the players still held by the server")
     stalls = _rows(database_url, "SELECT kind FROM server_event")
     assert stalls and {k for (k,) in stalls} == {"stalled"}, stalls
     for p in players:
