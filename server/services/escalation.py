@@ -22,6 +22,7 @@ from server.services.access import Actor
 from server.services.errors import N_, Forbidden, Invalid, NotFound
 
 TZ = ZoneInfo(PEOPLE_TZ)
+NAME = N_("escalation period")  # what "No such %(what)s." names
 MAX_DAYS = 366  # a typo in the year stops here
 
 
@@ -88,7 +89,7 @@ def list_periods(s: Session, actor: Actor, *, past: bool = False) -> list[Escala
 def get_period(s: Session, actor: Actor, period_id: int) -> EscalationPeriod:
     p = s.get(EscalationPeriod, period_id)
     if p is None or p.street_id != actor.street_id:
-        raise NotFound(N_("No such %(what)s."), what="escalation period")
+        raise NotFound(N_("No such %(what)s."), what=NAME)
     return p
 
 

@@ -133,6 +133,13 @@ class NoticeForm(ContentMetaForm):
                                         validate_choice=False)
 
 
+class StreetReviewForm(FlaskForm):
+    street_review = BooleanField(
+        _l("Also needs the street's approval"),
+        description=_l("After the community approves it, a street administrator must "
+                       "approve it too before it reaches any screen."))
+
+
 class RejectForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
