@@ -1,6 +1,6 @@
 """python -m player --server URL [--credential FILE] [--data DIR] [--headless] [--size WxH]
 [--fullscreen] [--quota-mb N] [--transport websocket|polling] [--sync-interval S]
-[--simulate-freeze-after SECONDS] | --totals
+[--simulate-freeze-after SECONDS] [--trust-key BASE64]... | --totals
 
 Logs to stderr. SIGTERM/SIGINT stop it cleanly: the current play is recorded as cut short
 (reason "shutdown"), the outbox is uploaded if the server is reachable, totals.json written.
@@ -23,6 +23,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 from player.outbox import Outbox  # noqa: E402
 from player.pairing import load_credential  # noqa: E402
 from player.protocol import SYNC_INTERVAL_S  # noqa: E402
+from player.trust import parse_public_key  # noqa: E402
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -42,6 +43,13 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def public_key(text: str) -> str:
+    try:
+        return parse_public_key(text)[1]
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"--trust-key: {e}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m player", description=__doc__.split("\n\n")[1])
     p.add_argument("--server", help="server URL, e.g. http://signage.local:8000")
@@ -59,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sync-interval", type=positive_seconds, default=SYNC_INTERVAL_S, metavar="S",
                    help="seconds between periodic manifest version checks, the catch-up "
                    f"for a missed nudge (default {SYNC_INTERVAL_S:.0f}, +up to 20%% jitter)")
+    p.add_argument("--trust-key", type=public_key, action="append", metavar="BASE64",
+                   help="the street's Ed25519 public signing key (the provisioning CSV's "
+                   "public_key column); repeatable. Kept in DATA/trust.json: from then on "
+                   "only manifests and broadcasts signed by a trusted key are played")
     p.add_argument("--totals", action="store_true", help="print play totals as JSON and exit")
     p.add_argument("--simulate-freeze-after", type=float, metavar="SECONDS",
                    help="test and diagnostic aid (headless only): the picture stops changing "
@@ -91,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                     quota_bytes=int(args.quota_mb * 1e6) if args.quota_mb else None,
                     transports=["websocket"] if args.transport == "websocket" else None,
                     sync_interval_s=args.sync_interval,
-                    freeze_after_s=args.simulate_freeze_after)
+                    freeze_after_s=args.simulate_freeze_after, trust_keys=args.trust_key)
     stop_reason: list[str] = []
 
     def on_signal(signum: int, frame: object) -> None:

@@ -5,26 +5,35 @@ answer; this store keeps them across restarts (a terminal rebooted during a typh
 shows it again with the server unreachable) and remembers which ones were shown and which
 acknowledgements the server has confirmed, so each is acknowledged exactly once (with the
 thumbnail taken as it first appeared, also across a restart).
+
+A player holding a signing key (player/trust.py) keeps only broadcasts whose signature
+verifies, checked as they arrive and again as the file is read at start; the saved payloads
+keep their signatures. A refused one is never shown and is reported through `on_refused`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from player.files import atomic_write_json, read_json
 from player.protocol import ProtocolError, check_broadcast, iso, parse_instant
+from player.trust import Keyring, Refused
 
 log = logging.getLogger(__name__)
 FILE_NAME = "broadcasts.json"
 
 
 class BroadcastStore:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, keyring: Keyring | None = None,
+                 on_refused: Callable[[Refused], None] | None = None) -> None:
         self.path = Path(data_dir) / FILE_NAME
+        self.keyring = keyring
+        self.on_refused = on_refused
         self._lock = threading.Lock()
         raw = read_json(self.path) or {}
         self._items: dict[int, dict[str, Any]] = {}
@@ -41,6 +50,14 @@ class BroadcastStore:
         except ProtocolError as e:
             log.error("ignoring a broadcast we cannot use: %s", e.reason)
             return False
+        if self.keyring is not None:
+            try:
+                self.keyring.learn(self.keyring.verify_broadcast(raw))
+            except Refused as e:
+                log.error("not showing broadcast %s: %s", b["id"], e)
+                if self.on_refused is not None:
+                    self.on_refused(e)
+                return False
         self._items[b["id"]] = {**raw}
         return True
 

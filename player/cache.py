@@ -5,6 +5,12 @@ download in progress, resumed with a Range request after a cut. A file is rename
 final name only after its size and SHA-256 match, and is hashed again the first time a run
 uses it, so a corrupt or partial file is never shown: it is deleted and fetched again.
 
+A file swapped or edited on disk after it was verified is caught before it is shown: each
+verified file's size, mtime, ctime and inode are noted, `ready()` compares them (one stat)
+and hashes again only when they changed. A mismatch there, or a download that does not hash
+to its sha256, is reported as a `blob_hash` refusal (player/trust.py); with `allowed`, a blob
+no verified manifest or broadcast names is never fetched (`unlisted`).
+
 "Last used" is the file's mtime (touched on use): it survives restarts, unlike an in-memory
 list, and unlike atime it does not depend on mount options.
 """
@@ -24,6 +30,7 @@ import requests
 import urllib3
 
 from player.protocol import BLOB_PATH, SHA256_RE
+from player.trust import Refused
 
 log = logging.getLogger(__name__)
 CHUNK = 256 * 1024
@@ -41,11 +48,23 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+Stamp = tuple[int, int, int, int, int]
+
+
+def stamp(st: os.stat_result) -> Stamp:
+    """What changes when a file is replaced or written: a changed stamp means hash again."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+
+
 class BlobCache:
     def __init__(self, folder: Path, *, server_url: str = "", credential: str = "",
                  quota_bytes: int | None = None, session: requests.Session | None = None,
-                 timeout_s: float = 30.0) -> None:
+                 timeout_s: float = 30.0,
+                 on_refused: Callable[[Refused], None] | None = None,
+                 allowed: Callable[[str], bool] | None = None) -> None:
         self.folder = Path(folder)
+        self.on_refused = on_refused
+        self.allowed = allowed  # None: fetch whatever is asked (no signed list to hold to)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.server_url = server_url.rstrip("/")
         self.credential = credential
@@ -56,7 +75,9 @@ class BlobCache:
         self.downloads = 0  # completed, verified downloads
         self.refused = 0  # downloads thrown away because size or hash did not match
         self._lock = threading.RLock()
-        self._verified: set[str] = set()  # hashed in this run: ready() need not hash again
+        # Hashed in this run, with the file's stamp then: ready() need not hash it again
+        # while the stamp is unchanged.
+        self._verified: dict[str, Stamp] = {}
         self._needed: set[str] = set()
 
     # --- state --------------------------------------------------------------------------
@@ -67,29 +88,42 @@ class BlobCache:
         return self.folder / sha
 
     def ready(self, sha: str) -> bool:
-        """True if the complete, verified file is here (hashes it once per run)."""
+        """True if the complete, verified file is here: hashed once per run, and again only
+        if its stamp changed since (one stat per call otherwise)."""
         p = self.path(sha)
-        with self._lock:
-            if sha in self._verified:
-                if p.exists():
-                    return True
-                self._verified.discard(sha)
-                return False
-        if not p.exists():
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            with self._lock:
+                self._verified.pop(sha, None)
             return False
+        with self._lock:
+            known = self._verified.get(sha)
+        if known == stamp(st):
+            return True
         # Hash outside the lock: the playback thread must not wait behind the hashing of
-        # some other, large file.
+        # some other, large file. The stamp noted is the one from before the hash, so a
+        # change during it is hashed again next time.
         try:
             good = sha256_file(p) == sha
         except FileNotFoundError:
             return False
         if not good:
-            log.warning("cached blob %s is corrupt; it will be fetched again", sha)
+            self._refuse(Refused("blob", "blob_hash", sha256=sha, detail=(
+                "the cached file changed on disk after it was verified" if known else
+                "the cached file does not match its hash") + "; fetching it again"))
             p.unlink(missing_ok=True)
+            with self._lock:
+                self._verified.pop(sha, None)
             return False
         with self._lock:
-            self._verified.add(sha)
+            self._verified[sha] = stamp(st)
         return True
+
+    def _refuse(self, refusal: Refused) -> None:
+        log.warning("%s", refusal)
+        if self.on_refused is not None:
+            self.on_refused(refusal)
 
     def cached(self) -> list[str]:
         """sha256 of the complete files present (not re-hashed; for HELLO's cache list)."""
@@ -99,9 +133,16 @@ class BlobCache:
         return sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
 
     def touch(self, sha: str) -> None:
-        """Mark as just used (eviction removes the least recently used first)."""
-        with contextlib.suppress(FileNotFoundError):
-            os.utime(self.path(sha))
+        """Mark as just used (eviction removes the least recently used first). The file's
+        new stamp is noted only if it was the verified one, so a file swapped before this is
+        still hashed before it shows again."""
+        with contextlib.suppress(FileNotFoundError), open(self.path(sha), "rb") as f:
+            before = stamp(os.fstat(f.fileno()))
+            os.utime(f.fileno())
+            after = stamp(os.fstat(f.fileno()))
+            with self._lock:
+                if self._verified.get(sha) == before:
+                    self._verified[sha] = after
 
     def free_disk_bytes(self) -> int:
         return shutil.disk_usage(self.folder).free
@@ -115,6 +156,10 @@ class BlobCache:
         arrived so the next call resumes from there."""
         if self.ready(sha):
             return True
+        if self.allowed is not None and not self.allowed(sha):
+            self._refuse(Refused("blob", "unlisted", sha256=sha,
+                                 detail="no verified manifest or broadcast names it"))
+            raise DownloadError(f"blob {sha}: not named by a verified manifest or broadcast")
         final = self.path(sha)
         part = final.with_name(sha + ".part")
         have = part.stat().st_size if part.exists() else 0
@@ -128,10 +173,15 @@ class BlobCache:
             # The prefix kept from an earlier attempt could be the bad part, so start over.
             part.unlink(missing_ok=True)
             self.refused += 1
+            self._refuse(Refused("blob", "blob_hash", sha256=sha,
+                                 detail=f"the download ({got} bytes) does not match it"))
             raise DownloadError(f"blob {sha}: size {got} / hash do not match ({size} expected)")
+        hashed = os.stat(part).st_ino
         os.replace(part, final)
+        now = os.stat(final)
         with self._lock:
-            self._verified.add(sha)
+            if now.st_ino == hashed:  # the file just hashed (a rename keeps the inode)
+                self._verified[sha] = stamp(now)
             self.downloads += 1
         return True
 
@@ -193,7 +243,7 @@ class BlobCache:
                 if self.quota_bytes is not None and used + room_for <= self.quota_bytes:
                     break
                 p.unlink(missing_ok=True)
-                self._verified.discard(p.name)
+                self._verified.pop(p.name, None)
                 used -= size
                 removed.append(p.name)
         return removed

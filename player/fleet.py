@@ -3,8 +3,9 @@
 
 N headless players in one process, each with its own credential, data folder (DIR/<id>/),
 outbox and connection: load for the server, and the source of "play seconds recorded" to
-compare with what the server stored. CSV columns: terminal_id,name,credential (a header row
-is allowed). At the end (SIGTERM/SIGINT or --duration) every player stops cleanly, uploads
+compare with what the server stored. CSV columns: terminal_id,name,credential and optionally
+public_key, the street's signing key (`flask --app server terminals provision` writes all four;
+a header row is allowed). At the end (SIGTERM/SIGINT or --duration) every player stops cleanly, uploads
 what it can, and a JSON summary goes to stdout: per terminal and total play seconds recorded,
 accepted, rejected and still pending, and bytes downloaded.
 
@@ -47,7 +48,8 @@ def read_credentials(path: Path, count: int) -> list[dict[str, str]]:
             if len(row) < 3:
                 raise ValueError(f"{path}: expected terminal_id,name,credential: {row!r}")
             rows.append({"terminal_id": row[0].strip(), "name": row[1].strip(),
-                         "credential": row[2].strip()})
+                         "credential": row[2].strip(),
+                         "public_key": row[3].strip() if len(row) > 3 else ""})
             if len(rows) == count:
                 break
     if len(rows) < count:
@@ -79,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         if stop.is_set():
             break
         t = Terminal(args.server, args.data / row["terminal_id"], credential=row["credential"],
-                     backend=HeadlessBackend(args.size, lazy=True))
+                     backend=HeadlessBackend(args.size, lazy=True),
+                     trust_keys=[row["public_key"]] if row["public_key"] else None)
         t.start()
         terminals[row["terminal_id"]] = t
         if args.ramp and n + 1 < len(rows):

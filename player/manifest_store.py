@@ -4,6 +4,11 @@ The file is replaced atomically (temp + rename), so a crash or power cut while s
 the previous manifest in place, never a half-written one. It notes the protocol version it was
 received under: after an upgrade (a version-1 manifest has no layouts) the player reports
 version 0 and the server sends the manifest its new version reads, while the old one plays on.
+
+The file keeps the manifest's signature. A player that holds a signing key (player/trust.py)
+checks every manifest before it is saved, and the saved one again at start: a refused
+manifest changes nothing here, and a file edited while the player was off is not played
+(the player reports version 0 and the server sends the manifest again).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 from player.files import atomic_write_json, read_json
 from player.protocol import PROTOCOL_VERSION
+from player.trust import Keyring, Refused
 from playlists.model import ModelFormatError, TerminalPlan
 
 log = logging.getLogger(__name__)
@@ -66,15 +72,24 @@ class Manifest:
 class ManifestStore:
     """Loads the saved manifest at start and saves every newer one the server sends."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, keyring: Keyring | None = None) -> None:
         self.path = Path(data_dir) / FILE_NAME
+        self.keyring = keyring
         self._lock = threading.Lock()
         self.current: Manifest | None = None
         self._stale = False  # received under another protocol version
+        self.load_refused: Refused | None = None  # the saved manifest failed its check
 
     def load(self) -> Manifest | None:
         raw = read_json(self.path)
         if raw is None:
+            return None
+        try:
+            if self.keyring is not None:
+                self.keyring.learn(self.keyring.verify_manifest(raw, None))
+        except Refused as e:
+            log.error("not playing the saved manifest %s: %s", self.path, e)
+            self.load_refused = e
             return None
         try:
             self.current = Manifest.from_dict(raw)
@@ -91,9 +106,14 @@ class ManifestStore:
         return self.current.version if self.current and not self._stale else 0
 
     def save(self, raw: dict[str, Any]) -> Manifest:
-        """Check, then persist, then make current; a bad manifest raises and changes nothing."""
-        m = Manifest.from_dict(raw)
+        """Check, then persist, then make current; a bad manifest raises (ValueError, or
+        Refused when its signature or version fails) and changes nothing."""
         with self._lock:
+            held = self.current.version if self.current else None
+            endorsed = self.keyring.verify_manifest(raw, held) if self.keyring else None
+            m = Manifest.from_dict(raw)
             atomic_write_json(self.path, {**raw, RECEIVED_BY: PROTOCOL_VERSION})
             self.current, self._stale = m, False
+        if self.keyring is not None:
+            self.keyring.learn(endorsed)
         return m

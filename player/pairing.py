@@ -2,8 +2,11 @@
 and polls until staff enter the code in the web UI; then it stores the credential (0600).
 
 Server answers (player/protocol.py): POST PAIRING_PATH -> {code, poll_token, expires_at};
-GET PAIRING_POLL_PATH -> 202 while waiting, 200 {credential} once paired; anything else
-(404/410: expired or unknown) means "ask for a new code".
+GET PAIRING_POLL_PATH -> 202 while waiting, 200 {credential, keys?} once paired; anything
+else (404/410: expired or unknown) means "ask for a new code". `keys` ([{key_id,
+public_key}]: the street's signing key, during a rotation also the next) go to `on_keys`
+(player/trust.py Keyring.replace) before the credential is stored, so a screen is never
+left paired without the keys it was given.
 """
 
 from __future__ import annotations
@@ -43,13 +46,14 @@ class PairingCancelled(Exception):
 def pair(server_url: str, credential_path: Path, *, show: Callable[[str], None],
          stop: threading.Event, terminal: dict[str, Any] | None = None,
          poll_s: float = 3.0, retry_s: float = 10.0,
-         session: requests.Session | None = None) -> str:
+         session: requests.Session | None = None,
+         on_keys: Callable[[list[Any]], Any] | None = None) -> str:
     """Run pairing until it succeeds (returns the credential) or `stop` is set (raises)."""
     own = session is None
     http = session or requests.Session()
     try:
         return _pair(http, server_url.rstrip("/"), credential_path, show=show, stop=stop,
-                     terminal=terminal, poll_s=poll_s, retry_s=retry_s)
+                     terminal=terminal, poll_s=poll_s, retry_s=retry_s, on_keys=on_keys)
     finally:
         if own:
             http.close()
@@ -57,7 +61,8 @@ def pair(server_url: str, credential_path: Path, *, show: Callable[[str], None],
 
 def _pair(http: requests.Session, base: str, credential_path: Path, *,
           show: Callable[[str], None], stop: threading.Event, terminal: dict[str, Any] | None,
-          poll_s: float, retry_s: float) -> str:
+          poll_s: float, retry_s: float,
+          on_keys: Callable[[list[Any]], Any] | None = None) -> str:
     while not stop.is_set():
         try:
             r = http.post(base + PAIRING_PATH, json={"player_version": PLAYER_VERSION,
@@ -81,10 +86,13 @@ def _pair(http: requests.Session, base: str, credential_path: Path, *,
                 continue
             if r.status_code == 200:
                 try:
-                    credential = str(r.json()["credential"])
-                except (ValueError, KeyError):
+                    answer = r.json()
+                    credential = str(answer["credential"])
+                except (ValueError, KeyError, TypeError):
                     log.warning("pairing: 200 without a credential")
                     continue
+                if on_keys is not None and answer.get("keys") is not None:
+                    on_keys(answer["keys"])  # a server from before signing sends none
                 save_credential(credential_path, credential)
                 return credential
             log.info("pairing: code no longer valid (HTTP %s); asking for a new one",

@@ -397,6 +397,13 @@ class Playback:
 
     def _start(self, play: Play, res: Resolution | None) -> bool:
         item = play.item
+        if not self.blob_ready(item.sha256):
+            # Checked again as it starts (one stat unless the file changed since it was
+            # verified): a file swapped on disk is never shown; it is fetched again.
+            with self._lock:
+                self._plan_dirty = True
+            self._shown = None
+            return False
         path = self.blob_path(item.sha256)
         try:
             offset = (play.started_us - play.item_start_us) / US
@@ -475,7 +482,7 @@ class Playback:
                 elif r.role == "image" and r.image is not None:
                     lo, hi = item_validity(r.image)
                     wake = min([wake, *(e for e in (lo, hi) if e > t)])
-                    if r.image.approved and lo <= t < hi:
+                    if r.image.approved and lo <= t < hi and self.blob_ready(r.image.sha256):
                         files[r.image.sha256] = self.blob_path(r.image.sha256)
                         stills[(which, r.key)] = ImagePlay(ls.id, r.image, t)
                         wake = min(wake, t - t % HOUR_US + HOUR_US)  # write each hour

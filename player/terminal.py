@@ -8,6 +8,7 @@ Data folder layout (everything a terminal keeps; delete the folder to factory-re
     blobs/              the media cache (<sha256> complete, <sha256>.part downloading)
     totals.json         the outbox totals, rewritten at shutdown (for people and scripts)
     broadcasts.json     emergency broadcasts to show, and which were acknowledged
+    trust.json          the street signing keys this screen trusts (player/trust.py)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from player.playback import Playback
 from player.protocol import PROTOCOL_VERSION, SYNC_INTERVAL_S, iso
 from player.render.base import Backend
 from player.render.images import thumbnail_png
+from player.trust import Keyring, Refused
 from playlists.resolver import blobs_needed
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,8 @@ class Terminal:
                  server_clock: ServerClock | None = None, credential: str | None = None,
                  pairing_poll_s: float = 3.0, transports: list[str] | None = None,
                  sync_interval_s: float = SYNC_INTERVAL_S,
-                 freeze_after_s: float | None = None) -> None:
+                 freeze_after_s: float | None = None,
+                 trust_keys: list[str] | None = None) -> None:
         self.server_url = server_url.rstrip("/")
         # Set by a closed window (or a signal, in __main__); whoever owns the Terminal then
         # calls stop() from its own thread (never from the render thread it would join).
@@ -61,13 +64,23 @@ class Terminal:
         self.credential_path = credential_path or self.data_dir / CREDENTIAL_FILE
         self.server_clock = server_clock or ServerClock(self.data_dir / "clock.json")
         self.clock: Clock = clock or RealClock(self.server_clock)
-        self.store = ManifestStore(self.data_dir)
+        # Trust first: the saved manifest and broadcasts are checked as they are read.
+        self.trust = Keyring(self.data_dir)
+        for key in trust_keys or []:
+            self.trust.add(key, "option")
+        self.refusal: dict[str, Any] | None = None  # STATUS trust.refused
+        self._trust_lock = threading.Lock()
+        self._kick_downloads = threading.Event()
+        self.store = ManifestStore(self.data_dir, self.trust)
         manifest = self.store.load()
+        if self.store.load_refused is not None:
+            self._refused(self.store.load_refused)
         self.outbox = Outbox(self.data_dir)
-        self.broadcasts = BroadcastStore(self.data_dir)
+        self.broadcasts = BroadcastStore(self.data_dir, self.trust, on_refused=self._refused)
         self.credential = credential or load_credential(self.credential_path)
         self.cache = BlobCache(self.data_dir / "blobs", server_url=self.server_url,
-                               credential=self.credential or "", quota_bytes=quota_bytes)
+                               credential=self.credential or "", quota_bytes=quota_bytes,
+                               on_refused=self._refused, allowed=self._listed)
         if quota_bytes is None:
             # No quota given: never take more than 90 % of what is free now, so the outbox
             # and the manifest can always still be written.
@@ -94,7 +107,6 @@ class Terminal:
             self.playback.set_plan(manifest.plan, manifest.name)
         self.client: TerminalClient | None = None
         self._stop = threading.Event()
-        self._kick_downloads = threading.Event()
         self._threads: list[threading.Thread] = []
         self.download_problems: dict[str, str] = {}
         self.revoked: str | None = None
@@ -119,6 +131,7 @@ class Terminal:
             try:
                 self.credential = pair(self.server_url, self.credential_path,
                                        show=self._show_pairing_code, stop=self._stop,
+                                       on_keys=self.trust.replace,
                                        poll_s=self.pairing_poll_s,
                                        terminal={"width": self.backend.size[0],
                                                  "height": self.backend.size[1]})
@@ -167,10 +180,31 @@ class Terminal:
     # --- manifest and downloads ---------------------------------------------------------
 
     def apply_manifest(self, raw: dict[str, Any]) -> Manifest:
+        """Check, save and play a manifest; raises ValueError (bad shape) or Refused (its
+        signature or version), and then the current one plays on, untouched."""
         m = self.store.save(raw)
+        with self._trust_lock:
+            self.refusal = None  # a good manifest clears the last refusal
         self.playback.set_plan(m.plan, m.name)
         self._kick_downloads.set()
         return m
+
+    def _refused(self, refusal: Refused) -> None:
+        """Something failed its check: keep it for STATUS (until a good manifest), log it,
+        and let a refused cached file be fetched again."""
+        log.warning("refused: %s", refusal)
+        with self._trust_lock:
+            self.refusal = refusal.report(self.clock.now())
+        playback = getattr(self, "playback", None)  # None while __init__ reads the files
+        if refusal.what == "blob" and playback is not None:
+            playback.cache_changed()
+            self._kick_downloads.set()
+
+    def _listed(self, sha: str) -> bool:
+        """A blob the current (verified) manifest or a kept broadcast names."""
+        m = self.store.current
+        return (m is not None and sha in m.blobs) or any(
+            s == sha for s, _ in self.broadcasts.blobs())
 
     def wanted_blobs(self, m: Manifest | None, now: datetime) -> list[tuple[str, int]]:
         """A broadcast's file first, then the manifest's blobs, the ones needed soonest
@@ -209,7 +243,7 @@ class Terminal:
     def hello_payload(self) -> dict[str, Any]:
         return {"protocol": PROTOCOL_VERSION, "player_version": PLAYER_VERSION,
                 "manifest_version": self.store.version, "cache": self.cache.cached(),
-                "clock": iso(self.clock.now())}
+                "clock": iso(self.clock.now()), "trust": {"key_id": self.trust.newest}}
 
     def sync_payload(self) -> dict[str, Any]:
         return {"manifest_version": self.store.version}
@@ -224,6 +258,8 @@ class Terminal:
         if isinstance(manifest, dict):
             try:
                 self.apply_manifest(manifest)
+            except Refused as e:
+                self._refused(e)  # the last good manifest keeps playing
             except ValueError as e:
                 log.error("server sent a manifest we cannot use (keeping the old one): %s", e)
 
@@ -234,7 +270,8 @@ class Terminal:
                   "brightness": self.playback.brightness, "cache_ready": ready,
                   "free_disk_bytes": self.cache.free_disk_bytes(),
                   "clock_offset_s": self.server_clock.offset_s,
-                  "player_version": PLAYER_VERSION, "screenshot_sha256": None}
+                  "player_version": PLAYER_VERSION, "screenshot_sha256": None,
+                  "trust": {"key_id": self.trust.newest, "refused": self.refusal}}
         try:
             probe = self.backend.frame_probe()
         except Exception:  # a report must go out even if the frame cannot be read

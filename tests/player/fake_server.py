@@ -7,6 +7,7 @@ real player. Every play record it receives goes through protocol.check_play_reco
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ class FakeServer:
         self.sids: list[str] = []
         self.pairing_polls = 0
         self.pairing_ready_after = 2
+        self.pairing_keys: list[dict[str, str]] | None = None  # the poll answer's `keys`
         self.lock = threading.Lock()
         sio = self.sio = socketio.Server(async_mode="threading", logger=False,
                                          engineio_logger=False)
@@ -134,7 +136,10 @@ class FakeServer:
             if self.pairing_polls <= self.pairing_ready_after:
                 return self._json(start_response, "202 Accepted", b"{}")
             self.credentials.add("paired-cred")
-            return self._json(start_response, "200 OK", b'{"credential": "paired-cred"}')
+            answer: dict[str, Any] = {"credential": "paired-cred"}
+            if self.pairing_keys is not None:
+                answer["keys"] = self.pairing_keys
+            return self._json(start_response, "200 OK", json.dumps(answer).encode())
         start_response("404 Not Found", [])
         return [b""]
 

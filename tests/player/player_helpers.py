@@ -153,3 +153,47 @@ class BlobServer:
     def __exit__(self, *a: Any) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class Signer:
+    """A street signing key for tests: signs manifests and broadcasts as the contract says
+    (player/signatures.py), and endorses its successor (planned rotation)."""
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        from player import signatures as S
+
+        self.private = Ed25519PrivateKey.generate()
+        raw = S.public_raw(self.private.public_key())
+        self.public, self.kid = S.b64(raw), S.key_id(raw)
+
+    def _sig(self, statement: bytes) -> dict[str, str]:
+        from player import signatures as S
+
+        return {"alg": "ed25519", "key_id": self.kid, "sig": S.sign(self.private, statement)}
+
+    def endorse(self, new: Signer) -> dict[str, str]:
+        """The `key` block a manifest signed by `new` carries: `new` endorsed by this key."""
+        from player import signatures as S
+
+        return {"key_id": new.kid, "public_key": new.public, "endorsed_by": self.kid,
+                "endorsement": S.sign(self.private, S.key_statement(new.kid, new.public))}
+
+    def manifest(self, m: dict[str, Any], key: dict[str, str] | None = None) -> dict[str, Any]:
+        from player import signatures as S
+
+        out = {k: v for k, v in m.items() if k not in (S.SIGNATURE, S.KEY)}
+        out[S.SIGNATURE] = self._sig(S.manifest_statement(out))
+        if key is not None:
+            out[S.KEY] = key
+        return out
+
+    def broadcast(self, b: dict[str, Any], key: dict[str, str] | None = None) -> dict[str, Any]:
+        from player import signatures as S
+
+        out = {k: v for k, v in b.items() if k not in (S.SIGNATURE, S.KEY)}
+        out[S.SIGNATURE] = self._sig(S.broadcast_statement(out))
+        if key is not None:
+            out[S.KEY] = key
+        return out
