@@ -17,6 +17,25 @@ from server.extensions import limiter
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("SIGNAGE_TEST_DATABASE_URL") else [])
 
+# A module whose subject is what a browser or a player does, not the database, marks itself
+# `one_database`: it runs on SQLite only, not again on PostgreSQL. For the record, what
+# the database does under it is proved on both elsewhere: every page and fetch opened as
+# every role (tests/browser/test_every_page.py) and the services and views (tests/server).
+ONE_DATABASE = pytest.mark.skip(reason="the database plays no part here: SQLite only")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "one_database: the database plays no part in the "
+                                       "module's subject: run on SQLite only")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        params = getattr(item, "callspec", None)
+        if (item.get_closest_marker("one_database") and params is not None
+                and params.params.get("database_url", "sqlite") != "sqlite"):
+            item.add_marker(ONE_DATABASE)
+
 
 @pytest.fixture(scope="session", params=DATABASES)
 def database_url(request, tmp_path_factory) -> str:

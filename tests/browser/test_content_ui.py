@@ -3,11 +3,16 @@ and submits; a reviewer approves one and rejects one; the audit log shows it all
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests import media
 from tests.browser.conftest import login
 from tests.live import ADMIN_PASSWORD, DEMO_PASSWORD
+
+# SQLite only (tests/conftest.py, one_database): the upload, notice and review forms as a
+# browser drives them; the same views run on PostgreSQL in tests/server/web.
+pytestmark = pytest.mark.one_database
 
 
 def test_editor_to_reviewer(page, browser, server, tmp_path):

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login
 from tests.live import DEMO_PASSWORD
+
+# SQLite only (tests/conftest.py, one_database): the layout editor's scripts and previews;
+# the layout views and services run on PostgreSQL in tests/server (test_layout*).
+pytestmark = pytest.mark.one_database
 
 BUILDING = "海滨花园2栋"  # a 384×192 lobby panel in the demo data
 LINE = "今晚八点停水检修，请提前储水。"

@@ -4,11 +4,17 @@ meanwhile, then downloads."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login
 from tests.live import ADMIN_PASSWORD
 from tests.media import gif_on_canvas
+
+# SQLite only (tests/conftest.py, one_database): what the page says while the server works
+# (scripts and the job pool); the upload and export views run on PostgreSQL in
+# tests/server/web.
+pytestmark = pytest.mark.one_database
 
 
 def slow_network(page, latency_ms: int) -> None:

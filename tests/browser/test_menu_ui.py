@@ -4,10 +4,15 @@ line (社区架/构 and 退/出 were broken one character per line at 1440 px) a
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login
 from tests.live import ADMIN_PASSWORD
+
+# SQLite only (tests/conftest.py, one_database): the menu's layout in Chromium and the wall's
+# wording; the pages' queries run on PostgreSQL in test_every_page.py.
+pytestmark = pytest.mark.one_database
 
 # Each menu item's text as laid out: its height against the element's own line height,
 # and where it sits against the window.

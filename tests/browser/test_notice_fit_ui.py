@@ -9,10 +9,16 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login
 from tests.live import DEMO_PASSWORD
+
+# SQLite only (tests/conftest.py, one_database): how a notice is fitted and paged and what
+# the form explains (Pillow and scripts); the notice views run on PostgreSQL in
+# tests/server/web.
+pytestmark = pytest.mark.one_database
 
 BODY = ("因东和花园小区地下车库消防管道改造，定于本月18日（周六）上午9:00至下午5:00暂停地下车库"
         "供水，届时车库内洗车点及消防栓将暂停使用，请各位车主提前做好安排。\n"

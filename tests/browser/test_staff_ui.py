@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login
 from tests.live import ADMIN_PASSWORD, DEMO_PASSWORD
+
+# SQLite only (tests/conftest.py, one_database): logging in, the language switch and the tree
+# forms as a browser drives them; the same views run on PostgreSQL in tests/server/web.
+pytestmark = pytest.mark.one_database
 
 
 def test_admin_sees_the_demo_street_in_chinese(page):

@@ -15,6 +15,10 @@ from tests import live
 from tests.conftest import clean_database
 from tests.media import gif_on_canvas, image_bytes
 
+# SQLite only (tests/conftest.py, one_database): the job pool's memory and decode limits in a
+# live server; no query is involved in the refusal.
+pytestmark = pytest.mark.one_database
+
 
 @pytest.fixture(scope="module")
 def server(database_url, tmp_path_factory):
