@@ -38,13 +38,13 @@ class BroadcastStore:
         raw = read_json(self.path) or {}
         self._items: dict[int, dict[str, Any]] = {}
         for b in raw.get("broadcasts", []):
-            self._add(b)
+            self._add(b, saved=True)
         self._shown: dict[int, str] = {int(k): v for k, v in raw.get("shown", {}).items()}
         self._acked: set[int] = set(raw.get("acked", []))
         self._thumbnails: dict[int, str] = {int(k): v for k, v in
                                             raw.get("thumbnails", {}).items()}
 
-    def _add(self, raw: Any) -> bool:
+    def _add(self, raw: Any, saved: bool = False) -> bool:
         try:
             b = check_broadcast(raw)
         except ProtocolError as e:
@@ -52,7 +52,9 @@ class BroadcastStore:
             return False
         if self.keyring is not None:
             try:
-                self.keyring.learn(self.keyring.verify_broadcast(raw))
+                endorsed = self.keyring.verify_broadcast(raw, saved=saved)
+                if not saved:
+                    self.keyring.learn(endorsed)
             except Refused as e:
                 log.error("not showing broadcast %s: %s", b["id"], e)
                 if self.on_refused is not None:

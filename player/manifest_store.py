@@ -86,7 +86,7 @@ class ManifestStore:
             return None
         try:
             if self.keyring is not None:
-                self.keyring.learn(self.keyring.verify_manifest(raw, None))
+                self.keyring.verify_manifest(raw, None, saved=True)
         except Refused as e:
             log.error("not playing the saved manifest %s: %s", self.path, e)
             self.load_refused = e

@@ -281,12 +281,23 @@ class Keyring:
 
     # --- checks (raise Refused; learn nothing: call learn() once the object is taken) ----
 
-    def verify_manifest(self, raw: Any, held_version: int | None) -> Endorsed | None:
+    def _keys_for(self, saved: bool) -> dict[str, str]:
+        """What may have signed: the trusted keys; for a file this player saved itself (it
+        was checked as it arrived, and is checked again for edits), the retired ones too, so
+        a manifest saved just before a rotation still plays after a restart."""
+        keys = self.trusted()
+        if saved:
+            with self._lock:
+                keys.update({k["key_id"]: k["public_key"] for k in self._retired})
+        return keys
+
+    def verify_manifest(self, raw: Any, held_version: int | None, *,
+                        saved: bool = False) -> Endorsed | None:
         if not self.holds_keys:
             return None  # an old player: as before signing
-        return verify_manifest(raw, held_version, self.trusted())
+        return verify_manifest(raw, held_version, self._keys_for(saved))
 
-    def verify_broadcast(self, payload: Any) -> Endorsed | None:
+    def verify_broadcast(self, payload: Any, *, saved: bool = False) -> Endorsed | None:
         if not self.holds_keys:
             return None
-        return verify_broadcast(payload, self.trusted())
+        return verify_broadcast(payload, self._keys_for(saved))

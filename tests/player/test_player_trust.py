@@ -440,3 +440,23 @@ def test_the_fleet_takes_the_provisioning_csvs_public_key(tmp_path, key) -> None
     csv.write_text(f"terminal_id,name,credential,public_key\n1,A,c1,{key.public}\n2,B,c2\n")
     rows = read_credentials(csv, 2)
     assert [r["public_key"] for r in rows] == [key.public, ""]
+
+
+def test_files_saved_before_a_rotation_still_play_after_a_restart(server, tmp_path,
+                                                                  key) -> None:
+    new = Signer()
+    t = terminal(server, tmp_path, [key])
+    t.apply_manifest(key.manifest(build(server, 1, [RED])))
+    t.on_broadcast(key.broadcast(broadcast(1, "a" * 64)))
+    # the rotation arrives with a broadcast, before any manifest signed by the new key
+    t.on_broadcast(new.broadcast(broadcast(2, "b" * 64), key=key.endorse(new)))
+    assert t.trust.retired() == {key.kid}
+    t.stop(flush_timeout_s=0)
+    t = terminal(server, tmp_path)
+    try:
+        assert t.store.version == 1 and refusal(t) is None  # no gap after the restart
+        assert sorted(t.broadcasts.blobs()) == [("a" * 64, 10), ("b" * 64, 10)]
+        with pytest.raises(Refused, match="unknown_key"):  # but nothing new from the old key
+            t.apply_manifest(key.manifest(build(server, 2, [GREEN])))
+    finally:
+        t.stop(flush_timeout_s=0)
