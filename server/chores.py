@@ -1,4 +1,5 @@
-"""The scheduler's jobs (fixed ids): terminal health, planned time and retention.
+"""The scheduler's jobs (fixed ids): terminal health, planned time, retention and the
+export of the log chains' heads.
 
 Each runs in an app context in the one leading scheduler (server/scheduler.py), opens its
 own session, and publishes what it decided only after the commit. Add a job with
@@ -17,9 +18,10 @@ from server import hub, liveness, scheduler, warning_jobs, workpool
 from server.db import session_scope, utcnow
 from server.hub import staff
 from server.scheduler import register_job
-from server.services import health, layouts, planned, plays
+from server.services import audit, chain_export, health, layouts, planned, plays
 
 ALERT_EVENT = "alert"
+CHAIN_EXPORT_CHECK_S = 60  # whether SIGNAGE_CHAIN_EXPORT_S has passed since the last one
 
 
 def describe(reason: str, detail: dict) -> str:
@@ -85,11 +87,43 @@ def region_renditions() -> None:
 
 
 def purge_retention() -> None:
-    """Raw proof of play (rollups stay), status history and closed alerts past retention."""
-    keep = current_app.config["SIGNAGE"].play_retention_days
+    """Raw proof of play (whole batches; rollups stay), audit entries, status history and
+    closed alerts past retention; the chains' removals recorded in the audit chain."""
+    settings = current_app.config["SIGNAGE"]
     with session_scope() as s:
-        plays.purge(s, keep)
-        health.purge(s, keep, utcnow())
+        plays.purge(s, settings.play_retention_days)
+        audit.purge(s, settings.audit_retention_days)
+        health.purge(s, settings.play_retention_days, utcnow())
+
+
+def export_chain_heads() -> None:
+    """The chains' heads to SIGNAGE_CHAIN_EXPORT_FILE and/or _URL (nothing when neither is
+    set); a failure is logged and kept for the integrity page."""
+    settings = current_app.config["SIGNAGE"]
+    if not (settings.chain_export_file or settings.chain_export_url):
+        return
+    last = chain_export.last_status(settings.data_dir)
+    # Checked every minute (the interval is a setting, read per app); a failed one is
+    # tried again at the next check.
+    if last and not last.get("error") and protocol.parse_instant(last["at"], "at") + timedelta(
+            seconds=settings.chain_export_s) > utcnow() + timedelta(seconds=1):
+        return
+    with session_scope() as s:
+        chain_export.export(s, to_file=settings.chain_export_file,
+                            to_url=settings.chain_export_url,
+                            secret=settings.chain_export_secret, status_dir=settings.data_dir)
+
+
+def screening_ocr() -> None:
+    """Text in new images and videos read by Tesseract (in a job worker) and screened;
+    an approved item a blocked word took off screens is announced to its terminals."""
+    from server.services import screening  # screening's own lines, apart from the others
+
+    settings = current_app.config["SIGNAGE"]
+    changed = workpool.run_db(screening.ocr_pending, str(settings.blob_dir),
+                              timeout_s=max(settings.job_timeout_s, 300), background=True)
+    if changed:
+        hub.nudge(changed)
 
 
 register_job("offline-detection", detect_down, every_s=protocol.STATUS_INTERVAL_S)
@@ -97,5 +131,7 @@ register_job("stuck-detection", detect_stuck, every_s=2 * protocol.STATUS_INTERV
 register_job("planned-time", planned_time, every_s=10)
 register_job("region-renditions", region_renditions, every_s=30)
 register_job("retention-purge", purge_retention, every_s=24 * 3600)
+register_job("chain-head-export", export_chain_heads, every_s=CHAIN_EXPORT_CHECK_S)
 
 JOB_MODULES = (warning_jobs,)  # their jobs register when imported
+register_job("screening-ocr", screening_ocr, every_s=5)

@@ -146,6 +146,78 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('trust_key_id', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('trust_refusal', sa.JSON(), nullable=True))
 
+    _chain_existing_rows()
+
+
+_PAGE = 2000
+
+
+def _chain_existing_rows() -> None:
+    """Existing audit entries (by id) and play records (one batch per terminal and
+    arrival: an upload stored its records with one received_at) become the first links of
+    their chains, hashed by server.services.chains' pure functions from the values as read
+    back, so `audit verify` holds right after the upgrade."""
+    from datetime import UTC, datetime
+
+    from server.services import chains
+
+    conn = op.get_bind()
+    sqlite = conn.dialect.name == "sqlite"
+    now = datetime.now(UTC)
+    now = now.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else now
+
+    def head(name: str, seq: int, head_hash: str) -> None:
+        conn.execute(sa.text(
+            "INSERT INTO log_chain (name, seq, head_hash, purged_through, purged_hash, "
+            "updated_at) VALUES (:n, :s, :h, 0, :g, :u)"),
+            {"n": name, "s": seq, "h": head_hash, "g": chains.GENESIS, "u": now})
+
+    fields = ", ".join(f'"{f}"' for f in chains.AUDIT_FIELDS)
+    seq, prev, last_id = 0, chains.GENESIS, 0
+    while True:
+        rows = conn.execute(sa.text(
+            f"SELECT id, {fields} FROM audit_entry WHERE id > :last ORDER BY id LIMIT {_PAGE}"),
+            {"last": last_id}).mappings().all()
+        if not rows:
+            break
+        links = []
+        for row in rows:
+            seq += 1
+            entry_hash = chains.audit_hash(seq, prev, row)
+            links.append({"id": row["id"], "s": seq, "p": prev, "h": entry_hash})
+            prev = entry_hash
+        conn.execute(sa.text("UPDATE audit_entry SET chain_seq = :s, prev_hash = :p, "
+                             "entry_hash = :h WHERE id = :id"), links)
+        last_id = rows[-1]["id"]
+    if seq:
+        head(chains.AUDIT, seq, prev)
+
+    record_fields = ", ".join(f'"{f}"' for f in chains.RECORD_FIELDS)
+    terminals = conn.execute(sa.text("SELECT DISTINCT terminal_id FROM play_record "
+                                     "ORDER BY terminal_id")).scalars().all()
+    for tid in terminals:
+        rows = conn.execute(sa.text(
+            f"SELECT {record_fields} FROM play_record WHERE terminal_id = :t "
+            "ORDER BY received_at, id"), {"t": tid}).all()
+        seq, prev = 0, chains.GENESIS
+        start = 0
+        while start < len(rows):
+            received = rows[start][10]
+            end = start
+            while end < len(rows) and rows[end][10] == received:
+                end += 1
+            seq += 1
+            entry_hash, count = chains.batch_hash(
+                seq, prev, tid, received, [chains.record_fact(r) for r in rows[start:end]])
+            batch_id = conn.execute(sa.text(
+                "INSERT INTO play_batch (terminal_id, seq, prev_hash, entry_hash, count, "
+                "received_at) VALUES (:t, :s, :p, :h, :c, :r) RETURNING id"),
+                {"t": tid, "s": seq, "p": prev, "h": entry_hash, "c": count,
+                 "r": received}).scalar_one()
+            conn.execute(sa.text("UPDATE play_record SET batch_id = :b WHERE terminal_id = :t "
+                                 "AND received_at = :r"), {"b": batch_id, "t": tid, "r": received})
+            prev, start = entry_hash, end
+        head(chains.plays_chain(tid), seq, prev)
 
 
 def downgrade() -> None:

@@ -1,4 +1,8 @@
-"""Write and read the audit log. Every service change calls `record`."""
+"""Write and read the audit log. Every service change calls `record`.
+
+Every entry is a link of the "audit" hash chain (server/services/chains.py): `record`
+takes the chain's lock, so the entry's seq, time and hash are fixed before it is stored.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.db import utcnow
 from server.models import AuditEntry
+from server.services import chains
 from server.services.access import Actor
 from server.services.errors import N_
 
-ACTIONS = (N_("create"), N_("update"), N_("delete"), N_("login"), N_("revoke"), N_("submit"))
-OBJECT_TYPES = (N_("content"), N_("topic"))
+ACTIONS = (N_("create"), N_("update"), N_("delete"), N_("login"), N_("revoke"), N_("submit"),
+           N_("purge"))
+OBJECT_TYPES = (N_("content"), N_("topic"), N_("log_chain"))
 
 
 def snapshot(obj: Any, fields: tuple[str, ...]) -> dict:
@@ -36,19 +43,38 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEntry:
-    entry = AuditEntry(
-        user_id=actor.id,
-        actor=actor.name,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        object_label=label[:200],
-        community_id=community_id,
-        before=before,
-        after=after,
-    )
+    if action == "delete" and object_type == "terminal" and object_id is not None:
+        # The terminal's play chain goes with it; this entry commits to its last head.
+        head = chains.drop(s, chains.plays_chain(object_id))
+        if head is not None:
+            after = {**(after or {}), "play_chain": head}
+    link = chains.begin(s, chains.AUDIT)
+    fields = {
+        "at": utcnow(),  # after the lock: times follow the chain's order
+        "user_id": actor.id,
+        "actor": actor.name,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "object_label": label[:200],
+        "community_id": community_id,
+        # Stored as JSON gives them back (string keys, lists), so the hash matches.
+        "before": chains.stored_json(before),
+        "after": chains.stored_json(after),
+    }
+    entry_hash = chains.audit_hash(link.seq, link.prev_hash, fields)
+    entry = AuditEntry(**fields, chain_seq=link.seq, prev_hash=link.prev_hash,
+                       entry_hash=entry_hash)
     s.add(entry)
+    chains.finish(s, link, entry_hash)
     return entry
+
+
+def record_purge(s: Session, actor: Actor, removed: dict) -> AuditEntry:
+    """Retention's removal of chain links, in the audit chain: what went, up to which
+    seq, and the last removed hash (where verification of the rest starts)."""
+    return record(s, actor, "purge", "log_chain", None, label=str(removed.get("label", "")),
+                  after=removed)
 
 
 def search(
@@ -78,3 +104,14 @@ def search(
         q = q.where(AuditEntry.at < until)
     q = q.order_by(AuditEntry.id.desc()).limit(min(limit, 1000))
     return list(s.scalars(q))
+
+
+def purge(s: Session, keep_days: int, now: datetime | None = None) -> int:
+    """Remove entries older than `keep_days` (a prefix of the chain), recorded by a purge
+    entry in the chain itself. Returns the entries removed."""
+    removed = chains.purge_audit(s, keep_days, now)
+    if removed is None:
+        return 0
+    record_purge(s, Actor.system(0, "retention"),
+                 {"label": "audit", "keep_days": keep_days, **removed})
+    return removed["rows"]

@@ -20,6 +20,12 @@ Rollups, all kept for good (purge drops only raw records):
 Every rollup is keyed by the layout region that showed the play too (main | ticker |
 image, the record's `region`), so each region's time is exact; reports count the main
 region's unless asked otherwise (server/services/reports.py).
+Each accepted upload that adds records is one PlayBatch, a link of the terminal's hash
+chain ("plays:<terminal id>", server/services/chains.py): per upload one UPDATE takes the
+chain's lock, one INSERT stores the batch (its hash over every record it adds), and one
+UPDATE moves the head; the records carry the batch's id in their own INSERT. Retention
+removes whole batches, oldest first, and records the removal in the audit chain.
+
 Each row is keyed by the building the terminal stood in when the records arrived, and
 carries that building's community and the item's topic. A terminal moved to another
 building therefore counts for its old building (and community) for what it reported
@@ -31,10 +37,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Container
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from player import protocol
@@ -45,6 +51,7 @@ from server.models import (
     Building,
     Community,
     ContentItem,
+    PlayBatch,
     PlayContentDay,
     PlayContentMonth,
     PlayDay,
@@ -56,6 +63,8 @@ from server.models import (
     PlayTerminalMonth,
     Terminal,
 )
+from server.services import audit, chains
+from server.services.access import Actor
 
 TZ = ZoneInfo(PEOPLE_TZ)
 
@@ -108,31 +117,53 @@ def ingest(s: Session, terminal: Terminal, records: list, now: datetime | None =
     broadcast = {content_id for content_id, *_, is_broadcast in found if is_broadcast}
     rows = []
     to_db = to_driver(s)
-    received = to_db(datetime.now(UTC))
+    received_at = now  # the batch's and its records' arrival (`now` in a replay)
+    received = to_db(received_at)
     for rid, r in valid.items():
         content_id = r["content_id"]
         if content_id not in topics:
             rejected.append({"id": rid, "reason": "unknown content_id"})
             continue
         start, end = r["start"], r["end"]
-        rows.append(((rid, tid, content_id, r.get("schedule_id"), topics[content_id],
-                      r["sha256"], to_db(start), to_db(end), (end - start).total_seconds(),
-                      r["reason"], received, r["region"]), start))
+        fact = (rid, tid, content_id, r.get("schedule_id"), topics[content_id], r["sha256"],
+                start, end, (end - start).total_seconds(), r["reason"], received_at,
+                r["region"])
+        rows.append(((*fact[:6], to_db(start), to_db(end), *fact[8:10], received,
+                      fact[11]), start, fact))
         accepted.append(rid)
     if not rows:
         return accepted, rejected
 
-    inserted = _insert_new(s, [values for values, _ in rows])
+    # The chain's lock first, then the batch (hashed over every record offered: a retried
+    # upload's records are already in an earlier batch, and the rare overlap is mended).
+    link = chains.begin(s, chains.plays_chain(tid))
+    facts = {values[0]: chains.record_fact(fact) for values, _, fact in rows}
+    entry_hash, count = chains.batch_hash(link.seq, link.prev_hash, tid, received_at,
+                                          facts.values())
+    batch_id = s.execute(insert(PlayBatch).values(
+        terminal_id=tid, seq=link.seq, prev_hash=link.prev_hash, entry_hash=entry_hash,
+        count=count, received_at=received_at).returning(PlayBatch.id)).scalar_one()
+    inserted = _insert_new(s, [(*values, batch_id) for values, *_ in rows])
+    if not inserted:  # all already stored: no link
+        s.execute(delete(PlayBatch).where(PlayBatch.id == batch_id))
+        chains.undo(s, link)
+        return accepted, rejected
+    if len(inserted) < len(rows):
+        entry_hash, count = chains.batch_hash(link.seq, link.prev_hash, tid, received_at,
+                                              [facts[rid] for rid in inserted])
+        s.execute(update(PlayBatch).where(PlayBatch.id == batch_id)
+                  .values(entry_hash=entry_hash, count=count))
+    chains.finish(s, link, entry_hash)
     building_id, community_id = found[0][2], found[0][3]
     roll_up(s, tid, building_id, community_id,
-            [(values[2], values[4], start, values[8], values[11]) for values, start in rows
+            [(values[2], values[4], start, values[8], values[11]) for values, start, _ in rows
              if values[0] in inserted], broadcast)
     return accepted, rejected
 
 
 RECORD_COLUMNS = ("id", "terminal_id", "content_id", "schedule_id", "topic_id", "sha256",
-                  "start", "end", "seconds", "reason", "received_at", "region")
-_CHUNK = 500  # rows per statement: 6,000 parameters, under every driver's limit
+                  "start", "end", "seconds", "reason", "received_at", "region", "batch_id")
+_CHUNK = 500  # rows per statement: 6,500 parameters, under every driver's limit
 
 
 def _insert_new(s: Session, rows: list[tuple]) -> set[str]:
@@ -232,6 +263,12 @@ def roll_up(s: Session, terminal_id: int, building_id: int, community_id: int,
 
 
 def purge(s: Session, keep_days: int, now: datetime | None = None) -> int:
-    """Delete raw records older than `keep_days`; the rollups are kept for good."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=keep_days)
-    return s.execute(delete(PlayRecord).where(PlayRecord.start < cutoff)).rowcount or 0
+    """Delete raw records in batches received more than `keep_days` ago (whole batches,
+    oldest first, as chains.purge_plays); the rollups are kept for good. The removal is
+    recorded in the audit chain. Returns the records deleted."""
+    removed = chains.purge_plays(s, keep_days, now)
+    if not removed:
+        return 0
+    audit.record_purge(s, Actor.system(0, "retention"),
+                       {"label": "plays", "keep_days": keep_days, "chains": removed})
+    return sum(r["records"] for r in removed)

@@ -173,7 +173,7 @@ def test_fine_filters_read_the_same_numbers_as_the_coarse_tables(w):
 def test_purge_keeps_every_rollup(w):
     ingest(w["t1"], records(w["a"], datetime(2026, 12, 1, 9, tzinfo=SH), 120))
     before = rollups()
-    assert plays.purge(db, 1, now=NOW) == 1
+    assert plays.purge(db, 1, now=NOW + timedelta(days=2)) == 1  # received at NOW
     db.commit()
     assert db.scalars(select(PlayRecord)).all() == []
     assert rollups() == before

@@ -144,13 +144,13 @@ def test_purge_drops_old_raw_records_and_keeps_the_rollups(w, runner):
 
     from server.models import PlayHour, PlayRecord
 
-    old = datetime.now(UTC) - timedelta(days=120)
+    old = datetime.now(UTC) - timedelta(days=200)  # retention: 180 days of uploads
     recent = datetime.now(UTC) - timedelta(days=2)
     for start in (old, recent):
         recs = [protocol.play_record(content_id=w["a"].id, schedule_id=None,
                                      sha256=w["a"].blob_sha256, start=start.replace(minute=0),
                                      end=start.replace(minute=0) + timedelta(seconds=30))]
-        plays.ingest(db, w["t1"], recs)
+        plays.ingest(db, w["t1"], recs, now=start.replace(minute=1))  # received then
     db.commit()
     out = runner.invoke(args=["report", "purge"])
     assert out.exit_code == 0 and out.output.startswith("1 raw play records")
