@@ -54,3 +54,29 @@ def test_the_map_points_back_at_each_kept_character():
     folded, origin = normalise("Ａ b\u200b詐")
     assert folded == "ab诈"
     assert origin == [0, 2, 4]
+
+
+def test_a_video_gives_up_to_five_keyframes_spread_through_it(tmp_path):
+    from server.screening import ocr
+    from tests import media
+
+    path = media.make_video(tmp_path / "clip.mp4", "libx264", "mp4", frames=48, rate=12)
+    frames = ocr.keyframes(path)
+    assert 1 <= len(frames) <= ocr.KEYFRAMES
+    assert {f.size for f in frames} == {(160, 96)}
+    # Different moments: the test clip's colour changes every frame.
+    assert len({f.getpixel((5, 5)) for f in frames}) > 1
+
+
+def test_light_text_on_dark_is_given_to_tesseract_dark_on_white_rows_about_32_px():
+    import content as lib
+    from server.screening import ocr
+
+    notice = lib.Notice(title="提醒", body="请勿相信电话诈骗")
+    image = lib.render_notice(notice, lib.Target(1920, 320, "full")).images[0]
+    prepared = ocr.prepare(image)
+    assert prepared.mode == "L"
+    assert prepared.getpixel((0, 0)) == 255  # white ground
+    rows = ocr._rows(prepared)
+    assert len(rows) >= 2
+    assert all(20 <= bottom - top <= 40 for top, bottom in rows)
