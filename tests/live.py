@@ -101,15 +101,17 @@ def start(database_url: str, data_dir: Path, *, seed: bool = True, content: bool
 
 
 def start_nodes(count: int, database_url: str, data_dir: Path, *, seed: bool = True,
-                content: bool = False, extra_env: dict[str, str] | None = None
-                ) -> list[LiveServer]:
+                content: bool = False, extra_env: dict[str, str] | None = None,
+                serve_env: dict[str, str] | None = None) -> list[LiveServer]:
     """Several server processes on their own ports sharing one database and data dir
-    (extra_env brings the message queue), named node1, node2... (SIGNAGE_NODE_NAME)."""
+    (extra_env brings the message queue), named node1, node2... (SIGNAGE_NODE_NAME);
+    `serve_env`: settings for the servers only, as in `start`."""
     env = prepare(database_url, data_dir, seed=seed, content=content, extra_env=extra_env)
     nodes: list[LiveServer] = []
     try:
         for n in range(1, count + 1):
-            nodes.append(serve({**env, "SIGNAGE_NODE_NAME": f"node{n}"}, data_dir))
+            nodes.append(serve({**env, **(serve_env or {}), "SIGNAGE_NODE_NAME": f"node{n}"},
+                               data_dir))
     except BaseException:
         for node in nodes:
             node.stop()
@@ -232,8 +234,14 @@ def _serve(env: dict[str, str], log: Path) -> subprocess.Popen:
         )
 
 
+# A polled deadline, so a long one costs nothing when the server is quick: on the 2-core CI
+# machine under load a worker took 31 s from boot to serving and the old 30 s failed a
+# multinode run at random. A server that exits is still reported at once.
+START_TIMEOUT_S = 120
+
+
 def _wait_ready(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
