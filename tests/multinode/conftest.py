@@ -66,7 +66,10 @@ def cluster(pg_url, redis_proxy, tmp_path_factory) -> list[live.LiveServer]:
         "SIGNAGE_DB_MAX_OVERFLOW": str(POOL_OVERFLOW),
         "SIGNAGE_SECRET_KEY": "multinode-test-secret",
     }
-    nodes = live.start_nodes(NODES, pg_url, data, content=True, extra_env=env)
+    # All of them settings of the servers, none of the database they share: its demo street
+    # and content are those the e2e modules' servers had made, copied back (live.prepare)
+    # instead of `seed-demo --content` rendering every notice again.
+    nodes = live.start_nodes(NODES, pg_url, data, content=True, serve_env=env)
     yield nodes
     try:
         for node in nodes:
