@@ -76,7 +76,8 @@ class TamperProxy:
         self.rewrite_event: EventRewriter | None = None
         self.swap_blob: BlobSwap | None = None
         # What went through, for tests to look at (appended in the proxy's thread).
-        self.acks: list[tuple[str, Any]] = []  # (event, ack as the server sent it)
+        # (event, ack as the server sent it, the credential of the player it went to)
+        self.acks: list[tuple[str, Any, str | None]] = []
         self.swapped: list[str] = []  # sha256 of blob downloads whose bytes were swapped
         self.http_requests = 0
         self.ws_opened = 0
@@ -93,7 +94,7 @@ class TamperProxy:
 
     def manifests(self) -> list[dict]:
         """Every manifest the server sent through the proxy (in HELLO/SYNC acks), in order."""
-        return [a["manifest"] for _e, a in list(self.acks)
+        return [a["manifest"] for _e, a, _c in list(self.acks)
                 if isinstance(a, dict) and isinstance(a.get("manifest"), dict)]
 
     # --- lifecycle (test thread) -------------------------------------------------------------
@@ -264,7 +265,8 @@ class TamperProxy:
             return frame
         if m["type"] == ACK:
             event = link.asked.pop((m["ns"] or "", m["id"]), "")
-            self.acks.append((event, json.loads(m["data"])))  # a copy the rewriter cannot touch
+            # a copy the rewriter cannot touch
+            self.acks.append((event, json.loads(m["data"])[0], link.credential))
             if self.rewrite_ack is None:
                 return frame
             data[0] = self.rewrite_ack(event, data[0], link)
