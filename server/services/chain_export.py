@@ -69,7 +69,7 @@ def export(s: Session, *, to_file: Path | None, to_url: str | None, secret: str 
         except (OSError, requests.RequestException) as err:
             log.warning("chain head export to %s failed: %s", target, err)
             errors.append(f"{target}: {err}")
-    status = {"at": chains.instant(now), "chains": len(json.loads(body)["chains"]),
+    status = {"at": now.astimezone(UTC).isoformat(), "chains": len(json.loads(body)["chains"]),
               "targets": [str(t) for t in (to_file, to_url) if t],
               "error": "; ".join(errors)[:500] or None}
     if status_dir is not None:

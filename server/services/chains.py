@@ -5,8 +5,8 @@ batches ("plays:<terminal id>"). Each link stores the previous link's hash and i
 SHA-256 over the previous hash and the canonical JSON (player.signatures.canonical) of
 every stored field, so an edited link no longer matches its hash, a removed one leaves a
 gap in the seqs, a moved one breaks its successor's prev_hash, and a removed tail no longer
-reaches the head. Datetimes are hashed as UTC ISO strings with microseconds: what both
-databases give back, so a recomputation matches what was hashed when written.
+reaches the head. Datetimes are hashed as UTC ISO text with microseconds (`instant`): what
+both databases give back, so a recomputation matches what was hashed when written.
 
 Appending takes the chain's row lock first (`UPDATE log_chain SET seq = seq + 1`), which
 orders concurrent writers on SQLite and PostgreSQL alike; the lock is held to the commit.
@@ -23,6 +23,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import groupby
 from typing import Any
 
@@ -42,7 +43,6 @@ AUDIT_FIELDS = ("at", "user_id", "actor", "action", "object_type", "object_id",
 # A play record's stored fields, as hashed (batch_id is the link itself, not hashed).
 RECORD_FIELDS = ("id", "terminal_id", "content_id", "schedule_id", "topic_id", "sha256",
                  "start", "end", "seconds", "reason", "received_at", "region")
-_INSTANTS = {"at", "start", "end", "received_at"}
 
 
 def plays_chain(terminal_id: int) -> str:
@@ -52,14 +52,25 @@ def plays_chain(terminal_id: int) -> str:
 # --- pure functions: what a link's hash covers -------------------------------------------
 
 def instant(value: datetime | str | None) -> str | None:
-    """A stored instant as hashed. Raw SQL on SQLite gives the stored text, naive UTC."""
+    """A stored instant as hashed: naive UTC text with microseconds, "2026-12-07
+    01:02:03.000004", the very text SQLite stores (server.db.to_driver), so the ingest
+    hashes the values it already converted for SQLite and raw SQL reads match too."""
     if value is None:
         return None
     if isinstance(value, str):
+        if len(value) == 26 and value[10] == " ":
+            return value
         value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    return _text(value)
+
+
+@lru_cache(maxsize=4096)
+def _text(value: datetime) -> str:
+    # Cached: an upload's records share their arrival, and one record's end is often the
+    # next one's start; formatting was most of the hashing time on PostgreSQL.
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def stored_json(value: Any) -> Any:
@@ -83,10 +94,11 @@ def audit_hash(seq: int, prev_hash: str, row: Mapping[str, Any]) -> str:
     return link_hash(prev_hash, body)
 
 
-def record_fact(values: Sequence[Any]) -> list[Any]:
-    """A play record, its values in RECORD_FIELDS order, as hashed."""
-    return [instant(v) if name in _INSTANTS else v
-            for name, v in zip(RECORD_FIELDS, values, strict=True)]
+def record_fact(v: Sequence[Any]) -> list[Any]:
+    """A play record, its values in RECORD_FIELDS order, as hashed (start, end and
+    received_at as instants)."""
+    return [v[0], v[1], v[2], v[3], v[4], v[5], instant(v[6]), instant(v[7]), v[8], v[9],
+            instant(v[10]), v[11]]
 
 
 def batch_hash(seq: int, prev_hash: str, terminal_id: int, received_at: datetime | str,
@@ -158,7 +170,7 @@ def heads(s: Session) -> dict[str, dict]:
 
 
 def export_line(s: Session, now: datetime | None = None) -> dict:
-    return {"at": instant(now or datetime.now(UTC)), "chains": heads(s)}
+    return {"at": (now or datetime.now(UTC)).astimezone(UTC).isoformat(), "chains": heads(s)}
 
 
 # --- verifying --------------------------------------------------------------------------

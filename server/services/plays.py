@@ -125,11 +125,9 @@ def ingest(s: Session, terminal: Terminal, records: list, now: datetime | None =
             rejected.append({"id": rid, "reason": "unknown content_id"})
             continue
         start, end = r["start"], r["end"]
-        fact = (rid, tid, content_id, r.get("schedule_id"), topics[content_id], r["sha256"],
-                start, end, (end - start).total_seconds(), r["reason"], received_at,
-                r["region"])
-        rows.append(((*fact[:6], to_db(start), to_db(end), *fact[8:10], received,
-                      fact[11]), start, fact))
+        rows.append(((rid, tid, content_id, r.get("schedule_id"), topics[content_id],
+                      r["sha256"], to_db(start), to_db(end), (end - start).total_seconds(),
+                      r["reason"], received, r["region"]), start))
         accepted.append(rid)
     if not rows:
         return accepted, rejected
@@ -137,13 +135,13 @@ def ingest(s: Session, terminal: Terminal, records: list, now: datetime | None =
     # The chain's lock first, then the batch (hashed over every record offered: a retried
     # upload's records are already in an earlier batch, and the rare overlap is mended).
     link = chains.begin(s, chains.plays_chain(tid))
-    facts = {values[0]: chains.record_fact(fact) for values, _, fact in rows}
+    facts = {values[0]: chains.record_fact(values) for values, _ in rows}
     entry_hash, count = chains.batch_hash(link.seq, link.prev_hash, tid, received_at,
                                           facts.values())
     batch_id = s.execute(insert(PlayBatch).values(
         terminal_id=tid, seq=link.seq, prev_hash=link.prev_hash, entry_hash=entry_hash,
         count=count, received_at=received_at).returning(PlayBatch.id)).scalar_one()
-    inserted = _insert_new(s, [(*values, batch_id) for values, *_ in rows])
+    inserted = _insert_new(s, [(*values, batch_id) for values, _ in rows])
     if not inserted:  # all already stored: no link
         s.execute(delete(PlayBatch).where(PlayBatch.id == batch_id))
         chains.undo(s, link)
@@ -156,7 +154,7 @@ def ingest(s: Session, terminal: Terminal, records: list, now: datetime | None =
     chains.finish(s, link, entry_hash)
     building_id, community_id = found[0][2], found[0][3]
     roll_up(s, tid, building_id, community_id,
-            [(values[2], values[4], start, values[8], values[11]) for values, start, _ in rows
+            [(values[2], values[4], start, values[8], values[11]) for values, start in rows
              if values[0] in inserted], broadcast)
     return accepted, rejected
 

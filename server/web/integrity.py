@@ -94,7 +94,7 @@ def verify():
         flash(translate(e), "error")
         return redirect(url_for(".status"))
     chain_export.keep_status(settings.data_dir, {
-        "at": chains.instant(utcnow()), "entries": report.entries, "records": report.records,
+        "at": utcnow().isoformat(), "entries": report.entries, "records": report.records,
         "chains": report.chains,
         "breaks": [{"chain": b.chain, "seq": b.seq, "row_id": b.row_id, "kind": b.kind,
                     "problem": b.problem} for b in report.breaks]}, chain_export.VERIFY_FILE)

@@ -11,6 +11,7 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -272,7 +273,7 @@ def test_the_export_job_appends_heads_and_keeps_its_failure(w, app, tmp_path):
     from server.services import chain_export
 
     status = chain_export.last_status(settings.data_dir)
-    status["at"] = chains.instant(utcnow() - timedelta(seconds=5))
+    status["at"] = (utcnow() - timedelta(seconds=5)).isoformat()
     chain_export.keep_status(settings.data_dir, status)
     chores.export_chain_heads()
     status = chain_export.last_status(settings.data_dir)
@@ -293,7 +294,9 @@ def test_retention_defaults_to_six_months_and_warns_below(caplog):
 def test_hashes_cover_instants_as_stored():
     naive_text = "2026-12-07 01:02:03.000004"
     aware = datetime(2026, 12, 7, 1, 2, 3, 4, tzinfo=UTC)
-    assert chains.instant(naive_text) == chains.instant(aware) == "2026-12-07T01:02:03.000004+00:00"
+    shanghai = aware.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (chains.instant(naive_text) == chains.instant(aware) == chains.instant(shanghai)
+            == chains.instant("2026-12-07T01:02:03.000004+00:00") == naive_text)
 
 
 def test_the_page_checks_in_a_worker_and_shows_the_first_break(w, app, client):
