@@ -23,8 +23,10 @@ pytestmark = pytest.mark.one_database
 @pytest.fixture(scope="module")
 def server(database_url, tmp_path_factory):
     clean_database(database_url)
+    # The limits are the server's settings alone: the demo street is the copy other modules'
+    # servers made (live.prepare), not a seed of its own.
     srv = live.start(database_url, tmp_path_factory.mktemp("jobs"),
-                     extra_env={"SIGNAGE_JOB_MEMORY_MB": "64", "SIGNAGE_JOB_WORKERS": "1"})
+                     serve_env={"SIGNAGE_JOB_MEMORY_MB": "64", "SIGNAGE_JOB_WORKERS": "1"})
     yield srv
     try:
         srv.stop()
