@@ -17,10 +17,11 @@ from server.extensions import limiter
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("SIGNAGE_TEST_DATABASE_URL") else [])
 
-# A module whose subject is what a browser or a player does, not the database, marks itself
-# `one_database`: it runs on SQLite only, not again on PostgreSQL. For the record, what
-# the database does under it is proved on both elsewhere: every page and fetch opened as
-# every role (tests/browser/test_every_page.py) and the services and views (tests/server).
+# A module whose subject is not the database (a page's layout and scripts, the job pool's
+# limits) marks itself `one_database`: it runs on SQLite only, not again on PostgreSQL.
+# What the database does under it is proved on both elsewhere: every page and fetch opened
+# as every role (tests/browser/test_every_page.py), the services and views (tests/server).
+# Anything written or read concurrently, SQL of its own, migrations: keep both.
 ONE_DATABASE = pytest.mark.skip(reason="the database plays no part here: SQLite only")
 
 
