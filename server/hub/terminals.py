@@ -25,7 +25,7 @@ from server.extensions import socketio
 from server.hub import queue, room, staff
 from server.hub.batch import GroupCommit, Slot
 from server.models import Terminal
-from server.services import broadcasts, fleet, manifests, plays, wall
+from server.services import broadcasts, fleet, health, manifests, plays, wall
 
 log = logging.getLogger(__name__)
 NS = protocol.TERMINAL_NAMESPACE
@@ -50,6 +50,9 @@ _handlers: dict[str, Callable] = {}  # event -> handler(sid, ...)
 _app: list[Flask] = []  # the app the handlers run in (tests build many, one at a time)
 
 REVOKED = {"ok": False, "error": "credential revoked"}
+# A HELLO from a screen holding no signing key while its street enforces signatures.
+NO_KEY = {"ok": False,
+          "error": "signatures are enforced and this screen holds no signing key: pair it again"}
 OK = {"ok": True}
 
 
@@ -279,14 +282,36 @@ def _write_broadcast_acks(batch: list[Slot]) -> None:
         b.result = {"ok": False, "error": error} if error else OK
 
 
-def _answer_syncs(batch: list[Slot]) -> None:
+def _answer_hellos(batch: list[Slot]) -> None:
+    _answer_syncs(batch, hello=True)
+
+
+def _hello_trust(batch: list[Slot], now) -> set[int]:
+    """A HELLO batch's signing keys (docs/protocol.md "trust"): stored, and the terminals
+    to refuse returned (no key held, street enforcing). Two queries per batch; HELLOs
+    come once per connection."""
+    keys = {b.terminal_id: (b.data.get("trust") or {}).get("key_id") for b in batch}
+    fleet.note_hello_trust(db, keys)
+    cut = fleet.enforcing(db, {tid for tid, kid in keys.items() if kid is None})
+    health.note_keyless(db, cut, keys.keys() - cut, now)
+    for b in batch:
+        if b.terminal_id in cut:
+            b.result = NO_KEY
+    return cut
+
+
+def _answer_syncs(batch: list[Slot], hello: bool = False) -> None:
     """HELLO and SYNC: the server's time, active broadcasts, and the manifest if the
     terminal holds an older version (built for the whole batch at once)."""
     with session_scope():
         found = fleet.live_terminals(db, {b.terminal_id for b in batch})
         mine, ids = _current(batch, {tid: t.credential_hash for tid, t in found.items()})
-        live = {tid: found[tid] for tid in ids}
         now = utcnow()
+        if hello:
+            cut = _hello_trust(mine, now)
+            mine = [b for b in mine if b.terminal_id not in cut]
+            ids -= cut
+        live = {tid: found[tid] for tid in ids}
         behind = {b.terminal_id for b in mine
                   if b.data["manifest_version"] != live[b.terminal_id].manifest_version}
         built = manifests.manifests(db, [live[tid] for tid in sorted(behind)], now,
@@ -305,7 +330,7 @@ def _answer_syncs(batch: list[Slot]) -> None:
         fleet.note_synced(db, synced)
 
 
-batched(protocol.HELLO, protocol.check_hello, _answer_syncs, with_protocol=True)
+batched(protocol.HELLO, protocol.check_hello, _answer_hellos, with_protocol=True)
 batched(protocol.SYNC, protocol.check_sync, _answer_syncs, with_protocol=True)
 # A heartbeat's ack may wait a quarter second (5 % of the 5 s interval).
 HEARTBEAT_LINGER_S = 0.25

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import NamedTuple
 
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import event, inspect, null, select, update
 from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.orm.util import identity_key
 
@@ -22,11 +22,12 @@ from server.models import (
     Community,
     PairingRequest,
     Screen,
+    Street,
     Terminal,
     TerminalState,
     UptimeHour,
 )
-from server.services import audit, health, tree
+from server.services import audit, health, signing, tree
 from server.services.access import Actor
 from server.services.errors import N_, Conflict, Invalid, NotFound
 
@@ -180,7 +181,12 @@ def poll_pairing(s: Session, poll_token: str) -> tuple[str, dict | None]:
         return "pending", None
     if req.credential is None:
         return "unknown", None
-    answer = {"terminal_id": req.terminal_id, "credential": req.credential}
+    t = s.get(Terminal, req.terminal_id)
+    if t is None:  # deleted since it was claimed
+        return "unknown", None
+    # The keys it will trust (docs/protocol.md): what its street signs with now.
+    answer = {"terminal_id": req.terminal_id, "credential": req.credential,
+              "keys": signing.pairing_keys(s, t.building.community.street_id)}
     s.delete(req)
     return "paired", answer
 
@@ -251,6 +257,15 @@ def live_terminals(s: Session, ids: set[int]) -> dict[int, Screen]:
                                        .where(*_live(ids)))}
 
 
+def enforcing(s: Session, ids: set[int]) -> set[int]:
+    """The terminals among `ids` whose street refuses screens holding no signing key."""
+    if not ids:
+        return set()
+    return set(s.scalars(select(Terminal.id).join(Building).join(Community)
+                         .join(Street, Street.id == Community.street_id)
+                         .where(Terminal.id.in_(ids), Street.signatures_enforced)))
+
+
 def live_credentials(s: Session, ids: set[int]) -> dict[int, str]:
     """The same, as terminal id -> its credential's hash (what a heartbeat batch needs)."""
     q = select(Terminal.id, Terminal.credential_hash).where(*_live(ids))
@@ -292,8 +307,10 @@ def _save_uptime(s: Session, sums: dict) -> None:
 # TerminalState objects was a tenth of a worker's time.
 LIVE_COLUMNS = ("online", "last_seen_at", "screen_on", "brightness", "cache_ready",
                 "free_disk_bytes", "clock_offset_s", "player_version", "playing_content_id",
-                "playing_since", "frame_sha256", "frame_since", "frame_dark")
-_SIGNATURE_ONLY = ("manifest_version",)  # read for the wall's signature, not written here
+                "playing_since", "frame_sha256", "frame_since", "frame_dark", "trust_key_id")
+# Read, not written by the executemany: manifest_version for the wall's signature;
+# trust_refusal to notice a change (written apart, with its alert: rare).
+_SIGNATURE_ONLY = ("manifest_version", "trust_refusal")
 
 
 def live_states(s: Session, ids: set[int]) -> dict[int, SimpleNamespace]:
@@ -359,6 +376,7 @@ def record_statuses(s: Session, items: list[tuple[int, dict, datetime]],
         return
     states = states or live_states(s, {tid for tid, _p, _at in items})
     uptime: dict[tuple[int, datetime], list[float]] = {}
+    refusals: dict[int, dict | None] = {}
     for tid, payload, now in items:
         st = states[tid]
         if st.online and st.last_seen_at is not None:
@@ -378,8 +396,32 @@ def record_statuses(s: Session, items: list[tuple[int, dict, datetime]],
         st.free_disk_bytes = payload.get("free_disk_bytes")
         st.clock_offset_s = float(payload.get("clock_offset_s", 0.0))
         st.player_version = str(payload.get("player_version", ""))[:40]
+        trust = payload.get("trust")
+        if isinstance(trust, dict):  # absent: a player from before signing
+            st.trust_key_id = trust.get("key_id")
+            if trust.get("refused") != st.trust_refusal:
+                st.trust_refusal = refusals[tid] = trust.get("refused")
     _save_live_states(s, [states[tid] for tid in {tid for tid, _p, _at in items}])
     _save_uptime(s, uptime)
+    if refusals:
+        save_refusals(s, refusals, items[-1][2])
+
+
+def save_refusals(s: Session, refusals: dict[int, dict | None], now: datetime) -> None:
+    """Standing refusals that changed (terminal id -> refusal or None), with their alerts."""
+    for tid, refusal in sorted(refusals.items()):
+        s.execute(update(TerminalState).where(TerminalState.terminal_id == tid)
+                  .values(trust_refusal=null() if refusal is None else refusal))
+    _expire_states(s, list(refusals))
+    health.note_refusals(s, refusals, now)
+
+
+def note_hello_trust(s: Session, trust: dict[int, str | None]) -> None:
+    """The newest key each terminal trusts, as its HELLO says (None: it holds none)."""
+    if trust:
+        execute_many(s, "UPDATE terminal_state SET trust_key_id = ? WHERE terminal_id = ?",
+                     [(kid, tid) for tid, kid in sorted(trust.items())])
+        _expire_states(s, list(trust))
 
 
 def record_status(s: Session, terminal: Terminal, payload: dict) -> None:

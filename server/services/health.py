@@ -14,6 +14,10 @@ and publish what they return after the commit (save first, then emit).
   ready (it legitimately shows the filler), or while it holds an older manifest.
 - **recovered**: a down or stuck terminal that is healthy again. It is an alert of its own
   (opened and closed at once) so the list tells the whole story.
+- **refused**: the player refused something that was not signed right (its STATUS
+  `trust.refused`, docs/protocol.md), or the server refused a screen holding no signing key
+  while its street enforces signatures. Open while the refusal stands; apart from health
+  (a refusing screen keeps playing its last good manifest).
 """
 
 from __future__ import annotations
@@ -52,16 +56,36 @@ REASONS = {
     "dark": N_("The picture has been nearly black since %(since)s although content "
                "should show."),
     "healthy": N_("Healthy again after %(minutes)s min %(after)s."),
+    # refused (player/protocol.py REFUSAL_REASONS, and the server's own no_key)
+    "unsigned": N_("The screen refused content without a signature; it keeps playing its "
+                   "last good content."),
+    "unknown_key": N_("The screen refused content signed by a key it does not trust; after "
+                      "an emergency re-key, pair it again."),
+    "bad_signature": N_("The screen refused content whose signature does not match: it may "
+                        "have been altered on the way."),
+    "replayed": N_("The screen refused an older manifest sent again (a replay)."),
+    "endorsement": N_("The screen refused a new signing key whose endorsement does not "
+                      "verify."),
+    "blob_hash": N_("The screen refused a file whose contents do not match the signed "
+                    "manifest: it may have been swapped on the way or on its disk."),
+    "unlisted": N_("The screen refused a file that no signed manifest names."),
+    "no_key": N_("Signatures are enforced and this screen holds no signing key: pair it "
+                 "again."),
 }
 EVENT_KINDS = {
     "online": N_("online"), "offline": N_("offline"), "screen_on": N_("screen on"),
     "screen_off": N_("screen off"), "down": N_("down"), "stuck": N_("stuck"),
-    "recovered": N_("recovered"),
+    "recovered": N_("recovered"), "refused": N_("refused"),
 }
 EVENT_REASONS = {"": "", "disconnected": N_("disconnected"), "silent": N_("no heartbeat"),
                  "server": N_("its server process stopped"),
                  "frozen": N_("frozen picture"), "dark": N_("black picture"),
-                 "healthy": N_("healthy again")}
+                 "healthy": N_("healthy again"),
+                 "unsigned": N_("unsigned content"), "unknown_key": N_("unknown signing key"),
+                 "bad_signature": N_("bad signature"), "replayed": N_("replayed manifest"),
+                 "endorsement": N_("bad key endorsement"), "blob_hash": N_("altered file"),
+                 "unlisted": N_("file not in a signed manifest"),
+                 "no_key": N_("holds no signing key")}
 
 
 @dataclass(frozen=True)
@@ -70,7 +94,7 @@ class AlertEvent:
 
     terminal_id: int
     community_id: int
-    kind: str  # down | stuck | recovered
+    kind: str  # down | stuck | recovered | refused
     reason: str
     detail: dict
     at: datetime
@@ -228,6 +252,53 @@ def detect_stuck(s: Session, now: datetime, grace: timedelta = STUCK_GRACE) -> l
         elif verdict == "ok" and st.health == STUCK:
             out.append(_set_health(s, st, community_id, OK, "healthy", {}, now))
     return out
+
+
+# --- refusals (signed content) -------------------------------------------------------------
+
+REFUSED = "refused"
+
+
+def note_refusals(s: Session, changed: dict[int, dict | None], now: datetime) -> None:
+    """Terminals whose standing refusal changed (terminal id -> the refusal or None once it
+    cleared): the open refused alert is closed, and a new one opened for a new refusal.
+    Called only on a change, so steady heartbeats cost nothing here."""
+    if not changed:
+        return
+    for a in s.scalars(select(Alert).where(Alert.terminal_id.in_(changed),
+                                           Alert.kind == REFUSED, Alert.closed_at.is_(None))):
+        a.closed_at = now
+    for tid, refusal in sorted(changed.items()):
+        if refusal is not None:
+            reason = str(refusal.get("reason", ""))[:20]
+            s.add(Alert(terminal_id=tid, kind=REFUSED, reason=reason, detail=refusal,
+                        opened_at=now))
+            log_event(s, tid, REFUSED, reason, now)
+
+
+def note_keyless(s: Session, refused: set[int], accepted: set[int], now: datetime) -> None:
+    """A HELLO batch: `refused` terminals (no key held, their street enforcing signatures)
+    get one open no_key alert each; `accepted` ones (paired again, or enforcement off)
+    have theirs closed. One query."""
+    if not refused and not accepted:
+        return
+    open_ = {a.terminal_id: a for a in s.scalars(select(Alert).where(
+        Alert.terminal_id.in_(refused | accepted), Alert.kind == REFUSED,
+        Alert.reason == "no_key", Alert.closed_at.is_(None)))}
+    for tid in sorted(refused - open_.keys()):
+        s.add(Alert(terminal_id=tid, kind=REFUSED, reason="no_key", detail={}, opened_at=now))
+        log_event(s, tid, REFUSED, "no_key", now)
+    for tid in accepted & open_.keys():
+        open_[tid].closed_at = now
+
+
+def close_keyless(s: Session, street_id: int, now: datetime) -> None:
+    """Enforcement turned off: no screen of the street is refused for holding no key."""
+    ids = select(Terminal.id).join(Building).join(Community).where(
+        Community.street_id == street_id)
+    for a in s.scalars(select(Alert).where(Alert.terminal_id.in_(ids), Alert.kind == REFUSED,
+                                           Alert.reason == "no_key", Alert.closed_at.is_(None))):
+        a.closed_at = now
 
 
 # --- reading --------------------------------------------------------------------------------

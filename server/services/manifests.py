@@ -11,6 +11,11 @@ size gets a MainVariant: the playlists holding notices, re-expanded with the not
 rendered for that region (or, where a notice has none yet, its full-screen pages, which the
 player scales). A version-1 player gets the plan without layouts or variants: it plays the
 main playlist full-frame (`manifests(..., protocols=)`).
+
+Every manifest is signed by its street's key (services/signing.py, player/signatures.py):
+the signature covers a small statement naming the SHA-256 of the plan and of the blob list,
+each hashed once per shared plan and blob list, so signing costs one small statement per
+terminal and one call to the signer per street.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import playlists as pm
+from player import signatures as sig
 from player.protocol import LAYOUTS_FROM, PROTOCOL_VERSION
 from playlists import layouts as pl
 from server.db import utcnow
@@ -39,7 +45,7 @@ from server.models import (
     ScreenPlan,
     Terminal,
 )
-from server.services import broadcasts, changes, layouts
+from server.services import broadcasts, changes, layouts, signing
 from server.services import content as contents
 
 HORIZON = timedelta(days=7)
@@ -271,6 +277,7 @@ def manifests(s: Session, terminals: list[Screen], now: datetime | None = None,
     of_templates: dict[tuple, set[str]] = {}
     listed: dict[tuple, list[str]] = {}
     keys: dict[int, tuple] = {}
+    streets: dict[int, int] = {}
     for t in terminals:
         place, key, plan = plans[t.id]
         plan = for_protocol(plan, protocols.get(t.id, PROTOCOL_VERSION))
@@ -285,6 +292,7 @@ def manifests(s: Session, terminals: list[Screen], now: datetime | None = None,
             of_templates[where] = broadcasts.blobs_of_templates(
                 templates[place.street_id], place, t, now)
         keys[t.id] = (key, where)
+        streets[t.id] = place.street_id
         if keys[t.id] not in listed:
             listed[keys[t.id]] = sorted(shared[key][1] | of_templates[where])
     every = sorted({sha for shas in listed.values() for sha in shas})
@@ -293,7 +301,7 @@ def manifests(s: Session, terminals: list[Screen], now: datetime | None = None,
     entries = {k: [{"sha256": sha, "size": blobs[sha].size, "mime": blobs[sha].mime}
                    for sha in shas if sha in blobs] for k, shas in listed.items()}
     generated = now.isoformat().replace("+00:00", "Z")
-    return {t.id: {
+    out = {t.id: {
         "format": FORMAT,
         "version": t.manifest_version,
         "terminal": {"id": t.id, "name": t.name, "width": t.width, "height": t.height,
@@ -302,6 +310,26 @@ def manifests(s: Session, terminals: list[Screen], now: datetime | None = None,
         "blobs": entries[keys[t.id]],
         "generated_at": generated,
     } for t in terminals}
+    _sign(s, out, streets, {k: sig.plan_digest(plan) for k, (plan, _b) in shared.items()},
+          {k: sig.digest(e) for k, e in entries.items()}, keys)
+    return out
+
+
+def _sign(s: Session, out: dict[int, dict], streets: dict[int, int],
+          plan_shas: dict[tuple, str], blob_shas: dict[tuple, str],
+          keys: dict[int, tuple]) -> None:
+    """Each manifest gets its street's signature (and the key block after a rotation)."""
+    by_street: dict[int, list[int]] = {}
+    for tid, street_id in streets.items():
+        by_street.setdefault(street_id, []).append(tid)
+    for street_id, tids in by_street.items():
+        statements = [sig.manifest_statement(out[tid], plan_sha=plan_shas[keys[tid][0]],
+                                             blobs_sha=blob_shas[keys[tid]]) for tid in tids]
+        key = signing.current(s, street_id).key
+        for tid, block in zip(tids, signing.sign(s, street_id, statements), strict=True):
+            out[tid][sig.SIGNATURE] = block
+            if key:
+                out[tid][sig.KEY] = key
 
 
 def manifest(s: Session, terminal: Terminal, now: datetime | None = None) -> dict:

@@ -2,6 +2,121 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
+
+from player import protocol
+from server.chores import describe
+from server.config import Settings
+from server.db import db
+from server.errors import translate
+from server.services import signing
+from server.services.errors import ServiceError
+from server.signer import LocalSigner, Signer, SocketSigner
+from server.web.forms import DeleteForm
+from server.web.helpers import actor, require_login
 
 bp = Blueprint("signing", __name__)
+require_login(bp)
+
+
+def signer_for(settings: Settings) -> Signer:
+    """The signer process when one is configured (no private key in this process), else
+    the key files."""
+    if settings.signer_socket:
+        return SocketSigner(settings.signer_socket)
+    return LocalSigner(settings.key_dir)
+
+
+@bp.record
+def _use_signer(state: BlueprintSetupState) -> None:
+    # Every app gets its signer as this blueprint is registered (create_app, tests' apps).
+    signing.use(signer_for(state.app.config["SIGNAGE"]))
+
+
+@bp.app_template_global()
+def refusal_text(refusal: dict) -> str:
+    return describe(str(refusal.get("reason", "")), {})
+
+
+@bp.app_template_global()
+def refusal_at(refusal: dict):
+    try:
+        return protocol.parse_instant(refusal.get("at"), "at")
+    except protocol.ProtocolError:
+        return None
+
+
+def _admin():
+    who = actor()
+    if not who.is_street_admin:
+        abort(403)
+    return who
+
+
+@bp.route("/signing")
+def keys():
+    who = _admin()
+    try:
+        current = signing.current(db, who.street_id)  # the first key, if none yet
+        db.commit()
+    except signing.SignerError as e:
+        db.rollback()
+        current = None
+        flash(_("The signer cannot be reached or has no key: %(error)s", error=str(e)),
+              "error")
+    return render_template(
+        "signing/keys.html", keys=signing.keys(db, who.street_id), current=current,
+        holding=signing.holding(db, who.street_id),
+        enforced=signing.enforced(db, who.street_id),
+        refusing=signing.refusing(db, who.street_id), action_form=DeleteForm())
+
+
+@bp.route("/signing/rekey")
+def confirm_rekey():
+    """An emergency re-key asks first: every screen must be paired again afterwards."""
+    who = _admin()
+    return render_template("signing/rekey.html", holding=signing.holding(db, who.street_id),
+                           action_form=DeleteForm())
+
+
+def _act(fn, done: str):
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    try:
+        fn()
+        db.commit()
+        flash(done, "ok")
+    except ServiceError as err:
+        db.rollback()
+        if err.status in (403, 404):
+            raise
+        flash(translate(err), "error")
+    return redirect(url_for("signing.keys"))
+
+
+@bp.route("/signing/rotate", methods=["POST"])
+def rotate():
+    who = _admin()
+    return _act(lambda: signing.rotate(db, who),
+                _("A new signing key is in use; screens move to it with the next content."))
+
+
+@bp.route("/signing/rekey", methods=["POST"])
+def rekey():
+    who = _admin()
+    if "confirm" not in request.form:  # not from the confirmation page: ask there
+        return redirect(url_for("signing.confirm_rekey"))
+    return _act(lambda: signing.rekey(db, who),
+                _("Emergency key made. Screens refuse new content until they are paired "
+                  "again."))
+
+
+@bp.route("/signing/enforce", methods=["POST"])
+def enforce():
+    who = _admin()
+    on = request.form.get("enforced") == "1"
+    return _act(lambda: signing.set_enforced(db, who, on),
+                _("Screens without a signing key are now refused.") if on else
+                _("Screens without a signing key are accepted again."))
