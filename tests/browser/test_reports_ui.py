@@ -20,6 +20,11 @@ from tests import helpers
 from tests.browser.conftest import login
 from tests.live import ADMIN_PASSWORD
 
+# SQLite only (tests/conftest.py, one_database): the grouping control, the chart and the
+# download in the browser; the report's numbers, on screen and in the XLSX, run on
+# PostgreSQL in tests/server (test_report_exports, test_report_pages, test_reports).
+pytestmark = pytest.mark.one_database
+
 SH = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 11, 20, tzinfo=SH)
 
