@@ -44,6 +44,9 @@ class Broadcasts(MethodView):
     @blp.refuses(404)
     def post(self, data):
         """Send now. Needs the broadcast right and a reason; bypasses review; audited.
+        During an escalated-review period covering its screens it is stored with state
+        "pending" and reaches no screen until a second person approves it
+        (POST /broadcasts/{id}/approve); official warnings are never held.
 
         Show your user POST /broadcasts/preview first and pass the number of screens they
         confirmed as expect_terminals."""
@@ -88,6 +91,33 @@ class BroadcastItem(MethodView):
         """Cancel: every screen returns to its schedule. Needs the broadcast right."""
         a = actor()
         svc.cancel(db, a, broadcast_id)
+        db.commit()
+        return svc.progress(db, a, broadcast_id)
+
+
+@blp.route("/<int:broadcast_id>/approve")
+class BroadcastApproval(MethodView):
+    @blp.response(200, BroadcastOut)
+    @blp.refuses(409, 422)
+    def post(self, broadcast_id: int):
+        """The second person's approval of a broadcast sent during an escalated-review period
+        (state "pending"): delivered now, as a send. Needs the broadcast right at street
+        level (a street administrator) and not to be its sender (403); 409 when it does not
+        wait for an approval."""
+        a = actor()
+        svc.approve(db, a, broadcast_id)
+        db.commit()
+        return svc.progress(db, a, broadcast_id)
+
+
+@blp.route("/<int:broadcast_id>/refuse")
+class BroadcastRefusal(MethodView):
+    @blp.response(200, BroadcastOut)
+    def post(self, broadcast_id: int):
+        """Refuse a waiting broadcast (an approver), or withdraw it (its sender): state
+        "refused", it reaches no screen."""
+        a = actor()
+        svc.refuse(db, a, broadcast_id)
         db.commit()
         return svc.progress(db, a, broadcast_id)
 

@@ -6,7 +6,18 @@ import base64
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
@@ -15,7 +26,9 @@ from wtforms.validators import DataRequired, Length, Optional
 from server.config import PEOPLE_TZ
 from server.db import db
 from server.errors import translate
+from server.models import User
 from server.services import broadcasts as svc
+from server.services import escalation
 from server.services import schedules as schedules_svc
 from server.services.errors import ServiceError
 from server.storage import blob_store, settings
@@ -73,7 +86,8 @@ def _index(form: BroadcastForm | None = None, template_form: TemplateForm | None
         may_send=a.may_broadcast,
         broadcasts=[svc.progress(db, a, b.id) for b in items],
         templates=svc.list_templates(db, a), template_form=template_form or TemplateForm(),
-        approved=schedules_svc.approved_content(db, a), action_form=DeleteForm()), status
+        approved=schedules_svc.approved_content(db, a), action_form=DeleteForm(),
+        escalation_period=escalation.shown_to(db, a)), status
 
 
 @bp.route("/")
@@ -112,6 +126,10 @@ def send():
             bc = svc.send(db, actor(), blob_store(), b, settings().font,
                           confirmed_terminals=int(confirmed))
             db.commit()
+            if bc.approval == svc.PENDING:
+                flash(gettext("An escalated-review period is in force: the broadcast waits "
+                              "for a second person's approval and reaches no screen before."),
+                      "warning")
             return redirect(url_for("broadcasts.show", broadcast_id=bc.id))
         except ServiceError as err:
             db.rollback()
@@ -126,15 +144,44 @@ def _confirm_page(form: BroadcastForm, b: svc.BroadcastIn, plan: svc.Plan):
     return render_template("broadcasts/confirm.html", form=form, b=b, plan=plan,
                            sizes=sizes, carried=carried, confirmed_field=CONFIRMED,
                            total=len(plan.terminals),
-                           blocked=any(g.error for g in plan.sizes))
+                           blocked=any(g.error for g in plan.sizes),
+                           held=svc.held_by(db, actor(), plan))
 
 
 @bp.route("/<int:broadcast_id>")
 def show(broadcast_id: int):
     a = actor()
+    bc = svc.get(db, a, broadcast_id)
+    sender = db.get(User, bc.created_by) if bc.created_by else None
     return render_template("broadcasts/show.html", p=svc.progress(db, a, broadcast_id),
                            action_form=DeleteForm(), today=_today(),
-                           may_send=_may_cancel(broadcast_id))
+                           may_send=_may_cancel(broadcast_id),
+                           may_approve=svc.may_approve(db, a, bc),
+                           may_refuse=svc.may_refuse(db, a, bc),
+                           is_sender=bc.created_by == a.id,
+                           sender=(sender.display_name or sender.username) if sender else "—",
+                           escalation_period=escalation.shown_to(db, a))
+
+
+@bp.route("/<int:broadcast_id>/approve", methods=["POST"])
+def approve(broadcast_id: int):
+    """The second person's approval during an escalated-review period: sent now."""
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    svc.approve(db, actor(), broadcast_id)
+    db.commit()
+    flash(gettext("Approved: the broadcast goes to the screens now."), "ok")
+    return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))
+
+
+@bp.route("/<int:broadcast_id>/refuse", methods=["POST"])
+def refuse(broadcast_id: int):
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    svc.refuse(db, actor(), broadcast_id)
+    db.commit()
+    flash(gettext("The broadcast was not sent."), "ok")
+    return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))
 
 
 def _may_cancel(broadcast_id: int) -> bool:
@@ -151,7 +198,7 @@ def _may_cancel(broadcast_id: int) -> bool:
 def progress(broadcast_id: int):
     """What the progress page polls: the same numbers as the API."""
     p = svc.progress(db, actor(), broadcast_id)
-    for key in ("starts_at", "ends_at", "cancelled_at"):
+    for key in ("starts_at", "ends_at", "cancelled_at", "approved_at"):
         p[key] = p[key].isoformat() if p[key] else None
     for t in p["terminals"]:
         t["shown_at"] = t["shown_at"].astimezone(TZ).strftime("%H:%M:%S") if t["shown_at"] else None

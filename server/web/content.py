@@ -16,7 +16,7 @@ from server.db import db
 from server.errors import translate
 from server.models import ContentKind
 from server.services import content as svc
-from server.services import panel_fit, topics, tree
+from server.services import escalation, panel_fit, review_rules, topics, tree
 from server.services.errors import N_, Invalid, ServiceError
 from server.storage import blob_store, send_blob, settings, upload_limits
 from server.web.forms import (
@@ -25,6 +25,7 @@ from server.web.forms import (
     DeleteForm,
     NoticeForm,
     RejectForm,
+    StreetReviewForm,
     TopicForm,
 )
 from server.web.helpers import actor, allowed, form_errors, require_login
@@ -244,12 +245,30 @@ def new_notice():
 
 
 def _item_page(it, reject_form: RejectForm):
+    may_edit = _may_edit(it.id)
+    mark = StreetReviewForm(street_review=(it.pending or it).street_review) \
+        if may_edit and it.community_id is not None else None
     return render_template("content/item.html", item=it, reject_form=reject_form,
                            action_form=DeleteForm(), template_labels=TEMPLATE_LABELS,
                            changes=svc.edit_changes(it),
                            placements=svc.placements(db, [it.id])[it.id],
                            target_labels=target_labels, shape_warnings=_shape_warnings(it),
-                           may_edit=_may_edit(it.id))
+                           may_edit=may_edit, mark_form=mark,
+                           decision=svc.decision(db, actor(), it),
+                           trail=svc.review_trail(db, it))
+
+
+@bp.route("/content/<int:item_id>/street-review", methods=["POST"])
+def mark_for_street(item_id: int):
+    form = StreetReviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    svc.mark_for_street(db, actor(), item_id, bool(form.street_review.data))
+    db.commit()
+    flash(gettext("Saved: after the community, the street must approve it too.")
+          if form.street_review.data else gettext("Saved: the community's approval is enough "
+                                                  "unless a rule asks for the street's."), "ok")
+    return redirect(url_for("content.item", item_id=item_id))
 
 
 def _may_edit(item_id: int) -> bool:
@@ -341,8 +360,12 @@ def submit(item_id: int):
 def approve(item_id: int):
     out = _action(item_id, svc.approve)
     it = svc.get_item(db, actor(), item_id)
-    flash(gettext("“%(title)s” approved: revision %(n)d is what screens play now.",
-                  title=it.title, n=it.revision), "ok")
+    if (it.pending or it).review_stage == review_rules.STREET:
+        flash(gettext("“%(title)s” approved for the community; it now waits for the "
+                      "street's approval.", title=it.title), "ok")
+    else:
+        flash(gettext("“%(title)s” approved: revision %(n)d is what screens play now.",
+                      title=it.title, n=it.revision), "ok")
     return out
 
 
@@ -379,9 +402,14 @@ def blob(item_id: int, sha: str):
 
 @bp.route("/review")
 def review():
-    return render_template("content/review.html", reviews=svc.review_queue(db, actor()),
-                           reject_form=RejectForm(), action_form=DeleteForm(),
-                           target_labels=target_labels, template_labels=TEMPLATE_LABELS)
+    """What this reviewer can decide; ?all=1 also what waits for another level."""
+    everything = request.args.get("all") == "1"
+    return render_template("content/review.html",
+                           reviews=svc.review_queue(db, actor(), everything=everything),
+                           everything=everything, reject_form=RejectForm(),
+                           action_form=DeleteForm(), target_labels=target_labels,
+                           template_labels=TEMPLATE_LABELS,
+                           escalation_period=escalation.shown_to(db, actor()))
 
 
 @bp.route("/topics", methods=["GET", "POST"])

@@ -108,6 +108,22 @@ def test_the_same_person_cannot_approve_both_levels(w):
     assert item.status == ContentStatus.approved
 
 
+def test_a_change_after_the_community_approved_goes_back_to_the_community(w):
+    item = draft(w["editor"], w["c1"].id, marked=True)
+    svc.submit(db, w["editor"], item.id)
+    svc.approve(db, w["reviewer"], item.id)
+    db.commit()
+    svc.update(db, w["editor"], blob_store(), item.id, meta={"duration_s": 30})
+    db.commit()
+    # the street cannot approve what the community did not see: the community's level waits
+    assert svc.decision(db, w["admin"], item).level == "community"
+    assert item.id in [r.item.id for r in svc.review_queue(db, w["reviewer"])]
+    svc.approve(db, w["c1_admin"], item.id)  # the community sees it again
+    assert (item.review_stage, item.community_approved_by) == ("street", w["c1_admin"].id)
+    svc.approve(db, w["admin"], item.id)
+    assert item.status == ContentStatus.approved
+
+
 def test_an_unmarked_community_item_needs_one_level(w):
     item = draft(w["editor"], w["c1"].id)
     svc.submit(db, w["editor"], item.id)
