@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from server import migrate
+from server.audit_cli import audit_group
 from server.db import db
 from server.models import Community, Role, User
 from server.services import accounts, demo, topics
@@ -24,6 +25,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(terminals_group)
     app.cli.add_command(report_group)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(audit_group)
+    app.cli.add_command(signing_group)
 
 
 def _password(env_name: str) -> tuple[str, bool]:
@@ -148,10 +151,11 @@ def create_user(username: str, role: str, community: str | None, password: str) 
 @click.option("--output", type=click.File("w", encoding="utf-8"), default="-",
               help="CSV file to write (default: standard output).")
 def provision(community: str | None, unpaired: bool, output) -> None:
-    """Issue terminal credentials in bulk: CSV terminal_id,name,credential."""
+    """Issue terminal credentials in bulk: CSV terminal_id,name,credential,public_key (the
+    street's signing key the player trusts: `--trust-key`)."""
     import csv
 
-    from server.services import fleet, tree
+    from server.services import fleet, signing, tree
 
     street = demo.ensure_street(db)
     system = Actor.system(street.id)
@@ -166,11 +170,12 @@ def provision(community: str | None, unpaired: bool, output) -> None:
     if unpaired:
         terminals = [t for t in terminals if t.credential_hash is None]
     issued = fleet.provision(db, system, [t.id for t in terminals])
+    public_key = signing.current(db, street.id).public_key
     db.commit()
     writer = csv.writer(output)
-    writer.writerow(["terminal_id", "name", "credential"])
+    writer.writerow(["terminal_id", "name", "credential", "public_key"])
     for t, credential in issued:
-        writer.writerow([t.id, t.name, credential])
+        writer.writerow([t.id, t.name, credential, public_key])
     click.echo(f"{len(issued)} credentials issued.", err=True)
 
 
@@ -223,7 +228,7 @@ def report_playback(first, last, by, fmt, username, community_id, output) -> Non
 
 @click.command("purge")
 @click.option("--days", type=int, default=None,
-              help="Keep this many days of raw records (default: SIGNAGE_PLAY_RETENTION_DAYS, 90).")
+              help="Keep this many days of raw records (default: SIGNAGE_PLAY_RETENTION_DAYS, 180).")
 def report_purge(days: int | None) -> None:
     """Delete raw proof-of-play records past the retention period (rollups stay)."""
     from server.services import plays
@@ -267,3 +272,110 @@ def scheduler_command(log_level: str) -> None:
     while not stop.wait(1.0):
         pass
     candidate.stop()
+
+
+# --- signing (docs/security.md "Signed content") -----------------------------------------
+
+
+def _street(name: str | None):
+    from server.models import Street
+
+    if name is None:
+        return demo.ensure_street(db)
+    street = db.scalar(select(Street).where(Street.name == name))
+    if street is None:
+        raise click.BadParameter(f"no street named {name!r}", param_hint="--street")
+    return street
+
+
+_street_option = click.option("--street", default=None,
+                              help="Street name (default: the street of this server).")
+
+
+@click.command("status")
+@_street_option
+def signing_status(street: str | None) -> None:
+    """The street's signing keys and how many screens hold the current one."""
+    from server.services import signing
+
+    st = _street(street)
+    signing.current(db, st.id)  # the first key, if none yet
+    db.commit()
+    for k in signing.keys(db, st.id):
+        state = "retired" if k.retired_at else "active"
+        endorsed = f" endorsed by {k.endorsed_by}" if k.endorsed_by else ""
+        emergency = " (emergency)" if k.emergency else ""
+        click.echo(f"{k.key_id} {state}{emergency} created {k.created_at:%Y-%m-%d %H:%M} UTC"
+                   f"{endorsed} public {k.public_key}")
+    h = signing.holding(db, st.id)
+    click.echo(f"screens: {h.current} hold the current key, {h.older} an older one, "
+               f"{h.none} none; enforced: {'on' if st.signatures_enforced else 'off'}")
+
+
+@click.command("rotate")
+@_street_option
+def signing_rotate(street: str | None) -> None:
+    """Planned rotation: a new key endorsed by the current one (screens follow at once)."""
+    from server.services import signing
+
+    new = signing.rotate(db, Actor.system(_street(street).id))
+    db.commit()
+    click.echo(f"New signing key {new.key_id}, endorsed by {new.endorsed_by}.")
+
+
+@click.command("rekey")
+@_street_option
+@click.confirmation_option(prompt="Every screen will refuse new content until it is paired "
+                                  "again. Make an emergency key?")
+def signing_rekey(street: str | None) -> None:
+    """Emergency re-key (the key lost or stolen): a new key nobody endorses."""
+    from server.services import signing
+
+    new = signing.rekey(db, Actor.system(_street(street).id))
+    db.commit()
+    click.echo(f"Emergency signing key {new.key_id}. Pair every screen again.")
+
+
+@click.command("enforce")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@_street_option
+def signing_enforce(state: str, street: str | None) -> None:
+    """Refuse (on) or accept (off) screens holding no signing key."""
+    from server.services import signing
+
+    st = _street(street)
+    signing.set_enforced(db, Actor.system(st.id), state == "on")
+    cut = signing.holding(db, st.id).none
+    db.commit()
+    click.echo(f"Signatures enforced: {state}." + (
+        f" {cut} screens hold no key and are refused until paired again."
+        if state == "on" and cut else ""))
+
+
+@click.command("serve")
+@click.option("--socket", "path", required=True, type=click.Path(dir_okay=False),
+              help="Unix socket to listen on (the web workers' SIGNAGE_SIGNER_SOCKET).")
+def signing_serve(path: str) -> None:
+    """Run the signer: holds the private keys and signs for the web workers over PATH."""
+    import signal
+    import threading
+
+    from server.signer import LocalSigner, SignerServer
+
+    key_dir = current_app.config["SIGNAGE"].key_dir
+    server = SignerServer(path, LocalSigner(key_dir))
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    click.echo(f"Signer on {path}, keys in {key_dir}; stop with Ctrl-C.", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+signing_group = AppGroup("signing", help="Street signing keys and the signer process.")
+for _cmd in (signing_status, signing_rotate, signing_rekey, signing_enforce, signing_serve):
+    signing_group.add_command(_cmd)

@@ -5,6 +5,7 @@ Every setting the product reads is listed here; nothing else calls os.environ.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
@@ -46,12 +47,34 @@ def _number(env, name: str, default, kind: type, minimum):
     return value
 
 
+LAW_RETENTION_DAYS = 180  # Cybersecurity Law art. 21: operation logs kept six months
+
+
+def _retention(env, name: str) -> int:
+    """Days a log is kept: fewer than six months is allowed (a test machine) but warned
+    about at start-up, since the law asks for six months."""
+    days = _number(env, name, LAW_RETENTION_DAYS, int, 1)
+    if days < LAW_RETENTION_DAYS:
+        logging.getLogger(__name__).warning(
+            "%s=%d: the Cybersecurity Law (art. 21) asks for logs kept at least %d days",
+            name, days, LAW_RETENTION_DAYS)
+    return days
+
+
 def _queue_url(raw: str | None) -> str | None:
     if not raw:
         return None
     if not raw.startswith(("redis://", "rediss://")):
         raise ValueError(f"SIGNAGE_MESSAGE_QUEUE={raw!r}: only Redis is supported "
                          "(redis://host:6379/0 or rediss://...)")
+    return raw
+
+
+def _export_url(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError(f"SIGNAGE_CHAIN_EXPORT_URL={raw!r} must be an http(s):// URL")
     return raw
 
 
@@ -95,7 +118,14 @@ class Settings:
     login_limit: str = "10 per minute"
     max_upload_bytes: int = 1024 * 1024 * 1024
     font: str | None = None  # CJK font for notices; else found with fontconfig
-    play_retention_days: int = 90  # raw proof-of-play records; hourly rollups are kept
+    play_retention_days: int = 180  # raw proof-of-play records; hourly rollups are kept
+    audit_retention_days: int = 180  # audit entries (both purges recorded in the chain)
+    # The hash chains' heads appended to a file and/or POSTed to a URL (HMAC-signed with
+    # the secret) every chain_export_s seconds; off when neither is set.
+    chain_export_s: float = 3600.0
+    chain_export_file: Path | None = None
+    chain_export_url: str | None = None
+    chain_export_secret: str | None = None
     # "embedded": every web worker is a scheduler candidate (one leads, by a database lease);
     # "off": web nodes leave it to dedicated `flask --app server scheduler` processes.
     scheduler: str = "embedded"
@@ -109,6 +139,11 @@ class Settings:
     job_workers: int = 2
     job_timeout_s: float = 120.0
     job_memory_mb: int = 1024
+    # Street signing keys (docs/security.md "Signed content"): the private key files live in
+    # signing_key_dir (default <data_dir>/keys); with signer_socket set, the web worker
+    # holds none and asks the signer process (`flask --app server signing serve`) instead.
+    signing_key_dir: Path | None = None
+    signer_socket: str | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -133,7 +168,13 @@ class Settings:
             login_limit=env.get("SIGNAGE_LOGIN_LIMIT") or "10 per minute",
             max_upload_bytes=int(env.get("SIGNAGE_MAX_UPLOAD_BYTES") or 1024**3),
             font=env.get("SIGNAGE_FONT") or None,
-            play_retention_days=int(env.get("SIGNAGE_PLAY_RETENTION_DAYS") or 90),
+            play_retention_days=_retention(env, "SIGNAGE_PLAY_RETENTION_DAYS"),
+            audit_retention_days=_retention(env, "SIGNAGE_AUDIT_RETENTION_DAYS"),
+            chain_export_s=_number(env, "SIGNAGE_CHAIN_EXPORT_S", 3600.0, float, 1.0),
+            chain_export_file=(Path(env["SIGNAGE_CHAIN_EXPORT_FILE"]).resolve()
+                               if env.get("SIGNAGE_CHAIN_EXPORT_FILE") else None),
+            chain_export_url=_export_url(env.get("SIGNAGE_CHAIN_EXPORT_URL")),
+            chain_export_secret=env.get("SIGNAGE_CHAIN_EXPORT_SECRET") or None,
             scheduler=_choice(env, "SIGNAGE_SCHEDULER", ("embedded", "off")),
             scheduler_lease_s=float(env.get("SIGNAGE_SCHEDULER_LEASE_S") or 10),
             missed_heartbeats=int(env.get("SIGNAGE_MISSED_HEARTBEATS") or 3),
@@ -141,6 +182,9 @@ class Settings:
             job_workers=_number(env, "SIGNAGE_JOB_WORKERS", 2, int, 1),
             job_timeout_s=_number(env, "SIGNAGE_JOB_TIMEOUT_S", 120.0, float, 1.0),
             job_memory_mb=_number(env, "SIGNAGE_JOB_MEMORY_MB", 1024, int, 32),
+            signing_key_dir=(Path(env["SIGNAGE_KEY_DIR"]).resolve()
+                             if env.get("SIGNAGE_KEY_DIR") else None),
+            signer_socket=env.get("SIGNAGE_SIGNER_SOCKET") or None,
         )
 
     def child_environ(self) -> dict[str, str]:
@@ -166,6 +210,10 @@ class Settings:
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def key_dir(self) -> Path:
+        return self.signing_key_dir or self.data_dir / "keys"
 
     def flask_config(self) -> dict:
         return {

@@ -35,6 +35,7 @@ from server.models import (
     ContentItem,
     ContentKind,
     ContentStatus,
+    EscalationPeriod,
     Role,
     Screen,
     TargetKind,
@@ -42,16 +43,17 @@ from server.models import (
     TerminalState,
     Topic,
 )
-from server.services import audit, changes
+from server.services import audit, changes, escalation, review_rules, screening
 from server.services import content as contents
 from server.services.access import Actor
-from server.services.errors import N_, Invalid, NotFound
+from server.services.errors import N_, Conflict, Forbidden, Invalid, NotFound, ServiceError
 from server.services.naming import by_name, name_key
 from server.services.schedules import TargetIn, check_targets, owner_community
 
 BROADCAST_TOPIC = "紧急广播"  # reports count broadcast play time under this topic
 PUSH_KEY = "signage_broadcast_push"
 MAX_TEXT = 500
+PENDING, REFUSED = "pending", "refused"  # Broadcast.approval (two people, see send)
 MAX_DAYS = 7
 TICKER_TITLE_CHARS = 40
 
@@ -237,6 +239,7 @@ class Plan:
     communities: list[str]
     sizes: list[SizeGroup]
     item: ContentItem | None  # a template's or approved item's; None for typed text
+    community_ids: set[int] = field(default_factory=set)  # of the screens reached
 
 
 def check(s: Session, actor: Actor, b: BroadcastIn) -> Plan:
@@ -275,6 +278,7 @@ def check(s: Session, actor: Actor, b: BroadcastIn) -> Plan:
         item = _approved_item(s, actor, b.content_id)
     else:
         _notice_text(b)
+        screening.screen_texts(s, actor.street_id, {"title": b.title, "text": b.text})
     targets = [SimpleNamespace(kind=k, ref_id=r, tag=t) for k, r, t in checked]
     terminals = _reached(s, SimpleNamespace(street_id=actor.street_id, community_id=owner,
                                             targets=targets))
@@ -287,7 +291,15 @@ def check(s: Session, actor: Actor, b: BroadcastIn) -> Plan:
         s, actor.street_id, [t.id for t in terminals])}
     names = dict(s.execute(select(Community.id, Community.name)
                            .where(Community.id.in_(set(ids.values())))).all())
-    return Plan(owner, checked, terminals, sorted(names.values()), sizes, item)
+    return Plan(owner, checked, terminals, sorted(names.values()), sizes, item,
+                set(ids.values()))
+
+
+def held_by(s: Session, actor: Actor, plan: Plan) -> EscalationPeriod | None:
+    """The escalated-review period that makes this send wait for a second person: one
+    covering a community the broadcast reaches (or its owner), or None."""
+    owner = {plan.owner} if plan.owner is not None else set()
+    return escalation.any_in_force(s, actor.street_id, plan.community_ids | owner)
 
 
 def preview(s: Session, actor: Actor, b: BroadcastIn, font: str | None = None) -> Plan:
@@ -331,7 +343,79 @@ def send(s: Session, actor: Actor, store: lib.BlobStore, b: BroadcastIn,
     bc = Broadcast(street_id=actor.street_id, community_id=owner, mode=b.mode,
                    content_id=item.id, text=ticker_text[:MAX_TEXT], reason=reason,
                    created_by=actor.id, starts_at=now, ends_at=b.ends_at)
-    return _deliver(s, actor, bc, item, checked)
+    period = held_by(s, actor, plan)
+    if period is None:
+        return _deliver(s, actor, bc, item, checked)
+    # Two people: stored, not delivered; a second street-level person approves it.
+    bc.approval = PENDING
+    _store(s, bc, checked)
+    audit.record(s, actor, "broadcast_pending", "broadcast", bc.id, label=item.title,
+                 community_id=bc.community_id,
+                 after={"mode": bc.mode, "content_id": item.id, "reason": bc.reason,
+                        "targets": sorted([k.value, r, t] for k, r, t in checked),
+                        "ends_at": protocol.iso(bc.ends_at) if bc.ends_at else None,
+                        "escalation_period": period.id, "approval": PENDING})
+    return bc
+
+
+def approval_refusal(s: Session, actor: Actor, bc: Broadcast) -> ServiceError | None:
+    """Why `actor` may not approve this waiting broadcast, or None: a second person (not its
+    sender) with the broadcast right at street level."""
+    if bc.approval != PENDING:
+        return Conflict(N_("This broadcast does not wait for an approval."))
+    if not (actor.may_broadcast and review_rules.is_street_level(actor.role,
+                                                                 actor.community_id)):
+        return Forbidden(N_("During an escalated-review period a broadcast needs the "
+                            "approval of a street administrator."))
+    if actor.id is not None and actor.id == bc.created_by:
+        return Forbidden(N_("You sent this broadcast; a second person must approve it."))
+    return None
+
+
+def may_approve(s: Session, actor: Actor, bc: Broadcast) -> bool:
+    return approval_refusal(s, actor, bc) is None
+
+
+def may_refuse(s: Session, actor: Actor, bc: Broadcast) -> bool:
+    """The approvers refuse it; its sender may withdraw it."""
+    if bc.approval != PENDING:
+        return False
+    return (actor.id is not None and actor.id == bc.created_by) or may_approve(s, actor, bc)
+
+
+def approve(s: Session, actor: Actor, broadcast_id: int) -> Broadcast:
+    """The second person's approval: delivered now, exactly as a send without a period
+    (the targets reached now, pushed after the commit)."""
+    bc = _get(s, actor, broadcast_id)
+    refused = approval_refusal(s, actor, bc)
+    if refused is not None:
+        raise refused
+    now = utcnow()
+    if bc.ends_at is not None and bc.ends_at <= now:
+        raise Invalid(N_("This broadcast ended before it was approved; send it again."),
+                      field="id")
+    bc.approval, bc.approved_by, bc.approved_at = "", actor.id, now
+    bc.starts_at = now
+    audit.record(s, actor, "approve", "broadcast", bc.id, label=bc.content.title,
+                 community_id=bc.community_id, before={"approval": PENDING},
+                 after={"approval": "approved", "sender": bc.created_by})
+    _fan_out(s, actor, bc, bc.content, [(t.kind, t.ref_id, t.tag) for t in bc.targets])
+    return bc
+
+
+def refuse(s: Session, actor: Actor, broadcast_id: int, reason: str = "") -> Broadcast:
+    """Refused by an approver, or withdrawn by its sender: it never reaches a screen."""
+    bc = _get(s, actor, broadcast_id)
+    if not may_refuse(s, actor, bc):
+        raise approval_refusal(s, actor, bc) or Forbidden(
+            N_("Your role does not allow this action."))
+    now = utcnow()
+    bc.approval, bc.approved_by, bc.approved_at = REFUSED, actor.id, now
+    bc.cancelled_at, bc.cancelled_by = now, actor.id  # never active, whatever reads it
+    audit.record(s, actor, "refuse", "broadcast", bc.id, label=bc.content.title,
+                 community_id=bc.community_id, before={"approval": PENDING},
+                 after={"approval": REFUSED, "reason": (reason or "").strip()[:500]})
+    return bc
 
 
 def send_prepared(s: Session, actor: Actor, item: ContentItem, mode: str,
@@ -347,11 +431,22 @@ def send_prepared(s: Session, actor: Actor, item: ContentItem, mode: str,
     return _deliver(s, actor, bc, item, [(k, r, None) for k, r in targets])
 
 
-def _deliver(s: Session, actor: Actor, bc: Broadcast, item: ContentItem,
-             checked: list[tuple]) -> Broadcast:
+def _store(s: Session, bc: Broadcast, checked: list[tuple]) -> None:
     bc.targets = [BroadcastTarget(kind=k, ref_id=r, tag=t) for k, r, t in checked]
     s.add(bc)
     s.flush()
+
+
+def _deliver(s: Session, actor: Actor, bc: Broadcast, item: ContentItem,
+             checked: list[tuple]) -> Broadcast:
+    _store(s, bc, checked)
+    return _fan_out(s, actor, bc, item, checked)
+
+
+def _fan_out(s: Session, actor: Actor, bc: Broadcast, item: ContentItem,
+             checked: list[tuple]) -> Broadcast:
+    """The deliveries to the terminals the targets reach now, audited, pushed after the
+    commit."""
     terminals = _reached(s, bc)
     if not terminals:
         raise Invalid(N_("These targets contain no paired terminal."), field="targets")
@@ -415,11 +510,18 @@ def payload(s: Session, bc: Broadcast, terminal: Screen) -> dict:
     item = bc.content
     sha, media = _blob_for(item, terminal)
     blob = s.get(Blob, sha) if sha else None
-    return {"id": bc.id, "mode": bc.mode, "content_id": item.id, "topic_id": item.topic_id,
+    body = {"id": bc.id, "mode": bc.mode, "content_id": item.id, "topic_id": item.topic_id,
             "sha256": sha, "size": blob.size if blob else 0, "media": media,
             "duration_s": item.play_seconds, "text": bc.text,
             "starts_at": protocol.iso(bc.starts_at),
             "ends_at": protocol.iso(bc.ends_at) if bc.ends_at else None}
+    # Signed by the street (Ed25519 is deterministic: one payload, one signature, so
+    # _push's grouping by the body's repr still holds). Imported here: this file's other
+    # functions are another change's, and its imports with them.
+    from player.signatures import broadcast_statement
+    from server.services import signing
+
+    return signing.signed(s, bc.street_id, body, broadcast_statement(body))
 
 
 def _push(s: Session, event: str, bc: Broadcast, terminals: list) -> None:
@@ -574,13 +676,16 @@ def progress(s: Session, actor: Actor, broadcast_id: int) -> dict:
                           "problem": why[0] if why else None,
                           "since": why[1] if why else None})
     shown = sum(1 for t in terminals if t["shown_at"] is not None)
-    state = ("cancelled" if bc.cancelled_at else "active" if bc.active_at(now) else "ended")
+    state = (bc.approval if bc.approval in (PENDING, REFUSED) else
+             "cancelled" if bc.cancelled_at else "active" if bc.active_at(now) else "ended")
     by_state: dict[str, int] = defaultdict(int)
     for t in terminals:
         by_state[t["problem"] or "showing"] += 1
     return {"id": bc.id, "state": state, "mode": bc.mode, "title": bc.content.title,
             "reason": bc.reason, "starts_at": bc.starts_at, "ends_at": bc.ends_at,
             "cancelled_at": bc.cancelled_at, "shown": shown, "total": len(terminals),
+            "approval": bc.approval, "created_by": bc.created_by,
+            "approved_by": bc.approved_by, "approved_at": bc.approved_at,
             "counts": dict(by_state), "terminals": terminals}
 
 

@@ -33,7 +33,7 @@ from server.models import (
     Schedule,
     User,
 )
-from server.services import audit, changes, escalation, review_rules, topics, tree
+from server.services import audit, changes, escalation, review_rules, screening, topics, tree
 from server.services.access import Actor
 from server.services.errors import N_, Conflict, Forbidden, Invalid, NotFound
 
@@ -215,6 +215,7 @@ def _apply_media(s: Session, store: lib.BlobStore, item: ContentItem,
     item.media_duration_s = ing.duration_s if ing.kind == "video" else None
     item.fps, item.codec, item.animated = ing.fps, ing.codec, ing.animated
     item.thumbnail_sha256 = _store_bytes(s, store, ing.thumbnail, ing.thumbnail_mime)
+    screening.media_changed(item)  # its text is read and screened in the background
 
 
 def _examine(path, head: bytes, limits: lib.Limits) -> lib.Examined:
@@ -234,12 +235,14 @@ def upload(s: Session, actor: Actor, store: lib.BlobStore, stream, filename: str
     """Validate metadata first, then stream the file in; nothing is kept on refusal."""
     require_writer(actor)
     _check_meta(s, actor, meta)
+    hits = screening.screen_for(s, actor, {"title": meta.title, "file": filename})
     try:
         ing = lib.ingest(stream, filename, store, limits, examine=_examine)
     except lib.ContentError as err:
         raise refusal(err, "file") from None
     item = _new_item(actor, ContentKind(ing.kind), meta)
     _apply_media(s, store, item, ing)
+    screening.store_hits(item, hits, ("title", "file"))
     s.add(item)
     s.flush()
     audit.record(s, actor, "create", "content", item.id, label=item.title,
@@ -453,6 +456,18 @@ class NoticeText:
                           field="notice_template", template=self.template)
 
 
+NOTICE_TEXTS = ("title", "notice_title", "notice_body", "notice_footer")
+
+
+def _screened_texts(title: str | None, text: NoticeText | None) -> dict[str, str | None]:
+    """The staff texts of an item that screening reads, by field (None: not changed)."""
+    out: dict[str, str | None] = {"title": title} if title is not None else {}
+    if text is not None:
+        out |= {"notice_title": text.title, "notice_body": text.body,
+                "notice_footer": text.footer}
+    return out
+
+
 def create_notice(s: Session, actor: Actor, store: lib.BlobStore, meta: Meta,
                   text: NoticeText, font: str | None = None,
                   variants: list[Variant] | None = None, regions: bool = True) -> ContentItem:
@@ -463,6 +478,7 @@ def create_notice(s: Session, actor: Actor, store: lib.BlobStore, meta: Meta,
     require_writer(actor)
     _check_meta(s, actor, meta)
     text.check()
+    hits = screening.screen_for(s, actor, _screened_texts(meta.title, text))
     if variants is None:
         variants = render_variants(notice_sizes(s, actor.street_id, meta.community_id),
                                    text.title, text.body, text.footer, text.template, font,
@@ -475,6 +491,7 @@ def create_notice(s: Session, actor: Actor, store: lib.BlobStore, meta: Meta,
     item = _new_item(actor, ContentKind.notice, meta)
     item.notice_title, item.notice_body = text.title, text.body
     item.notice_footer, item.notice_template = text.footer, text.template
+    screening.store_hits(item, hits, NOTICE_TEXTS)
     s.add(item)
     s.flush()
     _store_renditions(s, store, item, variants)
@@ -772,6 +789,9 @@ def update(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, *,
         if item.kind != ContentKind.notice:
             raise Invalid(N_("Only notices have text."), field="notice_body")
         text.check()
+    texts = _screened_texts(merged.title if merged else None, text)
+    hits = screening.screen_for(s, actor, texts)
+    if text is not None:
         given = text.exclude is not None  # a size kept from before may have left the fleet
         if text.exclude is None:
             text.exclude = list(current.notice_excluded_sizes or [])
@@ -795,6 +815,7 @@ def update(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, *,
         target.community_id = merged.community_id
         target.valid_from, target.valid_until = merged.valid_from, merged.valid_until
         target.duration_s = merged.duration_s
+    screening.store_hits(target, hits, tuple(texts))
     if variants is not None:
         assert text is not None
         target.notice_title, target.notice_body = text.title, text.body
@@ -817,12 +838,14 @@ def replace_file(s: Session, actor: Actor, store: lib.BlobStore, item_id: int, s
         raise Invalid(N_("A notice has no file; edit its text instead."), field="file")
     current = item.pending or item
     before = audit.snapshot(current, ITEM_FIELDS) | {"sha256": current.blob_sha256}
+    hits = screening.screen_for(s, actor, {"file": filename})
     try:
         ing = lib.ingest(stream, filename, store, limits, examine=_examine)
     except lib.ContentError as err:
         raise refusal(err, "file") from None
     target = _edit_target(s, actor, item, screen=True)
     _apply_media(s, store, target, ing)
+    screening.store_hits(target, hits, ("file",))
     _screen_changed(s, actor, target, live=item if target is not item else None)
     target.updated_at = item.updated_at = utcnow()
     s.flush()
@@ -869,6 +892,36 @@ def submit(s: Session, actor: Actor, item_id: int) -> ContentItem:
     return item
 
 
+def mark_for_street(s: Session, actor: Actor, item_id: int, marked: bool) -> ContentItem:
+    """The community asks for (or stops asking for) a street-level approval after its
+    own. It changes nothing on screen: it is set on the version that will be reviewed next
+    (the pending edit if one waits) and carried to later edits; audited."""
+    item = _editable(s, actor, item_id)
+    target = item.pending or item
+    if bool(target.street_review) == marked:
+        return item
+    target.street_review = marked
+    after: dict = {"street_review": marked}
+    if target is not item:
+        after["pending_edit"] = True
+    audit.record(s, actor, "update", "content", item.id, label=item.title,
+                 community_id=item.community_id, before={"street_review": not marked},
+                 after=after)
+    return item
+
+
+def review_trail(s: Session, item: ContentItem) -> dict:
+    """Who decided which level of the version under review (or the last approved one):
+    for the item page."""
+    version = item.pending or item
+    ids = {version.community_approved_by, version.reviewed_by, version.submitted_by}
+    people = {u.id: u for u in s.scalars(select(User).where(User.id.in_(ids - {None})))}
+    return {"version": version,
+            "submitted_by": people.get(version.submitted_by),
+            "community_by": people.get(version.community_approved_by),
+            "reviewed_by": people.get(version.reviewed_by)}
+
+
 def _restart_review(version: ContentItem, stage: str) -> None:
     """A new round of review: the first level waits and no level is approved yet."""
     version.review_stage = stage
@@ -911,22 +964,34 @@ class Decision:
     level: str
     refusal: str | None
     reject_refusal: str | None
+    stage: str = ""  # the stage as it stands: "" when a change voided the community's
+
+
+def _stage(version: ContentItem) -> tuple[str, int | None]:
+    """The stored stage and community approver, unless the version changed after the
+    community approved it (an edit while the street's approval waited): then the
+    community must see it again."""
+    if version.review_stage == review_rules.STREET and version.community_approved_at \
+            and version.updated_at and version.updated_at > version.community_approved_at:
+        return "", None
+    return version.review_stage, version.community_approved_by
 
 
 def decision(s: Session, actor: Actor, item: ContentItem,
              scope: review_rules.Scope | None = None) -> Decision:
     version = item.pending or item
     needed = review_rules.levels(scope or review_scope(s, item))
+    stage, first = _stage(version)
     who, authors = _reviewer(actor), {version.created_by, version.submitted_by}
+    level = review_rules.waiting(needed, stage)
     if actor.role not in REVIEWERS:
         no = review_rules.LEVEL
-        return Decision(needed, review_rules.waiting(needed, version.review_stage), no, no)
+        return Decision(needed, level, no, no, stage)
     return Decision(
-        needed, review_rules.waiting(needed, version.review_stage),
-        review_rules.refusal(needed, version.review_stage, who, item.community_id, authors,
-                             version.community_approved_by),
-        review_rules.refusal(needed, version.review_stage, who, item.community_id, authors,
-                             version.community_approved_by, approving=False))
+        needed, level,
+        review_rules.refusal(needed, stage, who, item.community_id, authors, first),
+        review_rules.refusal(needed, stage, who, item.community_id, authors, first,
+                             approving=False), stage)
 
 
 REFUSALS = {
@@ -1005,7 +1070,7 @@ def approve(s: Session, actor: Actor, item_id: int) -> ContentItem:
     item, d = _reviewable(s, actor, item_id)
     version = item.pending or item
     if version.status == ContentStatus.submitted and \
-            review_rules.next_stage(d.needed, version.review_stage) is not None:
+            review_rules.next_stage(d.needed, d.stage) is not None:
         _approve_community(s, actor, item, d)
         return item
     edit = item.pending

@@ -34,7 +34,8 @@ OCR_FIELD = "ocr"
 OCR_BATCH = 2  # items per job run: a video is up to five Tesseract runs of ~1-5 s each
 SYSTEM_NAME = "screening"  # the actor of what screening decides by itself
 # Field names that appear as %(field)s in the refusal, for Babel.
-FIELDS = (N_("notice_title"), N_("notice_footer"), N_("text"), N_("ocr"))
+FIELDS = (N_("notice_title"), N_("notice_footer"), N_("text"), N_("ocr"), N_("word"),
+          N_("words"))
 ACTION_NAMES = (N_("block"), N_("flag"))
 OCR_STATES = (N_("pending"), N_("done"), N_("failed"))
 
