@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
         reports,
         schedules,
         screening,
+        security,
         signing,
         targets,
         terminals,
@@ -34,7 +35,7 @@ def register(app: Flask) -> None:
 
     for module in (auth, tree, users, audit_log, account, content, schedules, layouts,
                    reports, terminals, broadcasts, wall, alerts, targets, warnings, signing,
-                   integrity, escalation, screening):
+                   integrity, escalation, screening, security):
         app.register_blueprint(module.bp)
 
     @app.route("/lang/<code>")
