@@ -48,6 +48,7 @@ class Fleet:
     old: Player  # paired, started without a key: an old player
     key_id: str  # the street's key at pairing
     spare: int  # a terminal no player uses (the proxy's own socket test)
+    started: datetime  # when the players were started
 
     @property
     def everyone(self) -> list[Player]:
@@ -97,6 +98,7 @@ def fleet(server, admin_token, proxy, tmp_path_factory) -> Iterator[Fleet]:
     via_proxy = dataclasses.replace(server, url=proxy.url)
     players: dict[str, Player] = {}
     key_ids = set()
+    started = datetime.now(UTC)
     for name, tid in zip(("a", "b", "c", "old"), terminals, strict=False):
         credential, keys = pair_keys(server.url, admin_token, tid)
         key_ids.update(k["key_id"] for k in keys)
@@ -110,7 +112,7 @@ def fleet(server, admin_token, proxy, tmp_path_factory) -> Iterator[Fleet]:
     wait_for(lambda: all(p.manifest_version() for p in players.values()), timeout=90,
              interval=0.2, what="every player's first manifest")
     old = players.pop("old")
-    yield Fleet(players, old, key_ids.pop(), terminals[4])
+    yield Fleet(players, old, key_ids.pop(), terminals[4], started)
     for p in [*players.values(), old]:
         if p.process and p.process.poll() is None:
             p.process.kill()
@@ -259,7 +261,7 @@ def test_the_proxy_forwards_pages_sockets_and_files(server, admin_token, proxy, 
 
 
 def test_signed_manifests_play(fleet, engine):
-    since = datetime.now(UTC)
+    since = fleet.started
     for p in fleet.keyed.values():
         m = held(p)
         assert m[sig.SIGNATURE]["key_id"] == fleet.key_id
