@@ -96,6 +96,11 @@ def seed_demo(content: bool, history_days: int | None) -> None:
     if content:
         made_content = demo.seed_content(db, blob_store(), current_app.config["SIGNAGE"].font)
         db.commit()
+        # The demo's own clip and images are read now (seconds, once), not by the job of
+        # every server started from a copy of this database.
+        from server.services import screening
+
+        screening.ocr_pending(db, str(blob_store().root), limit=100)
     if made_content["created"]:
         click.echo(f"{made_content['created']} approved demo items scheduled to all of 东和.")
     click.echo(f"{result['communities']} communities, {result['terminals']} terminals in 东和 "

@@ -870,7 +870,7 @@ def _transition(s: Session, actor: Actor, item: ContentItem, to: ContentStatus,
     if live is not None:
         after["pending_edit"] = True
     if level:
-        after["level"] = level
+        after["review_level"] = level
     subject = live or item
     audit.record(s, actor, to.value if to != ContentStatus.submitted else "submit", "content",
                  subject.id, label=subject.title, community_id=subject.community_id,
@@ -1054,7 +1054,7 @@ def _approve_community(s: Session, actor: Actor, item: ContentItem, d: Decision)
                        status=version.status.value, to=ContentStatus.approved.value)
     version.community_approved_by, version.community_approved_at = actor.id, utcnow()
     version.review_stage = review_rules.STREET
-    after: dict = {"level": review_rules.COMMUNITY, "next": review_rules.STREET,
+    after: dict = {"review_level": review_rules.COMMUNITY, "next": review_rules.STREET,
                    "needed": d.needed}
     if version is not item:
         after["pending_edit"] = True
@@ -1094,7 +1094,7 @@ def approve(s: Session, actor: Actor, item_id: int) -> ContentItem:
     audit.record(s, actor, ContentStatus.approved.value, "content", item.id, label=item.title,
                  community_id=item.community_id, before=before,
                  after=audit.snapshot(item, ITEM_FIELDS) | {"pending_edit": True,
-                                                            "level": d.level})
+                                                            "review_level": d.level})
     changes.content_changed(s, item.id)
     return item
 

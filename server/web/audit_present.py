@@ -37,6 +37,10 @@ ACTIONS = {
     "cancel": _l("cancelled"), "provision": _l("issued a credential"),
     "pair": _l("paired"), "command": _l("sent a command"),
     "discard": _l("discarded the edit waiting for review"),
+    "approve_level": _l("approved at the first level"), "approve": _l("approved"),
+    "refuse": _l("refused"), "broadcast_pending": _l("sent a broadcast for a second approval"),
+    "rotate": _l("rotated"), "rekey": _l("replaced in an emergency"),
+    "import": _l("imported"), "purge": _l("purged by retention"),
 }
 OBJECTS = {
     "community": _l("community"), "building": _l("building"), "terminal": _l("terminal"),
@@ -44,7 +48,9 @@ OBJECTS = {
     "topic": _l("topic"), "playlist": _l("playlist"), "schedule": _l("schedule"),
     "screen_plan": _l("screen plan"), "broadcast": _l("emergency broadcast"),
     "alert_template": _l("broadcast template"), "street": _l("street"),
-    "layout": _l("layout"),
+    "layout": _l("layout"), "signing_key": _l("signing key"),
+    "escalation_period": _l("escalated-review period"), "screening_word": _l("screening word"),
+    "log_chain": _l("log chain"),
 }
 # What the log's filter offers: the kinds above and those the warning services record.
 FILTER_ACTIONS = {**ACTIONS, **{k: _l(v) for k, v in warning_present.AUDIT_ACTIONS.items()
@@ -70,6 +76,17 @@ FIELDS = {
     "may_broadcast": _l("May send emergency broadcasts"),
     "pending_edit": _l("Concerns the edit waiting for review (the approved version plays on)"),
     "layout_id": _l("Layout"), "overlay": _l("Overlay"), "regions": _l("Regions"),
+    "key_id": _l("Key"), "endorsed_by": _l("Endorsed by key"), "first": _l("First key"),
+    "emergency": _l("Emergency re-key"),
+    "screens_must_pair_again": _l("Screens must be paired again"),
+    "signatures_enforced": _l("Signatures enforced"),
+    "starts_on": _l("First day"), "ends_on": _l("Last day"), "community_ids": _l("Communities"),
+    "word": _l("Word"), "action": _l("Action"), "note": _l("Note"), "added": _l("Added"),
+    "changed": _l("Changed"), "approval": _l("Second approval"), "sender": _l("Sent by"),
+    "review_level": _l("Review level"), "next": _l("Next level"),
+    "needed": _l("Levels needed"), "street_review": _l("Street review"),
+    "chain": _l("Chain"), "from_seq": _l("From entry"), "through_seq": _l("Through entry"),
+    "last_hash": _l("Last removed hash"), "rows": _l("Rows"), "play_chain": _l("Play chain"),
 }
 WORDS = {  # stored values that are words (enum values)
     "draft": _l("draft"), "submitted": _l("submitted"), "approved": _l("approved"),
@@ -77,6 +94,8 @@ WORDS = {  # stored values that are words (enum values)
     "full": _l("Full screen"), "ticker": _l("Scrolling ticker"), "mono": _l("single colour"),
     "normal": _l("Normal"), "filler": _l("Filler"), "interrupt": _l("Interrupt"),
     **{role.value: label for role, label in ROLE_LABELS.items()},
+    "community": _l("community level"), "street": _l("street level"),
+    "block": _l("refuse"), "flag": _l("flag for the reviewer"), "pending": _l("waiting"),
 }
 COLOUR = {"full": _l("full colour"), "mono": _l("single colour")}
 COMMANDS = {
@@ -209,8 +228,10 @@ def _value(names: _Names, key: str, value: Any) -> str:
     if isinstance(value, list):
         return "、".join(_value(names, key, v) for v in value)
     if isinstance(value, str):
-        return str(WORDS[value]) if value in WORDS and key in ("status", "role", "mode", "kind") \
-            else value
+        return str(WORDS[value]) if value in WORDS and key in (
+            "status", "role", "mode", "kind", "review_level", "next", "needed", "action",
+            "approval"
+        ) else value
     return str(value)
 
 

@@ -90,7 +90,7 @@ def test_a_marked_item_needs_both_levels_in_order_and_two_people(w):
     svc.approve(db, w["admin"], item.id)
     db.commit()
     assert item.status == ContentStatus.approved and item.reviewed_by == w["admin"].id
-    levels = [(e.action, e.after.get("level")) for e in db.scalars(
+    levels = [(e.action, e.after.get("review_level")) for e in db.scalars(
         select(AuditEntry).where(AuditEntry.object_id == item.id,
                                  AuditEntry.object_type == "content").order_by(AuditEntry.id))]
     assert levels == [("submit", "community"), ("approve_level", "community"),
