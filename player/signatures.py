@@ -10,6 +10,13 @@ fields and the SHA-256 of its plan and of its blob list (canonical JSON). A flee
 handful of plans, so the server hashes each shared plan once and signs a few hundred bytes
 per terminal; the player hashes what it received and compares. Every blob the player
 fetches is checked against the sha256 the signed list names, so files are covered too.
+
+A batch of manifests (the hub answers a fleet's SYNCs together) is signed once: the
+statements are the leaves of a Merkle tree (RFC 6962's hashing: a 0x00 prefix for leaves,
+0x01 for nodes, an odd node promoted unchanged), the key signs `batch_statement(root)`, and
+each manifest carries its path of sibling hashes (`signature.path`, log2(n) steps). The
+player recomputes the root from its own statement. A batch of one has no path: its
+signature is over the statement itself.
 """
 
 from __future__ import annotations
@@ -91,6 +98,72 @@ def broadcast_statement(payload: dict[str, Any]) -> bytes:
 def key_statement(new_key_id: str, public_key_b64: str) -> bytes:
     """What the old key signs to endorse its successor (planned rotation)."""
     return canonical({"kind": "key", "key_id": new_key_id, "public_key": public_key_b64})
+
+
+# --- batches: one signature over the root of a Merkle tree of statements ---------------
+
+MAX_PATH = 40  # 2**40 leaves: far beyond any batch; a longer path is malformed
+LEFT, RIGHT = "L", "R"  # the side the sibling hash is on
+
+
+def leaf(statement: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + statement).digest()
+
+
+def node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def merkle(leaves: list[bytes]) -> tuple[bytes, list[list[tuple[str, str]]]]:
+    """(root, paths) of a tree over `leaves` (leaf hashes): paths[i] is the list of
+    (side, sibling hex) from leaf i up to the root (a step is shared by the leaves under
+    it, so it is a tuple; on the wire it is a 2-element array). Level by level, pairing neighbours; an
+    odd last node goes up unchanged (so it gets no step at that level)."""
+    if not leaves:
+        raise ValueError("a Merkle tree needs at least one leaf")
+    paths: list[list[tuple[str, str]]] = [[] for _ in leaves]
+    level = list(leaves)
+    # members[j]: the leaves under node j of the current level
+    members: list[list[int]] = [[i] for i in range(len(leaves))]
+    while len(level) > 1:
+        up: list[bytes] = []
+        up_members: list[list[int]] = []
+        for j in range(0, len(level) - 1, 2):
+            left, right = level[j], level[j + 1]
+            right_step, left_step = (RIGHT, right.hex()), (LEFT, left.hex())
+            for i in members[j]:
+                paths[i].append(right_step)
+            for i in members[j + 1]:
+                paths[i].append(left_step)
+            up.append(node(left, right))
+            up_members.append(members[j] + members[j + 1])
+        if len(level) % 2:
+            up.append(level[-1])
+            up_members.append(members[-1])
+        level, members = up, up_members
+    return level[0], paths
+
+
+def root_from(leaf_hash: bytes, path: Any) -> bytes:
+    """The root a leaf and its path lead to. ValueError if the path is malformed (not a
+    list of ["L" | "R", 64 hex digits], or longer than MAX_PATH)."""
+    if not isinstance(path, list) or len(path) > MAX_PATH:
+        raise ValueError(f"a path is a list of at most {MAX_PATH} steps")
+    h = leaf_hash
+    for step in path:
+        if (not isinstance(step, list | tuple) or len(step) != 2 or step[0] not in (LEFT, RIGHT)
+                or not isinstance(step[1], str) or len(step[1]) != 64):
+            raise ValueError("a path step is [\"L\" or \"R\", 64 hex digits]")
+        sibling = bytes.fromhex(step[1])  # ValueError on bad hex
+        if len(sibling) != 32:  # fromhex skips spaces
+            raise ValueError("a path step's hash is 32 bytes")
+        h = node(sibling, h) if step[0] == LEFT else node(h, sibling)
+    return h
+
+
+def batch_statement(root_hex: str) -> bytes:
+    """What the key signs for a batch: the root of the tree of the batch's statements."""
+    return canonical({"kind": "batch", "root": root_hex})
 
 
 def sign(private: Ed25519PrivateKey, statement: bytes) -> str:

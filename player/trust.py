@@ -11,8 +11,10 @@ planned rotation: a manifest or broadcast signed by a new key that carries the n
 endorsement by a trusted key teaches the new key and retires its endorser, so a stolen old
 key cannot sign any more. With no key held (an old player) nothing is checked.
 
-What a signature covers is `player/signatures.py`. The checks raise `Refused` naming the
-reason STATUS reports (player/protocol.py REFUSAL_REASONS).
+What a signature covers is `player/signatures.py`. A signature with a `path` was made once
+for a batch: the root is recomputed from this object's statement and the path, and the
+signature checked over `batch_statement(root)`; a malformed path is `bad_signature`. The
+checks raise `Refused` naming the reason STATUS reports (player/protocol.py REFUSAL_REASONS).
 """
 
 from __future__ import annotations
@@ -128,8 +130,19 @@ def _check(what: str, obj: dict[str, Any], statement: Callable[[], bytes],
                                    sha256=sha256)
         except Refused:
             learned = None
+    # Signed in a batch: the signature is over the root of a Merkle tree, and the path
+    # leads from this object's statement to it (player/signatures.py).
+    path = sig.get("path")
     try:
-        good = S.verify(public, statement(), sig["sig"])
+        signed = statement()
+        if path is not None:
+            try:
+                root = S.root_from(S.leaf(signed), path)
+            except ValueError as e:
+                raise Refused(what, "bad_signature", version=version, sha256=sha256,
+                              detail=f"the signature's path is malformed: {e}") from None
+            signed = S.batch_statement(root.hex())
+        good = S.verify(public, signed, sig["sig"])
     except (KeyError, TypeError, ValueError, AttributeError):
         good = False  # a manifest too malformed to state cannot carry a valid signature
     if not good:

@@ -14,8 +14,9 @@ main playlist full-frame (`manifests(..., protocols=)`).
 
 Every manifest is signed by its street's key (services/signing.py, player/signatures.py):
 the signature covers a small statement naming the SHA-256 of the plan and of the blob list,
-each hashed once per shared plan and blob list, so signing costs one small statement per
-terminal and one call to the signer per street.
+each hashed once per shared plan and blob list. A batch's statements are the leaves of a
+Merkle tree whose root the street's key signs once (signing.sign_batch), so a batch costs
+one Ed25519 signature per street and log2(n) hashes per terminal.
 """
 
 from __future__ import annotations
@@ -318,7 +319,8 @@ def manifests(s: Session, terminals: list[Screen], now: datetime | None = None,
 def _sign(s: Session, out: dict[int, dict], streets: dict[int, int],
           plan_shas: dict[tuple, str], blob_shas: dict[tuple, str],
           keys: dict[int, tuple]) -> None:
-    """Each manifest gets its street's signature (and the key block after a rotation)."""
+    """Each manifest gets its street's signature (and the key block after a rotation): one
+    signature per street per batch, over the root of the batch's Merkle tree."""
     by_street: dict[int, list[int]] = {}
     for tid, street_id in streets.items():
         by_street.setdefault(street_id, []).append(tid)
@@ -326,7 +328,8 @@ def _sign(s: Session, out: dict[int, dict], streets: dict[int, int],
         statements = [sig.manifest_statement(out[tid], plan_sha=plan_shas[keys[tid][0]],
                                              blobs_sha=blob_shas[keys[tid]]) for tid in tids]
         key = signing.current(s, street_id).key
-        for tid, block in zip(tids, signing.sign(s, street_id, statements), strict=True):
+        for tid, block in zip(tids, signing.sign_batch(s, street_id, statements),
+                              strict=True):
             out[tid][sig.SIGNATURE] = block
             if key:
                 out[tid][sig.KEY] = key

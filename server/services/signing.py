@@ -110,6 +110,18 @@ def sign(s: Session, street_id: int, statements: list[bytes]) -> list[dict]:
             for x in signer().sign(seal.key_id, statements)]
 
 
+def sign_batch(s: Session, street_id: int, statements: list[bytes]) -> list[dict]:
+    """The `signature` blocks of a batch of one street's statements with ONE signature: over
+    the root of a Merkle tree of the statements (player/signatures.py), each block carrying
+    its path to the root. A batch of one is signed as `sign` does (no path), so a single
+    manifest reads exactly as before batching."""
+    if len(statements) <= 1:
+        return sign(s, street_id, statements)
+    root, paths = sig.merkle([sig.leaf(x) for x in statements])
+    block = sign(s, street_id, [sig.batch_statement(root.hex())])[0]
+    return [{**block, "path": path} for path in paths]
+
+
 def signed(s: Session, street_id: int, obj: dict[str, Any], statement: bytes) -> dict:
     """`obj` with its signature (and the key block after a planned rotation)."""
     block = sign(s, street_id, [statement])[0]

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import stat
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from flask import current_app
 from sqlalchemy import select
 
-from player import protocol
+from player import protocol, trust
 from player import signatures as sig
 from server.db import db
 from server.models import Alert, AuditEntry, Role, SigningKey, TerminalState
@@ -47,9 +49,15 @@ def fleet2(app):
 
 
 def _verifies(public: str, m: dict) -> bool:
+    """As a player holding `public` checks it (player/trust.py), after a trip through JSON."""
     s = m[sig.SIGNATURE]
-    return (s["alg"] == sig.ALG and s["key_id"] == sig.key_id(sig.unb64(public))
-            and sig.verify(public, sig.manifest_statement(m), s["sig"]))
+    if s["alg"] != sig.ALG or s["key_id"] != sig.key_id(sig.unb64(public)):
+        return False
+    try:
+        trust.verify_manifest(json.loads(json.dumps(m)), None, {s["key_id"]: public})
+    except trust.Refused:
+        return False
+    return True
 
 
 def test_manifests_are_signed_by_the_street_key_and_verify(fleet2):
@@ -71,6 +79,39 @@ def test_manifests_are_signed_by_the_street_key_and_verify(fleet2):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
     assert db.scalar(select(AuditEntry).where(AuditEntry.object_type == "signing_key"))
+
+
+def test_a_batch_shares_one_signature_and_each_manifest_verifies_with_its_path(app):
+    c = h.community("东和")
+    b = h.building(c)
+    ts = [h.terminal(b, *(64, 32) if i % 2 else (192, 96)) for i in range(5)]
+    h.scheduled_all_day(c, h.approved_image(c))
+    calls: list[int] = []
+    real = signing.signer().sign
+
+    def counted(kid: str, statements: list[bytes]) -> list[str]:
+        calls.append(len(statements))
+        return real(kid, statements)
+
+    signing.current(db, c.street_id)  # the street's first key, made outside the count
+    with mock.patch.object(signing.signer(), "sign", counted):
+        built = manifests.manifests(db, ts)
+    db.commit()
+    assert calls == [1]  # five manifests, one statement signed
+    key = signing.current(db, c.street_id)
+    blocks = [built[t.id][sig.SIGNATURE] for t in ts]
+    assert len({x["sig"] for x in blocks}) == 1
+    assert all(1 <= len(x["path"]) <= 3 for x in blocks)  # log2(5) rounded up
+    assert all(_verifies(key.public_key, built[t.id]) for t in ts)
+    # One manifest's body under another's path, and an edit, are refused.
+    first, second = built[ts[0].id], built[ts[1].id]
+    moved = {**first, sig.SIGNATURE: second[sig.SIGNATURE]}
+    assert not _verifies(key.public_key, moved)
+    assert not _verifies(key.public_key, {**second, "version": second["version"] + 1})
+    # A single manifest (a HELLO) is signed over its statement, as before batching.
+    one = manifests.manifest(db, ts[0])
+    assert "path" not in one[sig.SIGNATURE]
+    assert sig.verify(key.public_key, sig.manifest_statement(one), one[sig.SIGNATURE]["sig"])
 
 
 def test_broadcast_payloads_are_signed_and_group_by_size(fleet2):
