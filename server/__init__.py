@@ -61,6 +61,11 @@ def create_app(env: Mapping[str, str] | None = None, **overrides: object) -> Fla
 
     _init_extensions(app, settings)
     _register_blueprints(app)
+    # Whatever this process signs (manifests, broadcasts) goes through the configured signer.
+    from server import signer
+    from server.services import signing
+
+    signing.use(signer.from_settings(settings))
 
     from server import cli
 

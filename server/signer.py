@@ -207,3 +207,11 @@ class SignerServer(socketserver.ThreadingUnixStreamServer):
             super().__init__(path, _Handler)
         finally:
             os.umask(old)
+
+
+def from_settings(settings) -> Signer:
+    """The signer process when one is configured (no private key in this process), else
+    the key files."""
+    if settings.signer_socket:
+        return SocketSigner(settings.signer_socket)
+    return LocalSigner(settings.key_dir)

@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
 from player import protocol
 from server.chores import describe
-from server.config import Settings
 from server.db import db
 from server.errors import translate
 from server.services import signing
 from server.services.errors import ServiceError
-from server.signer import LocalSigner, Signer, SocketSigner
 from server.web.forms import DeleteForm
 from server.web.helpers import actor, require_login
 
 bp = Blueprint("signing", __name__)
 require_login(bp)
-
-
-def signer_for(settings: Settings) -> Signer:
-    """The signer process when one is configured (no private key in this process), else
-    the key files."""
-    if settings.signer_socket:
-        return SocketSigner(settings.signer_socket)
-    return LocalSigner(settings.key_dir)
-
-
-@bp.record
-def _use_signer(state: BlueprintSetupState) -> None:
-    # Every app gets its signer as this blueprint is registered (create_app, tests' apps).
-    signing.use(signer_for(state.app.config["SIGNAGE"]))
 
 
 @bp.app_template_global()
