@@ -6,6 +6,8 @@ and the OpenAPI document carries the bounds.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from marshmallow import Schema, fields, validate
 
 from playlists.validation import PRIORITY_RANGE
@@ -185,6 +187,10 @@ class _ContentMeta(Schema):
                        validate=validate.Length(max=20))
 
 
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
 class ContentSchema(_ContentMeta):
     id = Int(dump_only=True)
     kind = fields.Function(lambda c: c.kind.value, dump_only=True)
@@ -210,6 +216,15 @@ class ContentSchema(_ContentMeta):
     pending = fields.Function(lambda c: c.pending and {
         "status": c.pending.status.value, "revision": c.pending.revision,
         "reject_reason": c.pending.reject_reason}, dump_only=True, allow_none=True)
+    # Two-level review: marked for the street's approval too; when the community approved
+    # the version under review (then the street's approval waits).
+    street_review = fields.Boolean(dump_only=True)
+    community_approved_at = fields.Function(lambda c: _iso(
+        (c.pending or c).community_approved_at), dump_only=True, allow_none=True)
+    # Screening: words found in its texts and in the text read from its image or video.
+    screening = fields.Function(lambda c: (c.screening or {}).get("hits", []), dump_only=True)
+    ocr_state = fields.String(dump_only=True)
+    ocr_text = fields.String(dump_only=True)
 
 
 class UploadArgs(_ContentMeta):
@@ -450,6 +465,10 @@ class BroadcastOut(Schema):
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime(allow_none=True)
     cancelled_at = fields.AwareDateTime(allow_none=True)
+    # Two people during an escalated-review period: who sent it, who approved or refused it.
+    created_by = Int(allow_none=True)
+    approved_by = Int(allow_none=True)
+    approved_at = fields.AwareDateTime(allow_none=True)
     shown = Int()
     total = Int()
     counts = fields.Dict(keys=fields.String(), values=Int())
