@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -130,7 +131,7 @@ class BlobCache:
         return sorted(p.name for p in self.folder.iterdir() if SHA256_RE.match(p.name))
 
     def used_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
+        return sum(st.st_size for p in self.folder.iterdir() if (st := _stat(p)) is not None)
 
     def touch(self, sha: str) -> None:
         """Mark as just used (eviction removes the least recently used first). The file's
@@ -235,8 +236,9 @@ class BlobCache:
                 sha = p.name.removesuffix(".part")
                 if not p.is_file() or not SHA256_RE.match(sha) or sha in self._needed:
                     continue
-                st = p.stat()
-                entries.append((st.st_mtime_ns, p, st.st_size))
+                st = _stat(p)
+                if st is not None:  # gone meanwhile (a swapped file removed by the player)
+                    entries.append((st.st_mtime_ns, p, st.st_size))
             entries.sort(key=lambda e: (e[0], e[1].name))
             used = self.used_bytes()
             for _, p, size in entries:
@@ -286,6 +288,16 @@ class BlobCache:
                 if p.is_file():
                     p.unlink(missing_ok=True)
             self._verified.clear()
+
+
+def _stat(p: Path) -> os.stat_result | None:
+    """A regular file's stat, or None if it is not one or was removed meanwhile (the
+    playback thread removes a cached file it finds swapped on disk)."""
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
 
 
 def _range_start(content_range: str) -> int | None:

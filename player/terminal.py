@@ -224,9 +224,13 @@ class Terminal:
         while not self._stop.is_set():
             m = self.store.current
             if (m is not None or self.broadcasts.blobs()) and self.credential:
-                self.download_problems = self.cache.sync(
-                    self.wanted_blobs(m, self.clock.now()),
-                    on_ready=lambda sha: self.playback.cache_changed())
+                try:
+                    self.download_problems = self.cache.sync(
+                        self.wanted_blobs(m, self.clock.now()),
+                        on_ready=lambda sha: self.playback.cache_changed())
+                except Exception as e:  # the thread must outlive any one pass
+                    log.exception("download pass failed")
+                    self.download_problems = {"*": f"{type(e).__name__}: {e}"}
                 self.playback.cache_changed()  # evictions too
                 if self.download_problems:
                     log.info("%d blobs not ready: %s", len(self.download_problems),

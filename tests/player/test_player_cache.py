@@ -162,3 +162,25 @@ def test_server_ignoring_range_still_gives_the_right_file(tmp_path, server) -> N
     assert server.requests[-1]["range"] == "bytes=1000-"  # asked, got 200 + everything
     assert c.path(h).read_bytes() == data
     assert c.bytes_downloaded == len(data)
+
+
+def test_a_file_removed_while_the_cache_is_measured_is_not_an_error(tmp_path, monkeypatch
+                                                                     ) -> None:
+    """The playback thread removes a cached file it finds swapped on disk while the download
+    thread measures the folder: measuring and evicting skip it (a FileNotFoundError there
+    once ended a player's downloads for good)."""
+    c = BlobCache(tmp_path / "blobs", quota_bytes=10)
+    kept = c.folder / ("a" * 64)
+    kept.write_bytes(b"12345")
+
+    class Vanishing(type(kept)):  # there when listed and checked, gone when measured
+        def is_file(self) -> bool:
+            return True
+
+        def stat(self, **_kw):
+            raise FileNotFoundError(self)
+
+    listed = [kept, Vanishing(c.folder / ("b" * 64))]
+    monkeypatch.setattr(type(c.folder), "iterdir", lambda self: iter(listed))
+    assert c.used_bytes() == 5
+    assert c.evict(room_for=100) == ["a" * 64]
