@@ -37,11 +37,14 @@ SIGNATURE = "signature"
 KEY = "key"
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False)  # made once: json.dumps makes one a call
+
+
 def canonical(obj: Any) -> bytes:
     """The bytes hashed and signed: sorted keys, no spaces, UTF-8, no NaN. The same value
     gives the same bytes after a trip through msgpack or JSON (tuples become lists)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode()
+    return _CANONICAL.encode(obj).encode()
 
 
 def digest(obj: Any) -> str:
@@ -116,32 +119,33 @@ def node(left: bytes, right: bytes) -> bytes:
 
 def merkle(leaves: list[bytes]) -> tuple[bytes, list[list[tuple[str, str]]]]:
     """(root, paths) of a tree over `leaves` (leaf hashes): paths[i] is the list of
-    (side, sibling hex) from leaf i up to the root (a step is shared by the leaves under
-    it, so it is a tuple; on the wire it is a 2-element array). Level by level, pairing neighbours; an
-    odd last node goes up unchanged (so it gets no step at that level)."""
+    (side, sibling hex) from leaf i up to the root. Built level by level, pairing
+    neighbours; an odd last node goes up unchanged (no step at that level), which gives
+    RFC 6962's tree. Paths are made top-down (a node's path is its step plus its parent's),
+    so the work is one step per node, not per leaf and level."""
     if not leaves:
         raise ValueError("a Merkle tree needs at least one leaf")
-    paths: list[list[tuple[str, str]]] = [[] for _ in leaves]
-    level = list(leaves)
-    # members[j]: the leaves under node j of the current level
-    members: list[list[int]] = [[i] for i in range(len(leaves))]
-    while len(level) > 1:
-        up: list[bytes] = []
-        up_members: list[list[int]] = []
-        for j in range(0, len(level) - 1, 2):
-            left, right = level[j], level[j + 1]
-            right_step, left_step = (RIGHT, right.hex()), (LEFT, left.hex())
-            for i in members[j]:
-                paths[i].append(right_step)
-            for i in members[j + 1]:
-                paths[i].append(left_step)
-            up.append(node(left, right))
-            up_members.append(members[j] + members[j + 1])
-        if len(level) % 2:
-            up.append(level[-1])
-            up_members.append(members[-1])
-        level, members = up, up_members
-    return level[0], paths
+    levels = [list(leaves)]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        up = [node(below[j], below[j + 1]) for j in range(0, len(below) - 1, 2)]
+        if len(below) % 2:
+            up.append(below[-1])
+        levels.append(up)
+    paths: list[list[tuple[str, str]]] = [[]]
+    for level in reversed(levels[:-1]):
+        n = len(level)
+        down: list[list[tuple[str, str]]] = []
+        for j in range(n):
+            above = paths[j >> 1]
+            if j & 1:
+                down.append([(LEFT, level[j - 1].hex()), *above])
+            elif j + 1 < n:
+                down.append([(RIGHT, level[j + 1].hex()), *above])
+            else:
+                down.append(above)  # promoted unchanged: the same path as its parent
+        paths = down
+    return levels[-1][0], paths
 
 
 def root_from(leaf_hash: bytes, path: Any) -> bytes:
