@@ -40,8 +40,10 @@ from server.models import (
     Community,
     ContentKind,
     ContentStatus,
+    EscalationPeriod,
     Role,
     ScheduleKind,
+    ScreeningWord,
     TargetKind,
     Terminal,
     TerminalState,
@@ -173,6 +175,15 @@ DENIED: dict[str, tuple[set[Role], str]] = {
     "warnings.sources": (set(Role) - {Role.street_admin},
                          "only street admins manage warning sources (warnings.sources)"),
     "warnings.upload": (set(Role) - {Role.street_admin}, "as warnings.sources"),
+    "security.index": (set(Role) - {Role.street_admin}, "the 安全 page is the street admin's"),
+    "signing.keys": (set(Role) - {Role.street_admin},
+                     "signing keys and enforcement bind the whole street"),
+    "signing.confirm_rekey": (set(Role) - {Role.street_admin}, "as signing.keys"),
+    "integrity.status": (set(Role) - {Role.street_admin}, "the chains hold every community's"),
+    "escalation.edit": (set(Role) - {Role.street_admin},
+                        "only street admins declare periods (escalation.require_manager)"),
+    "screening.words": ({Role.reviewer, Role.editor, Role.viewer},
+                        "word lists are read by admins (screening.READERS)"),
 }
 
 def ui_routes(app) -> dict[str, str]:
@@ -230,6 +241,13 @@ def page_urls(world: dict, community: str) -> dict[str, list[str]]:
         "warnings.show": [f"/warnings/{m}" for m in w["warnings"]],
         "warnings.sources": ["/warnings/sources"],
         "warnings.upload": ["/warnings/upload"],
+        "security.index": ["/security"],
+        "signing.keys": ["/signing"],
+        "signing.confirm_rekey": ["/signing/rekey"],
+        "integrity.status": ["/integrity"],
+        "escalation.periods": ["/escalation"],
+        "escalation.edit": [f"/escalation/{w['period']}"],
+        "screening.words": ["/screening"],
     }
 
 
@@ -246,7 +264,7 @@ def test_every_ui_route_is_crawled_or_allow_listed(tmp_path) -> None:
 
 _FAKE_WORLD = {"东和": {"building": 1, "terminal": 1, "broadcasts": [1], "items": [1],
                        "editable": [1], "playlist": 1, "schedule": 1, "layout": 1,
-                       "user": 1, "warnings": [1]}}
+                       "user": 1, "warnings": [1], "period": 1}}
 
 
 # --- the seeded street -------------------------------------------------------------------
@@ -415,6 +433,14 @@ def world(server, database_url) -> dict:
                     for x, y in protocol.split_at_hours(start, start + timedelta(
                         seconds=seconds))]
             plays.ingest(db, term, recs, now=datetime(2026, 11, 29, tzinfo=UTC))
+        # An escalated-review period in force (its banner on the review and broadcast
+        # pages) and screening words (made last: the period would hold the broadcasts).
+        today = datetime.now(SH).date()
+        period = EscalationPeriod(street_id=donghe.street_id, starts_on=today,
+                                  ends_on=today + timedelta(days=6), reason="重大活动保障期")
+        db.add_all([period, ScreeningWord(street_id=donghe.street_id, word="诈骗",
+                                          action="block"),
+                    ScreeningWord(street_id=donghe.street_id, word="返利", action="flag")])
         db.commit()
 
         out["东和"] = {
@@ -424,12 +450,14 @@ def world(server, database_url) -> dict:
                       archived.id, street_wide.id],
             "editable": [draft.id, image.id], "playlist": playlist.id,
             "schedule": schedule.id, "layout": layout.id, "user": db.scalar(select(User.id).where(
-                User.username == "donghe_editor")), "warnings": warnings}
+                User.username == "donghe_editor")), "warnings": warnings,
+            "period": period.id}
         out["田心"] = {
             "building": tb.id, "terminal": tt.id, "broadcasts": [tx_bc.id],
             "items": [tx_notice.id], "editable": [tx_notice.id], "playlist": tx_list.id,
             "schedule": tx_sched.id, "layout": None, "user": db.scalar(select(User.id).where(
-                User.username == "tianxin_editor")), "warnings": []}
+                User.username == "tianxin_editor")), "warnings": [],
+            "period": period.id}
         db.remove()
     app.extensions["signage_engine"].dispose()
     return out
