@@ -320,7 +320,8 @@ def signing_status(street: str | None) -> None:
 @click.command("rotate")
 @_street_option
 def signing_rotate(street: str | None) -> None:
-    """Planned rotation: a new key endorsed by the current one (screens follow at once)."""
+    """Planned rotation: a new key endorsed by the current one; every screen of the street
+    is sent a manifest signed by it at once, and moves to it without a gap."""
     from server.services import signing
 
     new = signing.rotate(db, Actor.system(_street(street).id))

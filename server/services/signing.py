@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from player import signatures as sig
 from server.db import utcnow
 from server.models import Building, Community, SigningKey, Street, Terminal, TerminalState
-from server.services import audit, health
+from server.services import audit, changes, health
 from server.services.access import Actor
 from server.services.errors import N_, Conflict, Forbidden
 from server.signer import Signer, SignerError
@@ -156,7 +156,16 @@ def rotate(s: Session, actor: Actor) -> SigningKey:
     audit.record(s, actor, "rotate", "signing_key", new.id, label=new.key_id,
                  before={"key_id": old.key_id},
                  after={"key_id": new.key_id, "endorsed_by": old.key_id})
+    _resend(s, actor.street_id)
     return new
+
+
+def _resend(s: Session, street_id: int) -> None:
+    """Every screen of the street gets a manifest signed by the new key now (nudged after
+    the commit), not whenever its plan next changes: a rotation is finished when the
+    screens hold the new key, and an emergency key shows at once which screens refuse it."""
+    changes.touch(s, s.scalars(select(Terminal.id).join(Building).join(Community)
+                               .where(Community.street_id == street_id)))
 
 
 def rekey(s: Session, actor: Actor) -> SigningKey:
@@ -170,6 +179,7 @@ def rekey(s: Session, actor: Actor) -> SigningKey:
                  before={"key_id": old.key_id} if old else None,
                  after={"key_id": new.key_id, "emergency": True,
                         "screens_must_pair_again": True})
+    _resend(s, actor.street_id)
     return new
 
 

@@ -83,7 +83,7 @@ def _act(fn, done: str):
 def rotate():
     who = _admin()
     return _act(lambda: signing.rotate(db, who),
-                _("A new signing key is in use; screens move to it with the next content."))
+                _("A new signing key is in use; every screen is being sent content signed by it."))
 
 
 @bp.route("/signing/rekey", methods=["POST"])

@@ -138,9 +138,13 @@ def test_broadcast_payloads_are_signed_and_group_by_size(fleet2):
 def test_rotation_endorses_the_new_key_and_manifests_carry_it(fleet2):
     old = signing.current(db, fleet2["street_id"])
     db.commit()
+    versions = {t.id: t.manifest_version for t in fleet2["ts"]}
     new = signing.rotate(db, fleet2["admin"])
     db.commit()
     assert new.endorsed_by == old.key_id and not new.emergency
+    for t in fleet2["ts"]:  # every screen is sent a manifest signed by the new key now
+        db.refresh(t)
+        assert t.manifest_version == versions[t.id] + 1
     assert sig.verify(old.public_key, sig.key_statement(new.key_id, new.public_key),
                       new.endorsement)
     assert db.scalar(select(SigningKey).where(SigningKey.key_id == old.key_id)).retired_at
@@ -157,9 +161,13 @@ def test_rotation_endorses_the_new_key_and_manifests_carry_it(fleet2):
 def test_rekey_has_no_endorsement_and_says_screens_must_pair_again(fleet2):
     old = signing.current(db, fleet2["street_id"])
     db.commit()
+    versions = {t.id: t.manifest_version for t in fleet2["ts"]}
     new = signing.rekey(db, fleet2["admin"])
     db.commit()
     assert new.emergency and new.endorsement is None and new.endorsed_by is None
+    for t in fleet2["ts"]:  # sent at once: the screens refusing it show up now
+        db.refresh(t)
+        assert t.manifest_version == versions[t.id] + 1
     m = manifests.manifests(db, fleet2["ts"][:1])[fleet2["ts"][0].id]
     assert sig.KEY not in m and _verifies(new.public_key, m)
     assert not _verifies(old.public_key, m)
