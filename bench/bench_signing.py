@@ -7,8 +7,10 @@ Figures:
   the hub sends them; baseline: the same call in the same process with the signing step
   replaced, ABAB rounds, medians. Goal ≤ 1.1x.
 - ed25519_sign_1000_statements_ms (informational): the signer signing the 1,000 manifest
-  statements alone (one Ed25519 signature each), against the unsigned build: the floor
-  of what one signature per terminal adds.
+  statements one by one (one Ed25519 signature each), against the unsigned build: what
+  signing each manifest would add. The server does not: it signs the root of a Merkle tree
+  over a batch's statements once per street (player/signatures.py), and each manifest
+  carries its path, so this figure is what batch signing saves.
 - player_verify_manifest_us: `player.trust.verify_manifest` on one of those manifests (after
   a trip through JSON, as the player receives it) with the street's key trusted; baseline:
   `player.manifest_store.Manifest.from_dict` on the same manifest, which the player does
