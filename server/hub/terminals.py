@@ -226,10 +226,20 @@ def batched(name: str, check, write, linger_s: float = 0.005, with_protocol: boo
             data = {**data, "protocol": link.protocol}
         result = (group.submit(link.terminal_id, data, utcnow(), link.credential)
                   if link is not None else REVOKED)
+        if result is NO_KEY:
+            socketio.start_background_task(_close_soon, sid)
         return _refuse(sid) if result is REVOKED else result
 
     _handlers[name] = inner
     return inner
+
+
+def _close_soon(sid: str) -> None:
+    """A screen refused for holding no key is told why, then disconnected: its reconnect
+    back-off (doubling to 30 s) paces its next HELLO, where an open socket would send one
+    a second, every old player of the street at once."""
+    socketio.sleep(1.0)
+    socketio.server.disconnect(sid, namespace=NS)
 
 
 def _current(batch: list[Slot], creds: dict[int, str]) -> tuple[list[Slot], set[int]]:

@@ -13,7 +13,7 @@ from server.db import db
 from server.models import Alert, Role, TerminalState
 from server.services import signing
 from server.services.access import Actor
-from tests import helpers
+from tests import helpers, polling
 from tests.server.hub import test_terminal_hub as hub_tests
 from tests.server.hub.test_terminal_hub import NS, _status, connect
 
@@ -61,11 +61,16 @@ def test_an_enforcing_street_refuses_a_keyless_hello_and_accepts_one_with_a_key(
                "error": "signatures are enforced and this screen holds no signing key: pair "
                         "it again"}
     assert _hello(c) == refused
+    # Told, then disconnected: its reconnect back-off paces the next try (an open socket
+    # would send a HELLO a second).
+    assert polling.wait_for(lambda: not c.is_connected(NS))  # the refused socket closed
+    c = connect(w["app"], w["c1"])
     assert _hello(c, send_trust=False) == refused  # an old player sends no trust at all
     assert len(_no_key_alerts(w["t1"].id)) == 1  # raised once, not per HELLO
     ack = _hello(other, {"key_id": key.key_id})
     assert ack["ok"] and ack["manifest"][sig.SIGNATURE]["key_id"] == key.key_id
     # Paired again, it holds the key: accepted, and its alert closes.
+    c = connect(w["app"], w["c1"])
     ack = _hello(c, {"key_id": key.key_id})
     assert ack["ok"] and ack["manifest"] is not None
     assert _no_key_alerts(w["t1"].id) == [] and len(_no_key_alerts(w["t1"].id, False)) == 1
