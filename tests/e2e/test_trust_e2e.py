@@ -38,7 +38,11 @@ from tests.e2e.conftest import Player, TerminalSocket, pair_keys, wait_for
 from tests.e2e.tamper_proxy import Link, TamperProxy, invert
 from tests.helpers import csrf_token
 
-pytestmark = pytest.mark.slow
+# SQLite only (tests/conftest.py, one_database): the subject is what a real player accepts
+# and refuses on the wire and on disk. The server's side of it (signing, the trust state and
+# alerts it stores, enforcement at HELLO) runs on both databases in
+# tests/server/services/test_signing.py and tests/server/hub/test_signing_hub.py.
+pytestmark = [pytest.mark.slow, pytest.mark.one_database]
 SYNC_INTERVAL = "2"  # seconds: the proxy's injected answers reach the players soon
 
 
