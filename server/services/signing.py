@@ -164,8 +164,7 @@ def _resend(s: Session, street_id: int) -> None:
     """Every screen of the street gets a manifest signed by the new key now (nudged after
     the commit), not whenever its plan next changes: a rotation is finished when the
     screens hold the new key, and an emergency key shows at once which screens refuse it."""
-    changes.touch(s, s.scalars(select(Terminal.id).join(Building).join(Community)
-                               .where(Community.street_id == street_id)))
+    changes.touch(s, {p.terminal_id for p in changes.places(s, street_id)})
 
 
 def rekey(s: Session, actor: Actor) -> SigningKey:

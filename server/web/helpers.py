@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from flask import Blueprint, flash, request
+from flask import Blueprint, abort, flash, request
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
@@ -18,6 +18,15 @@ from server.services.errors import ServiceError
 
 def actor() -> Actor:
     return Actor.of(current_user)
+
+
+def street_admin() -> Actor:
+    """The signed-in street administrator; anyone else gets a 403 (pages that bind the whole
+    street: signing keys, the logs' chains, 安全)."""
+    who = actor()
+    if not who.is_street_admin:
+        abort(403)
+    return who
 
 
 def allowed(check: Callable[[Actor], object]) -> bool:

@@ -17,7 +17,7 @@ from server.models import LogChain, Terminal
 from server.services import chain_export, chains
 from server.services.errors import ServiceError
 from server.web.forms import DeleteForm
-from server.web.helpers import actor, require_login
+from server.web.helpers import require_login, street_admin
 
 bp = Blueprint("integrity", __name__)
 require_login(bp)
@@ -41,12 +41,6 @@ PROBLEMS = {
 }
 
 
-def _admin():
-    who = actor()
-    if not who.is_street_admin:
-        abort(403)
-    return who
-
 
 def _with_time(status: dict | None) -> dict | None:
     """A kept status with its time as a datetime, for the page's date format."""
@@ -62,7 +56,7 @@ def _chain_label(name: str, terminals: dict[int, str]) -> str:
 
 @bp.route("/integrity")
 def status():
-    _admin()
+    street_admin()
     settings = current_app.config["SIGNAGE"]
     heads = db.scalars(select(LogChain).order_by(LogChain.name)).all()
     terminals = dict(db.execute(select(Terminal.id, Terminal.name)).all())
@@ -83,7 +77,7 @@ def status():
 @bp.route("/integrity/verify", methods=["POST"])
 def verify():
     """Walk every chain in a job worker (it reads every row: never on the event loop)."""
-    _admin()
+    street_admin()
     if not DeleteForm().validate_on_submit():
         abort(400)
     settings = current_app.config["SIGNAGE"]

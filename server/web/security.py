@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, current_app, render_template
 from sqlalchemy import func, select
 
 from server.db import db
 from server.models import ContentItem, LogChain, ScreeningWord
 from server.services import chain_export, escalation, signing
-from server.web.helpers import actor, require_login
+from server.web.helpers import require_login, street_admin
 
 bp = Blueprint("security", __name__)
 require_login(bp)
@@ -19,9 +19,7 @@ require_login(bp)
 
 @bp.route("/security")
 def index():
-    who = actor()
-    if not who.is_street_admin:
-        abort(403)
+    who = street_admin()
     street = who.street_id
     keys = signing.keys(db, street)
     check = chain_export.last_status(current_app.config["SIGNAGE"].data_dir,

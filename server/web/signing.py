@@ -12,7 +12,7 @@ from server.errors import translate
 from server.services import signing
 from server.services.errors import ServiceError
 from server.web.forms import DeleteForm
-from server.web.helpers import actor, require_login
+from server.web.helpers import require_login, street_admin
 
 bp = Blueprint("signing", __name__)
 require_login(bp)
@@ -31,16 +31,10 @@ def refusal_at(refusal: dict):
         return None
 
 
-def _admin():
-    who = actor()
-    if not who.is_street_admin:
-        abort(403)
-    return who
-
 
 @bp.route("/signing")
 def keys():
-    who = _admin()
+    who = street_admin()
     try:
         current = signing.current(db, who.street_id)  # the first key, if none yet
         db.commit()
@@ -59,7 +53,7 @@ def keys():
 @bp.route("/signing/rekey")
 def confirm_rekey():
     """An emergency re-key asks first: every screen must be paired again afterwards."""
-    who = _admin()
+    who = street_admin()
     return render_template("signing/rekey.html", holding=signing.holding(db, who.street_id),
                            action_form=DeleteForm())
 
@@ -81,14 +75,14 @@ def _act(fn, done: str):
 
 @bp.route("/signing/rotate", methods=["POST"])
 def rotate():
-    who = _admin()
+    who = street_admin()
     return _act(lambda: signing.rotate(db, who),
                 _("A new signing key is in use; every screen is being sent content signed by it."))
 
 
 @bp.route("/signing/rekey", methods=["POST"])
 def rekey():
-    who = _admin()
+    who = street_admin()
     if "confirm" not in request.form:  # not from the confirmation page: ask there
         return redirect(url_for("signing.confirm_rekey"))
     return _act(lambda: signing.rekey(db, who),
@@ -98,7 +92,7 @@ def rekey():
 
 @bp.route("/signing/enforce", methods=["POST"])
 def enforce():
-    who = _admin()
+    who = street_admin()
     on = request.form.get("enforced") == "1"
     return _act(lambda: signing.set_enforced(db, who, on),
                 _("Screens without a signing key are now refused.") if on else
