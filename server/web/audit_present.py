@@ -37,7 +37,8 @@ ACTIONS = {
     "cancel": _l("cancelled"), "provision": _l("issued a credential"),
     "pair": _l("paired"), "command": _l("sent a command"),
     "discard": _l("discarded the edit waiting for review"),
-    "approve_level": _l("approved at the first level"), "approve": _l("approved"),
+    "approve_level": _l("approved at the first level"),
+    "approve": _l("gave the second approval"),
     "refuse": _l("refused"), "broadcast_pending": _l("sent a broadcast for a second approval"),
     "rotate": _l("rotated"), "rekey": _l("replaced in an emergency"),
     "import": _l("imported"), "purge": _l("purged by retention"),
@@ -98,6 +99,8 @@ WORDS = {  # stored values that are words (enum values)
     "block": _l("refuse"), "flag": _l("flag for the reviewer"), "pending": _l("waiting"),
 }
 COLOUR = {"full": _l("full colour"), "mono": _l("single colour")}
+# Actors that are the server itself: the first signing key, screening's OCR decisions.
+SYSTEM_ACTORS = {"system": _l("system"), "screening": _l("screening (automatic)")}
 COMMANDS = {
     "screenshot": _l("Screenshot"), "reload": _l("Reload"), "clear_cache": _l("Clear cache"),
     "screen": _l("Screen on/off"), "brightness": _l("Brightness"),
@@ -136,6 +139,8 @@ class Row:
         name = self.entry.actor
         if name == "cli":
             return gettext("system (command line)")
+        if name in SYSTEM_ACTORS:  # what the server decides by itself
+            return str(SYSTEM_ACTORS[name])
         if name.startswith("terminal:"):
             return gettext("terminal #%(id)s", id=name.partition(":")[2])
         return name
