@@ -40,9 +40,13 @@ run: deps
 	$(BIN)/flask --app server init
 	$(BIN)/gunicorn -c server/gunicorn_conf.py server.wsgi:app
 
+# Two pytest workers (pytest-xdist), each taking whole modules so that a module's servers
+# and players start once; most of the suite waits on real processes, not on the CPU.
+# TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 test: test-deps
 	$(BIN)/ruff check .
-	SIGNAGE_ASYNC_MODE=threading $(BIN)/pytest $(PYTEST_ARGS)
+	SIGNAGE_ASYNC_MODE=threading $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # make demo [DURATION=<seconds>] [TERMINALS=<n>] [HISTORY=<days>]: the seed's 76 screens,
 # simulated; HISTORY first plays that many past days (a database without plays needed).

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import URL, create_engine, make_url, text
 
 from server import create_app, migrate
 from server.db import Base, db
@@ -42,8 +42,54 @@ def pytest_collection_modifyitems(config, items) -> None:
         items[:] = [item for item in items if not other_database(item)]
 
 
+def pytest_sessionstart(session) -> None:
+    """Under pytest-xdist (`make test` runs two workers) each worker has a PostgreSQL
+    database of its own, named after SIGNAGE_TEST_DATABASE_URL's with the worker's name
+    added, made here and dropped when the worker ends; the modules that make further
+    databases (the fuzz run's) name theirs after it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or "SIGNAGE_TEST_DATABASE_URL" not in os.environ:
+        return
+    base = make_url(os.environ["SIGNAGE_TEST_DATABASE_URL"])
+    own = base.set(database=f"{base.database}_{worker}")
+    _postgres_admin(base, f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)',
+                    f'CREATE DATABASE "{own.database}"',
+                    # Nothing here must survive a crash of PostgreSQL itself; servers killed
+                    # in tests lose nothing committed either way.
+                    f'ALTER DATABASE "{own.database}" SET synchronous_commit = off')
+    os.environ["SIGNAGE_TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
+    session.config.stash[_OWN_DATABASE] = own
+
+
+def pytest_sessionfinish(session) -> None:
+    own = session.config.stash.get(_OWN_DATABASE, None)
+    if own is not None:
+        _postgres_admin(own, f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)')
+
+
+_OWN_DATABASE = pytest.StashKey[URL]()
+
+
+def _postgres_admin(url: URL, *statements: str) -> None:
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        admin.dispose()
+
+
+# Each database is made and migrated once per run (per worker): the tests are ordered so
+# that a worker's modules alternate between the two, and the fixture is set up again at
+# each change of parameter.
+_migrated: dict[str, str] = {}
+
+
 @pytest.fixture(scope="session", params=DATABASES)
 def database_url(request, tmp_path_factory) -> str:
+    if request.param in _migrated:
+        return _migrated[request.param]
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     else:
@@ -54,6 +100,7 @@ def database_url(request, tmp_path_factory) -> str:
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
     migrate.upgrade(url)
+    _migrated[request.param] = url
     return url
 
 
