@@ -41,6 +41,7 @@ from server.models.planned import (
     PlannedTerminalDay,
     PlannedTerminalMonth,
 )
+from server.models.publish import Mandate, MandateTarget, Receipt, ReceiptScreen
 from server.models.schedule import (
     Playlist,
     PlaylistEntry,
@@ -73,6 +74,10 @@ from server.models.trust import (
 from server.models.warning import WarningIntake, WarningMessage, WarningRule, WarningSource
 
 __all__ = [
+    "Mandate",
+    "MandateTarget",
+    "Receipt",
+    "ReceiptScreen",
     "GENESIS",
     "EscalationPeriod",
     "LogChain",

@@ -57,6 +57,10 @@ class TerminalState(Base):
     # (STATUS: {"what", "reason", "at", ...}; None once it accepts again).
     trust_key_id: Mapped[str | None] = mapped_column(String(16))
     trust_refusal: Mapped[dict | None] = mapped_column(JSON)
+    # STATUS (publish receipts): the manifest version the player has accepted, and how much
+    # of its files' bytes it holds while some are missing (None: all there or not said).
+    held_version: Mapped[int | None]
+    download_percent: Mapped[int | None]
 
 
 class Command(Base):
