@@ -33,7 +33,9 @@ def register(app: Flask) -> None:
         broadcasts,
         content,
         layouts,
+        mandates,
         me,
+        receipts,
         reports,
         schedules,
         terminals,
@@ -44,7 +46,7 @@ def register(app: Flask) -> None:
 
     api.init_app(app)
     for module in (tree, terminals, users, me, content, schedules, layouts, reports,
-                   broadcasts, warnings):
+                   broadcasts, warnings, receipts, mandates):
         # Bearer tokens only, never the session cookie, so CSRF cannot apply.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)

@@ -20,6 +20,8 @@ def register(app: Flask) -> None:
         escalation,
         integrity,
         layouts,
+        mandates,
+        receipts,
         reports,
         schedules,
         screening,
@@ -35,7 +37,7 @@ def register(app: Flask) -> None:
 
     for module in (auth, tree, users, audit_log, account, content, schedules, layouts,
                    reports, terminals, broadcasts, wall, alerts, targets, warnings, signing,
-                   integrity, escalation, screening, security):
+                   integrity, escalation, screening, security, receipts, mandates):
         app.register_blueprint(module.bp)
 
     @app.route("/lang/<code>")
