@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
         escalation,
         integrity,
         layouts,
+        mandate_reports,
         mandates,
         receipts,
         reports,
@@ -37,7 +38,8 @@ def register(app: Flask) -> None:
 
     for module in (auth, tree, users, audit_log, account, content, schedules, layouts,
                    reports, terminals, broadcasts, wall, alerts, targets, warnings, signing,
-                   integrity, escalation, screening, security, receipts, mandates):
+                   integrity, escalation, screening, security, receipts, mandates,
+                   mandate_reports):
         app.register_blueprint(module.bp)
 
     @app.route("/lang/<code>")
