@@ -23,6 +23,7 @@ from server.models import (
     Community,
     ContentItem,
     Layout,
+    Mandate,
     Playlist,
     PlaylistEntry,
     Schedule,
@@ -230,3 +231,15 @@ def screen_plans_changed(s: Session, plan_ids: Iterable[int],
 
 def pending_nudges(s: Session) -> set[int]:
     return s.info.pop(NUDGE_KEY, set())
+
+
+def terminals_of_mandates(s: Session, mandate_ids: Iterable[int]) -> set[int]:
+    return _terminals_of_owners(s, Mandate, mandate_ids)
+
+
+def mandates_changed(s: Session, mandate_ids: Iterable[int],
+                     also_terminals: Iterable[int] = ()) -> set[int]:
+    """An enforced mandate's items are inserted into the manifests of the screens it
+    reaches; `also_terminals`: those it reached before the change."""
+    s.flush()
+    return touch(s, terminals_of_mandates(s, mandate_ids) | set(also_terminals))
