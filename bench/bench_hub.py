@@ -144,7 +144,8 @@ class Swarm:
     """Simulated terminals spread over SWARM_PROCESSES asyncio processes."""
 
     def __init__(self, urls: list[str], mode: str, n: int, tmp: Path,
-                 credentials: list[str] | None = None, reply_bytes: int = 0) -> None:
+                 credentials: list[str] | None = None, reply_bytes: int = 0,
+                 download: bool = False) -> None:
         self.n = n
         self.procs: list[subprocess.Popen] = []
         k = max(1, min(SWARM_PROCESSES, n // 50 or 1))
@@ -153,6 +154,8 @@ class Swarm:
         for i in range(k):
             url = urls[i % len(urls)]
             cmd = [sys.executable, "-m", "bench.swarm", "--url", url, "--mode", mode]
+            if download:  # bench/bench_receipts.py: a change brings a file to fetch
+                cmd.append("--download")
             share = range(i * n // k, (i + 1) * n // k)
             if mode == "hub":
                 path = tmp / f"creds-{i}.txt"
@@ -174,7 +177,7 @@ class Swarm:
         parts = self.ask("status")
         out = {k: sum(p[k] for p in parts) for k in
                ("connected", "failed", "dropped", "heartbeats", "heartbeat_errors",
-                "late_heartbeats", "n_times", "manifest_bytes")}
+                "late_heartbeats", "n_times", "manifest_bytes", "downloaded")}
         out["cpu_s"] = [p["cpu_s"] for p in parts]
         out["errors"] = [e for p in parts for e in p["errors"]][:5]
         return out

@@ -10,6 +10,17 @@ with `broadcast_shown`. In `bare` mode (against bench/bare_server.py) it sends t
 `status` payloads and answers any pushed event with one ack-carrying event asking for a
 reply of `--reply-bytes`.
 
+`--download` (bench/bench_receipts.py): a change also brings a file, fetched over HTTP as
+the player fetches it (GET, hash-checked; kept in memory, not on disk). In `hub` mode a
+terminal holds the files of the manifest it got at `hello` (a warm cache); after a nudge's
+`sync` brings a manifest it downloads every blob it does not hold from BLOB_PATH with its
+credential, then sends `status` with the accepted `manifest_version`, `cache_ready` true
+and `download_percent` null; its time is recorded when that `status` is answered (its
+periodic `status` carries the same fields). In `bare` mode the pushed event names the file
+(`sha`): the terminal answers as above (the reply as large as the manifest), downloads
+/terminal-api/v1/blobs/<sha> from the bare server, then sends one small ack-carrying event,
+whose answer is its time.
+
 Commands: {"cmd": "status"} -> counts and this process's CPU seconds;
 {"cmd": "arm"} -> forget recorded answer times; {"cmd": "times"} -> the wall-clock
 times (time.time()) at which each terminal got the answer to its reaction since `arm`;
@@ -42,6 +53,7 @@ import argparse
 import asyncio
 import contextlib
 import copy
+import hashlib
 import json
 import os
 import random
@@ -51,6 +63,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,15 +87,20 @@ RETRY_S = 1.0  # the player's loop turns once a second while connected
 ITEM_S = 10  # the seed's playlist shows each item for about this long
 
 
-def status_payload() -> dict:
+def status_payload(held: dict | None = None) -> dict:
     """What a player sends every few seconds (player/protocol.py STATUS): the item on screen
-    and since when, which changes when the next item starts, not with every heartbeat."""
+    and since when, which changes when the next item starts, not with every heartbeat.
+    `held` (--download): the manifest accepted and how far its files are."""
     now = protocol.now_utc()
     since = now.replace(second=now.second // ITEM_S * ITEM_S, microsecond=0)
-    return {"playing": {"content_id": 1, "sha256": "0" * 64, "since": protocol.iso(since)},
-            "screen_on": True, "brightness": 80, "cache_ready": True,
-            "free_disk_bytes": 12_000_000_000, "clock_offset_s": 0.012,
-            "player_version": "bench-swarm", "screenshot_sha256": None}
+    out = {"playing": {"content_id": 1, "sha256": "0" * 64, "since": protocol.iso(since)},
+           "screen_on": True, "brightness": 80, "cache_ready": True,
+           "free_disk_bytes": 12_000_000_000, "clock_offset_s": 0.012,
+           "player_version": "bench-swarm", "screenshot_sha256": None}
+    if held is not None and "blobs" in held:
+        out |= {"manifest_version": held["version"], "cache_ready": held["percent"] is None,
+                "download_percent": held["percent"]}
+    return out
 
 
 def raise_nofile() -> int:
@@ -147,6 +165,8 @@ class Swarm:
         self.acks: list[float] | None = None  # heartbeat latencies (ms) since the last `acks`
         self.manifest_bytes = 0  # size of the manifests received in `hello` answers
         self.clients: list[socketio.AsyncClient] = []
+        self.http: aiohttp.ClientSession | None = None  # --download, made in the loop
+        self.downloaded = 0  # files fetched (--download)
         self.recon: list[Recon] = []  # --reconnect only; the rest below is since `arm`
         self.fail_log: list[tuple[float, str]] = []
         self.resync_failures = 0
@@ -158,32 +178,84 @@ class Swarm:
         if len(self.errors) < 5:
             self.errors.append(text)
 
-    def client(self, held: dict, lost: asyncio.Event | None = None) -> socketio.AsyncClient:
+    async def fetch(self, sha: str, credential: str) -> None:
+        """One file as the player fetches it: GET with the credential, hash-checked."""
+        if self.http is None:
+            self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        headers = {"Authorization": f"Bearer {credential}"} if credential else {}
+        digest = hashlib.sha256()
+        async with self.http.get(f"{self.args.url}{protocol.BLOB_PATH}/{sha}",
+                                 headers=headers,
+                                 timeout=aiohttp.ClientTimeout(total=300)) as r:
+            if r.status != 200:
+                raise RuntimeError(f"GET blob {sha[:12]}: HTTP {r.status}")
+            async for chunk in r.content.iter_chunked(1 << 16):
+                digest.update(chunk)
+        if digest.hexdigest() != sha:
+            raise RuntimeError(f"blob {sha[:12]}: hash mismatch")
+        self.downloaded += 1
+
+    async def take(self, sio: socketio.AsyncClient, held: dict, ack: dict,
+                   credential: str) -> bool:
+        """--download, hub: accept the manifest a `sync` brought, fetch the files not held,
+        then say so in a `status`; True when that `status` was answered with ok."""
+        held["version"] = ack["manifest_version"]
+        missing = [b["sha256"] for b in ack["manifest"].get("blobs") or []
+                   if b["sha256"] not in held["blobs"]]
+        for n, sha in enumerate(missing):
+            held["percent"] = 100 * n // len(missing)
+            await self.fetch(sha, credential)
+            held["blobs"].add(sha)
+        held["percent"] = None
+        answer = await sio.call(protocol.STATUS, status_payload(held), namespace=NS, timeout=120)
+        return isinstance(answer, dict) and bool(answer.get("ok"))
+
+    def client(self, held: dict, lost: asyncio.Event | None = None,
+               credential: str = "") -> socketio.AsyncClient:
         """One terminal's client with the player's handlers; `lost` is set when it drops."""
         hub = self.args.mode == "hub"
+        download = self.args.download
         sio = socketio.AsyncClient(reconnection=False)
         self.clients.append(sio)
+        # --download: one change at a time (nudge or periodic sync), as the player takes them
+        busy = held.setdefault("busy", asyncio.Lock() if download else contextlib.nullcontext())
 
-        async def answer(event: str, payload: dict, *, record: bool) -> None:
+        async def answer(event: str, payload: dict, *, record: bool, data=None) -> None:
             try:
                 ack = await sio.call(event, payload, namespace=NS, timeout=120)
             except Exception as err:  # noqa: BLE001 - counted and reported, not raised
                 self.error(f"{event}: {err!r}")
                 return
             if hub and event == protocol.SYNC and isinstance(ack, dict):
-                if ack.get("manifest") is not None:
+                if ack.get("manifest") is None:
+                    record = False  # nothing new yet: not the change being timed
+                elif not download:
                     held["version"] = ack["manifest_version"]
                 else:
-                    record = False  # nothing new yet: not the change being timed
+                    try:
+                        record = await self.take(sio, held, ack, credential)
+                    except Exception as err:  # noqa: BLE001 - counted and reported
+                        self.error(f"download: {err!r}")
+                        return
+            if not hub and download and isinstance(data, dict) and data.get("sha"):
+                try:
+                    await self.fetch(data["sha"], "")
+                    await sio.call("answer", {"id": data.get("id", 0)}, namespace=NS,
+                                   timeout=120)
+                except Exception as err:  # noqa: BLE001 - counted and reported
+                    self.error(f"download: {err!r}")
+                    return
             if record:
                 self.times.append(time.time())
 
         async def on_push(data=None, reply_bytes=self.args.reply_bytes):
             if not hub:
                 await answer("answer", {"id": (data or {}).get("id", 0),
-                                        "reply_bytes": reply_bytes}, record=True)
+                                        "reply_bytes": reply_bytes}, record=True, data=data)
             else:
-                await answer(protocol.SYNC, {"manifest_version": held["version"]}, record=True)
+                async with busy:
+                    await answer(protocol.SYNC, {"manifest_version": held["version"]},
+                                 record=True)
 
         async def on_broadcast(data=None):
             if not hub:  # the product's broadcast ack is small
@@ -216,8 +288,8 @@ class Swarm:
         if self.args.reconnect:
             return await self.reconnecting(credential, gate)
         hub = self.args.mode == "hub"
-        held = {"version": 0}
-        sio = self.client(held)
+        held: dict = {"version": 0}
+        sio = self.client(held, credential=credential)
         async with gate:
             try:
                 auth = {"credential": credential, "protocol": protocol.PROTOCOL_VERSION}
@@ -227,12 +299,16 @@ class Swarm:
                     ack = await self.hello(sio, held, timeout=120)
                     self.manifest_bytes += len(json.dumps(ack.get("manifest"),
                                                           ensure_ascii=False).encode())
+                    if self.args.download:  # a warm cache: what played before is held
+                        held |= {"percent": None, "blobs": {
+                            b["sha256"] for b in (ack.get("manifest") or {}).get("blobs") or []}}
             except Exception as err:  # noqa: BLE001
                 self.failed += 1
                 self.error(f"connect: {err!r}")
                 return
         self.connected += 1
-        await asyncio.gather(self.heartbeat(sio), self.periodic_sync(sio, held) if hub
+        await asyncio.gather(self.heartbeat(sio, held=held),
+                             self.periodic_sync(sio, held, credential) if hub
                              else asyncio.sleep(0))
 
     # --- --reconnect ---------------------------------------------------------------------
@@ -341,13 +417,14 @@ class Swarm:
                 "resync_bytes": (sum(self.resync_bytes) / len(self.resync_bytes)
                                  if self.resync_bytes else 0)}
 
-    async def heartbeat(self, sio: socketio.AsyncClient, delay: float | None = None) -> None:
+    async def heartbeat(self, sio: socketio.AsyncClient, delay: float | None = None,
+                        held: dict | None = None) -> None:
         interval = protocol.STATUS_INTERVAL_S
         await asyncio.sleep(random.uniform(0, interval) if delay is None else delay)
         while sio.connected:
             t0 = time.monotonic()
             try:
-                ack = await sio.call(protocol.STATUS, status_payload(), namespace=NS,
+                ack = await sio.call(protocol.STATUS, status_payload(held), namespace=NS,
                                      timeout=60)
                 if isinstance(ack, dict) and ack.get("ok"):
                     self.heartbeats += 1
@@ -364,16 +441,25 @@ class Swarm:
                 self.late_heartbeats += 1
             await asyncio.sleep(max(0.0, interval - took))
 
-    async def periodic_sync(self, sio: socketio.AsyncClient, held: dict) -> None:
+    async def periodic_sync(self, sio: socketio.AsyncClient, held: dict,
+                            credential: str = "") -> None:
         while sio.connected:
             await asyncio.sleep(protocol.SYNC_INTERVAL_S * random.uniform(0.8, 1.2))
             try:
-                ack = await sio.call(protocol.SYNC, {"manifest_version": held["version"]},
-                                     namespace=NS, timeout=60)
-                if isinstance(ack, dict) and ack.get("manifest") is not None:
-                    held["version"] = ack["manifest_version"]
+                async with held["busy"]:
+                    await self.sync_once(sio, held, credential)
             except Exception as err:  # noqa: BLE001
                 self.error(f"sync: {err!r}")
+
+    async def sync_once(self, sio: socketio.AsyncClient, held: dict, credential: str) -> None:
+        ack = await sio.call(protocol.SYNC, {"manifest_version": held["version"]},
+                             namespace=NS, timeout=60)
+        if isinstance(ack, dict) and ack.get("manifest") is not None:
+            if "blobs" in held:  # --download: a change the nudge missed
+                if await self.take(sio, held, ack, credential):
+                    self.times.append(time.time())
+            else:
+                held["version"] = ack["manifest_version"]
 
     def report(self) -> dict:
         ru = resource.getrusage(resource.RUSAGE_SELF)
@@ -381,6 +467,7 @@ class Swarm:
         return {"connected": self.connected, "failed": self.failed, "dropped": self.dropped,
                 "heartbeats": self.heartbeats, "heartbeat_errors": self.heartbeat_errors,
                 "late_heartbeats": self.late_heartbeats, "cpu_s": ru.ru_utime + ru.ru_stime,
+                "downloaded": self.downloaded,
                 "rss_mb": ru.ru_maxrss / 1024, "n_times": len(self.times),
                 "manifest_bytes": self.manifest_bytes, "errors": self.errors,
                 # --reconnect: up now, re-synced since `arm`, and up with a back-off that
@@ -431,6 +518,8 @@ class Swarm:
                 await sio.disconnect()
         for t in tasks:
             t.cancel()
+        if self.http is not None:
+            await self.http.close()
 
 
 def main() -> None:
@@ -441,6 +530,8 @@ def main() -> None:
     p.add_argument("--count", type=int, help="bare: number of plain clients")
     p.add_argument("--reply-bytes", type=int, default=0, help="bare: size of the ack asked for")
     p.add_argument("--connect-concurrency", type=int, default=20)
+    p.add_argument("--download", action="store_true",
+                   help="a change brings a file to fetch over HTTP before the answer")
     p.add_argument("--reconnect", action="store_true",
                    default=os.environ.get(RECONNECT_ENV) == "1",
                    help="retry after a drop or a failed attempt on the player's Backoff")
