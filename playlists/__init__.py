@@ -4,6 +4,14 @@ Pure Python (stdlib + zoneinfo/tzdata); imported by both the server and the term
 """
 
 from playlists.checks import PlanWarning, expiring_content, plan_warnings
+from playlists.mandates import (
+    MANDATE_PRIORITY,
+    HourShare,
+    MandateSpec,
+    enforce,
+    planned_share,
+    required_s,
+)
 from playlists.model import (
     ALL_DAY,
     KINDS,
@@ -34,11 +42,14 @@ from playlists.validation import FieldError, validate_plan, validate_schedule
 __all__ = [
     "ALL_DAY",
     "KINDS",
+    "MANDATE_PRIORITY",
     "MAX_DURATION_S",
     "CompileCache",
     "CompiledPlan",
     "FieldError",
+    "HourShare",
     "Item",
+    "MandateSpec",
     "ModelFormatError",
     "PlanWarning",
     "Playlist",
@@ -51,9 +62,12 @@ __all__ = [
     "Window",
     "blobs_needed",
     "compile_plan",
+    "enforce",
     "expiring_content",
     "plan_warnings",
     "planned_by_hour",
+    "planned_share",
+    "required_s",
     "resolve",
     "screen_state",
     "timeline",
