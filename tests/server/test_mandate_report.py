@@ -144,11 +144,12 @@ def test_the_local_window_is_read_in_utc_hours(w):
 
 def test_window_hours_run_past_midnight():
     m = Mandate(window_start="22:00", window_end="02:00")
-    assert [h.isoformat() for h in mandate_report.window_hours(m, DAY)] == [
+    assert [h.isoformat() for h, _ in mandate_report.window_hours(m, DAY)] == [
         "2026-12-01T22:00:00+08:00", "2026-12-01T23:00:00+08:00",
         "2026-12-02T00:00:00+08:00", "2026-12-02T01:00:00+08:00"]
     m = Mandate(window_start="08:30", window_end="10:00")  # every hour it touches
-    assert [h.hour for h in mandate_report.window_hours(m, DAY)] == [8, 9]
+    assert [(h.hour, part) for h, part in mandate_report.window_hours(m, DAY)] == [
+        (8, 1800.0), (9, 3600.0)]
 
 
 def test_percent_of_lit_time_and_hours_not_over(w, monkeypatch):
