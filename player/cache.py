@@ -24,7 +24,7 @@ import os
 import shutil
 import stat
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import requests
@@ -125,6 +125,23 @@ class BlobCache:
         log.warning("%s", refusal)
         if self.on_refused is not None:
             self.on_refused(refusal)
+
+    def download_percent(self, blobs: Mapping[str, int]) -> int | None:
+        """How much of these files' bytes (sha256 -> size) are here, 0-99 (a .part counts
+        what it holds); None when every one is ready (STATUS download_percent)."""
+        total = held = 0
+        complete = True
+        for sha, size in blobs.items():
+            total += size
+            if self.ready(sha):
+                held += size
+                continue
+            complete = False
+            part = _stat(self.path(sha).with_name(sha + ".part"))
+            held += min(size, part.st_size) if part is not None else 0
+        if complete:
+            return None
+        return min(99, held * 100 // total) if total else 0
 
     def cached(self) -> list[str]:
         """sha256 of the complete files present (not re-hashed; for HELLO's cache list)."""

@@ -55,8 +55,13 @@ Sent after a MANIFEST_CHANGED nudge and by the periodic check (with jitter)."""
 
 STATUS = "status"
 """{playing: {content_id, sha256, since} | null, screen_on, brightness, cache_ready,
-free_disk_bytes, clock_offset_s, player_version, screenshot_sha256 | null, dark?, trust?}
+free_disk_bytes, clock_offset_s, player_version, screenshot_sha256 | null, dark?, trust?,
+manifest_version?, download_percent?}
 ack -> {ok}. Every STATUS_INTERVAL_S seconds.
+manifest_version: the version of the manifest the player has accepted (after its signature
+checks); cache_ready says whether every file of that manifest is cached, and
+download_percent how much of their bytes are (0-100), null once all are. Publish receipts
+(docs/receipts.md) read both: a player that leaves them out never acknowledges a change.
 trust: {key_id | null, refused: null | {what: REFUSED_WHAT, reason: REFUSAL_REASONS, at,
 version: int | null, sha256: str | null}}, the last refusal since the player last accepted
 a good manifest (docs/player.md); left out by a player from before signing.
@@ -326,6 +331,9 @@ def check_status(payload: Any) -> dict:
         raise ProtocolError("dark must be true or false")
     if "trust" in d:  # absent: a player from before signing
         _trust(d["trust"], with_refusal=True)
+    # Absent: a player from before publish receipts.
+    _int(d, "manifest_version", optional=True)
+    _int(d, "download_percent", maximum=100, optional=True)
     return d
 
 

@@ -269,13 +269,17 @@ class Terminal:
 
     def status_payload(self) -> dict[str, Any]:
         m = self.store.current
-        ready = m is not None and all(self.cache.ready(s) for s in m.blobs)
+        percent = (self.cache.download_percent({s: b["size"] for s, b in m.blobs.items()})
+                   if m is not None else None)
         status = {"playing": self.playback.status_playing(), "screen_on": self.playback.screen_on,
-                  "brightness": self.playback.brightness, "cache_ready": ready,
+                  "brightness": self.playback.brightness,
+                  "cache_ready": m is not None and percent is None,
                   "free_disk_bytes": self.cache.free_disk_bytes(),
                   "clock_offset_s": self.server_clock.offset_s,
                   "player_version": PLAYER_VERSION, "screenshot_sha256": None,
-                  "trust": {"key_id": self.trust.newest, "refused": self.refusal}}
+                  "trust": {"key_id": self.trust.newest, "refused": self.refusal},
+                  # the accepted manifest, and how far its files are (publish receipts)
+                  "manifest_version": self.store.version, "download_percent": percent}
         try:
             probe = self.backend.frame_probe()
         except Exception:  # a report must go out even if the frame cannot be read

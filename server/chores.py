@@ -18,7 +18,7 @@ from server import hub, liveness, scheduler, warning_jobs, workpool
 from server.db import session_scope, utcnow
 from server.hub import staff
 from server.scheduler import register_job
-from server.services import audit, chain_export, health, layouts, planned, plays
+from server.services import audit, chain_export, health, layouts, planned, plays, receipts
 
 ALERT_EVENT = "alert"
 CHAIN_EXPORT_CHECK_S = 60  # whether SIGNAGE_CHAIN_EXPORT_S has passed since the last one
@@ -87,12 +87,14 @@ def region_renditions() -> None:
 
 
 def purge_retention() -> None:
-    """Raw proof of play (whole batches; rollups stay), audit entries, status history and
-    closed alerts past retention; the chains' removals recorded in the audit chain."""
+    """Raw proof of play (whole batches; rollups stay), audit entries (their publish
+    receipts go with them), status history and closed alerts past retention; the chains'
+    removals recorded in the audit chain."""
     settings = current_app.config["SIGNAGE"]
     with session_scope() as s:
         plays.purge(s, settings.play_retention_days)
         audit.purge(s, settings.audit_retention_days)
+        receipts.purge(s, settings.audit_retention_days)
         health.purge(s, settings.play_retention_days, utcnow())
 
 

@@ -21,6 +21,9 @@ from server.services.errors import N_
 ACTIONS = (N_("create"), N_("update"), N_("delete"), N_("login"), N_("revoke"), N_("submit"),
            N_("purge"))
 OBJECT_TYPES = (N_("content"), N_("topic"), N_("log_chain"))
+# The entries a transaction wrote, in order: a change's publish receipt belongs to its
+# first (server/services/receipts.py takes them at the commit).
+ENTRIES_KEY = "signage_audit_entries"
 
 
 def snapshot(obj: Any, fields: tuple[str, ...]) -> dict:
@@ -67,6 +70,7 @@ def record(
                        entry_hash=entry_hash)
     s.add(entry)
     chains.finish(s, link, entry_hash)
+    s.info.setdefault(ENTRIES_KEY, []).append(entry)
     return entry
 
 

@@ -32,6 +32,7 @@ from server.models import (
     Terminal,
     TerminalTag,
 )
+from server.services import receipts
 
 NUDGE_KEY = "signage_nudge_terminals"
 
@@ -176,6 +177,7 @@ def touch(s: Session, terminal_ids: Iterable[int]) -> set[int]:
                   .values(manifest_version=Terminal.manifest_version + 1,
                           replan_from=func.coalesce(Terminal.replan_from, utcnow())))
         s.info.setdefault(NUDGE_KEY, set()).update(ids)
+        receipts.touched(s, ids)  # the change's receipt is made at its commit
     return ids
 
 

@@ -27,7 +27,7 @@ from server.models import (
     TerminalState,
     UptimeHour,
 )
-from server.services import audit, health, signing, tree
+from server.services import audit, health, receipts, signing, tree
 from server.services.access import Actor
 from server.services.errors import N_, Conflict, Invalid, NotFound
 
@@ -307,7 +307,8 @@ def _save_uptime(s: Session, sums: dict) -> None:
 # TerminalState objects was a tenth of a worker's time.
 LIVE_COLUMNS = ("online", "last_seen_at", "screen_on", "brightness", "cache_ready",
                 "free_disk_bytes", "clock_offset_s", "player_version", "playing_content_id",
-                "playing_since", "frame_sha256", "frame_since", "frame_dark", "trust_key_id")
+                "playing_since", "frame_sha256", "frame_since", "frame_dark", "trust_key_id",
+                "held_version", "download_percent")
 # Read, not written by the executemany: manifest_version for the wall's signature;
 # trust_refusal to notice a change (written apart, with its alert: rare).
 _SIGNATURE_ONLY = ("manifest_version", "trust_refusal")
@@ -396,6 +397,9 @@ def record_statuses(s: Session, items: list[tuple[int, dict, datetime]],
         st.free_disk_bytes = payload.get("free_disk_bytes")
         st.clock_offset_s = float(payload.get("clock_offset_s", 0.0))
         st.player_version = str(payload.get("player_version", ""))[:40]
+        # Absent (a player from before receipts): not known, never acknowledged.
+        st.held_version = payload.get("manifest_version")
+        st.download_percent = payload.get("download_percent")
         trust = payload.get("trust")
         if isinstance(trust, dict):  # absent: a player from before signing
             st.trust_key_id = trust.get("key_id")
@@ -403,6 +407,8 @@ def record_statuses(s: Session, items: list[tuple[int, dict, datetime]],
                 st.trust_refusal = refusals[tid] = trust.get("refused")
     _save_live_states(s, [states[tid] for tid in {tid for tid, _p, _at in items}])
     _save_uptime(s, uptime)
+    receipts.statuses(s, [(tid, p.get("manifest_version"), bool(p["cache_ready"]), at)
+                          for tid, p, at in items])
     if refusals:
         save_refusals(s, refusals, items[-1][2])
 

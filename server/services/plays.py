@@ -63,7 +63,7 @@ from server.models import (
     PlayTerminalMonth,
     Terminal,
 )
-from server.services import audit, chains
+from server.services import audit, chains, receipts
 from server.services.access import Actor
 
 TZ = ZoneInfo(PEOPLE_TZ)
@@ -156,6 +156,8 @@ def ingest(s: Session, terminal: Terminal, records: list, now: datetime | None =
     roll_up(s, tid, building_id, community_id,
             [(values[2], values[4], start, values[8], values[11]) for values, start in rows
              if values[0] in inserted], broadcast)
+    receipts.plays(s, tid, [(values[2], start) for values, start in rows
+                            if values[0] in inserted], received_at)
     return accepted, rejected
 
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from player_helpers import fake_sha, item, plan, playlist, sched, utc
 
-from player.protocol import check_hello, check_status
+from player.protocol import ProtocolError, check_hello, check_status
 from player.terminal import Terminal
 
 
@@ -56,3 +56,28 @@ def test_payloads_follow_the_protocol(term) -> None:
     check_hello(term.hello_payload())
     check_status(term.status_payload())
     assert term.status_payload()["cache_ready"] is False  # no manifest yet
+
+
+def test_status_says_the_accepted_manifest_and_how_far_its_files_are(term) -> None:
+    import hashlib
+
+    data = b"x" * 1000
+    sha = hashlib.sha256(data).hexdigest()
+    raw = {"version": 7, "terminal": {"id": 1, "name": "T", "width": 64, "height": 32},
+           "plan": plan(sched(1, playlist(item(1, 10)))).to_dict(),
+           "blobs": [{"sha256": sha, "size": len(data), "mime": "image/png"}],
+           "generated_at": "2026-03-02T00:00:00Z"}
+    assert term.status_payload()["manifest_version"] == 0  # nothing accepted yet
+    term.apply_manifest(raw)
+    status = term.status_payload()
+    check_status(status)
+    assert (status["manifest_version"], status["cache_ready"], status["download_percent"]) == (
+        7, False, 0)
+    term.cache.path(sha).with_name(sha + ".part").write_bytes(data[:400])  # a cut download
+    assert term.status_payload()["download_percent"] == 40
+    term.cache.path(sha).write_bytes(data)
+    status = term.status_payload()
+    assert (status["cache_ready"], status["download_percent"]) == (True, None)
+    for bad in ({"download_percent": 101}, {"manifest_version": "7"}):
+        with pytest.raises(ProtocolError):
+            check_status({**status, **bad})
