@@ -154,7 +154,9 @@
         text = (on === top[0] ? root.dataset.allText : root.dataset.countText)
           .replace("{n}", screensOf(on));
       } else {
-        var n = nodes.filter(function (m) { return m.kind === "terminal" && m.input.checked; }).length;
+        // The ticked leaves' screens (a terminal is one; a tree may stop at buildings).
+        var n = nodes.filter(function (m) { return !m.children.length && m.input.checked; })
+          .reduce(function (sum, m) { return sum + screensOf(m); }, 0);
         text = root.dataset.countText.replace("{n}", n);
       }
       count.value = text;

@@ -51,7 +51,7 @@ OBJECTS = {
     "alert_template": _l("broadcast template"), "street": _l("street"),
     "layout": _l("layout"), "signing_key": _l("signing key"),
     "escalation_period": _l("escalated-review period"), "screening_word": _l("screening word"),
-    "log_chain": _l("log chain"),
+    "log_chain": _l("log chain"), "mandate": _l("mandate"),
 }
 # What the log's filter offers: the kinds above and those the warning services record.
 FILTER_ACTIONS = {**ACTIONS, **{k: _l(v) for k, v in warning_present.AUDIT_ACTIONS.items()
@@ -68,6 +68,8 @@ FIELDS = {
     "height": _l("Height (pixels)"), "colour_mode": _l("Colour"), "building_id": _l("Building"),
     "content_id": _l("Content"), "playlist_id": _l("Playlist"), "mode": _l("Shown as"),
     "reason": _l("Reason"), "targets": _l("Where"), "ends_at": _l("Ends"),
+    "authority": _l("Required by"), "share_kind": _l("Share"), "share": _l("How much"),
+    "window": _l("Daily window"), "content_ids": _l("Items"), "enforce": _l("Enforced"),
     "terminals": _l("Screens"), "entries": _l("Items"), "kind": _l("Kind"),
     "start_date": _l("Start date"), "end_date": _l("End date"),
     "weekdays": _l("Days of the week"), "windows": _l("Daily time windows"),
