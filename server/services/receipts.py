@@ -8,7 +8,8 @@ per terminal at the manifest version the commit gives it (one executemany).
 
 Stages, fed by the hub: `statuses` (STATUS batches: acknowledged = the player accepted a
 manifest at least that version; ready = the same with every file cached) and `plays`
-(proof of play: the first play of the changed content after the change). A row is
+(proof of play: the first play of the changed content that started after the screen
+acknowledged it). A row is
 closed once every stage that applies is done; the hub reads open rows only, through the
 partial index, one query per batch.
 
@@ -183,20 +184,22 @@ def statuses(s: Session, items: list[tuple[int, int | None, bool, datetime]]) ->
 def plays(s: Session, terminal_id: int, records: list[tuple[int, datetime]],
           now: datetime) -> None:
     """Proof of play newly stored for a terminal, as (content id, start): the first play of
-    a receipt's content that started after its change. One query (usually empty)."""
+    a receipt's content that started once the screen had acknowledged the change (a play
+    from the manifest before it, of an item the change kept, never counts). One query
+    (usually empty)."""
     if not records:
         return
     rows = s.execute(
-        select(ReceiptScreen.receipt_id, ReceiptScreen.ready_at, Receipt.created_at,
+        select(ReceiptScreen.receipt_id, ReceiptScreen.acked_at, ReceiptScreen.ready_at,
                Receipt.content_ids)
         .join(Receipt, Receipt.id == ReceiptScreen.receipt_id)
         .where(ReceiptScreen.terminal_id == terminal_id, ReceiptScreen.closed_at.is_(None),
-               ReceiptScreen.played_at.is_(None))).all()
+               ReceiptScreen.played_at.is_(None), ReceiptScreen.acked_at.is_not(None))).all()
     to_db = to_driver(s)
     changed = []
-    for receipt_id, ready_at, created_at, content_ids in rows:
+    for receipt_id, acked_at, ready_at, content_ids in rows:
         wanted = set(content_ids or ())
-        first = min((start for cid, start in records if cid in wanted and start >= created_at),
+        first = min((start for cid, start in records if cid in wanted and start >= acked_at),
                     default=None)
         if first is not None:
             changed.append((to_db(first), to_db(now) if ready_at else None, receipt_id,

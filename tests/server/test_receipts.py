@@ -109,19 +109,17 @@ def test_a_screen_goes_through_acknowledged_ready_and_played_and_an_old_player_c
 
     _emit(c1, protocol.STATUS, _status(version))
     assert stages() == {"acknowledged": 1, "ready": 1, "played": 0}
-    now = datetime.now(UTC).replace(microsecond=0)
+    acked_at = db.get(ReceiptScreen, (r.id, t1.id)).acked_at
     item = w["item"]
 
     def rec(start):
         return protocol.play_record(content_id=item.id, schedule_id=None,
                                     sha256=item.blob_sha256, start=start,
-                                    end=start + timedelta(seconds=5))
-    before = rec(r.created_at - timedelta(minutes=5))  # played before the change: not it
-    assert _emit(c1, protocol.PLAYS, {"records": [before]})["ok"]
+                                    end=start + timedelta(seconds=1))
+    # Played after the change but before the screen had it: the old manifest's play.
+    assert _emit(c1, protocol.PLAYS, {"records": [rec(acked_at - timedelta(seconds=2))]})["ok"]
     assert stages()["played"] == 0
-    first = r.created_at.replace(microsecond=0) + timedelta(seconds=1)
-    assert _emit(c1, protocol.PLAYS, {"records": [rec(max(first, now - timedelta(seconds=5)))]}
-                 )["ok"]
+    assert _emit(c1, protocol.PLAYS, {"records": [rec(acked_at + timedelta(seconds=1))]})["ok"]
     out = receipts.summary(db, w["reviewer"], r.id)
     assert out["stages"] == {"acknowledged": 1, "ready": 1, "played": 1}
     row = db.get(ReceiptScreen, (r.id, t1.id))
