@@ -12,7 +12,7 @@ from server.config import PEOPLE_TZ
 from server.db import db
 from server.services import audit
 from server.services.access import TREE_EDITORS
-from server.web import audit_present
+from server.web import audit_present, receipts
 from server.web.helpers import actor
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -47,5 +47,6 @@ def index():
         until=_local_day(args.get("until"), plus_days=1),
     )
     return render_template("audit/index.html", rows=audit_present.present(db, entries), args=args,
+                           receipts=receipts.by_entry([e.id for e in entries]),
                            actions=audit_present.FILTER_ACTIONS,
                            objects=audit_present.FILTER_OBJECTS)

@@ -16,7 +16,7 @@ from server.db import db
 from server.errors import translate
 from server.models import ContentKind
 from server.services import content as svc
-from server.services import escalation, panel_fit, review_rules, topics, tree
+from server.services import escalation, panel_fit, receipts, review_rules, topics, tree
 from server.services.errors import N_, Invalid, ServiceError
 from server.storage import blob_store, send_blob, settings, upload_limits
 from server.web.forms import (
@@ -255,7 +255,8 @@ def _item_page(it, reject_form: RejectForm):
                            target_labels=target_labels, shape_warnings=_shape_warnings(it),
                            may_edit=may_edit, mark_form=mark,
                            decision=svc.decision(db, actor(), it),
-                           trail=svc.review_trail(db, it))
+                           trail=svc.review_trail(db, it),
+                           receipt=receipts.latest_for(db, actor(), "content", it.id))
 
 
 @bp.route("/content/<int:item_id>/street-review", methods=["POST"])

@@ -28,8 +28,8 @@ from server.db import db
 from server.errors import translate
 from server.models import ContentItem, ContentKind, Role
 from server.services import layouts as layouts_svc
+from server.services import receipts, tree
 from server.services import schedules as svc
-from server.services import tree
 from server.services.errors import ServiceError
 from server.services.naming import name_key
 from server.web.audit_present import OBJECTS
@@ -397,6 +397,8 @@ def _follow_choice(form: ScheduleForm) -> None:
 def _schedule_page(form: ScheduleForm, errors: dict, schedule=None):
     return render_template("schedules/schedule_form.html", form=form, errors=errors,
                            schedule=schedule, delete_form=DeleteForm(),
+                           receipt=receipts.latest_for(db, actor(), "schedule", schedule.id)
+                           if schedule else None,
                            weekday_labels=WEEKDAYS,
                            title=gettext("Edit schedule") if schedule else gettext("New schedule"))
 

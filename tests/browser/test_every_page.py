@@ -41,6 +41,7 @@ from server.models import (
     ContentKind,
     ContentStatus,
     EscalationPeriod,
+    Receipt,
     Role,
     ScheduleKind,
     ScreeningWord,
@@ -129,6 +130,7 @@ NOT_PAGES = {
     "warnings.receipt": "JSON polled by the warning page, checked as its fetch",
     "warnings.receipt_csv": "a CSV download linked from the warning page",
     "warnings.level_css": "the level chips' colours, loaded by the warning pages",
+    "receipts.live": "JSON polled by the receipt page, checked as its fetch",
 }
 # Routes that are not the staff UI at all.
 NOT_UI_PREFIXES = ("/api/", "/terminal-api/", "/static/", "/socket.io")
@@ -248,6 +250,8 @@ def page_urls(world: dict, community: str) -> dict[str, list[str]]:
         "escalation.periods": ["/escalation"],
         "escalation.edit": [f"/escalation/{w['period']}"],
         "screening.words": ["/screening"],
+        "receipts.index": ["/receipts"],
+        "receipts.show": [f"/receipts/{r}" for r in w["receipts"]],
     }
 
 
@@ -264,7 +268,7 @@ def test_every_ui_route_is_crawled_or_allow_listed(tmp_path) -> None:
 
 _FAKE_WORLD = {"东和": {"building": 1, "terminal": 1, "broadcasts": [1], "items": [1],
                        "editable": [1], "playlist": 1, "schedule": 1, "layout": 1,
-                       "user": 1, "warnings": [1], "period": 1}}
+                       "user": 1, "warnings": [1], "period": 1, "receipts": [1]}}
 
 
 # --- the seeded street -------------------------------------------------------------------
@@ -442,6 +446,14 @@ def world(server, database_url) -> dict:
                                           action="block"),
                     ScreeningWord(street_id=donghe.street_id, word="返利", action="flag")])
         db.commit()
+        # A receipt whose "played" does not apply (a screen plan's), beside the world's own.
+        schedules.create_screen_plan(db, admin, name="节能亮度", screen_on=True, brightness=60,
+                                     recurrence=schedules.Recurrence(),
+                                     targets=[schedules.TargetIn("community", donghe.id)],
+                                     community_id=donghe.id)
+        db.commit()
+        receipts = list(db.scalars(select(Receipt.id).where(Receipt.community_id == donghe.id)
+                                   .order_by(Receipt.id.desc())))
 
         out["东和"] = {
             "building": t.building_id, "terminal": t.id,
@@ -451,13 +463,13 @@ def world(server, database_url) -> dict:
             "editable": [draft.id, image.id], "playlist": playlist.id,
             "schedule": schedule.id, "layout": layout.id, "user": db.scalar(select(User.id).where(
                 User.username == "donghe_editor")), "warnings": warnings,
-            "period": period.id}
+            "period": period.id, "receipts": receipts}
         out["田心"] = {
             "building": tb.id, "terminal": tt.id, "broadcasts": [tx_bc.id],
             "items": [tx_notice.id], "editable": [tx_notice.id], "playlist": tx_list.id,
             "schedule": tx_sched.id, "layout": None, "user": db.scalar(select(User.id).where(
                 User.username == "tianxin_editor")), "warnings": [],
-            "period": period.id}
+            "period": period.id, "receipts": []}
         db.remove()
     app.extensions["signage_engine"].dispose()
     return out

@@ -1,4 +1,5 @@
-"""Log in, switch language, edit the community tree, and meet a permission refusal."""
+"""Log in, switch language, edit the community tree, meet a permission refusal, and watch
+a publish receipt fill in."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from server import create_app
+from server.db import db, utcnow
+from server.models import Building, Terminal, User
+from server.services import receipts, schedules
+from server.services.access import Actor
 from tests.browser.conftest import login
 from tests.live import ADMIN_PASSWORD, DEMO_PASSWORD
 
@@ -83,3 +90,42 @@ def test_editor_of_another_community_is_refused(page, server):
     assert response.status == 403
     expect(page.locator("#error-message")).to_have_text("您的角色无权执行此操作。")
     expect(page.locator("#name")).to_have_count(0)
+
+
+def test_a_receipt_fills_in_without_a_reload(page, server, database_url, tmp_path):
+    """A screen plan for one building: its receipt page counts the screen's acknowledgement
+    and readiness as the hub records them (receipts.statuses), and says when it is done."""
+    app = create_app({"SIGNAGE_DATABASE_URL": database_url, "SIGNAGE_DATA_DIR": str(tmp_path),
+                      "SIGNAGE_SECRET_KEY": "x"})
+    with app.app_context():
+        admin = Actor.of(db.scalar(select(User).where(User.username == "admin")))
+        building = db.scalar(select(Building).where(Building.name == "海滨花园2栋"))
+        plan = schedules.create_screen_plan(
+            db, admin, name="夜间调暗", screen_on=True, brightness=40,
+            recurrence=schedules.Recurrence(windows=[("22:00", "06:00")]),
+            targets=[schedules.TargetIn("building", building.id)],
+            community_id=building.community_id)
+        db.commit()
+        receipt_id = receipts.latest_for(db, admin, "screen_plan", plan.id).id
+        t = db.scalar(select(Terminal).where(Terminal.building_id == building.id))
+
+        def status(ready: bool) -> None:
+            receipts.statuses(db, [(t.id, t.manifest_version, ready, utcnow())])
+            db.commit()
+
+        login(page, "admin", ADMIN_PASSWORD)
+        page.goto(f"/receipts/{receipt_id}")
+        acked = page.locator("#stage-acknowledged .receipt-x")
+        expect(acked).to_have_text("0")
+        expect(page.locator("#stage-played")).to_contain_text("不适用")
+        expect(page.locator("#laggards")).to_contain_text("未确认")
+        page.evaluate("window.notReloaded = true")
+        status(ready=False)
+        expect(acked).to_have_text("1")
+        expect(page.locator("#laggards")).to_contain_text("已确认（")
+        assert page.evaluate("window.notReloaded") is True
+        status(ready=True)
+        expect(page.locator("#receipt-state")).to_contain_text("全部屏幕已完成")
+        expect(page.locator("#stage-ready .receipt-count")).to_have_text("1 / 1")
+        db.remove()
+    app.extensions["signage_engine"].dispose()
