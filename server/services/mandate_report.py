@@ -204,7 +204,8 @@ Cells = dict[tuple[int, datetime], float]
 
 
 def _cells(s: Session, q) -> Cells:
-    return {(tid, hour.astimezone(UTC)): v or 0.0 for tid, hour, v in s.execute(q).all()}
+    """Σ per (terminal, UTC hour), read past the ORM (tens of thousands of rows)."""
+    return {(tid, hour): v or 0.0 for tid, hour, v in s.connection().execute(q).all()}
 
 
 def report(s: Session, actor: Actor, mandate_id: int, period: reports.Period,
@@ -246,8 +247,8 @@ def report(s: Session, actor: Actor, mandate_id: int, period: reports.Period,
                      .where(PlannedHour.terminal_id.in_(ids), PlannedHour.hour.in_(utc),
                             planned_content)
                      .group_by(PlannedHour.terminal_id, PlannedHour.hour))
-    uptime = {(tid, hour.astimezone(UTC)): (online or 0.0, lit or 0.0)
-              for tid, hour, online, lit in s.execute(
+    uptime = {(tid, hour): (online or 0.0, lit or 0.0)
+              for tid, hour, online, lit in s.connection().execute(
                   select(UptimeHour.terminal_id, UptimeHour.hour, UptimeHour.online_seconds,
                          UptimeHour.screen_on_seconds)
                   .where(UptimeHour.terminal_id.in_(ids), UptimeHour.hour.in_(utc))).all()}
