@@ -164,27 +164,66 @@ def planned_share(plan: TerminalPlan | CompiledPlan, specs: Iterable[MandateSpec
 
 
 def _free(comp: CompiledPlan, x: int, y: int, specs: Sequence[MandateSpec],
-          priorities: dict[int, int]) -> list[tuple[int, int]]:
+          priorities: dict[int, int], marks: dict) -> list[tuple[int, int]]:
     """The parts of [x, y) where an insertion may go, in whole seconds: the screen is on,
     nothing counting for an enforced mandate plays (it would be pre-empted) and no
     interrupt at MANDATE_PRIORITY or above holds the screen (another mandate's slots, or
     a staff notice meant to beat mandates)."""
-    on = comp.screen_on_spans_us(x, y)
+    blocked = _blocked(comp, x, y, specs, priorities, marks)
     out: list[tuple[int, int]] = []
-    for seg in comp.timeline_us(x, y):
-        if seg.item is not None and any(s.counts(seg.item.content_id, seg.item.topic_id)
-                                        for s in specs):
-            continue
-        if seg.kind == "interrupt" and priorities.get(seg.schedule_id, 0) >= MANDATE_PRIORITY:  # type: ignore[arg-type]
-            continue
-        for a, b in on:
-            p = -(-max(a, seg.start_us) // US) * US  # whole seconds: windows are HH:MM:SS
-            q = min(b, seg.end_us) // US * US
+    for a, b in comp.screen_on_spans_us(x, y):
+        for p, q in _minus((a, b), blocked):
+            p, q = -(-p // US) * US, q // US * US  # whole seconds: windows are HH:MM:SS
             if p < q:
-                if out and out[-1][1] == p:
-                    out[-1] = (out[-1][0], q)
-                else:
-                    out.append((p, q))
+                out.append((p, q))
+    return out
+
+
+def _blocked(comp: CompiledPlan, x: int, y: int, specs: Sequence[MandateSpec],
+             priorities: dict[int, int], marks: dict) -> list[tuple[int, int]]:
+    """Where in [x, y) the plan shows what an insertion must not cover, sorted: found by
+    arithmetic on the looped cycles (as `planned_us` counts), not item by item, since a
+    day of 10-second items is thousands of segments and only a few of them count.
+    `marks` keeps each cycle's blocked items for the next call."""
+    out: list[tuple[int, int]] = []
+    t = x
+    while t < y:
+        anchor, cyc, change = comp._state(t)  # the resolver's own answer for [t, change)
+        stop = min(change, y)
+        if cyc is not None:
+            hit = marks.get(id(cyc))
+            if hit is None or hit[0] is not cyc:
+                hit = marks[id(cyc)] = (cyc, [
+                    i for i, (item, sid, kind) in enumerate(zip(cyc.items, cyc.sids,
+                                                                 cyc.kinds, strict=True))
+                    if any(s.counts(item.content_id, item.topic_id) for s in specs)
+                    or (kind == "interrupt" and priorities.get(sid or 0, 0) >= MANDATE_PRIORITY)])
+            picked = hit[1]
+            if len(picked) == len(cyc.items):
+                out.append((t, stop))
+            elif picked:
+                turn = t - (t - anchor) % cyc.total
+                while turn < stop:
+                    for i in picked:
+                        a, b = max(t, turn + cyc.cum[i]), min(stop, turn + cyc.cum[i] + cyc.durs[i])
+                        if a < b:
+                            out.append((a, b))
+                    turn += cyc.total
+        t = stop
+    return out
+
+
+def _minus(span: tuple[int, int], cuts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`span` less the sorted intervals `cuts`."""
+    out, a = [], span[0]
+    for p, q in cuts:
+        if q <= a or p >= span[1]:
+            continue
+        if p > a:
+            out.append((a, p))
+        a = max(a, q)
+    if a < span[1]:
+        out.append((a, span[1]))
     return out
 
 
@@ -315,13 +354,14 @@ def enforce(plan: TerminalPlan, inserts: Iterable[tuple[MandateSpec, Playlist]],
         cap_s = max(MAX_SLOT_S, math.ceil(max(stream.durs) / US))
         comp = CompiledPlan(plan, cache)
         priorities = {s.id: s.priority for s in plan.schedules}
+        marks: dict[int, tuple[object, list[int]]] = {}
         groups: dict[tuple[int | None, int], list[tuple[time, time]]] = {}
         for _day, a, b in _occurrences(spec, clk, lo, hi):
             for _h, x, y, share in _occurrence_shares(comp, spec, a, b):
                 if share.required_s - share.planned_s <= TOLERANCE_S:
                     continue
                 need = math.ceil(share.required_s - share.planned_s)
-                for p, q in _slots(_free(comp, x, y, specs, priorities), need, cap_s):
+                for p, q in _slots(_free(comp, x, y, specs, priorities, marks), need, cap_s):
                     i = stream.take(q - p)
                     for day, wa, wb in _local_pieces(clk, p, q):
                         groups.setdefault((day, i), []).append((wa, wb))

@@ -12,6 +12,10 @@ rendered for that region (or, where a notice has none yet, its full-screen pages
 player scales). A version-1 player gets the plan without layouts or variants: it plays the
 main playlist full-frame (`manifests(..., protocols=)`).
 
+Enforced time-share mandates reaching a terminal add their insertion to its plan as
+`interrupt` schedules (server/services/mandate_plan.py, playlists/mandates.py), each
+item built here for the terminal's size like a playlist entry.
+
 Every manifest is signed by its street's key (services/signing.py, player/signatures.py):
 the signature covers a small statement naming the SHA-256 of the plan and of the blob list,
 each hashed once per shared plan and blob list. A batch's statements are the leaves of a
@@ -40,13 +44,14 @@ from server.models import (
     ContentKind,
     ContentStatus,
     Layout,
+    Mandate,
     Playlist,
     Schedule,
     Screen,
     ScreenPlan,
     Terminal,
 )
-from server.services import broadcasts, changes, layouts, signing
+from server.services import broadcasts, changes, layouts, mandate_plan, signing
 from server.services import content as contents
 
 HORIZON = timedelta(days=7)
@@ -169,15 +174,23 @@ def _screen_plan(sp: ScreenPlan) -> pm.ScreenPlan:
                          valid_from=sp.valid_from, valid_until=sp.valid_until)
 
 
+def _insertion(m: Mandate, content: list[ContentItem], terminal: Screen) -> pm.Playlist:
+    items: list[pm.Item] = []
+    for c in content:
+        items.extend(_items(c, terminal, None, None, None))
+    return pm.Playlist(id=0, name=m.name, items=tuple(items))
+
+
 def shared_plans(s: Session, terminals: list[Screen], today: date) -> dict[int, tuple]:
     """(place, key, plan) per terminal, the plan shared by every terminal with the same
     (schedules reached, layout schedules among them, screen plans reached, size, colour
-    mode): a fleet shares a handful, so a batch of 1,000 terminals costs a few queries per
-    street and a few plans, not 18 queries and a plan each. The shared plan names the first
-    terminal it was built for. It carries layouts and variants (planned time counts the
-    main region under them); `manifests` leaves them out for version-1 players."""
+    mode, enforced mandates reached): a fleet shares a handful, so a batch of 1,000
+    terminals costs a few queries per street and a few plans, not 18 queries and a plan
+    each. The shared plan names the first terminal it was built for. It carries layouts
+    and variants (planned time counts the main region under them); `manifests` leaves
+    them out for version-1 players."""
     places = {p.terminal_id: p for p in changes.places(s, None, [t.id for t in terminals])}
-    owners: dict[int, tuple[list, list]] = {}
+    owners: dict[int, tuple[list, list, list]] = {}
     memo: dict[tuple, pm.TerminalPlan] = {}
     fit = _Fitter(s)
     out = {}
@@ -192,14 +205,21 @@ def shared_plans(s: Session, terminals: list[Screen], today: date) -> dict[int, 
             owners[place.street_id] = (
                 [(sc, changes.reach(sc)) for sc in current],
                 [(sp, changes.reach(sp))
-                 for sp in changes.active_owners(s, ScreenPlan, place.street_id)])
-        schedules, screen_plans = owners[place.street_id]
+                 for sp in changes.active_owners(s, ScreenPlan, place.street_id)],
+                mandate_plan.enforced(s, place.street_id, today))
+        schedules, screen_plans, mandates = owners[place.street_id]
         scs = [sc for sc, reached in schedules if reached(place)]
         sps = [sp for sp, reached in screen_plans if reached(place)]
+        ms = [(m, content) for m, reached, content in mandates if reached(place)]
         key = (tuple(sc.id for sc in scs), tuple(sp.id for sp in sps), t.width, t.height,
-               t.colour_mode)
+               t.colour_mode, tuple(m.id for m, _c in ms))
         if key not in memo:
-            memo[key] = _plan(t, scs, sps, fit)
+            plan = _plan(t, scs, sps, fit)
+            if ms:
+                plan = mandate_plan.enforced_plan(
+                    plan, [(mandate_plan.spec_of(m), _insertion(m, content, t))
+                           for m, content in ms], mandate_plan.enforce_days(today))
+            memo[key] = plan
         out[t.id] = (place, key, memo[key])
     return out
 
