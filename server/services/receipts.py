@@ -315,6 +315,8 @@ def _laggards(s: Session, actor: Actor, r: Receipt, limit: int, now: datetime) -
     this_hour = now.replace(minute=0, second=0, microsecond=0)
     waiting_play = [row[0] for row in rows if row[7] and row[5] is not None]
     planned = _next_planned(s, waiting_play, r.content_ids or [], this_hour)
+    # Planned time is the main region's only: an item a layout region shows is not in it.
+    in_regions = bool(waiting_play) and _in_layout_regions(s, r)
     out = []
     for (tid, name, building, community, acked, ready, played, is_online, last_seen,
          screen_on, percent, refusal) in rows:
@@ -329,13 +331,24 @@ def _laggards(s: Session, actor: Actor, r: Receipt, limit: int, now: datetime) -
             why.update(code="downloading", since=_iso(acked), percent=percent)
         elif screen_on is False:
             why.update(code="screen_off")
-        elif (nxt := planned.get(tid)) is None or nxt > this_hour:
-            # Not planned this hour: it plays at the next hour the plan gives it, if any.
-            why.update(code="not_scheduled", until=_iso(nxt))
+        elif (nxt := planned.get(tid)) is not None and nxt > this_hour:
+            why.update(code="not_scheduled", until=_iso(nxt))  # the next hour it is planned
+        elif nxt is None and not in_regions:
+            why.update(code="not_scheduled")  # not planned to the end of the next day
         out.append({"terminal_id": tid, "terminal": name, "building": building,
                     "community": community, "acked_at": _iso(acked), "ready_at": _iso(ready),
                     "played_at": _iso(played), "why": why})
     return out
+
+
+def _in_layout_regions(s: Session, r: Receipt) -> bool:
+    """Whether a layout region of the receipt's street shows one of its items (a street
+    has a handful of layouts, read whole)."""
+    from server.services.layouts import content_ids  # layouts imports changes, which imports us
+
+    wanted = set(r.content_ids or ())
+    return any(wanted & content_ids(regions) for regions in
+               s.scalars(select(Layout.regions).where(Layout.street_id == r.street_id)))
 
 
 def _next_planned(s: Session, terminal_ids: list[int], content_ids: list[int],

@@ -13,6 +13,7 @@ from player import protocol
 from server.db import db
 from server.models import (
     AuditEntry,
+    Layout,
     PlannedHour,
     Receipt,
     ReceiptScreen,
@@ -159,6 +160,14 @@ def test_laggards_say_why_offline_first(w):
     later = {x["terminal_id"]: x["why"] for x in receipts.summary(db, w["reviewer"], r.id)[
         "laggards"]}[t_later.id]
     assert (later["code"], later["until"]) == ("not_scheduled", None)
+    # Planned time is the main region's: an item a layout region shows is waited for.
+    db.add(Layout(street_id=w["item"].street_id, name="版式", width=384, height=192,
+                  created_by=w["item"].created_by,
+                  regions=[{"key": "logo", "role": "image", "content_id": w["item"].id}]))
+    db.commit()
+    later = {x["terminal_id"]: x["why"] for x in receipts.summary(db, w["reviewer"], r.id)[
+        "laggards"]}[t_later.id]
+    assert later["code"] == "waiting"
 
 
 def test_a_refused_manifest_is_said(w):
