@@ -248,7 +248,26 @@ def seed_content(s: Session, store, font: str | None = None) -> dict[str, int]:
                               kind="normal", recurrence=schedules.Recurrence(), targets=target)
     schedules.create_schedule(s, editor, name="便民热线垫片", playlist_id=filler.id,
                               kind="filler", recurrence=schedules.Recurrence(), targets=target)
+    _seed_mandate(s, street.id, topic["反诈宣传"])
     return {"playlist": playlist.id, "created": len(items) + 1 + made}
+
+
+def _seed_mandate(s: Session, street_id: int, topic_id: int) -> None:
+    """反诈宣传 10 minutes in every hour, 08:00-22:00, this month, on every screen of the
+    street, checked only: the mandate pages, the warnings and the report have something
+    to show on a fresh demo."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from server.config import PEOPLE_TZ
+    from server.services import mandates, schedules
+    from server.services.access import Actor
+
+    first = datetime.now(ZoneInfo(PEOPLE_TZ)).date().replace(day=1)
+    last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    mandates.create(s, Actor.system(street_id, "demo"), mandates.MandateIn(
+        name="反诈宣传", authority="区委政法委", topic_id=topic_id, share_kind="minutes",
+        share=10, start_date=first, end_date=last, targets=[schedules.TargetIn("street")]))
 
 
 DEMO_LAYOUT = "东和标准版式"

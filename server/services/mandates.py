@@ -170,6 +170,9 @@ def _content(s: Session, actor: Actor, owner: int | None, m: MandateIn) -> list[
 
 
 def _targets(s: Session, actor: Actor, owner: int | None, targets: list[TargetIn]) -> list:
+    if not targets:
+        raise Invalid(N_("Choose where it applies: the whole street, communities or "
+                         "buildings."), field="targets")
     for t in targets:
         if t.kind not in KINDS:
             raise Invalid(N_("A mandate applies to the street, communities or buildings."),

@@ -47,15 +47,15 @@ class MandateForm(FlaskForm):
                             description=_l("Who asks for it, e.g. 区委政法委."))
     community_id = SelectField(_l("Community"), coerce=int)
     topic_id = SelectField(_l("Topic"), coerce=int, validate_choice=False)
-    content_ids = SelectMultipleField(_l("Items"), coerce=int, validate_choice=False,
+    content_ids = SelectMultipleField(_l("Items that count"), coerce=int, validate_choice=False,
                                       description=_l("Items of the topic count, and these "
                                                      "(hold Ctrl to choose several)."))
     share_kind = RadioField(_l("Share"), default="minutes", validate_choice=False, choices=[
         SelectChoice("minutes", _l("Minutes in every hour")),
         SelectChoice("percent", _l("Per cent of the time the screen is lit"))])
     share = FloatField(_l("How much"), validators=[Optional()])
-    window_start = StringField(_l("From"), default="08:00", validators=[Length(max=8)])
-    window_end = StringField(_l("Until"), default="22:00", validators=[Length(max=8)],
+    window_start = StringField(_l("Each day from"), default="08:00", validators=[Length(max=8)])
+    window_end = StringField(_l("Each day until"), default="22:00", validators=[Length(max=8)],
                              description=_l("Each day; a window may cross midnight "
                                             "(22:00 until 06:00); the same time twice is all "
                                             "day."))

@@ -1,7 +1,7 @@
 from sqlalchemy import func, select
 
 from server.db import db
-from server.models import Building, Community, Role, Terminal, User
+from server.models import Building, Community, Mandate, Role, Terminal, User
 from server.services import manifests
 
 
@@ -55,3 +55,8 @@ def test_seed_demo_builds_the_donghe_situation_and_is_idempotent(runner, monkeyp
     assert roles["image"]["image"]["approved"] and roles["image"]["image"]["sha256"] in {
         b["sha256"] for b in manifests.manifest(db, lobby)["blobs"]}
     assert (roles["main"]["w"], roles["main"]["h"]) == (384, 140)
+    # One checked-only anti-fraud mandate on the whole street (the mandate pages' example).
+    [m] = db.scalars(select(Mandate)).all()
+    assert (m.name, m.share_kind, m.share, m.window_start, m.window_end, m.enforce) == (
+        "反诈宣传", "minutes", 10, "08:00", "22:00", False)
+    assert [t.kind.value for t in m.targets] == ["street"] and m.start_date.day == 1
