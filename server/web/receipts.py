@@ -13,17 +13,22 @@ from sqlalchemy import select
 
 from server.db import db
 from server.models import AuditEntry, Receipt
+from server.services import content, schedules
 from server.services import receipts as svc
 from server.services.access import TREE_EDITORS
 from server.web import audit_present
-from server.web.helpers import actor, require_login
+from server.web.helpers import actor, allowed, require_login
 
 bp = Blueprint("receipts", __name__)
 require_login(bp)
 PAGE = 50  # receipts a page of the list shows
-# Pages that show the changed object, by the receipt's object_type.
-OBJECT_PAGES = {"content": ("content.item", "item_id"),
-                "schedule": ("schedules.edit_schedule", "schedule_id")}
+# Pages that show the changed object, by the receipt's object_type, and who may open them
+# (the schedule's page is its edit form: the save's own check).
+OBJECT_PAGES = {
+    "content": ("content.item", "item_id", lambda a, ref: content.get_item(db, a, ref)),
+    "schedule": ("schedules.edit_schedule", "schedule_id",
+                 lambda a, ref: schedules.editable_schedule(db, a, ref)),
+}
 
 
 @bp.route("/receipts")
@@ -132,9 +137,11 @@ def _why(why: dict) -> str:
 
 def _object_url(r: dict) -> str | None:
     page = OBJECT_PAGES.get(r["object_type"])
-    if page is None or r["object_id"] is None or r["action"] == "delete":
+    if page is None or r["object_id"] is None:
         return None
-    endpoint, arg = page
+    endpoint, arg, may_open = page
+    if not allowed(lambda a: may_open(a, r["object_id"])):  # deleted since, or not theirs
+        return None
     return url_for(endpoint, **{arg: r["object_id"]})
 
 

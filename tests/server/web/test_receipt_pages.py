@@ -193,3 +193,10 @@ def test_a_schedule_page_links_its_latest_receipt(client):
     r = _receipt(c, ts, object_type="schedule", object_id=sc.id, by=admin)
     assert f'href="/receipts/{r.id}" id="latest-receipt"' in client.get(edit).get_data(
         as_text=True)
+    assert f'href="{edit}" id="receipt-object"' in client.get(f"/receipts/{r.id}").get_data(
+        as_text=True)
+    # A reviewer may not open the schedule's form: the receipt names it without a link.
+    reviewer = client.application.test_client()
+    h.login(reviewer, h.user(Role.reviewer, c))
+    html = reviewer.get(f"/receipts/{r.id}").get_data(as_text=True)
+    assert "停水通知" in _text(html, "receipt-change") and 'id="receipt-object"' not in html
