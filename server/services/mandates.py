@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from server import inputs
 from server.db import utcnow
 from server.models import ContentItem, ContentStatus, Mandate, MandateTarget, TargetKind
-from server.services import audit, changes, topics
+from server.services import audit, changes, mandate_plan, topics
 from server.services.access import Actor
 from server.services.errors import N_, Invalid, NotFound
 from server.services.naming import name_key
@@ -275,3 +275,44 @@ def delete(s: Session, actor: Actor, mandate_id: int) -> None:
     s.delete(mandate)
     s.flush()
     changes.touch(s, reached)
+
+
+# --- warnings -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Short:
+    """How a mandate's planned share falls short on some days, summed for one warning."""
+
+    mandate_id: int
+    name: str
+    community_id: int | None
+    share_kind: str
+    share: float
+    screens: int
+    days: int
+    fewest_hours: int  # hours short on a screen and day: the fewest and the most
+    most_hours: int
+    hours: int  # in all
+    least_s: float  # the least planned in a screen's worst hour
+
+
+def shortages(s: Session, actor: Actor, days: list[date],
+              terminal_id: int | None = None) -> list[Short]:
+    """The mandates that the plans of the screens `actor` sees (or of one of them) fall
+    short of on `days`, from mandate_plan.shortfalls. It resolves every plan over the
+    days: pages run it in a job worker (server/workpool.py run_db)."""
+    rows = [r for r in mandate_plan.shortfalls(s, actor.street_id, actor.community_id, days)
+            if terminal_id is None or r.terminal_id == terminal_id]
+    groups: dict[int, list[mandate_plan.Shortfall]] = {}
+    for r in rows:
+        groups.setdefault(r.mandate.id, []).append(r)
+    out = []
+    for group in groups.values():
+        m, hours = group[0].mandate, [r.hours_short for r in group]
+        out.append(Short(m.id, m.name, m.community_id, m.share_kind, m.share,
+                         screens=len({r.terminal_id for r in group}),
+                         days=len({r.day for r in group}), fewest_hours=min(hours),
+                         most_hours=max(hours), hours=sum(hours),
+                         least_s=min(r.planned_s for r in group)))
+    return out

@@ -24,6 +24,7 @@ from server.services.naming import by_name
 from server.storage import blob_store
 from server.web import layout_present as present
 from server.web.helpers import actor
+from server.web.mandate_present import shortfall_warnings
 from server.web.schedules import KIND_LABELS, TZ, WEEKDAYS, bp, local_time
 
 SLOT_MIN = 15  # the calendar's row height in minutes
@@ -198,6 +199,8 @@ def calendar():
         blocks=calendar_blocks(segments, monday, names, terminal.id, frames, playlists),
         frames=_frames_this_week(frames, names),
         warnings=warning_texts(warnings, names),
+        mandate_shortfalls=shortfall_warnings(
+            [monday + timedelta(days=n) for n in range(7)], terminal.id),
         week=monday, prev_week=(monday - timedelta(days=7)).isoformat(),
         next_week=(monday + timedelta(days=7)).isoformat(),
         this_week=_monday(None).isoformat(),

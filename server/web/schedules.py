@@ -36,6 +36,7 @@ from server.web.audit_present import OBJECTS
 from server.web.forms import DeleteForm
 from server.web.helpers import actor, allowed, deleted, require_login
 from server.web.layout_present import regions_summary
+from server.web.mandate_present import shortfall_warnings
 
 bp = Blueprint("schedules", __name__)
 TZ = ZoneInfo(PEOPLE_TZ)
@@ -410,6 +411,7 @@ def index():
                            kinds=KIND_LABELS, weekdays=WEEKDAYS, target_labels=target_labels,
                            windows_text=_windows_text, can_plan=a.role.value in PLANNERS,
                            layout_summary=regions_summary,
+                           mandate_shortfalls=shortfall_warnings([datetime.now(TZ).date()]),
                            may_change=lambda community_id: svc.may_change(a, community_id))
 
 

@@ -4,11 +4,13 @@ who sees and changes which."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from server.config import PEOPLE_TZ
 from server.db import db
 from server.models import Mandate, Role, Topic
 from server.services import mandates as svc
@@ -119,3 +121,29 @@ def test_edit_keeps_the_targets_and_delete_asks_first(client, w):
     assert r.status_code == 302
     db.expire_all()
     assert db.get(Mandate, mandate_id) is None
+
+
+def test_schedule_and_calendar_pages_warn_where_a_plan_falls_short(client, w):
+    # 东和 plays only the anti-fraud notice (met); 田心's screen has nothing planned (short).
+    helpers.scheduled_all_day(w["donghe"], w["fraud"])
+    today = datetime.now(ZoneInfo(PEOPLE_TZ)).date()
+    monday = today - timedelta(days=today.weekday())
+    m = _mandate(w, w["admin"], [TargetIn("street")], start_date=monday,
+                 end_date=monday + timedelta(days=6))
+    tianxin_screen = w["tianxin"].buildings[0].terminals[0]
+    donghe_screen = w["b"].terminals[0]
+    helpers.login(client, w["admin"])
+    html = client.get("/schedules/").get_data(as_text=True)
+    assert f'data-mandate-id="{m.id}"' in html
+    assert "反诈宣传</strong></a>: 今天 1 块屏有 14 个小时不足每小时 10 分钟（最少 0 分钟）" in html
+    assert f'href="/mandates/{m.id}"' in html
+    week = client.get(f"/schedules/calendar?terminal_id={tianxin_screen.id}").get_data(
+        as_text=True)
+    assert "本周有 7 天共 98 个小时不足每小时 10 分钟（最少 0 分钟）" in week
+    met = client.get(f"/schedules/calendar?terminal_id={donghe_screen.id}").get_data(
+        as_text=True)
+    assert "mandate-warning" not in met
+    # 东和's administrator sees its own screens, where the plan meets the mandate.
+    own = client.application.test_client()
+    helpers.login(own, w["cadmin"])
+    assert "mandate-warning" not in own.get("/schedules/").get_data(as_text=True)
