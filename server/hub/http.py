@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import lru_cache
 
 from flask import Blueprint, abort, jsonify, request
@@ -37,6 +38,27 @@ def poll_pairing(poll_token: str):
     return jsonify({"status": "paired", **answer, "server_time": protocol.iso(utcnow())})
 
 
+# Blobs each terminal may fetch, by (terminal id, manifest version, credential): the list
+# of the manifest the hub sent it (`note_sent`), else worked out from its plan (`_needed`:
+# another node sent it, or this process started since). Worked out per terminal, the
+# first download after a change cost each screen of the fleet a plan of its own, built in
+# the event loop: 1,000 plans where the manifests took a few (bench/bench_receipts.py).
+SENT_MAX = 20_000
+_sent: OrderedDict[tuple[int, int, str], frozenset[str]] = OrderedDict()
+
+
+def note_sent(built: dict[int, dict], credential_hashes: dict[int, str]) -> None:
+    """The hub answered with these manifests (terminal id -> manifest)."""
+    shared: dict[int, frozenset[str]] = {}  # terminals of one plan share one blob list
+    for tid, m in built.items():
+        blobs = m["blobs"]
+        if id(blobs) not in shared:
+            shared[id(blobs)] = frozenset(b["sha256"] for b in blobs)
+        _sent[(tid, m["version"], credential_hashes[tid])] = shared[id(blobs)]
+    while len(_sent) > SENT_MAX:
+        _sent.popitem(last=False)
+
+
 @lru_cache(maxsize=4096)
 def _needed(terminal_id: int, version: int) -> frozenset[str]:
     """Blobs a terminal may fetch: those of its current manifest (cached per version)."""
@@ -54,8 +76,9 @@ def blob(sha: str):
     if t is None:
         return jsonify({"error": {"code": "unauthorized",
                                   "message": "unknown or revoked terminal credential"}}), 401
+    allowed = _sent.get((t.id, t.manifest_version, t.credential_hash))
     if not protocol.SHA256_RE.match(sha) or (
-            sha not in _needed(t.id, t.manifest_version)
+            sha not in (allowed if allowed is not None else _needed(t.id, t.manifest_version))
             and not broadcasts.blob_allowed(db, t, sha)):
         abort(404)
     b = db.get(Blob, sha)

@@ -22,6 +22,7 @@ from player import protocol
 from server import looplag
 from server.db import db, session_scope, utcnow
 from server.extensions import socketio
+from server.hub import http as blob_http
 from server.hub import queue, room, staff
 from server.hub.batch import GroupCommit, Slot
 from server.models import Terminal
@@ -326,6 +327,7 @@ def _answer_syncs(batch: list[Slot], hello: bool = False) -> None:
                   if b.data["manifest_version"] != live[b.terminal_id].manifest_version}
         built = manifests.manifests(db, [live[tid] for tid in sorted(behind)], now,
                                     {b.terminal_id: b.data["protocol"] for b in mine})
+        blob_http.note_sent(built, {tid: t.credential_hash for tid, t in live.items()})
         active = broadcasts.active_for_many(db, list(live.values()), now)
         synced = []
         for b in mine:

@@ -274,6 +274,42 @@ def test_blobs_only_for_the_terminals_own_manifest(w, client, tmp_path):
     assert r.status_code == 404  # the other terminal is not targeted
 
 
+def test_a_sent_manifest_says_which_blobs_its_terminal_may_fetch(w, client, monkeypatch):
+    """The files of the manifest the hub sent are allowed without building the terminal's
+    plan again (a fleet's downloads after a change would each build one in the event
+    loop); another terminal, or the same one holding another credential, is not."""
+    from server.hub import http
+    from server.storage import blob_store
+
+    p = sched.create_playlist(db, w["editor"], "日常", [sched.EntryIn(w["item"].id)])
+    sched.create_schedule(db, w["editor"], name="x", playlist_id=p.id, kind="normal",
+                          recurrence=sched.Recurrence(),
+                          targets=[sched.TargetIn("terminal", w["t1"].id)])
+    db.commit()
+    sha = w["item"].blob_sha256
+    path = blob_store().path(sha)  # the helper's item has a row, not a file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"picture")
+    assert sha in {b["sha256"] for b in hello(connect(w["app"], w["c1"]))["manifest"]["blobs"]}
+
+    def no_plan(*_args):
+        raise AssertionError("built the terminal's plan again")
+
+    monkeypatch.setattr(http, "_needed", no_plan)
+    r = client.get(f"{protocol.BLOB_PATH}/{sha}", headers={"Authorization": f"Bearer {w['c1']}"})
+    body = r.data
+    r.close()  # the file's handle
+    assert r.status_code == 200 and body == b"picture"
+    monkeypatch.undo()
+    r = client.get(f"{protocol.BLOB_PATH}/{sha}", headers={"Authorization": f"Bearer {w['c2']}"})
+    assert r.status_code == 404
+    new = fleet.issue_credential(db, db.get(Terminal, w["t1"].id))  # re-paired: not its list
+    db.commit()
+    monkeypatch.setattr(http, "_needed", lambda *_args: frozenset())
+    r = client.get(f"{protocol.BLOB_PATH}/{sha}", headers={"Authorization": f"Bearer {new}"})
+    assert r.status_code == 404
+
+
 def test_health_says_the_node_serves(client):
     r = client.get("/healthz")
     assert r.status_code == 200
