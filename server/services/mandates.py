@@ -197,9 +197,24 @@ def _checked(s: Session, actor: Actor, owner: int | None, m: MandateIn) -> dict:
         lambda: _dates(m.start_date, m.end_date),
         lambda: put("content_ids", lambda: _content(s, actor, owner, m)),
         lambda: put("targets", lambda: _targets(s, actor, owner, m.targets)))
+    if not problems and m.enforce:
+        problems = _problems(lambda: _insertable(s, actor, owner, m, out["content_ids"]))
     if problems:
         raise Problems(problems)
     return out
+
+
+def _insertable(s: Session, actor: Actor, owner: int | None, m: MandateIn,
+                content_ids: list[int]) -> None:
+    """Enforcing inserts what mandate_plan.insertion_content finds: without it, enforcing
+    would silently do nothing."""
+    probe = Mandate(street_id=actor.street_id, community_id=owner, topic_id=m.topic_id,
+                    content_ids=content_ids)
+    if not mandate_plan.insertion_content(s, probe, utcnow()):
+        raise Invalid(N_("Nothing to insert: an enforced mandate inserts its items, or else "
+                         "its topic's approved items of its own community (street-wide "
+                         "items for a street-wide mandate). Choose items, or keep it "
+                         "checked only."), field="enforce")
 
 
 def _apply(mandate: Mandate, m: MandateIn, checked: dict) -> None:

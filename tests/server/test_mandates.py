@@ -37,6 +37,7 @@ def w(app):
 
 def _in(w, **kw) -> svc.MandateIn:
     base = dict(name="反诈宣传", authority="区委政法委", topic_id=w["topic"].id,
+                content_ids=[w["fraud"].id],
                 share_kind="minutes", share=10, window_start="08:00", window_end="22:00",
                 start_date=date(2026, 12, 1), end_date=date(2026, 12, 31),
                 targets=[TargetIn("street")])
@@ -66,6 +67,8 @@ MISTAKES = [
     ({"share_kind": "percent", "share": 100.5}, "share"),
     ({"share_kind": "seconds"}, "share_kind"),
     ({"topic_id": None, "content_ids": []}, "content_ids"),
+    # Street-wide, its topic has no street-wide item: enforcing would insert nothing.
+    ({"content_ids": [], "enforce": True}, "enforce"),
     ({"window_start": "8点"}, "window_start"),
     ({"window_end": "24:30"}, "window_end"),
     ({"start_date": None}, "start_date"),

@@ -102,7 +102,8 @@ def test_community_admin_writes_for_its_community_and_cannot_reach_anothers(clie
 
 
 def test_edit_keeps_the_targets_and_delete_asks_first(client, w):
-    m = _mandate(w, w["admin"], [TargetIn("building", w["b"].id)], enforce=True)
+    m = _mandate(w, w["admin"], [TargetIn("building", w["b"].id)], enforce=True,
+                 content_ids=[w["fraud"].id])
     helpers.login(client, w["admin"])
     page = client.get(f"/mandates/{m.id}").get_data(as_text=True)
     assert f'id="target-tree-building-{w["b"].id}" name="buildings" value="{w["b"].id}" checked' \
