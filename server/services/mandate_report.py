@@ -9,7 +9,8 @@ broadcasts from `play_hour` too (their content is known by `broadcast.mode`). Fo
 whatever the period, so 76 screens x 31 days x 14 hours is some 33,000 cells of Python,
 computed in a job worker (server/workpool.py), never on the event loop.
 
-An hour requires `required_s` of the hour's lit time (the mandate's rule). Time offline
+An hour requires `playlists.mandates.required_s` of its lit time (the mandate's rule, the
+one the planned share and enforcement use). Time offline
 counts as lit: what a screen did while offline is known only from the proof of play it
 uploads on reconnecting, so being offline never lowers what an hour requires, while a
 screen seen dark does (it cannot be asked to show anything). An hour is met when played
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from playlists.mandates import MandateSpec, required_s
 from server.config import PEOPLE_TZ
 from server.db import utcnow
 from server.models import (
@@ -39,7 +41,7 @@ from server.models import (
     Terminal,
     UptimeHour,
 )
-from server.services import changes, exports, reports
+from server.services import changes, exports, mandate_plan, reports
 from server.services.access import Actor
 from server.services.errors import N_, NotFound
 from server.services.naming import name_key
@@ -158,14 +160,6 @@ def mandate(s: Session, actor: Actor, mandate_id: int) -> Mandate:
     return m
 
 
-def _required(m: Mandate, lit_s: float, span_s: float) -> float:
-    """What an hour with this much lit time requires (the mandate's rule); `span_s` the
-    part of the hour in the window."""
-    if m.share_kind == "percent":
-        return m.share / 100 * lit_s
-    return min(m.share * 60 * span_s / 3600, lit_s)
-
-
 def _minutes(hhmm: str) -> int:
     h, m = hhmm.split(":")
     return int(h) * 60 + int(m)
@@ -254,6 +248,7 @@ def report(s: Session, actor: Actor, mandate_id: int, period: reports.Period,
                   .where(UptimeHour.terminal_id.in_(ids), UptimeHour.hour.in_(utc))).all()}
 
     keep = hours or terminal_id is not None
+    spec = mandate_plan.spec_of(m)
     # As a street lists its screens: by community, building, then name.
     order = sorted(terminals, key=lambda t: (name_key(terminals[t][2]), name_key(terminals[t][1]),
                                              name_key(terminals[t][0])))
@@ -262,7 +257,7 @@ def report(s: Session, actor: Actor, mandate_id: int, period: reports.Period,
         for tid in order:
             name, building, community, created = terminals[tid]
             row = _screen_day(tid, d, slots[d], created, played, broadcast, planned, uptime,
-                              m, keep)
+                              spec, keep)
             if row is None:
                 continue
             row.terminal, row.building, row.community = name, building, community
@@ -278,7 +273,7 @@ def report(s: Session, actor: Actor, mandate_id: int, period: reports.Period,
 
 def _screen_day(tid: int, day: date, slots: list[tuple[datetime, datetime, float]],
                 created: datetime, played: Cells, broadcast: Cells, planned: Cells,
-                uptime: dict, m: Mandate, keep: bool) -> ScreenDay | None:
+                uptime: dict, spec: MandateSpec, keep: bool) -> ScreenDay | None:
     created = created.astimezone(UTC)
     judged: list[Hour] = []
     for local, u, part in slots:
@@ -288,7 +283,7 @@ def _screen_day(tid: int, day: date, slots: list[tuple[datetime, datetime, float
         online, lit = uptime.get((tid, u), (0.0, 0.0))
         offline = max(0.0, span - online)
         # Uptime is kept by the hour: an hour partly in the window has that part of it.
-        required = _required(m, (lit + offline) * part / 3600, span * part / 3600)
+        required = required_s(spec, (lit + offline) * part / 3600, span * part / 3600)
         hour = Hour(local, played.get((tid, u), 0.0), required, online, lit,
                     planned.get((tid, u), 0.0), broadcast.get((tid, u), 0.0), offline)
         if not hour.met:
@@ -305,14 +300,18 @@ def _screen_day(tid: int, day: date, slots: list[tuple[datetime, datetime, float
 
 
 def _reason(h: Hour) -> tuple[str, float]:
-    """The first of REASONS that applies to a missed hour, and the seconds it names."""
+    """The first of REASONS that applies to a missed hour, and the seconds it names. Dark
+    time explains a shortfall only when the plan held enough: planned time counts only
+    while the screen plan has the screen on, so a screen its plan turns off is short of
+    plan, not of light (and what the hour requires already leaves its dark time out)."""
+    short_plan = h.planned_s < h.required_s - TOLERANCE_S
     if h.offline_s >= REASON_MIN_S:
         return "offline", h.offline_s
-    if h.online_s - h.lit_s >= REASON_MIN_S:
+    if h.online_s - h.lit_s >= REASON_MIN_S and not short_plan:
         return "screen_off", h.online_s - h.lit_s
     if h.broadcast_s >= REASON_MIN_S:
         return "broadcast", h.broadcast_s
-    if h.planned_s < h.required_s - TOLERANCE_S:
+    if short_plan:
         return "plan_short", h.planned_s
     return "played_short", h.played_s
 
@@ -330,6 +329,12 @@ def day_reason_text(row: ScreenDay, words: dict[str, str]) -> str:
 
 def _minutes_of(seconds: float) -> float:
     return round(seconds / 60, 1)
+
+
+def _met(h: Hour, words: dict[str, str]) -> str:
+    if not h.required_s:
+        return words["not_required"]
+    return words["yes"] if h.met else words["no"]
 
 
 def _hour_label(start: datetime) -> str:
@@ -350,7 +355,7 @@ def export(s: Session, actor: Actor, mandate_id: int, period: reports.Period,
                  w["why"]]
     hour_rows = [[x.community, x.building, x.terminal, x.day.isoformat(), _hour_label(h.start),
                   _minutes_of(h.played_s), _minutes_of(h.required_s), _minutes_of(h.lit_s),
-                  _minutes_of(h.online_s), yes if h.met else no,
+                  _minutes_of(h.online_s), _met(h, w),
                   reason_text(h.reason, h.reason_s, w)]
                  for x in r.screens for h in x.hours or ()]
     if fmt == "csv":
@@ -364,7 +369,7 @@ def export(s: Session, actor: Actor, mandate_id: int, period: reports.Period,
         [[d.day.isoformat(), d.screens, d.screens_met, d.hours, d.hours_met,
           exports.share(d.hours_met, d.hours)] for d in r.days],
         [w["total"], None, None, r.hours, r.hours_met, exports.share(r.hours_met, r.hours)],
-        [w["notes"], w["rule_met"], w["rule_offline"]])
+        [w["notes"], w["rule_met"], w["rule_offline"], w["rule_dark"]])
     screens = exports.Sheet(
         w["sheet_screens"],
         [(w["community"], None), (w["building"], None), (w["terminal"], None), (w["day"], None),

@@ -43,6 +43,7 @@ def words() -> dict[str, str]:
         "played_min": gettext("Played (min)"), "required_min": gettext("Required (min)"),
         "lit_min": gettext("Screen on (min)"), "online_min": gettext("Online (min)"),
         "met": gettext("Met"), "yes": gettext("yes"), "no": gettext("no"),
+        "not_required": gettext("nothing required"),
         "why": gettext("Why not met"), "screens": gettext("Screens"),
         "screens_met": gettext("Screens met"), "hours_total": gettext("Window hours"),
         "hours_met": gettext("Hours met"), "share_met": gettext("Share of hours met"),
@@ -58,6 +59,8 @@ def words() -> dict[str, str]:
                                 "offline is known only from the proof of play it uploads "
                                 "on reconnecting; time seen with the screen off is not "
                                 "required."),
+        "rule_dark": gettext("An hour the screen was seen off throughout requires nothing "
+                             "and counts as met."),
     }
 
 

@@ -10,7 +10,15 @@ import pytest
 
 from player import protocol
 from server.db import db
-from server.models import Broadcast, Mandate, MandateTarget, PlannedHour, PlayHour, Role, UptimeHour
+from server.models import (
+    Broadcast,
+    Mandate,
+    MandateTarget,
+    PlannedHour,
+    PlayHour,
+    Role,
+    UptimeHour,
+)
 from server.services import mandate_report, plays, reports
 from server.services.access import Actor
 from server.services.errors import NotFound
@@ -91,16 +99,17 @@ def test_a_met_and_a_missed_mandate_hour_by_hour(w):
     for h in (8, 9, 10, 11):  # t1: ten minutes of every window hour, online and lit
         ingest(t1, fraud, at(h, 20), 600)
         uptime(t1, h)
+    for h in (8, 11):  # ten minutes planned
+        db.add(PlannedHour(terminal_id=t2.id, hour=at(h).astimezone(UTC), content_id=fraud.id,
+                           building_id=t2.building_id, topic_id=fraud.topic_id,
+                           community_id=w["donghe"].id, seconds=600.0))
+    db.commit()
     ingest(t2, fraud, at(8, 30), 240)  # 4 minutes where 10 were planned
     uptime(t2, 8)
-    db.add(PlannedHour(terminal_id=t2.id, hour=at(8).astimezone(UTC), content_id=fraud.id,
-                       building_id=t2.building_id, topic_id=fraud.topic_id,
-                       community_id=w["donghe"].id, seconds=600.0))
-    db.commit()
     uptime(t2, 9, online=25 * MINUTE)  # offline 35 minutes, nothing played
     uptime(t2, 10)
     ingest(t2, alert, at(10, 5), 600)  # a full-screen broadcast held the screen
-    uptime(t2, 11, lit=20 * MINUTE)  # online, but dark for 40 minutes
+    uptime(t2, 11, lit=20 * MINUTE)  # planned, online, but dark for 40 minutes
     for h in (8, 9, 10, 11):
         uptime(w["t3"], h)
 
@@ -181,3 +190,15 @@ def test_community_staff_see_their_screens_and_mandates_only(w):
     # A mandate on one building reaches its screens only.
     r = mandate_report.report(db, w["admin"], donghe_only.id, reports.period(DAY, DAY))
     assert [x.terminal_id for x in r.screens] == [t1.id]
+
+
+def test_a_screen_its_plan_turns_off_is_short_of_plan_not_of_light(w):
+    t1, fraud = w["t1"], w["fraud"]
+    uptime(t1, 8, lit=30 * MINUTE)  # the screen plan lights it at 08:30
+    ingest(t1, fraud, at(8, 40), 60)
+    db.add(PlannedHour(terminal_id=t1.id, hour=at(8).astimezone(UTC), content_id=fraud.id,
+                       building_id=t1.building_id, topic_id=fraud.topic_id,
+                       community_id=w["donghe"].id, seconds=60.0))
+    db.commit()
+    first = row(run(w, terminal_id=t1.id), t1).hours[0]
+    assert (first.required_s, first.reason, first.reason_s) == (600.0, "plan_short", 60.0)

@@ -58,9 +58,11 @@ def test_summary_screens_and_one_screen_hour_by_hour(w, client):
     assert '<h3 id="head-screen-days">1 / 3</h3>' in page
     assert '<h3 id="head-hours">7 / 12</h3>' in page
     assert "<td>1 / 3</td><td>7 / 12</td>" in _row(page, "day-table", "2026-12-01")
-    assert "<td>3 / 4</td><td>离线（1 小时）</td>" in _row(page, "screen-table", "二号屏")
-    assert "<td>0 / 4</td><td>排期不足（4 小时）</td>" in _row(page, "screen-table", "田心屏")
-    assert "<td>4 / 4</td><td></td>" in _row(page, "screen-table", "一号屏")
+    why = '<td class="why">{}</td>'
+    assert "<td>3 / 4</td>" + why.format("离线（1 小时）") in _row(page, "screen-table", "二号屏")
+    assert "<td>0 / 4</td>" + why.format("排期不足（4 小时）") in _row(page, "screen-table",
+                                                                     "田心屏")
+    assert "<td>4 / 4</td>" + why.format("") in _row(page, "screen-table", "一号屏")
     # The missed screen-days come first.
     table = page.split('id="screen-table"')[1]
     assert table.index("二号屏") < table.index("一号屏")
