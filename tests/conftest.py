@@ -30,6 +30,23 @@ def pytest_configure(config) -> None:
                                        "module's subject: run on SQLite only")
 
 
+def pytest_runtest_teardown(item) -> None:
+    """A test process found running real-time (SCHED_FIFO 99) starved the machine: every
+    server, player and Chromium it starts inherits the policy, and one spinning Chromium
+    then holds a core. Put it back and name the test in the report."""
+    if os.sched_getscheduler(0) != os.SCHED_OTHER:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        item.user_properties.append(("scheduling", "real-time policy found after this test"))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    named = {r.nodeid for reports in terminalreporter.stats.values() for r in reports
+             if ("scheduling", "real-time policy found after this test")
+             in getattr(r, "user_properties", ())}
+    for nodeid in sorted(named):
+        terminalreporter.write_line(f"real-time scheduling found (and reset) after {nodeid}")
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     def other_database(item) -> bool:
         params = getattr(item, "callspec", None)
