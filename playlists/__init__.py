@@ -9,6 +9,7 @@ from playlists.mandates import (
     HourShare,
     MandateSpec,
     enforce,
+    mandate_of,
     planned_share,
     required_s,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "blobs_needed",
     "compile_plan",
     "enforce",
+    "mandate_of",
     "expiring_content",
     "plan_warnings",
     "planned_by_hour",

@@ -307,6 +307,13 @@ def _wall(local_us: int) -> time:
     return time(s // 3600, s // 60 % 60, s % 60)
 
 
+def mandate_of(schedule_id: int | None) -> int | None:
+    """The mandate whose insertion an inserted schedule's id names (None: not inserted)."""
+    if schedule_id is None or schedule_id < ID_BASE:
+        return None
+    return (schedule_id - ID_BASE) // IDS_PER_MANDATE
+
+
 def _schedules(spec: MandateSpec, playlist: Playlist, stream: _Stream,
                groups: dict[tuple[int | None, int], list[tuple[time, time]]],
                beyond: tuple[date, date] | None) -> list[Schedule]:

@@ -11,9 +11,10 @@ a share, an hour and an insertion mean; docs/schedules.md "Time-share mandates")
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -101,7 +102,7 @@ def enforced(s: Session, street_id: int, today: date
 
 # Plans with their insertion, by value: the hub builds a batch's plans anew for every
 # batch, and most batches carry the same few plans. Bounded, and keyed by the days, so a
-# new day computes afresh.
+# new day computes afresh; the terminal a shared plan names is not part of it.
 _ENFORCED: OrderedDict[tuple, pm.TerminalPlan] = OrderedDict()
 _ENFORCED_MAX = 64
 _LOCK = threading.Lock()
@@ -110,18 +111,28 @@ _LOCK = threading.Lock()
 def enforced_plan(plan: pm.TerminalPlan,
                   inserts: Sequence[tuple[pm.MandateSpec, pm.Playlist]],
                   days: Sequence[date]) -> pm.TerminalPlan:
-    key = (plan, tuple(inserts), tuple(days))
+    """`pm.enforce`, remembered."""
+    key = (dataclasses.replace(plan, terminal_id=0), tuple(inserts), tuple(days))
     with _LOCK:
         hit = _ENFORCED.get(key)
         if hit is not None:
             _ENFORCED.move_to_end(key)
-            return hit
-    out = pm.enforce(plan, inserts, days)
-    with _LOCK:
-        _ENFORCED[key] = out
-        if len(_ENFORCED) > _ENFORCED_MAX:
-            _ENFORCED.popitem(last=False)
-    return out
+    if hit is None:
+        hit = pm.enforce(key[0], inserts, days)
+        with _LOCK:
+            _ENFORCED[key] = hit
+            if len(_ENFORCED) > _ENFORCED_MAX:
+                _ENFORCED.popitem(last=False)
+    return dataclasses.replace(hit, terminal_id=plan.terminal_id)
+
+
+def inserted_names(s: Session, schedule_ids: Iterable[int | None]) -> dict[int, str]:
+    """The mandate's name for each inserted schedule among `schedule_ids` (they have no row
+    of their own), for pages naming what plays."""
+    of = {sid: mid for sid in schedule_ids if (mid := mandate_rules.mandate_of(sid))}
+    names = dict(s.execute(select(Mandate.id, Mandate.name)
+                           .where(Mandate.id.in_(set(of.values())))).all()) if of else {}
+    return {sid: names[mid] for sid, mid in of.items() if mid in names}
 
 
 def _local_midnight(d: date) -> datetime:

@@ -17,7 +17,7 @@ from server.config import PEOPLE_TZ
 from server.db import db
 from server.models import ContentKind
 from server.services import content as content_svc
-from server.services import manifests, panel_fit, tree
+from server.services import mandate_plan, manifests, panel_fit, tree
 from server.services import schedules as svc
 from server.services.errors import ServiceError
 from server.services.naming import by_name
@@ -48,9 +48,12 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), TZ)
 
 
-def _names(ids) -> dict[int, str]:
-    """Schedule names the actor may see; others (street-wide ones are visible) by number."""
+def _names(ids: list) -> dict[int, str]:
+    """Schedule names the actor may see; others (street-wide ones are visible) by number;
+    a mandate's insertion (no schedule row) by its mandate."""
     mine = {sc.id: sc.name for sc in svc.list_schedules(db, actor())}
+    mine.update((sid, gettext("Mandate: %(name)s", name=name))
+                for sid, name in mandate_plan.inserted_names(db, ids).items())
     return {i: mine.get(i, f"#{i}") for i in ids if i is not None}
 
 
@@ -82,7 +85,8 @@ def frame_label(layout: LayoutSchedule | None, overlay: LayoutSchedule | None) -
 def calendar_blocks(segments, monday: date, names: dict[int, str], terminal_id: int,
                     frames: list[Frame] = (), playlists: dict[int, str] | None = None):
     """Merge a timeline into blocks per schedule (and per layout framing it), cut at local
-    midnights, in grid rows."""
+    midnights, in grid rows. A mandate's inserted minutes (a few 5-minute slots an hour,
+    shorter than a row) stay inside the block they interrupt, named on it."""
     merged: list[list] = []
     f = 0
     for seg in segments:
@@ -91,12 +95,15 @@ def calendar_blocks(segments, monday: date, names: dict[int, str], terminal_id: 
         frame = frames[f][2:] if f < len(frames) else (None, None)
         kind = "gap" if seg.kind in ("fallback", "none") else seg.kind
         key = (seg.schedule_id if kind != "gap" else None, kind, *frame)
-        if merged and merged[-1][0] == key and merged[-1][2] == seg.start:
+        if merged and merged[-1][2] == seg.start and (
+                merged[-1][0] == key or pm.mandate_of(seg.schedule_id) is not None):
             merged[-1][2] = seg.end
+            if merged[-1][0] != key:
+                merged[-1][3].add(seg.schedule_id)
         else:
-            merged.append([key, seg.start, seg.end])
+            merged.append([key, seg.start, seg.end, set()])
     blocks = []
-    for (sid, kind, layout, overlay), start, end in merged:
+    for (sid, kind, layout, overlay), start, end, inserted in merged:
         main = present.playlist_label((playlists or {}).get(sid, "")) if sid else ""
         frame = frame_label(layout, overlay)
         described = " · ".join(present.describe_layout(x.layout, main if x is layout else "")
@@ -115,6 +122,7 @@ def calendar_blocks(segments, monday: date, names: dict[int, str], terminal_id: 
                 "label": names.get(sid, "") if sid else gettext("Nothing scheduled"),
                 "kind_label": "" if kind == "gap" else KIND_LABELS[kind],
                 "frame": frame, "described": described,
+                "inserted": " · ".join(sorted({names.get(x, "") for x in inserted})),
                 "layout_id": layout.layout.id if layout else None,
                 "start": lo.strftime("%H:%M"), "end": "24:00" if stop == next_midnight
                 else stop.strftime("%H:%M"),

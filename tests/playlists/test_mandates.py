@@ -23,7 +23,7 @@ from playlists import (
     resolve,
     validate_plan,
 )
-from playlists.mandates import ID_BASE, IDS_PER_MANDATE
+from playlists.mandates import ID_BASE, mandate_of
 
 D = date(2026, 12, 2)
 DAYS = [D, D + timedelta(days=1), D + timedelta(days=2)]
@@ -104,7 +104,7 @@ def test_dayparts_get_their_shortfall_spread_through_each_hour() -> None:
     assert resolve(out, local(2026, 12, 2, 8, 24, 30)).item.content_id == 70  # type: ignore[union-attr]
     r = resolve(out, local(2026, 12, 2, 8, 28, 40))
     assert (r.item.content_id, r.kind) == (81, "interrupt")  # type: ignore[union-attr]
-    assert ID_BASE + 5 * IDS_PER_MANDATE <= r.schedule_id < ID_BASE + 6 * IDS_PER_MANDATE  # type: ignore[operator]
+    assert mandate_of(r.schedule_id) == 5 and mandate_of(10) is None
 
     # Each day its own schedule (that day only); after the last day one schedule at the
     # full share, 10 min in every hour, morning too (no subtraction so far ahead).

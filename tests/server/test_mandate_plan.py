@@ -16,7 +16,7 @@ from player import protocol
 from playlists.mandates import ID_BASE
 from server.db import db
 from server.models import Mandate, MandateTarget, PlayHour, Role, TargetKind, Terminal
-from server.services import manifests, mandate_plan, plays
+from server.services import mandate_plan, manifests, plays
 from server.services import schedules as sched
 from server.services.access import Actor
 from tests import helpers
@@ -54,7 +54,7 @@ def w(app):
                               targets=street_wide)
     db.commit()
     return {"t1": t1, "t2": t2, "t3": t3, "b1": b1, "donghe": donghe, "tianxin": tianxin,
-            "fraud": fraud, "other": other}
+            "fraud": fraud, "other": other, "app": app}
 
 
 def mandate(w, *, enforce: bool, targets: list[tuple[TargetKind, int | None]],
@@ -87,6 +87,9 @@ def test_an_enforced_mandate_reaches_its_buildings_screens_and_is_met_there(w):
                and {i["content_id"] for i in s["playlist"]["items"]} == {w["fraud"].id}
                for s in inserted(mine))
     assert w["fraud"].blob_sha256 in {b["sha256"] for b in mine["blobs"]}
+    # Pages name an inserted schedule by its mandate (it has no row of its own).
+    sids = [s["id"] for s in inserted(mine)]
+    assert mandate_plan.inserted_names(db, [*sids, 1, None]) == {sid: "反诈宣传" for sid in sids}
 
     # What the player resolves from that manifest meets the share in every window hour,
     # today and a week on (there from the schedule after the horizon).
@@ -137,3 +140,16 @@ def test_an_inserted_plays_record_counts_like_any_play(w):
     db.commit()
     assert (len(accepted), rejected) == (1, [])
     assert db.scalar(select(PlayHour.seconds).where(PlayHour.terminal_id == t1.id)) == 30
+
+
+def test_the_week_calendar_keeps_the_staff_block_and_names_the_insertion(w):
+    mandate(w, enforce=True, targets=[(TargetKind.building, w["b1"].id)])
+    client = w["app"].test_client()
+    helpers.login(client, helpers.user(Role.street_admin))
+    page = client.get(f"/schedules/calendar?terminal_id={w['t1'].id}&week=2026-11-30")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    # 14 slots a day are not 14 blocks a day: the day's 下午 block is whole, and says so.
+    assert "含插播：时长要求：反诈宣传" in html
+    assert html.count('data-start="12:00" data-end="22:00"') == 7
+    assert f'data-schedule-id="{ID_BASE}' not in html
