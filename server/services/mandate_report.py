@@ -319,8 +319,14 @@ def _reason(h: Hour) -> tuple[str, float]:
 # --- the files handed upward -------------------------------------------------------------
 
 def reason_text(reason: str | None, seconds: float, words: dict[str, str]) -> str:
-    """A missed hour's reason in words ("离线 35 分钟"); `words` from the web layer."""
-    return words[f"hour_{reason}"] % {"m": round(seconds / 60)} if reason else ""
+    """A missed hour's reason in words ("离线 35 分钟", "只排了 0.9 分钟": tenths below ten
+    minutes, so a reason never reads as much as the hour requires); `words` from the web
+    layer."""
+    if not reason:
+        return ""
+    m = seconds / 60
+    return words[f"hour_{reason}"] % {"m": f"{m:.0f}" if m >= 10 else f"{m:.1f}".rstrip("0")
+                                      .rstrip(".")}
 
 
 def day_reason_text(row: ScreenDay, words: dict[str, str]) -> str:

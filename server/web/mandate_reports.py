@@ -22,10 +22,10 @@ require_login(bp)
 
 TABLE_ROWS = 1000  # screen-days on the page, the missed first; the files carry them all
 
-HOUR_REASONS = {"offline": N_("offline %(m)d min"), "screen_off": N_("screen off %(m)d min"),
-                "broadcast": N_("pre-empted by a broadcast %(m)d min"),
-                "plan_short": N_("not planned enough (%(m)d min planned)"),
-                "played_short": N_("played less than planned (%(m)d min played)")}
+HOUR_REASONS = {"offline": N_("offline %(m)s min"), "screen_off": N_("screen off %(m)s min"),
+                "broadcast": N_("pre-empted by a broadcast %(m)s min"),
+                "plan_short": N_("not planned enough (%(m)s min planned)"),
+                "played_short": N_("played less than planned (%(m)s min played)")}
 DAY_REASONS = {"offline": N_("offline in %(n)d h"), "screen_off": N_("screen off in %(n)d h"),
                "broadcast": N_("pre-empted by a broadcast in %(n)d h"),
                "plan_short": N_("not planned enough in %(n)d h"),
