@@ -235,6 +235,7 @@ def page_urls(world: dict, community: str) -> dict[str, list[str]]:
         "layouts.edit": [f"/layouts/{w['layout']}"],
         "schedules.new_screen_plan": ["/screen-plans/new"],
         "reports.index": ["/reports/?from=2026-11-20&to=2026-11-20"],
+        "mandate_reports.index": ["/reports/mandates"],
         "users.index": ["/users/"],
         "users.new": ["/users/new"],
         "users.edit": [f"/users/{w['user']}/edit"],
