@@ -217,12 +217,26 @@ def _layouts_showing(s: Session, content_id: int) -> list[int]:
 
 def content_changed(s: Session, content_id: int) -> set[int]:
     """An edit, a review decision or an archive: every playlist holding it is affected,
-    and every layout showing it."""
+    every layout showing it, and every enforced mandate that inserts it or its topic."""
     s.flush()
     playlist_ids = list(s.scalars(select(PlaylistEntry.playlist_id)
                                   .where(PlaylistEntry.content_id == content_id).distinct()))
     return playlists_changed(s, playlist_ids) | layouts_changed(
-        s, _layouts_showing(s, content_id))
+        s, _layouts_showing(s, content_id)) | mandates_changed(
+        s, _mandates_inserting(s, content_id))
+
+
+def _mandates_inserting(s: Session, content_id: int) -> list[int]:
+    """Enforced mandates naming the item, or without items and of its topic (content_ids
+    is JSON: a street's few enforced mandates are read whole)."""
+    item = s.get(ContentItem, content_id)
+    if item is None:
+        return []
+    rows = s.execute(select(Mandate.id, Mandate.content_ids, Mandate.topic_id).where(
+        Mandate.street_id == item.street_id, Mandate.enforce.is_(True),
+        Mandate.active.is_(True)))
+    return [mid for mid, ids, topic_id in rows
+            if content_id in (ids or ()) or (not ids and topic_id == item.topic_id)]
 
 
 def screen_plans_changed(s: Session, plan_ids: Iterable[int],

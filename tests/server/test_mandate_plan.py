@@ -16,7 +16,7 @@ from player import protocol
 from playlists.mandates import ID_BASE
 from server.db import db
 from server.models import Mandate, MandateTarget, PlayHour, Role, TargetKind, Terminal
-from server.services import mandate_plan, manifests, plays
+from server.services import changes, mandate_plan, manifests, plays
 from server.services import schedules as sched
 from server.services.access import Actor
 from tests import helpers
@@ -153,3 +153,20 @@ def test_the_week_calendar_keeps_the_staff_block_and_names_the_insertion(w):
     assert "含插播：时长要求：反诈宣传" in html
     assert html.count('data-start="12:00" data-end="22:00"') == 7
     assert f'data-schedule-id="{ID_BASE}' not in html
+
+
+def test_a_change_to_inserted_content_renews_the_screens_of_enforced_mandates_only(w):
+    mandate(w, enforce=True, targets=[(TargetKind.building, w["b1"].id)])
+    mandate(w, enforce=False, targets=[(TargetKind.street, None)])
+
+    def versions() -> dict[str, int]:
+        db.expire_all()
+        return {n: db.get(Terminal, w[n].id).manifest_version for n in ("t1", "t2", "t3")}
+
+    before = versions()
+    changes.content_changed(db, w["fraud"].id)  # e.g. archived: t1 must drop it
+    db.commit()
+    after = versions()
+    # The poster is in the street-wide 上午 playlist too: every screen is renewed once for
+    # that, and t1 once more for the mandate inserting it.
+    assert {n: after[n] - before[n] for n in after} == {"t1": 2, "t2": 1, "t3": 1}
