@@ -72,9 +72,11 @@ def enforce_days(today: date) -> list[date]:
 
 
 def insertion_content(s: Session, m: Mandate, now: datetime) -> list[ContentItem]:
-    """What an enforced mandate inserts: its items, else its topic's items of its owner
-    (a community's own and street-wide ones; a street's street-wide ones), approved,
-    current, never a pending edit or a broadcast's text."""
+    """What an enforced mandate may insert: its items, else its topic's items in its
+    owner's reach (a community's own and street-wide ones; for a street-wide mandate every
+    community's), approved, current, never a pending edit or a broadcast's text. Each
+    screen gets those that are street-wide or its own community's (`for_place`): a
+    community's notice is not shown on another community's screens."""
     q = (select(ContentItem)
          .where(ContentItem.street_id == m.street_id,
                 ContentItem.status == ContentStatus.approved,
@@ -84,10 +86,15 @@ def insertion_content(s: Session, m: Mandate, now: datetime) -> list[ContentItem
     if m.content_ids:
         q = q.where(ContentItem.id.in_(m.content_ids))
     else:
-        q = q.where(ContentItem.topic_id == m.topic_id,
-                    or_(ContentItem.community_id.is_(None),
-                        ContentItem.community_id == m.community_id))
+        q = q.where(ContentItem.topic_id == m.topic_id)
+        if m.community_id is not None:
+            q = q.where(or_(ContentItem.community_id.is_(None),
+                            ContentItem.community_id == m.community_id))
     return list(s.scalars(q))
+
+
+def for_place(content: list[ContentItem], place: changes.Place) -> list[ContentItem]:
+    return [c for c in content if c.community_id in (None, place.community_id)]
 
 
 def enforced(s: Session, street_id: int, today: date

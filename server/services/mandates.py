@@ -212,8 +212,8 @@ def _insertable(s: Session, actor: Actor, owner: int | None, m: MandateIn,
                     content_ids=content_ids)
     if not mandate_plan.insertion_content(s, probe, utcnow()):
         raise Invalid(N_("Nothing to insert: an enforced mandate inserts its items, or else "
-                         "its topic's approved items of its own community (street-wide "
-                         "items for a street-wide mandate). Choose items, or keep it "
+                         "its topic's approved items (each screen those of its own "
+                         "community and street-wide ones). Choose items, or keep it "
                          "checked only."), field="enforce")
 
 

@@ -210,9 +210,10 @@ def shared_plans(s: Session, terminals: list[Screen], today: date) -> dict[int, 
         schedules, screen_plans, mandates = owners[place.street_id]
         scs = [sc for sc, reached in schedules if reached(place)]
         sps = [sp for sp, reached in screen_plans if reached(place)]
-        ms = [(m, content) for m, reached, content in mandates if reached(place)]
+        ms = [(m, mandate_plan.for_place(content, place))
+              for m, reached, content in mandates if reached(place)]
         key = (tuple(sc.id for sc in scs), tuple(sp.id for sp in sps), t.width, t.height,
-               t.colour_mode, tuple(m.id for m, _c in ms))
+               t.colour_mode, tuple((m.id, *(c.id for c in cs)) for m, cs in ms))
         if key not in memo:
             plan = _plan(t, scs, sps, fit)
             if ms:

@@ -9,9 +9,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+import playlists as pm
 from server.db import db
 from server.models import AuditEntry, ContentStatus, Mandate, Role, Terminal, Topic
 from server.services import mandates as svc
+from server.services import manifests
 from server.services.access import Actor
 from server.services.errors import Forbidden, NotFound
 from server.services.schedules import Problems, TargetIn
@@ -67,8 +69,6 @@ MISTAKES = [
     ({"share_kind": "percent", "share": 100.5}, "share"),
     ({"share_kind": "seconds"}, "share_kind"),
     ({"topic_id": None, "content_ids": []}, "content_ids"),
-    # Street-wide, its topic has no street-wide item: enforcing would insert nothing.
-    ({"content_ids": [], "enforce": True}, "enforce"),
     ({"window_start": "8点"}, "window_start"),
     ({"window_end": "24:30"}, "window_end"),
     ({"start_date": None}, "start_date"),
@@ -177,6 +177,26 @@ def test_an_enforced_mandate_resends_exactly_the_screens_it_reaches(w):
     svc.delete(db, w["admin"], m.id)
     db.commit()
     assert _bumped(v) == {w["t1"].id, w["t2"].id}
+
+
+def test_a_street_wide_topic_mandate_inserts_each_screens_own_communitys_items(w):
+    """The topic's only item is 东和's: 东和's screens get it inserted, 田心's get nothing
+    (a community's notice is not shown on another community's screens)."""
+    svc.create(db, w["admin"], _in(w, content_ids=[], enforce=True))
+    db.commit()
+    inserted = {t: {i.content_id for sc in manifests.build_plan(db, w[t]).schedules
+                    if pm.mandate_of(sc.id) is not None for i in sc.playlist.items}
+                for t in ("t1", "t2", "tt")}
+    assert inserted == {"t1": {w["fraud"].id}, "t2": {w["fraud"].id}, "tt": set()}
+
+
+def test_enforcing_a_topic_without_any_approved_item_is_refused(w):
+    empty = Topic(street_id=w["topic"].street_id, name="空主题")
+    db.add(empty)
+    db.flush()
+    with pytest.raises(Problems) as e:
+        svc.create(db, w["admin"], _in(w, topic_id=empty.id, content_ids=[], enforce=True))
+    assert _fields(e.value)["enforce"].startswith("Nothing to insert")
 
 
 def test_a_checked_only_mandate_resends_nothing(w):
