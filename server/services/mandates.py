@@ -32,6 +32,7 @@ from server.services.schedules import (
     may_change,
     owner_community,
     require_planner,
+    targets_snapshot,
 )
 
 SHARE_KINDS = ("minutes", "percent")
@@ -229,10 +230,10 @@ def _apply(mandate: Mandate, m: MandateIn, checked: dict) -> None:
 def _snapshot(m: Mandate) -> dict:
     return {"name": m.name, "authority": m.authority, "topic_id": m.topic_id,
             "content_ids": list(m.content_ids or []), "share_kind": m.share_kind,
-            "share": m.share, "window": [m.window_start, m.window_end],
+            "share": m.share, "window": f"{m.window_start}-{m.window_end}",
             "start_date": str(m.start_date), "end_date": str(m.end_date),
             "enforce": m.enforce, "active": m.active,
-            "targets": sorted([t.kind.value, t.ref_id] for t in m.targets)}
+            "targets": targets_snapshot(m)}
 
 
 def _enforcing(m: Mandate) -> bool:

@@ -319,7 +319,7 @@ def check_targets(s: Session, actor: Actor, owner_community: int | None,
     return sorted(set(out), key=lambda x: (x[0].value, x[1] or 0, x[2] or ""))
 
 
-def _targets_snapshot(owner) -> list:
+def targets_snapshot(owner) -> list:
     return sorted([t.kind.value, t.ref_id, t.tag] for t in owner.targets)
 
 
@@ -408,7 +408,7 @@ def _editable_schedule(s: Session, actor: Actor, schedule_id: int) -> Schedule:
 def _schedule_snapshot(sc: Schedule) -> dict:
     return {"name": sc.name, "playlist_id": sc.playlist_id, "layout_id": sc.layout_id,
             "kind": sc.kind.value,
-            "active": sc.active, "targets": _targets_snapshot(sc), **_recurrence_snapshot(sc)}
+            "active": sc.active, "targets": targets_snapshot(sc), **_recurrence_snapshot(sc)}
 
 
 def _kind(value: str) -> ScheduleKind:
@@ -583,7 +583,7 @@ def create_screen_plan(s: Session, actor: Actor, *, name: str, screen_on: bool,
     audit.record(s, actor, "create", "screen_plan", sp.id, label=sp.name,
                  community_id=sp.community_id,
                  after={"on": screen_on, "brightness": brightness,
-                        "targets": _targets_snapshot(sp), **_recurrence_snapshot(sp)})
+                        "targets": targets_snapshot(sp), **_recurrence_snapshot(sp)})
     changes.screen_plans_changed(s, [sp.id])
     return sp
 

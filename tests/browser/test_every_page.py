@@ -53,7 +53,17 @@ from server.models import (
     WarningMessage,
     WarningSource,
 )
-from server.services import accounts, broadcasts, demo, fleet, layouts, plays, schedules, tree
+from server.services import (
+    accounts,
+    broadcasts,
+    demo,
+    fleet,
+    layouts,
+    mandates,
+    plays,
+    schedules,
+    tree,
+)
 from server.services import content as content_svc
 from server.services.access import Actor
 from tests.browser.conftest import CHROMIUM
@@ -166,6 +176,10 @@ DENIED: dict[str, tuple[set[Role], str]] = {
     "schedules.edit_schedule": ({Role.reviewer, Role.viewer},
                                 "the save's own check (schedules.editable_schedule)"),
     "layouts.new": ({Role.reviewer, Role.viewer}, "as schedules.new_playlist"),
+    "mandates.new": ({Role.reviewer, Role.viewer}, "mandates are planned like schedules "
+                                                     "(mandates.require_writer)"),
+    "mandates.edit": ({Role.reviewer, Role.viewer}, "the save's own check (mandates.editable)"),
+    "mandates.delete": ({Role.reviewer, Role.viewer}, "as mandates.edit"),
     "layouts.edit": ({Role.reviewer, Role.viewer},
                      "the save's own check (layouts.editable_layout)"),
     "schedules.new_screen_plan": ({Role.reviewer, Role.editor, Role.viewer},
@@ -235,7 +249,12 @@ def page_urls(world: dict, community: str) -> dict[str, list[str]]:
         "layouts.edit": [f"/layouts/{w['layout']}"],
         "schedules.new_screen_plan": ["/screen-plans/new"],
         "reports.index": ["/reports/?from=2026-11-20&to=2026-11-20"],
-        "mandate_reports.index": ["/reports/mandates"],
+        "mandate_reports.index": ["/reports/mandates",
+                                  f"/reports/mandates?mandate={w['mandate']}"],
+        "mandates.index": ["/mandates"],
+        "mandates.new": ["/mandates/new"],
+        "mandates.edit": [f"/mandates/{w['mandate']}"],
+        "mandates.delete": [f"/mandates/{w['mandate']}/delete"],
         "users.index": ["/users/"],
         "users.new": ["/users/new"],
         "users.edit": [f"/users/{w['user']}/edit"],
@@ -269,7 +288,8 @@ def test_every_ui_route_is_crawled_or_allow_listed(tmp_path) -> None:
 
 _FAKE_WORLD = {"东和": {"building": 1, "terminal": 1, "broadcasts": [1], "items": [1],
                        "editable": [1], "playlist": 1, "schedule": 1, "layout": 1,
-                       "user": 1, "warnings": [1], "period": 1, "receipts": [1]}}
+                       "user": 1, "warnings": [1], "period": 1, "receipts": [1],
+                       "mandate": 1}}
 
 
 # --- the seeded street -------------------------------------------------------------------
@@ -373,6 +393,14 @@ def world(server, database_url) -> dict:
             db, editor, name="全天播放", playlist_id=playlist.id, kind="normal",
             recurrence=schedules.Recurrence(),
             targets=[schedules.TargetIn("community", donghe.id)])
+        # A mandate of each community's (its list, form, report and the schedule page's
+        # warning: the plan holds none of its item).
+        today = datetime.now(SH).date()
+        mandate, tx_mandate = (mandates.create(db, by, mandates.MandateIn(
+            name="反诈宣传", share_kind="minutes", share=10, start_date=today - timedelta(days=1),
+            end_date=today + timedelta(days=30), content_ids=[item.id], community_id=cid,
+            targets=[schedules.TargetIn("community", cid)]))
+            for by, item, cid in ((editor, approved, donghe.id), (tx_admin, tx_notice, tianxin.id)))
         # A layout framing the community's screens: the calendar and the preview show its
         # regions, the preview the whole panel composed.
         layout = layouts.create_layout(
@@ -464,13 +492,13 @@ def world(server, database_url) -> dict:
             "editable": [draft.id, image.id], "playlist": playlist.id,
             "schedule": schedule.id, "layout": layout.id, "user": db.scalar(select(User.id).where(
                 User.username == "donghe_editor")), "warnings": warnings,
-            "period": period.id, "receipts": receipts}
+            "period": period.id, "receipts": receipts, "mandate": mandate.id}
         out["田心"] = {
             "building": tb.id, "terminal": tt.id, "broadcasts": [tx_bc.id],
             "items": [tx_notice.id], "editable": [tx_notice.id], "playlist": tx_list.id,
             "schedule": tx_sched.id, "layout": None, "user": db.scalar(select(User.id).where(
                 User.username == "tianxin_editor")), "warnings": [],
-            "period": period.id, "receipts": []}
+            "period": period.id, "receipts": [], "mandate": tx_mandate.id}
         db.remove()
     app.extensions["signage_engine"].dispose()
     return out

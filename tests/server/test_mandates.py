@@ -150,7 +150,7 @@ def test_every_change_is_audited(w):
                       .order_by(AuditEntry.chain_seq)).all()
     assert [r.action for r in rows] == ["create", "update", "delete"]
     assert rows[1].before["share"] == 10 and rows[1].after["share"] == 15
-    assert rows[0].after["targets"] == [["street", None]] and rows[0].object_id == m.id
+    assert rows[0].after["targets"] == [["street", None, None]] and rows[0].object_id == m.id
 
 
 def test_an_enforced_mandate_resends_exactly_the_screens_it_reaches(w):
