@@ -12,6 +12,7 @@ a share, an hour and an insertion mean; docs/schedules.md "Time-share mandates")
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -28,6 +29,8 @@ from server.config import PEOPLE_TZ
 from server.db import utcnow
 from server.models import SCREEN, ContentItem, ContentStatus, Mandate, Terminal
 from server.services import changes, manifests
+
+log = logging.getLogger(__name__)
 
 TZ = ZoneInfo(PEOPLE_TZ)
 
@@ -103,8 +106,14 @@ def enforced(s: Session, street_id: int, today: date
     and the content it inserts."""
     days = enforce_days(today)
     now = utcnow()
-    return [(m, changes.reach(m), insertion_content(s, m, now))
-            for m in active(s, street_id, days[0], date.max, enforced_only=True)]
+    out = []
+    for m in active(s, street_id, days[0], date.max, enforced_only=True):
+        if m.id > mandate_rules.MAX_MANDATE_ID:  # its inserted schedules' ids would not fit
+            log.error("mandate %s is not enforced: ids above %s have no schedule ids left",
+                      m.id, mandate_rules.MAX_MANDATE_ID)
+            continue
+        out.append((m, changes.reach(m), insertion_content(s, m, now)))
+    return out
 
 
 # Plans with their insertion, by value: the hub builds a batch's plans anew for every
