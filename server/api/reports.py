@@ -45,6 +45,7 @@ class MandateReportQuery(Schema):
 @blp.route("/mandates")
 @blp.arguments(MandateReportQuery, location="query")
 @blp.response(200)
+@blp.refuses(404)
 def mandates(args):
     """Was a mandate's share met, per screen and local day (and hour by hour for one
     screen), from proof of play; reasons are keys (offline, screen_off, broadcast,
