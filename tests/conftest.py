@@ -31,9 +31,10 @@ def pytest_configure(config) -> None:
 
 
 def pytest_runtest_teardown(item) -> None:
-    """A test process found running real-time (SCHED_FIFO 99) starved the machine: every
-    server, player and Chromium it starts inherits the policy, and one spinning Chromium
-    then holds a core. Put it back and name the test in the report."""
+    """A test process left real-time (SCHED_FIFO 99) starves the machine: every server,
+    player and Chromium it starts inherits the policy, and one spinning Chromium then
+    holds a core. SVT-AV1's encoder did it (tests/media.py now undoes it); should anything
+    else, it is put back and the test named in the report."""
     if os.sched_getscheduler(0) != os.SCHED_OTHER:
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
         item.user_properties.append(("scheduling", "real-time policy found after this test"))
