@@ -297,3 +297,36 @@ def test_a_change_between_two_parts_leaves_the_terminal_marked_from_the_first(w,
     assert planned.refresh(db, at(D, 12, 1)) == 1
     hours = hours_of(t.id)
     assert len(hours) == 72 and set(hours.values()) == {3600.0}
+
+
+def test_a_change_that_leaves_the_plan_rewrites_only_its_own_hour(w):
+    """A new file of an item, or any change whose plan gives the same seconds: the hours
+    after the change's own are already right and are not written again (a fleet's worth
+    of them held SQLite's write lock for seconds after every publish); the stored time is
+    what a full rewrite gives."""
+    many_items_all_day(w, 10)
+    planned.refresh(db, at(D, 12))
+    w["clock"]["now"] = at(D, 15, 30)
+    changes.touch(db, [w["t"].id])  # as approving a new file of one of the items does
+    db.commit()
+    before = hours_of(w["t"].id)
+    counter = RowsPerTransaction(db.get_bind())
+    try:
+        assert planned.refresh(db, at(D, 15, 31)) == 1
+    finally:
+        counter.remove()
+    assert counter.closed == [10]  # the half hour left of 15:00, per item, added
+    assert hours_of(w["t"].id) == before
+    t = db.get(Terminal, w["t"].id)
+    assert (t.planned_until, t.replan_from) == (at(D + timedelta(days=2), 0), None)
+
+    # A change that does alter the plan still rewrites the later hours.
+    sc = db.scalar(select(sched.Schedule.id).where(sched.Schedule.name == "全天"))
+    w["clock"]["now"] = at(D, 16, 0)
+    sched.update_schedule(db, w["editor"], sc,
+                          recurrence=sched.Recurrence(windows=[("00:00", "20:00")]))
+    db.commit()
+    assert planned.refresh(db, at(D, 16, 1)) == 1
+    hours = hours_of(w["t"].id)
+    assert "12-01 19:00" in hours and "12-01 20:00" not in hours
+    assert hours["12-01 15:00"] == 3600.0
