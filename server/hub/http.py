@@ -43,17 +43,18 @@ def poll_pairing(poll_token: str):
 # another node sent it, or this process started since). Worked out per terminal, the
 # first download after a change cost each screen of the fleet a plan of its own, built in
 # the event loop: 1,000 plans where the manifests took a few (bench/bench_receipts.py).
+# The list keeps each blob's type, so such a download reads no Blob row either.
 SENT_MAX = 20_000
-_sent: OrderedDict[tuple[int, int, str], frozenset[str]] = OrderedDict()
+_sent: OrderedDict[tuple[int, int, str], dict[str, str]] = OrderedDict()
 
 
 def note_sent(built: dict[int, dict], credential_hashes: dict[int, str]) -> None:
     """The hub answered with these manifests (terminal id -> manifest)."""
-    shared: dict[int, frozenset[str]] = {}  # terminals of one plan share one blob list
+    shared: dict[int, dict[str, str]] = {}  # terminals of one plan share one blob list
     for tid, m in built.items():
         blobs = m["blobs"]
         if id(blobs) not in shared:
-            shared[id(blobs)] = frozenset(b["sha256"] for b in blobs)
+            shared[id(blobs)] = {b["sha256"]: b["mime"] for b in blobs}
         _sent[(tid, m["version"], credential_hashes[tid])] = shared[id(blobs)]
     while len(_sent) > SENT_MAX:
         _sent.popitem(last=False)
@@ -72,16 +73,23 @@ def _needed(terminal_id: int, version: int) -> frozenset[str]:
 def blob(sha: str):
     header = request.headers.get("Authorization", "")
     scheme, _, credential = header.partition(" ")
-    t = fleet.terminal_for_credential(db, credential.strip()) if scheme == "Bearer" else None
+    # A plain row, not a Terminal: a fleet downloading after a change makes a thousand of
+    # these requests in the one worker, and loading the ORM objects (Terminal, then Blob)
+    # was most of their time (bench_receipts).
+    t = fleet.credential_holder(db, credential.strip()) if scheme == "Bearer" else None
     if t is None:
         return jsonify({"error": {"code": "unauthorized",
                                   "message": "unknown or revoked terminal credential"}}), 401
+    if not protocol.SHA256_RE.match(sha):
+        abort(404)
     allowed = _sent.get((t.id, t.manifest_version, t.credential_hash))
-    if not protocol.SHA256_RE.match(sha) or (
-            sha not in (allowed if allowed is not None else _needed(t.id, t.manifest_version))
-            and not broadcasts.blob_allowed(db, t, sha)):
-        abort(404)
-    b = db.get(Blob, sha)
-    if b is None:
-        abort(404)
-    return send_blob(b.sha256, b.mime)
+    mime = allowed.get(sha) if allowed is not None else None
+    if mime is None:
+        if sha not in (allowed if allowed is not None else _needed(t.id, t.manifest_version)) \
+                and not broadcasts.blob_allowed(db, db.get(Terminal, t.id), sha):
+            abort(404)
+        b = db.get(Blob, sha)
+        if b is None:
+            abort(404)
+        mime = b.mime
+    return send_blob(sha, mime)
