@@ -24,7 +24,7 @@ class Request:
     filters: reports.Filters
 
 
-def _date(value: str | None, field: str) -> date | None:
+def parse_date(value: str | None, field: str) -> date | None:
     if not value:
         return None
     try:
@@ -33,7 +33,7 @@ def _date(value: str | None, field: str) -> date | None:
         raise Invalid(N_("Dates are written YYYY-MM-DD."), field=field) from None
 
 
-def _int(value, field: str) -> int | None:
+def parse_int(value, field: str) -> int | None:
     if value in (None, ""):
         return None
     try:
@@ -47,8 +47,8 @@ def parse(args) -> Request:
     if by not in reports.GROUPS:
         raise Invalid(N_("Group by one of: %(groups)s."), field="by",
                       groups=", ".join(reports.GROUPS))
-    p = reports.period(_date(args.get("from"), "from"), _date(args.get("to"), "to"))
-    return Request(p, by, reports.Filters(**{k: _int(args.get(k), k) for k in FILTERS},
+    p = reports.period(parse_date(args.get("from"), "from"), parse_date(args.get("to"), "to"))
+    return Request(p, by, reports.Filters(**{k: parse_int(args.get(k), k) for k in FILTERS},
                                           region=reports.region_filter(args.get("region"))))
 
 

@@ -3,7 +3,7 @@ by hour for one screen; CSV and Excel files to send upward."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext
@@ -11,8 +11,9 @@ from flask_babel import gettext
 from server import reporting, workpool
 from server.db import db
 from server.errors import translate
+from server.reporting import parse_date, parse_int
 from server.services import mandate_report, reports
-from server.services.errors import N_, Invalid, ServiceError
+from server.services.errors import N_, ServiceError
 from server.web.helpers import actor, require_login
 from server.web.mandate_present import share_words
 from server.web.reports import _attachment
@@ -64,28 +65,12 @@ def words() -> dict[str, str]:
     }
 
 
-def _int(value: str | None, field: str) -> int | None:
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise Invalid(N_("%(field)s must be a whole number."), field=field) from None
-
-
-def _date(value: str | None, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Invalid(N_("Dates are written YYYY-MM-DD."), field=field) from None
-
-
 def parse(args) -> tuple[int | None, reports.Period, int | None]:
     """(mandate, period, terminal) of a request; the period defaults to this month so far."""
-    p = mandate_report.period(_date(args.get("from"), "from"), _date(args.get("to"), "to"))
-    return _int(args.get("mandate"), "mandate"), p, _int(args.get("terminal"), "terminal")
+    p = mandate_report.period(parse_date(args.get("from"), "from"),
+                              parse_date(args.get("to"), "to"))
+    return (parse_int(args.get("mandate"), "mandate"), p,
+            parse_int(args.get("terminal"), "terminal"))
 
 
 @bp.route("/reports/mandates")
